@@ -1,0 +1,295 @@
+//! The unconstrained reference fit: plain maximum-likelihood logistic regression on the
+//! sub-scores, with standard errors from the inverse Fisher information (as statsmodels'
+//! `Logit` reports them).
+//!
+//! linfa-logistic fits the model; a few Newton steps then polish the optimum to machine
+//! precision (linfa stops at a gradient tolerance), and the Hessian at the optimum is the
+//! observed Fisher information `Xᵀ diag(p(1−p)) X`. Missing sub-scores (redistributed
+//! metrics) are imputed with the snapshot's prior score, which is what redistribution
+//! assumes of a missing metric.
+
+use linfa::prelude::*;
+use linfa_logistic::LogisticRegression;
+use ndarray::{Array1, Array2};
+
+use crate::score::sigmoid;
+
+/// Result of the unconstrained fit. Coefficients are per unit sub-score / 100 and signed so
+/// that a positive value is protective (a higher sub-score, less churn), like β.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ReferenceFit {
+    /// Intercept (log-odds of churn with every sub-score at 0).
+    pub intercept: f64,
+    /// Protective coefficient per metric (−1 × the logistic coefficient).
+    pub coef: Vec<f64>,
+    /// Standard error of each coefficient.
+    pub se: Vec<f64>,
+    /// Standard error of the intercept.
+    pub intercept_se: f64,
+    /// Whether the Newton polish converged (false also for a singular information matrix).
+    pub converged: bool,
+}
+
+impl ReferenceFit {
+    /// 95 % Wald interval of coefficient `k`.
+    pub fn ci(&self, k: usize) -> [f64; 2] {
+        let z = 1.959_963_984_540_054;
+        [self.coef[k] - z * self.se[k], self.coef[k] + z * self.se[k]]
+    }
+
+    /// Probability of churn for a row of features (sub-score / 100, none missing).
+    pub fn probability(&self, row: &[f64]) -> f64 {
+        let eta = self.intercept - row.iter().zip(&self.coef).map(|(x, c)| x * c).sum::<f64>();
+        sigmoid(eta)
+    }
+}
+
+/// Fit the unconstrained model on a row-major `n × k` feature matrix without missing values.
+pub fn fit_reference(x: &[f64], n: usize, k: usize, y: &[u8]) -> ReferenceFit {
+    let records = Array2::from_shape_vec((n, k), x.to_vec()).expect("n × k features");
+    let targets = Array1::from_vec(y.to_vec());
+    let dataset = Dataset::new(records, targets);
+    // linfa's default alpha is an L2 penalty of 1; the reference fit is unpenalised.
+    let start: Vec<f64> = match LogisticRegression::default()
+        .alpha(0.0)
+        .max_iterations(200)
+        .gradient_tolerance(1e-8)
+        .fit(&dataset)
+    {
+        Ok(m) => {
+            let mut v = vec![m.intercept()];
+            v.extend(m.params().iter().copied());
+            v
+        }
+        // linfa refuses some degenerate problems; Newton from zero still tries.
+        Err(_) => vec![0.0; k + 1],
+    };
+    // Newton from linfa's solution, or from the null model if that is more likely
+    // (linfa stops at a gradient tolerance and can stop far out on a flat ridge).
+    let rate = y.iter().filter(|&&v| v == 1).count() as f64 / n.max(1) as f64;
+    let mut null = vec![0.0; k + 1];
+    null[0] = (rate.clamp(1e-9, 1.0 - 1e-9) / (1.0 - rate.clamp(1e-9, 1.0 - 1e-9))).ln();
+    let from = if loglik(x, n, k, y, &start) >= loglik(x, n, k, y, &null) {
+        start
+    } else {
+        null
+    };
+    newton(x, n, k, y, from)
+}
+
+/// Log-likelihood of (intercept, coefficients).
+fn loglik(x: &[f64], n: usize, k: usize, y: &[u8], theta: &[f64]) -> f64 {
+    let mut ll = 0.0;
+    for i in 0..n {
+        let row = &x[i * k..(i + 1) * k];
+        let eta = theta[0] + row.iter().zip(&theta[1..]).map(|(a, b)| a * b).sum::<f64>();
+        ll += y[i] as f64 * eta - super::problem::log1pexp(eta);
+    }
+    if ll.is_finite() {
+        ll
+    } else {
+        f64::NEG_INFINITY
+    }
+}
+
+/// Newton–Raphson on the logistic log-likelihood from `start` = (intercept, coefficients),
+/// with step halving so that the likelihood never falls.
+fn newton(x: &[f64], n: usize, k: usize, y: &[u8], start: Vec<f64>) -> ReferenceFit {
+    let p = k + 1;
+    let mut theta = start;
+    let mut converged = false;
+    let mut info = vec![0.0; p * p];
+    let mut ll = loglik(x, n, k, y, &theta);
+    for _ in 0..100 {
+        let mut g = vec![0.0; p];
+        info.iter_mut().for_each(|v| *v = 0.0);
+        for i in 0..n {
+            let row = &x[i * k..(i + 1) * k];
+            let eta = theta[0] + row.iter().zip(&theta[1..]).map(|(a, b)| a * b).sum::<f64>();
+            let pr = sigmoid(eta);
+            let r = y[i] as f64 - pr;
+            let v = pr * (1.0 - pr);
+            let feat = |j: usize| if j == 0 { 1.0 } else { row[j - 1] };
+            for a in 0..p {
+                g[a] += r * feat(a);
+                for b in 0..=a {
+                    info[a * p + b] += v * feat(a) * feat(b);
+                }
+            }
+        }
+        for a in 0..p {
+            for b in 0..a {
+                info[b * p + a] = info[a * p + b];
+            }
+        }
+        let Some(step) = solve_spd(&info, &g, p) else {
+            break;
+        };
+        let mut t = 1.0;
+        let mut next;
+        loop {
+            next = theta
+                .iter()
+                .zip(&step)
+                .map(|(a, s)| a + t * s)
+                .collect::<Vec<_>>();
+            let l = loglik(x, n, k, y, &next);
+            if l >= ll - 1e-12 * ll.abs() || t < 1e-8 {
+                ll = l.max(ll);
+                break;
+            }
+            t *= 0.5;
+        }
+        let size = step.iter().map(|s| (t * s).abs()).fold(0.0, f64::max);
+        theta = next;
+        if size < 1e-10 {
+            converged = true;
+            break;
+        }
+    }
+    // The information at the final point.
+    info.iter_mut().for_each(|v| *v = 0.0);
+    for i in 0..n {
+        let row = &x[i * k..(i + 1) * k];
+        let eta = theta[0] + row.iter().zip(&theta[1..]).map(|(a, b)| a * b).sum::<f64>();
+        let pr = sigmoid(eta);
+        let v = pr * (1.0 - pr);
+        let feat = |j: usize| if j == 0 { 1.0 } else { row[j - 1] };
+        for a in 0..p {
+            for b in 0..p {
+                info[a * p + b] += v * feat(a) * feat(b);
+            }
+        }
+    }
+    let cov = invert_spd(&info, p);
+    let se: Vec<f64> = (0..p)
+        .map(|j| cov.as_ref().map_or(f64::NAN, |c| c[j * p + j].sqrt()))
+        .collect();
+    ReferenceFit {
+        intercept: theta[0],
+        coef: theta[1..].iter().map(|c| -c).collect(),
+        intercept_se: se[0],
+        se: se[1..].to_vec(),
+        converged: converged && cov.is_some(),
+    }
+}
+
+/// Cholesky factor `L` (row-major lower triangle) of a symmetric positive-definite matrix.
+fn cholesky(a: &[f64], n: usize) -> Option<Vec<f64>> {
+    let mut l = vec![0.0; n * n];
+    for i in 0..n {
+        for j in 0..=i {
+            let mut s = a[i * n + j];
+            for m in 0..j {
+                s -= l[i * n + m] * l[j * n + m];
+            }
+            if i == j {
+                if s <= 0.0 || !s.is_finite() {
+                    return None;
+                }
+                l[i * n + i] = s.sqrt();
+            } else {
+                l[i * n + j] = s / l[j * n + j];
+            }
+        }
+    }
+    Some(l)
+}
+
+/// Solve `A x = b` for symmetric positive-definite `A`.
+fn solve_spd(a: &[f64], b: &[f64], n: usize) -> Option<Vec<f64>> {
+    let l = cholesky(a, n)?;
+    let mut z = b.to_vec();
+    for i in 0..n {
+        for m in 0..i {
+            z[i] -= l[i * n + m] * z[m];
+        }
+        z[i] /= l[i * n + i];
+    }
+    for i in (0..n).rev() {
+        for m in i + 1..n {
+            z[i] -= l[m * n + i] * z[m];
+        }
+        z[i] /= l[i * n + i];
+    }
+    Some(z)
+}
+
+/// Inverse of a symmetric positive-definite matrix.
+fn invert_spd(a: &[f64], n: usize) -> Option<Vec<f64>> {
+    let mut inv = vec![0.0; n * n];
+    for j in 0..n {
+        let mut e = vec![0.0; n];
+        e[j] = 1.0;
+        let col = solve_spd(a, &e, n)?;
+        for i in 0..n {
+            inv[i * n + j] = col[i];
+        }
+    }
+    Some(inv)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+
+    // statsmodels: sm.Logit(y, sm.add_constant(X)).fit(tol=1e-14) on the data of
+    // tests/reference/kat.py gives
+    //   params [ 1.372113373638526, -3.205062238033062, -1.8094249089020233, 0.7358752397566712]
+    //   bse    [ 0.42723382476875166, 0.5085801674501971, 0.4811951696667818, 0.4635238402875406]
+    // churncal's coefficients are the negated (protective) ones.
+    #[test]
+    fn matches_statsmodels_logit() {
+        let d = crate::calibrate::kat::data();
+        let r = fit_reference(&d.x, d.n, d.k, &d.y);
+        assert!(r.converged);
+        let params = [
+            1.372113373638526,
+            -3.205062238033062,
+            -1.8094249089020233,
+            0.7358752397566712,
+        ];
+        let bse = [
+            0.42723382476875166,
+            0.5085801674501971,
+            0.4811951696667818,
+            0.4635238402875406,
+        ];
+        assert_relative_eq!(r.intercept, params[0], max_relative = 1e-6);
+        assert_relative_eq!(r.intercept_se, bse[0], max_relative = 1e-6);
+        for j in 0..3 {
+            assert_relative_eq!(r.coef[j], -params[j + 1], max_relative = 1e-6);
+            assert_relative_eq!(r.se[j], bse[j + 1], max_relative = 1e-6);
+        }
+        // sklearn on the fitted probabilities: auc 0.7587045321921806,
+        // log_loss 0.5474754145576973, brier 0.18541110648041567
+        let p: Vec<f64> = d.x.chunks(3).map(|row| r.probability(row)).collect();
+        assert_relative_eq!(
+            crate::stats::auc(&p, &d.y),
+            0.7587045321921806,
+            epsilon = 1e-12
+        );
+        assert_relative_eq!(
+            crate::stats::log_loss(&p, &d.y),
+            0.5474754145576973,
+            max_relative = 1e-9
+        );
+        assert_relative_eq!(
+            crate::stats::brier(&p, &d.y),
+            0.18541110648041567,
+            max_relative = 1e-9
+        );
+    }
+
+    #[test]
+    fn inverse_of_a_known_matrix() {
+        // [[4, 2], [2, 3]]⁻¹ = [[3, −2], [−2, 4]] / 8
+        let inv = invert_spd(&[4.0, 2.0, 2.0, 3.0], 2).unwrap();
+        let want = [0.375, -0.25, -0.25, 0.5];
+        for (a, b) in inv.iter().zip(want) {
+            assert!((a - b).abs() < 1e-12);
+        }
+        assert!(invert_spd(&[1.0, 2.0, 2.0, 1.0], 2).is_none());
+    }
+}

@@ -1,0 +1,269 @@
+//! `churncal calibrate`: fit a profile's weights against churn and write the calibrated
+//! profile, a summary (Markdown and JSON) and a weights chart.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressStyle};
+use sha2::{Digest, Sha256};
+
+use churncal::calibrate::{transforms, CalibrateParams, Progress, Stage};
+use churncal::data::{parse, OutcomeNeed, SAMPLE_CSV, SAMPLE_PATH};
+use churncal::output;
+use churncal::profile::{self, io, presets::DEFAULT_PRESET, CalibrationData};
+use churncal::report::{calibration as summary, chart};
+use churncal::score::SubScores;
+
+use super::{DataArgs, Ui};
+
+/// Arguments of `churncal calibrate`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Prior profile: a .toml or .json file, or a preset name.
+    #[arg(short, long, value_name = "PROFILE", default_value = DEFAULT_PRESET)]
+    profile: String,
+    /// Output folder [default: reports/<profile>-<last snapshot date>].
+    #[arg(short, long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Cross-validation folds, grouped by account.
+    #[arg(long, value_name = "K", default_value_t = 5)]
+    folds: usize,
+    /// Bootstrap resamples of accounts for the weight intervals (0 skips them).
+    #[arg(short = 'B', long, value_name = "B", default_value_t = 200)]
+    bootstrap: usize,
+    /// Seed for the folds and the bootstrap; the same seed gives the same bytes.
+    #[arg(long, value_name = "N", default_value_t = 42)]
+    seed: u64,
+    /// Shrinkage λ toward the prior: one value fixes it ("inf" keeps the prior's weights,
+    /// 0 is pure maximum likelihood); a comma list is searched [default: a grid from inf to 0].
+    #[arg(long, value_name = "L[,L...]", value_delimiter = ',')]
+    lambda: Vec<String>,
+    /// First date of the out-of-time holdout [default: the last 25 % of snapshot dates].
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    holdout_from: Option<String>,
+    /// Fill lo/hi (5th–95th percentiles) and percentile breaks from the data, and check each
+    /// metric's direction against churn.
+    #[arg(long)]
+    fit_transforms: bool,
+    /// Fit below 5 events per weight, and replace an existing calibrated profile.
+    #[arg(long)]
+    force: bool,
+    /// Iteration cap of the solver per fit.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    max_iters: u64,
+}
+
+fn sha256_of(path: &str) -> anyhow::Result<String> {
+    let mut h = Sha256::new();
+    if path == SAMPLE_PATH && !Path::new(path).exists() {
+        h.update(SAMPLE_CSV);
+    } else if path == "-" {
+        return Ok(String::new());
+    } else if Path::new(path).exists() {
+        let mut f = std::fs::File::open(path).with_context(|| format!("reading {path}"))?;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+    } else {
+        // A preset name: hash its source.
+        h.update(profile::presets::source(path).unwrap_or("").as_bytes());
+    }
+    Ok(format!("{:x}", h.finalize()))
+}
+
+fn progress(ui: &Ui) -> Option<Progress> {
+    if ui.quiet {
+        return None;
+    }
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{msg:>12} [{bar:30}] {pos}/{len} {elapsed}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let bar = Arc::new(bar);
+    Some(Arc::new(move |stage, done, total| {
+        let msg = match stage {
+            Stage::LambdaSearch => "λ search",
+            Stage::Bootstrap => "bootstrap",
+        };
+        if bar.message() != msg {
+            bar.reset();
+            bar.set_message(msg);
+        }
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+        if done == total {
+            bar.finish_and_clear();
+        }
+    }))
+}
+
+fn parse_lambdas(v: &[String]) -> anyhow::Result<Option<Vec<f64>>> {
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    for s in v {
+        let t = s.trim();
+        let l = if t.eq_ignore_ascii_case("inf") || t == "∞" {
+            f64::INFINITY
+        } else {
+            match t.parse::<f64>() {
+                Ok(x) if x >= 0.0 && x.is_finite() => x,
+                _ => bail!("--lambda '{t}': expected a number >= 0 or inf"),
+            }
+        };
+        out.push(l);
+    }
+    Ok(Some(out))
+}
+
+pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let prior = profile::read_profile(&a.profile)?;
+    let lambdas = parse_lambdas(&a.lambda)?;
+    let holdout_from = match &a.holdout_from {
+        None => None,
+        Some(s) => match parse::date(s) {
+            Ok(Some(d)) => Some(d),
+            _ => bail!("--holdout-from '{s}' is not a date as YYYY-MM-DD"),
+        },
+    };
+    let mut params = CalibrateParams::default()
+        .folds(a.folds)
+        .bootstrap(a.bootstrap)
+        .seed(a.seed)
+        .holdout_from(holdout_from)
+        .force(a.force)
+        .max_iters(a.max_iters)
+        .progress(progress(ui));
+    if let Some(l) = lambdas {
+        params = params.lambdas(l);
+    }
+    params.check()?;
+
+    let data = a.data.load(&prior, OutcomeNeed::Required, ui)?;
+    let (prior_fitted, transform_fits) = if a.fit_transforms {
+        let (p, t) = transforms::fit_transforms(&prior, &data);
+        p.validate().context("the fitted transforms")?;
+        (p, t)
+    } else {
+        (prior.clone(), Vec::new())
+    };
+    let dates = data
+        .date_range()
+        .map(|(f, l)| (parse::format_day(f), parse::format_day(l)));
+    let out_dir = a.out.clone().unwrap_or_else(|| {
+        let last = dates.as_ref().map_or("all".to_string(), |d| d.1.clone());
+        PathBuf::from("reports").join(format!("{}-{last}", prior.name))
+    });
+    let profile_name = format!("{}-calibrated.toml", prior.name);
+    let profile_path = out_dir.join(&profile_name);
+    if profile_path.exists() && !a.force {
+        bail!(
+            "{} exists; pass --force to replace it (or --out another folder)",
+            profile_path.display()
+        );
+    }
+    let subs = SubScores::compute(&prior_fitted, &data)?;
+    ui.note(format!(
+        "calibrating '{}' on {}: {} snapshots, {} accounts, {} churn events",
+        prior.name,
+        data.source,
+        data.rows,
+        data.n_accounts,
+        data.churned_rows().unwrap_or(0)
+    ));
+    let mut result = params.fit(&prior_fitted, &data, &subs)?;
+    for w in &result.warnings {
+        ui.warn(w);
+    }
+
+    // Provenance.
+    let churned_accounts = {
+        let o = data.outcome.as_ref().expect("required");
+        let mut acc: Vec<u32> = (0..data.rows)
+            .filter(|&i| o[i] == 1)
+            .map(|i| data.account[i])
+            .collect();
+        acc.sort_unstable();
+        acc.dedup();
+        acc.len() as u64
+    };
+    if let Some(c) = result.profile.calibration.as_mut() {
+        c.prior_sha256 = Some(sha256_of(&a.profile)?);
+        c.data = Some(CalibrationData {
+            path: a.data.data.clone(),
+            sha256: sha256_of(&a.data.data)?,
+            rows: result.rows as u64,
+            accounts: result.accounts as u64,
+            churned: churned_accounts,
+            first: dates.as_ref().map(|d| d.0.clone()),
+            last: dates.as_ref().map(|d| d.1.clone()),
+        });
+        c.created = Some(chrono::Utc::now().format("%Y-%m-%d").to_string());
+    }
+    result
+        .profile
+        .validate()
+        .context("the calibrated profile")?;
+
+    // Render everything, then write.
+    let ctx = summary::SummaryContext {
+        data: a.data.data.clone(),
+        dates,
+        profile_file: profile_name.clone(),
+        transforms: transform_fits,
+    };
+    let toml = io::to_toml(&result.profile);
+    let md = summary::markdown(&result, &ctx);
+    let json = summary::json(&result, &ctx);
+    let svg = chart::weights_svg(
+        &format!("Weights of '{}': prior vs calibrated", prior.name),
+        &result.metrics,
+    );
+    output::write_atomic(&profile_path, toml.as_bytes(), a.force)
+        .with_context(|| format!("writing {}", profile_path.display()))?;
+    for (name, body) in [
+        ("summary.md", md.as_str()),
+        ("summary.json", json.as_str()),
+        ("weights.svg", svg.as_str()),
+    ] {
+        let p = out_dir.join(name);
+        output::write_atomic(&p, body.as_bytes(), true)
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+
+    let cv = &result.cross_validation;
+    ui.note(format!(
+        "cross-validated AUC: prior {:.3}, calibrated {:.3}, unconstrained {:.3}; log-loss: prior {:.4}, calibrated {:.4}",
+        cv.prior.auc, cv.calibrated.auc, cv.unconstrained.auc, cv.prior.log_loss, cv.calibrated.log_loss
+    ));
+    if let Some(h) = &result.holdout {
+        ui.note(format!(
+            "out-of-time AUC: prior {:.3}, calibrated {:.3}, unconstrained {:.3}",
+            h.prior.auc, h.calibrated.auc, h.unconstrained.auc
+        ));
+    }
+    let weights: Vec<String> = result
+        .metrics
+        .iter()
+        .map(|m| format!("{} {}→{}", m.name, m.prior_weight.round(), m.weight_int))
+        .collect();
+    ui.note(format!("weights: {}", weights.join(", ")));
+    ui.note(format!(
+        "wrote {}/ ({profile_name}, summary.md, summary.json, weights.svg)",
+        out_dir.display()
+    ));
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,113 @@
+//! The flags every data-reading command shares: which file, which column plays which role.
+
+use anyhow::bail;
+use clap::Args;
+
+use churncal::data::{parse, Encoding, Horizon, LoadRequest, OutcomeNeed, Roles};
+use churncal::profile::Profile;
+
+/// The bundled sample, used when no --data is given.
+pub const SAMPLE_DATA: &str = churncal::data::SAMPLE_PATH;
+
+/// Input data and column roles.
+#[derive(Debug, Clone, Args)]
+pub struct DataArgs {
+    /// Snapshot file: .csv or .parquet; - reads CSV from standard input.
+    #[arg(short, long, value_name = "FILE", default_value = SAMPLE_DATA)]
+    pub data: String,
+    /// Account id column [default: account_id; absent: row numbers].
+    #[arg(long, value_name = "COL")]
+    pub id_col: Option<String>,
+    /// Snapshot date column [default: snapshot_date; absent: one snapshot].
+    #[arg(long, value_name = "COL")]
+    pub date_col: Option<String>,
+    /// Outcome column: 0/1, true/false, yes/no, churned/renewed [default: churned].
+    #[arg(long, value_name = "COL")]
+    pub outcome_col: Option<String>,
+    /// Segment columns, comma-separated (industry,plan,...).
+    #[arg(long, value_name = "COLS", value_delimiter = ',')]
+    pub segment: Vec<String>,
+    /// Churn date column [default: churn_date].
+    #[arg(long, value_name = "COL")]
+    pub churn_date_col: Option<String>,
+    /// Customer-since column [default: customer_since].
+    #[arg(long, value_name = "COL")]
+    pub customer_since_col: Option<String>,
+    /// Revenue (ARR) column [default: arr].
+    #[arg(long, value_name = "COL")]
+    pub arr_col: Option<String>,
+    /// Derive the outcome from the churn date over this horizon: 90d, 13w, 6m, 1y.
+    #[arg(long, value_name = "H")]
+    pub horizon: Option<String>,
+    /// Last date the data covers, for right-censoring with --horizon [default: latest date in the file].
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    pub as_of: Option<String>,
+    /// CSV field separator (one character, or "tab") [default: detected from the header].
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
+    /// CSV text encoding: utf8 or latin1.
+    #[arg(long, value_name = "ENC", default_value = "utf8")]
+    pub encoding: String,
+}
+
+impl DataArgs {
+    /// The library request for a profile's columns.
+    pub fn request(&self, profile: &Profile, outcome: OutcomeNeed) -> anyhow::Result<LoadRequest> {
+        let mut req = LoadRequest::for_profile(profile);
+        req.roles = Roles {
+            id: self.id_col.clone(),
+            date: self.date_col.clone(),
+            outcome: self.outcome_col.clone(),
+            segments: self
+                .segment
+                .iter()
+                .filter(|s| !s.is_empty())
+                .cloned()
+                .collect(),
+            customer_since: self.customer_since_col.clone(),
+            churn_date: self.churn_date_col.clone(),
+            arr: self.arr_col.clone(),
+        };
+        req.outcome = outcome;
+        req.horizon = self
+            .horizon
+            .as_deref()
+            .map(Horizon::parse)
+            .transpose()
+            .map_err(anyhow::Error::msg)?;
+        req.as_of = match &self.as_of {
+            None => None,
+            Some(s) => match parse::date(s) {
+                Ok(Some(d)) => Some(d),
+                _ => bail!("--as-of '{s}' is not a date as YYYY-MM-DD"),
+            },
+        };
+        req.delimiter = match self.delimiter.as_deref() {
+            None => None,
+            Some("tab" | "\\t") => Some(b'\t'),
+            Some(s) if s.len() == 1 => Some(s.as_bytes()[0]),
+            Some(s) => bail!("--delimiter '{s}' must be one ASCII character or \"tab\""),
+        };
+        req.encoding = match self.encoding.to_ascii_lowercase().as_str() {
+            "utf8" | "utf-8" => Encoding::Utf8,
+            "latin1" | "latin-1" | "iso-8859-1" | "windows-1252" | "cp1252" => Encoding::Latin1,
+            other => bail!("--encoding '{other}': use utf8 or latin1"),
+        };
+        Ok(req)
+    }
+
+    /// Load the data a profile needs.
+    pub fn load(
+        &self,
+        profile: &Profile,
+        outcome: OutcomeNeed,
+        ui: &super::Ui,
+    ) -> anyhow::Result<churncal::data::Snapshots> {
+        let req = self.request(profile, outcome)?;
+        let snaps = churncal::data::load(&self.data, &req)?;
+        for w in &snaps.notes.warnings {
+            ui.warn(w);
+        }
+        Ok(snaps)
+    }
+}

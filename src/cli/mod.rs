@@ -1,0 +1,91 @@
+//! Command-line layer: one file per subcommand with its arguments and the call into the
+//! library. Arguments are converted once into library options; no clap type crosses into
+//! the library.
+
+mod calibrate;
+mod data_args;
+mod profile;
+mod score;
+mod synth;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use data_args::DataArgs;
+
+/// Calibrate customer-health-score weights against real churn.
+#[derive(Debug, Parser)]
+#[command(
+    name = "churncal",
+    version,
+    about,
+    long_about = "Calibrate customer-health-score weights against real churn.\n\n\
+Load account snapshots (CSV or Parquet), score them with a weight profile (TOML), \
+and see how the score's tiers line up with who actually churned. With no --data, \
+commands run on the bundled sample (notebooks-data/sample_snapshots.csv).",
+    after_help = "Exit status: 0 success, 1 a validation gate failed, 2 an error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    /// Print no progress or notes on standard error.
+    #[arg(short, long, global = true)]
+    quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Fit the profile's weights against churn: the quarterly recalibration.
+    Calibrate(calibrate::Args),
+    /// Score snapshots with a profile: score, group scores, tier, P(churn), reason codes.
+    Score(score::Args),
+    /// List, show or start from the built-in profiles.
+    #[command(subcommand)]
+    Profile(profile::Command),
+    /// Generate synthetic snapshots from a documented model (the bundled sample).
+    Synth(synth::Args),
+}
+
+/// Run the parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let ui = Ui { quiet: cli.quiet };
+    match cli.command {
+        Command::Calibrate(a) => calibrate::run(a, &ui),
+        Command::Score(a) => score::run(a, &ui),
+        Command::Profile(c) => profile::run(c),
+        Command::Synth(a) => synth::run(a, &ui),
+    }
+}
+
+/// What every command may print on standard error.
+#[derive(Debug, Clone, Copy)]
+pub struct Ui {
+    /// Silence notes and progress.
+    pub quiet: bool,
+}
+
+impl Ui {
+    /// A note for the user on standard error.
+    pub fn note(&self, msg: impl AsRef<str>) {
+        if !self.quiet {
+            eprintln!("{}", msg.as_ref());
+        }
+    }
+
+    /// A warning: shown even with --quiet.
+    pub fn warn(&self, msg: impl AsRef<str>) {
+        eprintln!("warning: {}", msg.as_ref());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,64 @@
+//! `churncal score`: score every snapshot and write the table.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use churncal::data::OutcomeNeed;
+use churncal::output::{self, Sink};
+use churncal::profile::{self, presets::DEFAULT_PRESET};
+use churncal::score::{self, summary, table};
+
+use super::{DataArgs, Ui};
+
+/// Arguments of `churncal score`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Profile file (.toml or .json) or preset name.
+    #[arg(short, long, value_name = "PROFILE", default_value = DEFAULT_PRESET)]
+    profile: String,
+    /// Output table: .csv or .parquet; - writes CSV to standard output
+    /// [default: reports/<profile>-scores.csv].
+    #[arg(short, long, value_name = "FILE")]
+    out: Option<String>,
+}
+
+pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let profile = profile::read_profile(&a.profile)?;
+    let data = a.data.load(&profile, OutcomeNeed::Optional, ui)?;
+    let scored = score::score(&profile, &data)?;
+    let out = a
+        .out
+        .unwrap_or_else(|| format!("reports/{}-scores.csv", profile.name));
+    let sink = Sink::parse(&out);
+    let format = table::TableFormat::from_path(&out);
+    let mut df = table::score_frame(&data, &scored).context("building the score table")?;
+    let mut write = |w: &mut dyn std::io::Write| {
+        table::write_table(&mut df, format, w).map_err(std::io::Error::other)
+    };
+    match &sink {
+        Sink::File(p) => output::write_atomic_with(p, true, write)
+            .with_context(|| format!("writing {}", p.display()))?,
+        Sink::Stdout => {
+            let mut buf = Vec::new();
+            write(&mut buf)?;
+            output::write_sink(&sink, &buf, true)?;
+        }
+    }
+    let rows = summary::tier_summary(&scored, data.outcome.as_deref());
+    ui.note(format!(
+        "{}: {} snapshots of {} accounts scored with '{}'",
+        data.source,
+        data.rows - scored.unscored,
+        data.n_accounts,
+        profile.name
+    ));
+    ui.note(summary::render_text(&rows, scored.unscored).trim_end());
+    if let Sink::File(p) = sink {
+        ui.note(format!("wrote {}", PathBuf::from(p).display()));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,1346 @@
+//! Reading a snapshot file through polars into [`Snapshots`].
+//!
+//! CSV is scanned lazily with only the needed columns. Numeric metrics are first read as
+//! `Float64` by polars (fast); if polars refuses a value (whitespace, a stray word), the
+//! file is read again with those columns as text and parsed here, which is also what names
+//! the offending row, column and value. Parquet columns arrive typed and are converted.
+
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+use polars::prelude::*;
+use rayon::prelude::*;
+use rustc_hash::FxHashMap;
+
+use super::parse::{self, Day, NO_DAY};
+use super::{
+    closest_names, DataError, Encoding, LoadNotes, LoadRequest, MetricColumn, OutcomeNeed, Roles,
+    Segment, Snapshots,
+};
+use crate::profile::InputKind;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Csv,
+    Parquet,
+}
+
+/// Where the bytes come from.
+enum Source {
+    Path(String),
+    Bytes(Vec<u8>),
+}
+
+/// Load snapshots from `path` (`-` is CSV on standard input) as `req` says.
+pub fn load(path: &str, req: &LoadRequest) -> Result<Snapshots, DataError> {
+    let (format, source) = open(path, req.encoding)?;
+    let lf_for = |as_float: &[&str]| -> Result<LazyFrame, DataError> {
+        match format {
+            Format::Csv => csv_frame(path, &source, req, as_float),
+            Format::Parquet => parquet_frame(path),
+        }
+    };
+    let mut probe = lf_for(&[])?;
+    let schema = probe
+        .collect_schema()
+        .map_err(|e| polars_error(path, format, &source, e))?;
+    let available: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
+    if available.is_empty() || (available.len() == 1 && available[0].is_empty()) {
+        return Err(DataError::Empty {
+            path: path.to_string(),
+        });
+    }
+    let cols = resolve(path, req, &available)?;
+
+    // Columns polars may parse as Float64 directly (CSV only; Parquet is typed already).
+    let float_cols: Vec<&str> = cols
+        .metrics
+        .iter()
+        .filter(|(_, k)| *k == InputKind::Numeric)
+        .map(|(c, _)| c.as_str())
+        .chain(cols.arr.as_deref())
+        .collect();
+    let needed = cols.all();
+    let select: Vec<Expr> = needed.iter().map(|c| col(c.as_str())).collect();
+    let df = match lf_for(&float_cols)?.select(&select).collect() {
+        Ok(df) => df,
+        Err(first) if format == Format::Csv && !float_cols.is_empty() => {
+            // Retry with every column as text; the parsers below say what is wrong.
+            lf_for(&[])?
+                .select(&select)
+                .collect()
+                .map_err(|_| polars_error(path, format, &source, first))?
+        }
+        Err(e) => return Err(polars_error(path, format, &source, e)),
+    };
+    if df.height() == 0 {
+        return Err(DataError::NoRows {
+            path: path.to_string(),
+        });
+    }
+    build(path, req, &cols, &df)
+}
+
+/// Open the file and decide its format.
+fn open(path: &str, encoding: Encoding) -> Result<(Format, Source), DataError> {
+    if path == super::SAMPLE_PATH && !Path::new(path).exists() {
+        return Ok((Format::Csv, Source::Bytes(super::SAMPLE_CSV.to_vec())));
+    }
+    if path == "-" {
+        let mut bytes = Vec::new();
+        std::io::stdin()
+            .read_to_end(&mut bytes)
+            .map_err(|source| DataError::Io {
+                path: "<stdin>".into(),
+                source,
+            })?;
+        if bytes.is_empty() {
+            return Err(DataError::Empty {
+                path: "<stdin>".into(),
+            });
+        }
+        return Ok((Format::Csv, Source::Bytes(text_bytes(bytes, encoding))));
+    }
+    let io = |source| DataError::Io {
+        path: path.into(),
+        source,
+    };
+    let mut f = std::fs::File::open(path).map_err(io)?;
+    let meta = f.metadata().map_err(io)?;
+    if meta.is_dir() {
+        return Err(DataError::NotTabular {
+            path: path.into(),
+            format: "CSV or Parquet",
+            message: "it is a directory".into(),
+        });
+    }
+    if meta.len() == 0 {
+        return Err(DataError::Empty { path: path.into() });
+    }
+    let mut head = vec![0u8; 8192.min(meta.len() as usize)];
+    f.read_exact(&mut head).map_err(io)?;
+    let ext = Path::new(path)
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase());
+    let is_parquet_magic = head.starts_with(b"PAR1");
+    if is_parquet_magic || matches!(ext.as_deref(), Some("parquet" | "pq")) {
+        if !is_parquet_magic {
+            return Err(DataError::NotTabular {
+                path: path.into(),
+                format: "Parquet",
+                message: "the file does not start with the Parquet magic bytes PAR1".into(),
+            });
+        }
+        return Ok((Format::Parquet, Source::Path(path.into())));
+    }
+    if head.contains(&0) {
+        return Err(DataError::NotTabular {
+            path: path.into(),
+            format: "CSV",
+            message: "it holds binary data (NUL bytes), not text".into(),
+        });
+    }
+    let has_bom = head.starts_with(&[0xEF, 0xBB, 0xBF]);
+    if encoding == Encoding::Latin1 || has_bom {
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
+        std::fs::File::open(path)
+            .and_then(|mut f| f.read_to_end(&mut bytes))
+            .map_err(io)?;
+        return Ok((Format::Csv, Source::Bytes(text_bytes(bytes, encoding))));
+    }
+    Ok((Format::Csv, Source::Path(path.into())))
+}
+
+/// Text as UTF-8 without a byte-order mark.
+fn text_bytes(mut bytes: Vec<u8>, encoding: Encoding) -> Vec<u8> {
+    match encoding {
+        Encoding::Utf8 => {
+            if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+                bytes.drain(..3);
+            }
+            bytes
+        }
+        // Latin-1 bytes are the first 256 code points.
+        Encoding::Latin1 => bytes
+            .iter()
+            .map(|&b| b as char)
+            .collect::<String>()
+            .into_bytes(),
+    }
+}
+
+fn to_buffers<B: From<Vec<u8>>>(bytes: Vec<u8>) -> Arc<[B]> {
+    Arc::from(vec![B::from(bytes)])
+}
+
+fn csv_frame(
+    path: &str,
+    source: &Source,
+    req: &LoadRequest,
+    as_float: &[&str],
+) -> Result<LazyFrame, DataError> {
+    let delimiter = match req.delimiter {
+        Some(d) => d,
+        None => sniff_delimiter(source)?,
+    };
+    let reader = match source {
+        Source::Path(p) => LazyCsvReader::new(PlRefPath::new(p.as_str())),
+        Source::Bytes(b) => {
+            LazyCsvReader::new_with_sources(ScanSources::Buffers(to_buffers(b.clone())))
+        }
+    };
+    let overwrite = if as_float.is_empty() {
+        None
+    } else {
+        Some(Arc::new(Schema::from_iter(
+            as_float
+                .iter()
+                .map(|c| Field::new((*c).into(), DataType::Float64)),
+        )))
+    };
+    reader
+        .with_has_header(true)
+        .with_separator(delimiter)
+        .with_infer_schema_length(Some(0))
+        .with_dtype_overwrite(overwrite)
+        .with_missing_is_null(true)
+        .with_raise_if_empty(true)
+        .finish()
+        .map_err(|e| DataError::NotTabular {
+            path: path.into(),
+            format: "CSV",
+            message: e.to_string(),
+        })
+}
+
+/// The most frequent of `,` `;` tab `|` outside quotes in the header line (comma on a tie).
+fn sniff_delimiter(source: &Source) -> Result<u8, DataError> {
+    let mut head = Vec::new();
+    match source {
+        Source::Path(p) => {
+            let f = std::fs::File::open(p).map_err(|source| DataError::Io {
+                path: p.into(),
+                source,
+            })?;
+            f.take(65536)
+                .read_to_end(&mut head)
+                .map_err(|source| DataError::Io {
+                    path: p.into(),
+                    source,
+                })?;
+        }
+        Source::Bytes(b) => head.extend_from_slice(&b[..b.len().min(65536)]),
+    }
+    let mut counts = [0usize; 4];
+    let cands = [b',', b';', b'\t', b'|'];
+    let mut quoted = false;
+    for &c in &head {
+        match c {
+            b'"' => quoted = !quoted,
+            b'\n' if !quoted => break,
+            _ if !quoted => {
+                if let Some(i) = cands.iter().position(|&d| d == c) {
+                    counts[i] += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    let best = (0..4).max_by_key(|&i| (counts[i], 4 - i)).unwrap_or(0);
+    Ok(if counts[best] == 0 { b',' } else { cands[best] })
+}
+
+fn parquet_frame(path: &str) -> Result<LazyFrame, DataError> {
+    LazyFrame::scan_parquet(PlRefPath::new(path), ScanArgsParquet::default()).map_err(|e| {
+        DataError::NotTabular {
+            path: path.into(),
+            format: "Parquet",
+            message: e.to_string(),
+        }
+    })
+}
+
+/// Turn a polars error into a user-facing one; an encoding problem is located by row.
+fn polars_error(path: &str, format: Format, source: &Source, e: PolarsError) -> DataError {
+    let message = e.to_string();
+    if format == Format::Csv && message.to_ascii_lowercase().contains("utf") {
+        if let Some(err) = locate_bad_utf8(path, source) {
+            return err;
+        }
+    }
+    let first_line = message.lines().next().unwrap_or("").to_string();
+    if first_line.contains("empty") {
+        return DataError::Empty { path: path.into() };
+    }
+    DataError::NotTabular {
+        path: path.into(),
+        format: match format {
+            Format::Csv => "CSV",
+            Format::Parquet => "Parquet",
+        },
+        message: first_line,
+    }
+}
+
+/// Find the first invalid UTF-8 sequence and the data row it is on.
+fn locate_bad_utf8(path: &str, source: &Source) -> Option<DataError> {
+    let bytes = match source {
+        Source::Path(p) => std::fs::read(p).ok()?,
+        Source::Bytes(b) => b.clone(),
+    };
+    let err = std::str::from_utf8(&bytes).err()?;
+    let at = err.valid_up_to();
+    let row = bytes[..at].iter().filter(|&&b| b == b'\n').count();
+    let len = err.error_len().unwrap_or(1).min(4);
+    let hex: Vec<String> = bytes[at..at + len]
+        .iter()
+        .map(|b| format!("0x{b:02X}"))
+        .collect();
+    Some(DataError::Encoding {
+        path: path.into(),
+        row,
+        bytes: hex.join(" "),
+    })
+}
+
+/// Column names resolved against the file.
+struct Columns {
+    id: Option<String>,
+    date: Option<String>,
+    outcome: Option<String>,
+    metrics: Vec<(String, InputKind)>,
+    segments: Vec<String>,
+    customer_since: Option<String>,
+    churn_date: Option<String>,
+    arr: Option<String>,
+}
+
+impl Columns {
+    fn all(&self) -> Vec<String> {
+        let mut v: Vec<String> = Vec::new();
+        let mut push = |c: &String| {
+            if !v.contains(c) {
+                v.push(c.clone());
+            }
+        };
+        for c in [&self.id, &self.date, &self.outcome].into_iter().flatten() {
+            push(c);
+        }
+        for (c, _) in &self.metrics {
+            push(c);
+        }
+        for c in &self.segments {
+            push(c);
+        }
+        for c in [&self.customer_since, &self.churn_date, &self.arr]
+            .into_iter()
+            .flatten()
+        {
+            push(c);
+        }
+        v
+    }
+}
+
+fn resolve(path: &str, req: &LoadRequest, available: &[String]) -> Result<Columns, DataError> {
+    let missing = |role: &str, column: &str| DataError::MissingColumn {
+        path: path.into(),
+        role: role.into(),
+        column: column.into(),
+        closest: closest_names(column, available),
+        available: available.to_vec(),
+    };
+    let has = |c: &str| available.iter().any(|a| a == c);
+    // An explicitly named role column must exist; a default one is used when present.
+    let role =
+        |given: &Option<String>, default: &str, what: &str| -> Result<Option<String>, DataError> {
+            match given {
+                Some(c) if has(c) => Ok(Some(c.clone())),
+                Some(c) => Err(missing(what, c)),
+                None if has(default) => Ok(Some(default.to_string())),
+                None => Ok(None),
+            }
+        };
+    let r = &req.roles;
+    let id = role(&r.id, Roles::DEFAULT_ID, "account id (--id-col)")?;
+    let date = role(&r.date, Roles::DEFAULT_DATE, "snapshot date (--date-col)")?;
+    let churn_date = role(
+        &r.churn_date,
+        Roles::DEFAULT_CHURN_DATE,
+        "churn date (--churn-date-col)",
+    )?;
+    let outcome = if req.horizon.is_some() {
+        None
+    } else {
+        match role(
+            &r.outcome,
+            Roles::DEFAULT_OUTCOME,
+            "outcome (--outcome-col)",
+        ) {
+            Ok(o) => o,
+            Err(e) if req.outcome == OutcomeNeed::Required => return Err(e),
+            Err(_) => None,
+        }
+    };
+    if req.outcome == OutcomeNeed::Required && outcome.is_none() && req.horizon.is_none() {
+        let column = r.outcome.clone().unwrap_or(Roles::DEFAULT_OUTCOME.into());
+        let hint = if churn_date.is_some() {
+            "the data has a churn date: pass --horizon (like 90d or 12m) to derive the outcome from it".to_string()
+        } else {
+            let closest = closest_names(&column, available);
+            format!(
+                "name the outcome column with --outcome-col{}",
+                if closest.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (closest: '{}')", closest.join("', '"))
+                }
+            )
+        };
+        return Err(DataError::NoOutcome {
+            path: path.into(),
+            column,
+            hint,
+        });
+    }
+    if req.horizon.is_some() {
+        if churn_date.is_none() {
+            return Err(missing(
+                "churn date (needed by --horizon)",
+                r.churn_date.as_deref().unwrap_or(Roles::DEFAULT_CHURN_DATE),
+            ));
+        }
+        if date.is_none() {
+            return Err(missing(
+                "snapshot date (needed by --horizon)",
+                r.date.as_deref().unwrap_or(Roles::DEFAULT_DATE),
+            ));
+        }
+    }
+    let mut metrics = Vec::new();
+    for (c, k) in &req.metrics {
+        if !has(c) {
+            return Err(missing(&format!("metric column '{c}'"), c));
+        }
+        metrics.push((c.clone(), *k));
+    }
+    let mut segments = Vec::new();
+    for s in &r.segments {
+        if !has(s) {
+            return Err(missing("segment (--segment)", s));
+        }
+        segments.push(s.clone());
+    }
+    Ok(Columns {
+        id,
+        date,
+        outcome,
+        metrics,
+        segments,
+        customer_since: role(
+            &r.customer_since,
+            Roles::DEFAULT_CUSTOMER_SINCE,
+            "customer-since date",
+        )?,
+        churn_date,
+        arr: role(&r.arr, Roles::DEFAULT_ARR, "revenue (--arr-col)")?,
+    })
+}
+
+/// Facts an error about a column needs.
+#[derive(Clone, Copy)]
+struct Ctx<'a> {
+    path: &'a str,
+    column: &'a str,
+}
+
+impl Ctx<'_> {
+    fn bad(&self, i: usize, value: &str, expected: &str) -> DataError {
+        DataError::BadValue {
+            path: self.path.into(),
+            row: i + 1,
+            column: self.column.into(),
+            value: truncate(value),
+            expected: expected.into(),
+        }
+    }
+    fn missing(&self, i: usize, why: &str) -> DataError {
+        DataError::MissingValue {
+            path: self.path.into(),
+            row: i + 1,
+            column: self.column.into(),
+            why: why.into(),
+        }
+    }
+}
+
+fn truncate(v: &str) -> String {
+    const MAX: usize = 80;
+    if v.chars().count() <= MAX {
+        v.to_string()
+    } else {
+        let s: String = v.chars().take(MAX).collect();
+        format!("{s}…")
+    }
+}
+
+fn series<'a>(df: &'a DataFrame, name: &str) -> &'a Series {
+    df.column(name)
+        .expect("resolved columns are selected")
+        .as_materialized_series()
+}
+
+fn column_ctx<'a>(df: &'a DataFrame, path: &'a str, column: &'a str) -> (&'a Series, Ctx<'a>) {
+    (series(df, column), Ctx { path, column })
+}
+
+fn is_numeric(dt: &DataType) -> bool {
+    dt.is_primitive_numeric()
+}
+
+/// A numeric column: NaN for missing values, errors for text and non-finite numbers.
+fn to_f64(s: &Series, ctx: Ctx) -> Result<Vec<f64>, DataError> {
+    let dt = s.dtype();
+    if dt == &DataType::String {
+        let ca = s.str().expect("string dtype");
+        let mut out = Vec::with_capacity(ca.len());
+        for (i, v) in ca.iter().enumerate() {
+            match v {
+                None => out.push(f64::NAN),
+                Some(t) => match parse::number(t) {
+                    Ok(Some(x)) => out.push(x),
+                    Ok(None) => out.push(f64::NAN),
+                    Err(exp) => return Err(ctx.bad(i, t, exp)),
+                },
+            }
+        }
+        return Ok(out);
+    }
+    if dt == &DataType::Boolean {
+        let ca = s.bool().expect("bool dtype");
+        return Ok(ca
+            .iter()
+            .map(|v| v.map_or(f64::NAN, |b| if b { 1.0 } else { 0.0 }))
+            .collect());
+    }
+    if !is_numeric(dt) {
+        return Err(ctx.bad(
+            0,
+            &format!("<{dt}>"),
+            "a number (the column has another type)",
+        ));
+    }
+    let cast = s
+        .cast(&DataType::Float64)
+        .map_err(|e| ctx.bad(0, &e.to_string(), "a number"))?;
+    let ca = cast.f64().expect("cast to f64");
+    let mut out = Vec::with_capacity(ca.len());
+    for arr in ca.downcast_iter() {
+        let values = arr.values().as_slice();
+        match arr.validity() {
+            None => out.extend_from_slice(values),
+            Some(valid) => {
+                out.extend(
+                    values
+                        .iter()
+                        .zip(valid.iter())
+                        .map(|(&v, ok)| if ok { v } else { f64::NAN }),
+                )
+            }
+        }
+    }
+    // Nulls became NaN above; a NaN or infinity in the data itself is an error.
+    if let Some(i) = out.iter().position(|v| !v.is_finite()) {
+        let is_null = ca.get(i).is_none();
+        if !is_null {
+            return Err(ctx.bad(
+                i,
+                &out[i].to_string(),
+                "a finite number (NaN and infinities are not allowed)",
+            ));
+        }
+        // Slow path only when nulls exist: check the rest precisely.
+        for (j, v) in ca.iter().enumerate().skip(i) {
+            if let Some(x) = v {
+                if !x.is_finite() {
+                    return Err(ctx.bad(
+                        j,
+                        &x.to_string(),
+                        "a finite number (NaN and infinities are not allowed)",
+                    ));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A boolean metric as 1/0, NaN for missing.
+fn to_bool(s: &Series, ctx: Ctx) -> Result<Vec<f64>, DataError> {
+    let as_text = s
+        .cast(&DataType::String)
+        .map_err(|e| ctx.bad(0, &e.to_string(), "a boolean"))?;
+    let ca = as_text.str().expect("string");
+    let mut out = Vec::with_capacity(ca.len());
+    for (i, v) in ca.iter().enumerate() {
+        match v.map(parse::boolean) {
+            None | Some(Ok(None)) => out.push(f64::NAN),
+            Some(Ok(Some(b))) => out.push(if b { 1.0 } else { 0.0 }),
+            Some(Err(exp)) => return Err(ctx.bad(i, v.unwrap_or(""), exp)),
+        }
+    }
+    Ok(out)
+}
+
+/// Labels interned as codes; empty is missing.
+fn to_codes(
+    s: &Series,
+    ctx: Ctx,
+    missing_label: Option<&str>,
+) -> Result<(Vec<u32>, Vec<String>), DataError> {
+    let as_text = s
+        .cast(&DataType::String)
+        .map_err(|e| ctx.bad(0, &e.to_string(), "text"))?;
+    let ca = as_text.str().expect("string");
+    let mut map: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut labels: Vec<String> = Vec::new();
+    let mut codes = Vec::with_capacity(ca.len());
+    let mut missing_code = None;
+    for v in ca.iter() {
+        let t = v.map(str::trim).unwrap_or("");
+        if t.is_empty() {
+            match missing_label {
+                None => codes.push(MetricColumn::MISSING_CODE),
+                Some(l) => {
+                    let c = *missing_code.get_or_insert_with(|| {
+                        labels.push(l.to_string());
+                        (labels.len() - 1) as u32
+                    });
+                    codes.push(c);
+                }
+            }
+            continue;
+        }
+        let code = *map.entry(t).or_insert_with(|| {
+            labels.push(t.to_string());
+            (labels.len() - 1) as u32
+        });
+        codes.push(code);
+    }
+    Ok((codes, labels))
+}
+
+/// Dates as day numbers; `NO_DAY` for missing when allowed.
+fn to_days(s: &Series, ctx: Ctx, required: Option<&str>) -> Result<Vec<Day>, DataError> {
+    let out: Vec<Day> = match s.dtype() {
+        DataType::Date => s
+            .date()
+            .expect("date")
+            .physical()
+            .iter()
+            .map(|v| v.unwrap_or(NO_DAY))
+            .collect(),
+        DataType::Datetime(_, _) => {
+            let d = s
+                .cast(&DataType::Date)
+                .map_err(|e| ctx.bad(0, &e.to_string(), "a date"))?;
+            d.date()
+                .expect("date")
+                .physical()
+                .iter()
+                .map(|v| v.unwrap_or(NO_DAY))
+                .collect()
+        }
+        DataType::String => {
+            let ca = s.str().expect("string");
+            let mut out = Vec::with_capacity(ca.len());
+            for (i, v) in ca.iter().enumerate() {
+                match v.map(parse::date) {
+                    None | Some(Ok(None)) => out.push(NO_DAY),
+                    Some(Ok(Some(d))) => out.push(d),
+                    Some(Err(exp)) => return Err(ctx.bad(i, v.unwrap_or(""), exp)),
+                }
+            }
+            out
+        }
+        other => {
+            return Err(ctx.bad(
+                0,
+                &format!("<{other}>"),
+                "a date as YYYY-MM-DD (the column has another type)",
+            ))
+        }
+    };
+    if let Some(why) = required {
+        if let Some(i) = out.iter().position(|&d| d == NO_DAY) {
+            return Err(ctx.missing(i, why));
+        }
+    }
+    Ok(out)
+}
+
+/// Outcome labels as 0/1.
+fn to_outcome(s: &Series, ctx: Ctx) -> Result<Vec<u8>, DataError> {
+    let as_text = s
+        .cast(&DataType::String)
+        .map_err(|e| ctx.bad(0, &e.to_string(), "an outcome"))?;
+    let ca = as_text.str().expect("string");
+    let mut out = Vec::with_capacity(ca.len());
+    for (i, v) in ca.iter().enumerate() {
+        match v.map(parse::outcome) {
+            None | Some(Ok(None)) => return Err(ctx.missing(i, "every snapshot needs an outcome")),
+            Some(Ok(Some(y))) => out.push(y),
+            Some(Err(exp)) => return Err(ctx.bad(i, v.unwrap_or(""), exp)),
+        }
+    }
+    Ok(out)
+}
+
+/// Account ids interned as codes.
+fn to_accounts(s: &Series, ctx: Ctx) -> Result<(Vec<u32>, Vec<String>), DataError> {
+    let (codes, labels) = to_codes(s, ctx, None)?;
+    if let Some(i) = codes.iter().position(|&c| c == MetricColumn::MISSING_CODE) {
+        return Err(ctx.missing(i, "every snapshot needs an account id"));
+    }
+    Ok((codes, labels))
+}
+
+enum Converted {
+    Metric(usize, MetricColumn),
+    Segment(usize, Vec<u32>, Vec<String>),
+    Accounts(Vec<u32>, Vec<String>),
+    Dates(Vec<Day>),
+    Outcome(Vec<u8>),
+    Since(Vec<Day>),
+    ChurnDate(Vec<Day>),
+    Arr(Vec<f64>),
+}
+
+fn build(
+    path: &str,
+    req: &LoadRequest,
+    cols: &Columns,
+    df: &DataFrame,
+) -> Result<Snapshots, DataError> {
+    let n = df.height();
+    // Every column converts independently: do them in parallel, report the first error in
+    // column order so that the message is deterministic.
+    #[derive(Clone, Copy)]
+    enum Task<'a> {
+        Metric(usize, &'a str, InputKind),
+        Segment(usize, &'a str),
+        Accounts(&'a str),
+        Dates(&'a str),
+        Outcome(&'a str),
+        Since(&'a str),
+        ChurnDate(&'a str),
+        Arr(&'a str),
+    }
+    let mut tasks: Vec<Task> = Vec::new();
+    if let Some(c) = &cols.id {
+        tasks.push(Task::Accounts(c));
+    }
+    if let Some(c) = &cols.date {
+        tasks.push(Task::Dates(c));
+    }
+    if let Some(c) = &cols.outcome {
+        tasks.push(Task::Outcome(c));
+    }
+    for (i, (c, k)) in cols.metrics.iter().enumerate() {
+        tasks.push(Task::Metric(i, c, *k));
+    }
+    for (i, c) in cols.segments.iter().enumerate() {
+        tasks.push(Task::Segment(i, c));
+    }
+    if let Some(c) = &cols.customer_since {
+        tasks.push(Task::Since(c));
+    }
+    if let Some(c) = &cols.churn_date {
+        tasks.push(Task::ChurnDate(c));
+    }
+    if let Some(c) = &cols.arr {
+        tasks.push(Task::Arr(c));
+    }
+    let results: Vec<Result<Converted, DataError>> = tasks
+        .par_iter()
+        .map(|t| {
+            let run = |column| column_ctx(df, path, column);
+            Ok(match *t {
+                Task::Metric(i, c, k) => {
+                    let (s, cx) = run(c);
+                    let m = match k {
+                        InputKind::Numeric => MetricColumn::Numeric(to_f64(s, cx)?),
+                        InputKind::Boolean => MetricColumn::Numeric(to_bool(s, cx)?),
+                        InputKind::Text => {
+                            let (codes, labels) = to_codes(s, cx, None)?;
+                            MetricColumn::Text { codes, labels }
+                        }
+                    };
+                    Converted::Metric(i, m)
+                }
+                Task::Segment(i, c) => {
+                    let (s, cx) = run(c);
+                    let (codes, labels) = to_codes(s, cx, Some("(missing)"))?;
+                    Converted::Segment(i, codes, labels)
+                }
+                Task::Accounts(c) => {
+                    let (s, cx) = run(c);
+                    let (codes, labels) = to_accounts(s, cx)?;
+                    Converted::Accounts(codes, labels)
+                }
+                Task::Dates(c) => {
+                    let (s, cx) = run(c);
+                    Converted::Dates(to_days(s, cx, Some("every snapshot needs a date"))?)
+                }
+                Task::Outcome(c) => {
+                    let (s, cx) = run(c);
+                    Converted::Outcome(to_outcome(s, cx)?)
+                }
+                Task::Since(c) => {
+                    let (s, cx) = run(c);
+                    Converted::Since(to_days(s, cx, None)?)
+                }
+                Task::ChurnDate(c) => {
+                    let (s, cx) = run(c);
+                    Converted::ChurnDate(to_days(s, cx, None)?)
+                }
+                Task::Arr(c) => {
+                    let (s, cx) = run(c);
+                    Converted::Arr(to_f64(s, cx)?)
+                }
+            })
+        })
+        .collect();
+
+    let mut notes = LoadNotes::default();
+    let mut snap = Snapshots {
+        source: path.to_string(),
+        rows: n,
+        account: Vec::new(),
+        account_names: None,
+        n_accounts: n,
+        id_column: cols.id.clone().unwrap_or_else(|| "row".into()),
+        date: None,
+        date_column: cols.date.clone(),
+        outcome: None,
+        outcome_source: cols.outcome.clone(),
+        metrics: cols
+            .metrics
+            .iter()
+            .map(|(c, _)| (c.clone(), MetricColumn::Numeric(Vec::new())))
+            .collect(),
+        segments: cols
+            .segments
+            .iter()
+            .map(|c| Segment {
+                name: c.clone(),
+                codes: Vec::new(),
+                labels: Vec::new(),
+            })
+            .collect(),
+        customer_since: None,
+        churn_date: None,
+        arr: None,
+        source_row: (1..=n as u32).collect(),
+        notes: LoadNotes::default(),
+    };
+    for r in results {
+        match r? {
+            Converted::Metric(i, m) => snap.metrics[i].1 = m,
+            Converted::Segment(i, codes, labels) => {
+                snap.segments[i].codes = codes;
+                snap.segments[i].labels = labels;
+            }
+            Converted::Accounts(codes, names) => {
+                snap.n_accounts = names.len();
+                snap.account = codes;
+                snap.account_names = Some(names);
+            }
+            Converted::Dates(d) => snap.date = Some(d),
+            Converted::Outcome(o) => snap.outcome = Some(o),
+            Converted::Since(d) => snap.customer_since = Some(d),
+            Converted::ChurnDate(d) => snap.churn_date = Some(d),
+            Converted::Arr(a) => snap.arr = Some(a),
+        }
+    }
+    if cols.id.is_none() {
+        snap.account = (0..n as u32).collect();
+        notes.warnings.push(format!(
+            "{path} has no account id column ('{}'); each row is its own account, numbered by row (name one with --id-col)",
+            req.roles.id.as_deref().unwrap_or(Roles::DEFAULT_ID)
+        ));
+    }
+    check_duplicates(&snap)?;
+    if let Some(h) = req.horizon {
+        let name = cols
+            .churn_date
+            .as_deref()
+            .unwrap_or(Roles::DEFAULT_CHURN_DATE);
+        derive_outcome(&mut snap, h, req.as_of, name, &mut notes);
+    }
+    snap.notes = notes;
+    if req.outcome == OutcomeNeed::Required {
+        check_two_classes(&snap)?;
+    }
+    Ok(snap)
+}
+
+/// Two rows with the same (account, date) are an error naming both rows.
+fn check_duplicates(s: &Snapshots) -> Result<(), DataError> {
+    if s.account_names.is_none() {
+        return Ok(()); // row-number ids are unique
+    }
+    let key = |i: usize| -> u64 {
+        let d = s.date.as_ref().map_or(0, |d| d[i]);
+        ((s.account[i] as u64) << 32) | (d as u32 as u64)
+    };
+    let mut keys: Vec<u64> = (0..s.rows).map(key).collect();
+    keys.par_sort_unstable();
+    let Some(w) = keys.windows(2).find(|w| w[0] == w[1]) else {
+        return Ok(());
+    };
+    let dup = w[0];
+    let mut rows = (0..s.rows).filter(|&i| key(i) == dup);
+    let first = rows.next().expect("duplicate key occurs");
+    let second = rows.next().expect("duplicate key occurs twice");
+    Err(DataError::DuplicateKey {
+        path: s.source.clone(),
+        first: s.source_row[first] as usize,
+        second: s.source_row[second] as usize,
+        account: s.account_name(s.account[first]).into_owned(),
+        date: s.date.as_ref().map(|d| parse::format_day(d[first])),
+    })
+}
+
+/// Label each snapshot from the churn date: churned = 1 when
+/// `snapshot_date < churn_date <= snapshot_date + H`. Snapshots on or after the churn date
+/// are dropped; snapshots whose horizon passes the data's last date without a churn are
+/// right-censored (dropped). Both are counted.
+fn derive_outcome(
+    s: &mut Snapshots,
+    h: super::Horizon,
+    as_of: Option<Day>,
+    churn_column: &str,
+    notes: &mut LoadNotes,
+) {
+    let dates = s.date.as_ref().expect("checked: --horizon needs dates");
+    let churn = s
+        .churn_date
+        .as_ref()
+        .expect("checked: --horizon needs churn dates");
+    let last = as_of.unwrap_or_else(|| {
+        dates
+            .iter()
+            .chain(churn.iter().filter(|&&d| d != NO_DAY))
+            .copied()
+            .max()
+            .unwrap_or(0)
+    });
+    let mut end_of: FxHashMap<Day, Day> = FxHashMap::default();
+    let mut keep = Vec::with_capacity(s.rows);
+    let mut outcome = Vec::with_capacity(s.rows);
+    for i in 0..s.rows {
+        let d = dates[i];
+        let c = churn[i];
+        let end = *end_of.entry(d).or_insert_with(|| h.add_to(d));
+        if c != NO_DAY && c <= d {
+            notes.after_churn += 1;
+            continue;
+        }
+        if c != NO_DAY && c <= end && c <= last {
+            keep.push(i);
+            outcome.push(1u8);
+        } else if end > last {
+            notes.censored += 1;
+        } else {
+            keep.push(i);
+            outcome.push(0u8);
+        }
+    }
+    s.retain_rows(&keep);
+    s.outcome = Some(outcome);
+    s.outcome_source = Some(format!("{churn_column} within {h}"));
+    if notes.censored > 0 {
+        notes.warnings.push(format!(
+            "{} snapshots right-censored: their {h} horizon reaches past {} with no churn observed (pass --as-of to set the data's last date)",
+            notes.censored,
+            parse::format_day(last)
+        ));
+    }
+    if notes.after_churn > 0 {
+        notes.warnings.push(format!(
+            "{} snapshots on or after their account's churn date dropped",
+            notes.after_churn
+        ));
+    }
+}
+
+fn check_two_classes(s: &Snapshots) -> Result<(), DataError> {
+    let o = s.outcome.as_ref().expect("required outcome is loaded");
+    let churned = o.iter().filter(|&&y| y == 1).count();
+    let column = s.outcome_source.clone().unwrap_or_default();
+    if churned == 0 || churned == o.len() {
+        return Err(DataError::OneClass {
+            path: s.source.clone(),
+            column,
+            class: if churned == 0 { "retained" } else { "churned" },
+            rows: o.len(),
+        });
+    }
+    Ok(())
+}
+
+impl Snapshots {
+    /// Keep only the rows at `keep` (ascending indices), in every column.
+    pub fn retain_rows(&mut self, keep: &[usize]) {
+        fn pick<T: Copy>(v: &[T], keep: &[usize]) -> Vec<T> {
+            keep.iter().map(|&i| v[i]).collect()
+        }
+        if keep.len() == self.rows {
+            return;
+        }
+        self.account = pick(&self.account, keep);
+        if let Some(d) = &self.date {
+            self.date = Some(pick(d, keep));
+        }
+        if let Some(o) = &self.outcome {
+            self.outcome = Some(pick(o, keep));
+        }
+        for (_, m) in &mut self.metrics {
+            match m {
+                MetricColumn::Numeric(v) => *v = pick(v, keep),
+                MetricColumn::Text { codes, .. } => *codes = pick(codes, keep),
+            }
+        }
+        for s in &mut self.segments {
+            s.codes = pick(&s.codes, keep);
+        }
+        if let Some(v) = &self.customer_since {
+            self.customer_since = Some(pick(v, keep));
+        }
+        if let Some(v) = &self.churn_date {
+            self.churn_date = Some(pick(v, keep));
+        }
+        if let Some(v) = &self.arr {
+            self.arr = Some(pick(v, keep));
+        }
+        self.source_row = pick(&self.source_row, keep);
+        self.rows = keep.len();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{Horizon, LoadRequest};
+
+    fn write(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> String {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p.to_string_lossy().into_owned()
+    }
+
+    fn req(metrics: &[(&str, InputKind)]) -> LoadRequest {
+        LoadRequest {
+            metrics: metrics.iter().map(|(c, k)| (c.to_string(), *k)).collect(),
+            ..Default::default()
+        }
+    }
+
+    const GOOD: &str = "account_id,snapshot_date,churned,nps,plan\n\
+        a,2024-03-31,0,10,gold\n\
+        a,2024-06-30,1,  ,silver\n\
+        b,2024-03-31,no,-20,\n";
+
+    #[test]
+    fn loads_roles_metrics_and_missing_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(&dir, "s.csv", GOOD.as_bytes());
+        let s = load(
+            &p,
+            &req(&[("nps", InputKind::Numeric), ("plan", InputKind::Text)]),
+        )
+        .unwrap();
+        assert_eq!(s.rows, 3);
+        assert_eq!(s.n_accounts, 2);
+        assert_eq!(s.outcome.as_deref(), Some(&[0, 1, 0][..]));
+        match s.metric("nps").unwrap() {
+            MetricColumn::Numeric(v) => {
+                assert_eq!(v[0], 10.0);
+                assert!(v[1].is_nan(), "whitespace-only is missing");
+                assert_eq!(v[2], -20.0);
+            }
+            _ => panic!("numeric"),
+        }
+        assert!(s.metric("plan").unwrap().is_missing(2));
+        assert_eq!(s.date_range().map(|(a, b)| b - a), Some(91));
+    }
+
+    #[test]
+    fn semicolon_delimiter_detected() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(&dir, "s.csv", GOOD.replace(',', ";").as_bytes());
+        let s = load(&p, &req(&[("nps", InputKind::Numeric)])).unwrap();
+        assert_eq!(s.rows, 3);
+    }
+
+    #[test]
+    fn bom_and_crlf_are_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bytes = vec![0xEF, 0xBB, 0xBF];
+        bytes.extend(GOOD.replace('\n', "\r\n").as_bytes());
+        let p = write(&dir, "s.csv", &bytes);
+        let s = load(&p, &req(&[("nps", InputKind::Numeric)])).unwrap();
+        assert_eq!(s.rows, 3);
+        assert_eq!(s.account_name(0), "a");
+    }
+
+    #[test]
+    fn missing_column_lists_closest_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(&dir, "s.csv", GOOD.as_bytes());
+        let e = load(&p, &req(&[("NPS ", InputKind::Numeric)])).unwrap_err();
+        assert!(matches!(&e, DataError::MissingColumn { closest, .. } if closest[0] == "nps"));
+        let msg = e.to_string();
+        assert!(
+            msg.contains("s.csv") && msg.contains("'nps'") && msg.contains("'plan'"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn explicit_role_column_must_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(&dir, "s.csv", GOOD.as_bytes());
+        let mut r = req(&[]);
+        r.roles.id = Some("customer".into());
+        assert!(matches!(load(&p, &r), Err(DataError::MissingColumn { .. })));
+    }
+
+    #[test]
+    fn bad_number_names_row_column_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(&dir, "s.csv", GOOD.replace("-20", "n/a").as_bytes());
+        let e = load(&p, &req(&[("nps", InputKind::Numeric)])).unwrap_err();
+        assert!(
+            matches!(&e, DataError::BadValue { row: 3, column, value, .. } if column == "nps" && value == "n/a"),
+            "{e}"
+        );
+        assert!(e
+            .to_string()
+            .contains("s.csv, row 3, column 'nps': value 'n/a'"));
+    }
+
+    #[test]
+    fn nan_and_infinity_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        for bad in ["NaN", "inf", "-Infinity"] {
+            let p = write(&dir, "s.csv", GOOD.replace("10", bad).as_bytes());
+            let e = load(&p, &req(&[("nps", InputKind::Numeric)])).unwrap_err();
+            assert!(
+                matches!(&e, DataError::BadValue { row: 1, .. }),
+                "{bad}: {e}"
+            );
+            assert!(e.to_string().contains("finite"), "{e}");
+        }
+    }
+
+    #[test]
+    fn bad_date_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            &dir,
+            "s.csv",
+            GOOD.replace("2024-06-30", "30/06/2024").as_bytes(),
+        );
+        let e = load(&p, &req(&[])).unwrap_err();
+        assert!(
+            matches!(&e, DataError::BadValue { row: 2, column, .. } if column == "snapshot_date")
+        );
+        assert!(e.to_string().contains("YYYY-MM-DD"));
+    }
+
+    #[test]
+    fn bad_outcome_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(&dir, "s.csv", GOOD.replace(",no,", ",maybe,").as_bytes());
+        let e = load(&p, &req(&[])).unwrap_err();
+        assert!(matches!(&e, DataError::BadValue { row: 3, value, .. } if value == "maybe"));
+    }
+
+    #[test]
+    fn missing_id_and_date_values_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(&dir, "s.csv", GOOD.replace("b,2024", ",2024").as_bytes());
+        assert!(matches!(
+            load(&p, &req(&[])),
+            Err(DataError::MissingValue { row: 3, .. })
+        ));
+        let p = write(&dir, "s.csv", GOOD.replace("a,2024-06-30", "a,").as_bytes());
+        assert!(matches!(
+            load(&p, &req(&[])),
+            Err(DataError::MissingValue { row: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn duplicate_account_date_names_both_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            &dir,
+            "s.csv",
+            GOOD.replace("2024-06-30", "2024-03-31").as_bytes(),
+        );
+        let e = load(&p, &req(&[])).unwrap_err();
+        assert!(
+            matches!(&e, DataError::DuplicateKey { first: 1, second: 2, account, .. } if account == "a"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("2024-03-31"));
+    }
+
+    #[test]
+    fn one_class_outcome_rejected_when_required() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(&dir, "s.csv", GOOD.replace(",1,", ",0,").as_bytes());
+        let mut r = req(&[]);
+        assert!(load(&p, &r).is_ok(), "scoring does not need both classes");
+        r.outcome = OutcomeNeed::Required;
+        assert!(matches!(
+            load(&p, &r),
+            Err(DataError::OneClass {
+                class: "retained",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn required_outcome_absent_suggests_horizon() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            &dir,
+            "s.csv",
+            b"account_id,snapshot_date,churn_date\na,2024-01-01,\n",
+        );
+        let mut r = req(&[]);
+        r.outcome = OutcomeNeed::Required;
+        let e = load(&p, &r).unwrap_err();
+        assert!(matches!(e, DataError::NoOutcome { .. }));
+        assert!(e.to_string().contains("--horizon"));
+    }
+
+    #[test]
+    fn empty_header_only_and_binary_files_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(&dir, "e.csv", b"");
+        assert!(matches!(load(&p, &req(&[])), Err(DataError::Empty { .. })));
+        let p = write(&dir, "h.csv", b"account_id,snapshot_date,churned\n");
+        assert!(matches!(load(&p, &req(&[])), Err(DataError::NoRows { .. })));
+        let p = write(&dir, "b.csv", &[0x00, 0x01, 0xFF, 0x00, 0x10]);
+        assert!(matches!(
+            load(&p, &req(&[])),
+            Err(DataError::NotTabular { .. })
+        ));
+        let p = write(&dir, "fake.parquet", GOOD.as_bytes());
+        assert!(matches!(
+            load(&p, &req(&[])),
+            Err(DataError::NotTabular {
+                format: "Parquet",
+                ..
+            })
+        ));
+        assert!(matches!(
+            load("/nonexistent/x.csv", &req(&[])),
+            Err(DataError::Io { .. })
+        ));
+    }
+
+    #[test]
+    fn latin1_is_located_and_readable_with_the_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bytes = GOOD.replace("silver", "caf").into_bytes();
+        let at = bytes.iter().position(|&b| b == b'f').unwrap() + 1;
+        bytes.insert(at, 0xE9); // é in Latin-1
+        let p = write(&dir, "l.csv", &bytes);
+        let r = req(&[("plan", InputKind::Text)]);
+        let e = load(&p, &r).unwrap_err();
+        assert!(matches!(&e, DataError::Encoding { row: 2, .. }), "{e}");
+        assert!(e.to_string().contains("--encoding latin1"));
+        let mut r = r;
+        r.encoding = Encoding::Latin1;
+        let s = load(&p, &r).unwrap();
+        match s.metric("plan").unwrap() {
+            MetricColumn::Text { labels, .. } => assert!(labels.contains(&"café".to_string())),
+            _ => panic!("text"),
+        }
+    }
+
+    #[test]
+    fn no_id_column_numbers_rows_with_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(&dir, "s.csv", b"x,churned\n1,0\n2,1\n");
+        let s = load(&p, &req(&[("x", InputKind::Numeric)])).unwrap();
+        assert_eq!(s.n_accounts, 2);
+        assert!(s.date.is_none());
+        assert_eq!(s.account_name(1), "2");
+        assert!(s.notes.warnings[0].contains("no account id"));
+    }
+
+    #[test]
+    fn outcome_from_churn_date_with_censoring() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = "account_id,snapshot_date,churn_date\n\
+            a,2024-01-01,2024-05-15\n\
+            a,2024-04-01,2024-05-15\n\
+            a,2024-07-01,2024-05-15\n\
+            b,2024-01-01,\n\
+            b,2024-04-01,\n\
+            b,2024-07-01,\n\
+            c,2024-07-01,2024-08-01\n";
+        let p = write(&dir, "s.csv", csv.as_bytes());
+        let mut r = req(&[]);
+        r.horizon = Some(Horizon::Days(90));
+        r.outcome = OutcomeNeed::Required;
+        let s = load(&p, &r).unwrap();
+        // last date covered: 2024-08-01 (c's churn). a@01-01: churn 135 days later → 0;
+        // a@04-01: churn within 90d → 1; a@07-01: after churn → dropped; b@01-01, b@04-01 → 0;
+        // b@07-01: horizon past 08-01 with no churn → censored; c@07-01: churn within → 1.
+        assert_eq!(s.outcome.as_deref(), Some(&[0, 1, 0, 0, 1][..]));
+        assert_eq!(s.notes.after_churn, 1);
+        assert_eq!(s.notes.censored, 1);
+        assert_eq!(s.source_row, vec![1, 2, 4, 5, 7]);
+    }
+
+    #[test]
+    fn parquet_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(&dir, "s.csv", GOOD.as_bytes());
+        let mut df = LazyCsvReader::new(PlRefPath::new(p.as_str()))
+            .finish()
+            .unwrap()
+            .collect()
+            .unwrap();
+        let pq = dir.path().join("s.parquet");
+        let f = std::fs::File::create(&pq).unwrap();
+        ParquetWriter::new(f).finish(&mut df).unwrap();
+        let s = load(pq.to_str().unwrap(), &req(&[("nps", InputKind::Numeric)])).unwrap();
+        assert_eq!(s.rows, 3);
+        assert_eq!(s.outcome.as_deref(), Some(&[0, 1, 0][..]));
+    }
+
+    #[test]
+    fn truncated_parquet_rejected() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(&dir, "t.parquet", b"PAR1\x15\x00\x15");
+        assert!(matches!(
+            load(&p, &req(&[])),
+            Err(DataError::NotTabular {
+                format: "Parquet",
+                ..
+            })
+        ));
+    }
+}

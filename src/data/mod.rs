@@ -1,0 +1,441 @@
+//! The snapshot table: one row per account per observation date, with its outcome.
+//!
+//! [`load`] reads CSV or Parquet through polars (a lazy scan of only the needed columns)
+//! into [`Snapshots`]: contiguous column buffers ready for numeric work. Column roles
+//! (id, date, outcome, segments, ...) are named by [`Roles`]; what to read is said by a
+//! [`LoadRequest`]. Every problem becomes a [`DataError`] naming the file, the row (1-based,
+//! header excluded), the column and the value. The contract is `data-contract.md`.
+
+mod load;
+pub mod parse;
+
+use std::borrow::Cow;
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+pub use load::load;
+pub use parse::{Day, Horizon, NO_DAY};
+
+use crate::profile::{InputKind, Profile};
+
+/// Where the bundled sample lives in a checkout; loading this path from elsewhere uses the
+/// copy compiled into the binary.
+pub const SAMPLE_PATH: &str = "notebooks-data/sample_snapshots.csv";
+
+/// The bundled sample, compiled in so that `churncal` runs from any folder.
+pub static SAMPLE_CSV: &[u8] = include_bytes!("../../notebooks-data/sample_snapshots.csv");
+
+/// Which column plays which role. `None` means "the default name, if the data has it".
+#[derive(Debug, Clone, Default)]
+pub struct Roles {
+    /// Account id column (default `account_id`); absent: the row number, with a warning.
+    pub id: Option<String>,
+    /// Snapshot date column (default `snapshot_date`); absent: one snapshot.
+    pub date: Option<String>,
+    /// Outcome column (default `churned`).
+    pub outcome: Option<String>,
+    /// Segment columns to load (industry, plan, ...).
+    pub segments: Vec<String>,
+    /// Start of the relationship (default `customer_since`), loaded when present.
+    pub customer_since: Option<String>,
+    /// Churn date (default `churn_date`), loaded when present.
+    pub churn_date: Option<String>,
+    /// Annual recurring revenue (default `arr`), loaded when present.
+    pub arr: Option<String>,
+}
+
+impl Roles {
+    /// Default column names of the data contract.
+    pub const DEFAULT_ID: &'static str = "account_id";
+    /// Default snapshot date column.
+    pub const DEFAULT_DATE: &'static str = "snapshot_date";
+    /// Default outcome column.
+    pub const DEFAULT_OUTCOME: &'static str = "churned";
+    /// Default customer-since column.
+    pub const DEFAULT_CUSTOMER_SINCE: &'static str = "customer_since";
+    /// Default churn-date column.
+    pub const DEFAULT_CHURN_DATE: &'static str = "churn_date";
+    /// Default revenue column.
+    pub const DEFAULT_ARR: &'static str = "arr";
+}
+
+/// Whether a command needs the outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OutcomeNeed {
+    /// Load it when present (scoring).
+    #[default]
+    Optional,
+    /// Required, with both classes present (calibrate, tiers, validate, ...).
+    Required,
+}
+
+/// The CSV text encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Encoding {
+    /// UTF-8 (a byte-order mark is allowed); invalid bytes are an error naming the row.
+    #[default]
+    Utf8,
+    /// ISO-8859-1 / Windows-1252 exports, transcoded to UTF-8 on reading.
+    Latin1,
+}
+
+/// What to read from a snapshot file.
+#[derive(Debug, Clone, Default)]
+pub struct LoadRequest {
+    /// Column roles.
+    pub roles: Roles,
+    /// Metric columns and how to read each.
+    pub metrics: Vec<(String, InputKind)>,
+    /// Whether the outcome must be there.
+    pub outcome: OutcomeNeed,
+    /// Derive the outcome from `churn_date` over this horizon (instead of an outcome column).
+    pub horizon: Option<Horizon>,
+    /// The last date the data covers, for right-censoring derived labels (default: the
+    /// latest snapshot or churn date in the file).
+    pub as_of: Option<Day>,
+    /// CSV field separator; `None`: detected from the header line (`,` `;` tab `|`).
+    pub delimiter: Option<u8>,
+    /// CSV text encoding.
+    pub encoding: Encoding,
+}
+
+impl LoadRequest {
+    /// A request for the metric columns a profile reads.
+    pub fn for_profile(profile: &Profile) -> Self {
+        let mut metrics: Vec<(String, InputKind)> = Vec::new();
+        for m in &profile.metrics {
+            if !metrics.iter().any(|(c, _)| c == &m.column) {
+                metrics.push((m.column.clone(), m.transform.input_kind()));
+            }
+        }
+        LoadRequest {
+            metrics,
+            ..Default::default()
+        }
+    }
+}
+
+/// One loaded metric column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MetricColumn {
+    /// Numbers (booleans as 1/0); NaN marks a missing value.
+    Numeric(Vec<f64>),
+    /// Labels as codes into `labels`; [`MetricColumn::MISSING_CODE`] marks a missing value.
+    Text {
+        /// Per-row label code.
+        codes: Vec<u32>,
+        /// Distinct labels.
+        labels: Vec<String>,
+    },
+}
+
+impl MetricColumn {
+    /// Code of a missing label.
+    pub const MISSING_CODE: u32 = u32::MAX;
+
+    /// Whether row `i` is missing.
+    pub fn is_missing(&self, i: usize) -> bool {
+        match self {
+            MetricColumn::Numeric(v) => v[i].is_nan(),
+            MetricColumn::Text { codes, .. } => codes[i] == Self::MISSING_CODE,
+        }
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        match self {
+            MetricColumn::Numeric(v) => v.len(),
+            MetricColumn::Text { codes, .. } => codes.len(),
+        }
+    }
+
+    /// Whether the column has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A segment column: labels as codes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Segment {
+    /// Column name.
+    pub name: String,
+    /// Per-row label code (missing values get the label `(missing)`).
+    pub codes: Vec<u32>,
+    /// Distinct labels.
+    pub labels: Vec<String>,
+}
+
+/// Rows left out while deriving labels, and other facts worth a warning.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadNotes {
+    /// Snapshots on or after the account's churn date (dropped).
+    pub after_churn: usize,
+    /// Snapshots whose horizon reaches past the data's last date without a churn (dropped).
+    pub censored: usize,
+    /// Warnings for the user (no id column, ...).
+    pub warnings: Vec<String>,
+}
+
+/// The loaded snapshot table: column-wise, one entry per kept row.
+#[derive(Debug, Clone)]
+pub struct Snapshots {
+    /// The file as the user named it.
+    pub source: String,
+    /// Number of rows kept.
+    pub rows: usize,
+    /// Account index of each row (into `account_names`, or the row number).
+    pub account: Vec<u32>,
+    /// Account names by index; `None` when the data has no id column (then the name is the
+    /// 1-based row number).
+    pub account_names: Option<Vec<String>>,
+    /// Number of distinct accounts.
+    pub n_accounts: usize,
+    /// The id column's name (or `row` when there is none).
+    pub id_column: String,
+    /// Snapshot date of each row, if the data has dates.
+    pub date: Option<Vec<Day>>,
+    /// The date column's name.
+    pub date_column: Option<String>,
+    /// Outcome of each row (1 = churned within the horizon), if known.
+    pub outcome: Option<Vec<u8>>,
+    /// The outcome column's name, or `churn_date within H` when derived.
+    pub outcome_source: Option<String>,
+    /// Metric columns, in request order, by column name.
+    pub metrics: Vec<(String, MetricColumn)>,
+    /// Segment columns.
+    pub segments: Vec<Segment>,
+    /// Start of the relationship per row ([`NO_DAY`] where missing).
+    pub customer_since: Option<Vec<Day>>,
+    /// Churn date per row ([`NO_DAY`] where the account has not churned).
+    pub churn_date: Option<Vec<Day>>,
+    /// ARR per row (NaN where missing).
+    pub arr: Option<Vec<f64>>,
+    /// The 1-based source row of each kept row.
+    pub source_row: Vec<u32>,
+    /// What was dropped, and warnings.
+    pub notes: LoadNotes,
+}
+
+impl Snapshots {
+    /// The name of an account index.
+    pub fn account_name(&self, account: u32) -> Cow<'_, str> {
+        match &self.account_names {
+            Some(n) => Cow::Borrowed(n[account as usize].as_str()),
+            None => Cow::Owned((account + 1).to_string()),
+        }
+    }
+
+    /// The metric column read from `column`.
+    pub fn metric(&self, column: &str) -> Option<&MetricColumn> {
+        self.metrics
+            .iter()
+            .find(|(c, _)| c == column)
+            .map(|(_, m)| m)
+    }
+
+    /// The first and last snapshot dates.
+    pub fn date_range(&self) -> Option<(Day, Day)> {
+        let d = self.date.as_ref()?;
+        let min = d.iter().copied().min()?;
+        let max = d.iter().copied().max()?;
+        Some((min, max))
+    }
+
+    /// Number of churned rows, if the outcome is known.
+    pub fn churned_rows(&self) -> Option<usize> {
+        self.outcome
+            .as_ref()
+            .map(|o| o.iter().filter(|&&y| y == 1).count())
+    }
+}
+
+/// Everything that can be wrong with snapshot data.
+#[derive(Debug, Error)]
+pub enum DataError {
+    /// The file could not be opened or read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file has no bytes, or no header.
+    #[error("{path} is empty")]
+    Empty {
+        /// The file.
+        path: String,
+    },
+    /// The file has a header and no rows.
+    #[error("{path} has a header but no rows")]
+    NoRows {
+        /// The file.
+        path: String,
+    },
+    /// The file is neither CSV nor Parquet, or polars could not read it.
+    #[error("{path} is not a readable {format} file: {message}")]
+    NotTabular {
+        /// The file.
+        path: String,
+        /// `CSV` or `Parquet`.
+        format: &'static str,
+        /// What went wrong.
+        message: String,
+    },
+    /// The CSV text is not valid in the declared encoding.
+    #[error("{path}, row {row}: bytes that are not UTF-8 ({bytes}); if the export is Latin-1 or Windows-1252, pass --encoding latin1")]
+    Encoding {
+        /// The file.
+        path: String,
+        /// 1-based data row (0 = the header).
+        row: usize,
+        /// The offending bytes in hex.
+        bytes: String,
+    },
+    /// A required column is absent.
+    #[error("{path}: no column '{column}' for the {role}; {}{}", closest_text(.closest), available_text(.available))]
+    MissingColumn {
+        /// The file.
+        path: String,
+        /// The role the column plays (`account id`, `metric 'NPS'`, ...).
+        role: String,
+        /// The column name looked for.
+        column: String,
+        /// Closest names in the file, best first.
+        closest: Vec<String>,
+        /// Every column in the file.
+        available: Vec<String>,
+    },
+    /// A value that does not parse for its column's role.
+    #[error("{path}, row {row}, column '{column}': value '{value}' is not {expected}")]
+    BadValue {
+        /// The file.
+        path: String,
+        /// 1-based data row.
+        row: usize,
+        /// The column.
+        column: String,
+        /// The value as found.
+        value: String,
+        /// What was expected.
+        expected: String,
+    },
+    /// A required value is empty.
+    #[error("{path}, row {row}, column '{column}': value is missing ({why})")]
+    MissingValue {
+        /// The file.
+        path: String,
+        /// 1-based data row.
+        row: usize,
+        /// The column.
+        column: String,
+        /// Why it may not be missing.
+        why: String,
+    },
+    /// Two rows with the same account and snapshot date.
+    #[error("{path}, rows {first} and {second}: account '{account}' appears twice{}", .date.as_ref().map(|d| format!(" on {d}")).unwrap_or_default())]
+    DuplicateKey {
+        /// The file.
+        path: String,
+        /// 1-based row of the first occurrence.
+        first: usize,
+        /// 1-based row of the repeat.
+        second: usize,
+        /// The account id.
+        account: String,
+        /// The snapshot date, if the data has dates.
+        date: Option<String>,
+    },
+    /// The outcome has only one class where a command needs both.
+    #[error("{path}: column '{column}' has only {class} outcomes ({rows} rows); this needs both churned and retained accounts")]
+    OneClass {
+        /// The file.
+        path: String,
+        /// The outcome column.
+        column: String,
+        /// `churned` or `retained`.
+        class: &'static str,
+        /// Rows with an outcome.
+        rows: usize,
+    },
+    /// The command needs an outcome and the data has none.
+    #[error("{path}: no outcome column '{column}' and no way to derive one; {hint}")]
+    NoOutcome {
+        /// The file.
+        path: String,
+        /// The outcome column looked for.
+        column: String,
+        /// How to give one.
+        hint: String,
+    },
+}
+
+fn closest_text(closest: &[String]) -> String {
+    if closest.is_empty() {
+        String::new()
+    } else {
+        let q: Vec<String> = closest.iter().map(|c| format!("'{c}'")).collect();
+        format!("closest: {}; ", q.join(", "))
+    }
+}
+
+fn available_text(available: &[String]) -> String {
+    const SHOW: usize = 40;
+    let q: Vec<String> = available
+        .iter()
+        .take(SHOW)
+        .map(|c| format!("'{c}'"))
+        .collect();
+    let more = if available.len() > SHOW {
+        format!(" and {} more", available.len() - SHOW)
+    } else {
+        String::new()
+    };
+    format!("columns in the file: {}{more}", q.join(", "))
+}
+
+/// Up to three names from `candidates` closest to `wanted`, best first: case- and
+/// whitespace-insensitive matches, then by Jaro–Winkler similarity.
+pub fn closest_names(wanted: &str, candidates: &[String]) -> Vec<String> {
+    let norm = |s: &str| -> String {
+        s.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+            .replace(['-', ' '], "_")
+    };
+    let w = norm(wanted);
+    let mut scored: Vec<(f64, &String)> = candidates
+        .iter()
+        .map(|c| {
+            let n = norm(c);
+            let s = if n == w {
+                2.0
+            } else {
+                strsim::jaro_winkler(&w, &n)
+            };
+            (s, c)
+        })
+        .filter(|(s, _)| *s >= 0.75)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    scored.into_iter().take(3).map(|(_, c)| c.clone()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn closest_names_ignore_spacing_and_case() {
+        let cols: Vec<String> = ["Call  Failure", "Complains", "Charge  Amount"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(closest_names("call failure", &cols)[0], "Call  Failure");
+        assert_eq!(closest_names("Complaints", &cols)[0], "Complains");
+        assert!(closest_names("zzzz", &cols).is_empty());
+    }
+}

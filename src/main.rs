@@ -1,0 +1,19 @@
+//! The `churncal` command: parse arguments, run the subcommand, map the result to an exit
+//! code (0 success, 1 a domain verdict failed, 2 an error).
+
+mod cli;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match cli::run(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,162 @@
+//! Sub-score functions: a raw value to a number in [0, 100], higher = healthier.
+//!
+//! These are the six transforms of the profile format. Each is a pure function of one
+//! value; [`crate::score`] applies them column-wise. Inputs are finite (the loader rejects
+//! NaN and infinities; missing values never reach a transform).
+
+use super::{Direction, Transform};
+
+/// Sub-score of a numeric raw value under `transform`, before `direction`.
+///
+/// Returns `None` for the text transforms (`categories`), which take labels.
+/// `boolean` takes 1.0 for true and 0.0 for false.
+pub fn numeric(transform: &Transform, x: f64) -> Option<f64> {
+    let s = match transform {
+        Transform::Linear { lo, hi } => 100.0 * (x.clamp(*lo, *hi) - lo) / (hi - lo),
+        Transform::Log { lo, hi } => {
+            let (a, b) = (lo.ln_1p(), hi.ln_1p());
+            100.0 * (x.clamp(*lo, *hi).ln_1p() - a) / (b - a)
+        }
+        Transform::Points { map } => points(map, x),
+        Transform::Percentile { breaks } => percentile(breaks, x),
+        Transform::Boolean => {
+            if x != 0.0 {
+                100.0
+            } else {
+                0.0
+            }
+        }
+        Transform::Categories { .. } => return None,
+    };
+    Some(s.clamp(0.0, 100.0))
+}
+
+/// Apply `direction` to a transform's output.
+#[inline]
+pub fn directed(direction: Direction, s: f64) -> f64 {
+    match direction {
+        Direction::HigherIsBetter => s,
+        Direction::LowerIsBetter => 100.0 - s,
+    }
+}
+
+/// Piecewise-linear interpolation through `(x, s)` points with strictly increasing x,
+/// flat outside them.
+fn points(map: &[[f64; 2]], x: f64) -> f64 {
+    let first = map[0];
+    let last = map[map.len() - 1];
+    if x <= first[0] {
+        return first[1];
+    }
+    if x >= last[0] {
+        return last[1];
+    }
+    // First point whose x exceeds the value; the segment is [i-1, i].
+    let i = map.partition_point(|p| p[0] <= x);
+    let (p, q) = (map[i - 1], map[i]);
+    p[1] + (q[1] - p[1]) * (x - p[0]) / (q[0] - p[0])
+}
+
+/// Quantile rank (×100) of `x` among breakpoints at evenly spaced quantiles.
+///
+/// `breaks[i]` is the value at quantile `i / (n − 1)`. Between two distinct breakpoints the
+/// rank is interpolated linearly. A value equal to a run of tied breakpoints gets the middle
+/// of that run's quantile range (so a metric that is zero for 40 % of the population scores
+/// those zeros at the 20th percentile, not at 0 or 40).
+fn percentile(breaks: &[f64], x: f64) -> f64 {
+    let n = breaks.len();
+    let step = 100.0 / (n - 1) as f64;
+    let lo = breaks.partition_point(|b| *b < x); // first break >= x
+    let hi = breaks.partition_point(|b| *b <= x); // first break > x
+    if hi > lo {
+        // x equals breaks[lo..hi]
+        return step * (lo + hi - 1) as f64 / 2.0;
+    }
+    if lo == 0 {
+        return 0.0;
+    }
+    if lo == n {
+        return 100.0;
+    }
+    let (a, b) = (breaks[lo - 1], breaks[lo]);
+    step * ((lo - 1) as f64 + (x - a) / (b - a))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+    use std::collections::BTreeMap;
+
+    // Hand calculations, one per transform.
+
+    #[test]
+    fn linear_clips_and_scales() {
+        let t = Transform::Linear {
+            lo: -100.0,
+            hi: 100.0,
+        };
+        assert_relative_eq!(numeric(&t, 0.0).unwrap(), 50.0);
+        assert_relative_eq!(numeric(&t, 40.0).unwrap(), 70.0);
+        assert_relative_eq!(numeric(&t, -250.0).unwrap(), 0.0);
+        assert_relative_eq!(numeric(&t, 1e9).unwrap(), 100.0);
+    }
+
+    #[test]
+    fn log_scales_ln1p_in_raw_units() {
+        let t = Transform::Log { lo: 0.0, hi: 99.0 };
+        // ln(1+9) / ln(1+99) = ln 10 / ln 100 = 0.5
+        assert_relative_eq!(numeric(&t, 9.0).unwrap(), 50.0, epsilon = 1e-12);
+        assert_relative_eq!(numeric(&t, 0.0).unwrap(), 0.0);
+        assert_relative_eq!(numeric(&t, 500.0).unwrap(), 100.0);
+        assert_relative_eq!(numeric(&t, -0.5).unwrap(), 0.0);
+    }
+
+    #[test]
+    fn points_interpolate_and_stay_flat_outside() {
+        let t = Transform::Points {
+            map: vec![[1.0, 0.0], [12.0, 50.0], [24.0, 80.0], [36.0, 100.0]],
+        };
+        assert_relative_eq!(numeric(&t, 0.0).unwrap(), 0.0);
+        assert_relative_eq!(numeric(&t, 12.0).unwrap(), 50.0);
+        assert_relative_eq!(numeric(&t, 18.0).unwrap(), 65.0);
+        assert_relative_eq!(numeric(&t, 30.0).unwrap(), 90.0);
+        assert_relative_eq!(numeric(&t, 48.0).unwrap(), 100.0);
+    }
+
+    #[test]
+    fn percentile_interpolates_ranks_and_centres_ties() {
+        // quintile breaks: values at quantiles 0, .25, .5, .75, 1
+        let t = Transform::Percentile {
+            breaks: vec![0.0, 0.0, 10.0, 20.0, 40.0],
+        };
+        // 0 is tied at quantiles 0 and .25: centre 12.5
+        assert_relative_eq!(numeric(&t, 0.0).unwrap(), 12.5);
+        // 5 is half-way between .25 and .5
+        assert_relative_eq!(numeric(&t, 5.0).unwrap(), 37.5);
+        assert_relative_eq!(numeric(&t, 10.0).unwrap(), 50.0);
+        assert_relative_eq!(numeric(&t, 30.0).unwrap(), 87.5);
+        assert_relative_eq!(numeric(&t, -1.0).unwrap(), 0.0);
+        assert_relative_eq!(numeric(&t, 41.0).unwrap(), 100.0);
+    }
+
+    #[test]
+    fn boolean_is_all_or_nothing() {
+        assert_relative_eq!(numeric(&Transform::Boolean, 1.0).unwrap(), 100.0);
+        assert_relative_eq!(numeric(&Transform::Boolean, 0.0).unwrap(), 0.0);
+    }
+
+    #[test]
+    fn categories_take_labels_not_numbers() {
+        let t = Transform::Categories {
+            map: BTreeMap::from([("a".to_string(), 10.0)]),
+        };
+        assert!(numeric(&t, 1.0).is_none());
+    }
+
+    #[test]
+    fn direction_flips() {
+        assert_relative_eq!(directed(Direction::LowerIsBetter, 30.0), 70.0);
+        assert_relative_eq!(directed(Direction::HigherIsBetter, 30.0), 30.0);
+    }
+}

@@ -1,0 +1,234 @@
+//! SVG charts drawn with plotters' SVG backend: pure functions from results to SVG text.
+//!
+//! Charts share one look: a title, axis labels with units, a legend, readable at 100 % zoom.
+//! Text that came from data (metric and group names) is escaped for XML by plotters' SVG
+//! backend, which a test checks.
+
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use crate::calibrate::MetricResult;
+
+const FONT: &str = "sans-serif";
+const INK: RGBColor = RGBColor(33, 33, 33);
+const MUTED: RGBColor = RGBColor(97, 97, 97);
+const GRID: RGBColor = RGBColor(224, 224, 224);
+const PRIOR: RGBColor = RGBColor(176, 190, 197);
+const CALIBRATED: RGBColor = RGBColor(21, 101, 192);
+
+/// Shorten a label to `max` characters with an ellipsis.
+fn clip(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        let t: String = s.chars().take(max - 1).collect();
+        format!("{t}…")
+    }
+}
+
+fn text(size: u32, color: &RGBColor, h: HPos) -> TextStyle<'_> {
+    TextStyle::from((FONT, size).into_font())
+        .color(color)
+        .pos(Pos::new(h, VPos::Center))
+}
+
+/// Prior vs calibrated weights with bootstrap intervals, grouped by dimension.
+pub fn weights_svg(title: &str, metrics: &[MetricResult]) -> String {
+    // Group metrics in order of first appearance of their group.
+    let mut groups: Vec<Option<String>> = Vec::new();
+    for m in metrics {
+        if !groups.contains(&m.group) {
+            groups.push(m.group.clone());
+        }
+    }
+    let has_groups = groups.iter().any(|g| g.is_some());
+    let row_h = 30i32;
+    let head_h = if has_groups { 26 } else { 0 };
+    let (left, right, top, bottom) = (250i32, 40i32, 78i32, 58i32);
+    let width = 900i32;
+    let height = top + bottom + metrics.len() as i32 * row_h + groups.len() as i32 * head_h;
+    let max_v = metrics
+        .iter()
+        .flat_map(|m| [m.prior_weight, m.weight, m.weight_ci[1]])
+        .filter(|v| v.is_finite())
+        .fold(10.0f64, f64::max);
+    let step = if max_v > 50.0 { 10.0 } else { 5.0 };
+    let x_max = (max_v / step).ceil() * step;
+    let plot_w = (width - left - right) as f64;
+    let xs = |v: f64| left + (v.clamp(0.0, x_max) / x_max * plot_w).round() as i32;
+
+    let mut svg = String::new();
+    {
+        let root =
+            SVGBackend::with_string(&mut svg, (width as u32, height as u32)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let _ = root.draw(&Text::new(
+            clip(title, 90),
+            (20, 24),
+            text(18, &INK, HPos::Left),
+        ));
+        // Legend
+        let lx = width - right - 330;
+        let _ = root.draw(&Rectangle::new([(lx, 46), (lx + 18, 56)], PRIOR.filled()));
+        let _ = root.draw(&Text::new(
+            "prior",
+            (lx + 24, 51),
+            text(13, &INK, HPos::Left),
+        ));
+        let _ = root.draw(&Rectangle::new(
+            [(lx + 80, 46), (lx + 98, 56)],
+            CALIBRATED.filled(),
+        ));
+        let _ = root.draw(&Text::new(
+            "calibrated",
+            (lx + 104, 51),
+            text(13, &INK, HPos::Left),
+        ));
+        let _ = root.draw(&PathElement::new(
+            vec![(lx + 190, 51), (lx + 214, 51)],
+            INK.stroke_width(1),
+        ));
+        let _ = root.draw(&PathElement::new(
+            vec![(lx + 190, 46), (lx + 190, 56)],
+            INK.stroke_width(1),
+        ));
+        let _ = root.draw(&PathElement::new(
+            vec![(lx + 214, 46), (lx + 214, 56)],
+            INK.stroke_width(1),
+        ));
+        let _ = root.draw(&Text::new(
+            "95 % bootstrap interval",
+            (lx + 220, 51),
+            text(13, &INK, HPos::Left),
+        ));
+
+        let plot_bottom = height - bottom;
+        // Grid and x axis
+        let mut v = 0.0;
+        while v <= x_max + 1e-9 {
+            let x = xs(v);
+            let _ = root.draw(&PathElement::new(
+                vec![(x, top - 6), (x, plot_bottom)],
+                GRID.stroke_width(1),
+            ));
+            let _ = root.draw(&Text::new(
+                format!("{v:.0}"),
+                (x, plot_bottom + 14),
+                text(12, &MUTED, HPos::Center),
+            ));
+            v += step;
+        }
+        let _ = root.draw(&PathElement::new(
+            vec![(left, plot_bottom), (width - right, plot_bottom)],
+            MUTED.stroke_width(1),
+        ));
+        let _ = root.draw(&Text::new(
+            "weight (points out of 100)",
+            (left + plot_w as i32 / 2, plot_bottom + 36),
+            text(13, &INK, HPos::Center),
+        ));
+
+        let mut y = top;
+        for g in &groups {
+            if has_groups {
+                let label = g.as_deref().unwrap_or("(no group)");
+                let _ = root.draw(&Text::new(
+                    clip(label, 40),
+                    (12, y + head_h / 2),
+                    TextStyle::from((FONT, 13).into_font().style(FontStyle::Bold))
+                        .color(&INK)
+                        .pos(Pos::new(HPos::Left, VPos::Center)),
+                ));
+                y += head_h;
+            }
+            for m in metrics.iter().filter(|m| &m.group == g) {
+                let cy = y + row_h / 2;
+                let _ = root.draw(&Text::new(
+                    clip(&m.name, 34),
+                    (left - 10, cy),
+                    text(13, &INK, HPos::Right),
+                ));
+                let _ = root.draw(&Rectangle::new(
+                    [(xs(0.0), cy - 10), (xs(m.prior_weight), cy - 2)],
+                    PRIOR.filled(),
+                ));
+                let _ = root.draw(&Rectangle::new(
+                    [(xs(0.0), cy + 1), (xs(m.weight), cy + 9)],
+                    CALIBRATED.filled(),
+                ));
+                if m.weight_ci[0].is_finite() && m.weight_ci[1].is_finite() {
+                    let (a, b) = (xs(m.weight_ci[0]), xs(m.weight_ci[1]));
+                    let _ = root.draw(&PathElement::new(
+                        vec![(a, cy + 5), (b, cy + 5)],
+                        INK.stroke_width(1),
+                    ));
+                    let _ = root.draw(&PathElement::new(
+                        vec![(a, cy + 1), (a, cy + 9)],
+                        INK.stroke_width(1),
+                    ));
+                    let _ = root.draw(&PathElement::new(
+                        vec![(b, cy + 1), (b, cy + 9)],
+                        INK.stroke_width(1),
+                    ));
+                }
+                let label = format!("{:.1} → {:.1}", m.prior_weight, m.weight);
+                let tx = (xs(m
+                    .weight
+                    .max(m.prior_weight)
+                    .max(if m.weight_ci[1].is_finite() {
+                        m.weight_ci[1]
+                    } else {
+                        0.0
+                    }))
+                    + 6)
+                .min(width - right - 70);
+                let _ = root.draw(&Text::new(label, (tx, cy), text(11, &MUTED, HPos::Left)));
+                y += row_h;
+            }
+        }
+        let _ = root.present();
+    }
+    svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(name: &str, group: Option<&str>, p: f64, w: f64) -> MetricResult {
+        MetricResult {
+            name: name.into(),
+            group: group.map(Into::into),
+            prior_weight: p,
+            weight: w,
+            weight_int: w.round() as u32,
+            weight_ci: [w * 0.5, w * 1.5],
+            unstable: false,
+            coefficient: 1.0,
+            coefficient_ci: [0.5, 1.5],
+            coefficient_se: 0.25,
+            direction_conflict: false,
+        }
+    }
+
+    #[test]
+    fn weights_chart_is_well_formed_and_escapes_names() {
+        let svg = weights_svg(
+            "Weights <prior> & calibrated",
+            &[
+                m("NPS <survey>", Some("relationship & trust"), 30.0, 20.0),
+                m("Usage", Some("usage"), 70.0, 80.0),
+            ],
+        );
+        assert!(svg.starts_with("<svg"));
+        assert!(svg.contains("NPS &lt;survey&gt;"));
+        assert!(svg.contains("relationship &amp; trust"));
+        assert!(!svg.contains("<survey>"));
+        assert!(!svg.contains("NaN"));
+        assert_eq!(
+            svg.matches("<rect").count(),
+            1 + 2 + 4,
+            "background, legend, bars"
+        );
+    }
+}

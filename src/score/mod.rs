@@ -1,0 +1,605 @@
+//! Scoring: raw metrics → sub-scores → group scores → score, tier, probability, reasons.
+//!
+//! [`SubScores::compute`] applies each metric's transform, direction and missing-value policy
+//! column by column into contiguous buffers (NaN marks a metric that drops out and has its
+//! weight redistributed). [`score`] turns them into a [`Scored`] table. The score of a
+//! snapshot is `Σ_present w_k s_k / Σ_present w_k` over effective weights `w_k` (the
+//! definition the calibration fits), which is the group-weighted mean of group scores when
+//! nothing is missing.
+
+pub mod summary;
+pub mod table;
+
+use rayon::prelude::*;
+use thiserror::Error;
+
+use crate::data::{MetricColumn, Snapshots};
+use crate::profile::transform::{directed, numeric};
+use crate::profile::{CutStat, Missing, Profile, QuantileCut, Transform};
+
+/// Rows per parallel work item in the row-wise kernels.
+const CHUNK: usize = 8192;
+
+/// Problems found while scoring data with a profile.
+#[derive(Debug, Error)]
+pub enum ScoreError {
+    /// A categorical metric holds a label its map does not know.
+    #[error("{path}, row {row}, column '{column}': category '{value}' is not in the map of metric '{metric}' (known: {})", .known.join(", "))]
+    UnknownCategory {
+        /// The file.
+        path: String,
+        /// 1-based data row.
+        row: usize,
+        /// The column.
+        column: String,
+        /// The metric.
+        metric: String,
+        /// The label found.
+        value: String,
+        /// The labels the map knows.
+        known: Vec<String>,
+    },
+    /// A value is missing for a metric whose policy is `error`.
+    #[error("{path}, row {row}, column '{column}': value is missing and metric '{metric}' has missing = \"error\"")]
+    MissingValue {
+        /// The file.
+        path: String,
+        /// 1-based data row.
+        row: usize,
+        /// The column.
+        column: String,
+        /// The metric.
+        metric: String,
+    },
+    /// The data was loaded without a column the profile reads.
+    #[error("metric '{metric}' reads column '{column}', which was not loaded")]
+    NotLoaded {
+        /// The metric.
+        metric: String,
+        /// The column.
+        column: String,
+    },
+    /// The column's type does not fit the metric's transform.
+    #[error("metric '{metric}': column '{column}' holds {found}, but the {transform} transform needs {needed}")]
+    WrongKind {
+        /// The metric.
+        metric: String,
+        /// The column.
+        column: String,
+        /// What the column holds.
+        found: &'static str,
+        /// The transform.
+        transform: &'static str,
+        /// What it needs.
+        needed: &'static str,
+    },
+}
+
+/// Numerically stable logistic function `1 / (1 + e^−x)`.
+#[inline]
+pub fn sigmoid(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// Sub-scores of every metric for every snapshot, column-major.
+#[derive(Debug, Clone)]
+pub struct SubScores {
+    /// Number of rows.
+    pub rows: usize,
+    /// One column per profile metric, values in [0, 100]; NaN where the metric drops out
+    /// (missing with policy `redistribute`).
+    pub columns: Vec<Vec<f64>>,
+    /// Number of metrics with a raw value present, per row (0: the row cannot be scored).
+    pub present: Vec<u16>,
+}
+
+impl SubScores {
+    /// Apply the profile's transforms, directions and missing policies to loaded data.
+    pub fn compute(profile: &Profile, data: &Snapshots) -> Result<SubScores, ScoreError> {
+        let columns: Vec<(Vec<f64>, Vec<bool>)> = profile
+            .metrics
+            .par_iter()
+            .map(|m| {
+                let col = data
+                    .metric(&m.column)
+                    .ok_or_else(|| ScoreError::NotLoaded {
+                        metric: m.name.clone(),
+                        column: m.column.clone(),
+                    })?;
+                let fill = match m.missing {
+                    Missing::Redistribute => f64::NAN,
+                    Missing::Neutral => 50.0,
+                    Missing::Worst => 0.0,
+                    Missing::Error => {
+                        if let Some(i) = (0..col.len()).find(|&i| col.is_missing(i)) {
+                            return Err(ScoreError::MissingValue {
+                                path: data.source.clone(),
+                                row: data.source_row[i] as usize,
+                                column: m.column.clone(),
+                                metric: m.name.clone(),
+                            });
+                        }
+                        f64::NAN
+                    }
+                };
+                let mut present = vec![true; data.rows];
+                let out = match (col, &m.transform) {
+                    (MetricColumn::Numeric(_), Transform::Categories { .. }) => {
+                        return Err(ScoreError::WrongKind {
+                            metric: m.name.clone(),
+                            column: m.column.clone(),
+                            found: "numbers",
+                            transform: "categories",
+                            needed: "text labels",
+                        });
+                    }
+                    (MetricColumn::Numeric(v), t) => v
+                        .iter()
+                        .zip(present.iter_mut())
+                        .map(|(&x, p)| {
+                            if x.is_nan() {
+                                *p = false;
+                                fill
+                            } else {
+                                directed(m.direction, numeric(t, x).expect("numeric transform"))
+                            }
+                        })
+                        .collect(),
+                    (MetricColumn::Text { codes, labels }, Transform::Categories { map }) => {
+                        // Resolve each distinct label once.
+                        let mut table = Vec::with_capacity(labels.len());
+                        for l in labels {
+                            table.push(map.get(l).map(|s| directed(m.direction, *s)));
+                        }
+                        let mut out = Vec::with_capacity(codes.len());
+                        for (i, &c) in codes.iter().enumerate() {
+                            if c == MetricColumn::MISSING_CODE {
+                                present[i] = false;
+                                out.push(fill);
+                                continue;
+                            }
+                            match table[c as usize] {
+                                Some(s) => out.push(s),
+                                None => {
+                                    return Err(ScoreError::UnknownCategory {
+                                        path: data.source.clone(),
+                                        row: data.source_row[i] as usize,
+                                        column: m.column.clone(),
+                                        metric: m.name.clone(),
+                                        value: labels[c as usize].clone(),
+                                        known: map.keys().cloned().collect(),
+                                    })
+                                }
+                            }
+                        }
+                        out
+                    }
+                    (MetricColumn::Text { .. }, t) => {
+                        return Err(ScoreError::WrongKind {
+                            metric: m.name.clone(),
+                            column: m.column.clone(),
+                            found: "text labels",
+                            transform: t.kind_name(),
+                            needed: "numbers",
+                        })
+                    }
+                };
+                Ok((out, present))
+            })
+            .collect::<Result<_, _>>()?;
+        let rows = data.rows;
+        let mut present = vec![0u16; rows];
+        for (_, p) in &columns {
+            for (c, &ok) in present.iter_mut().zip(p) {
+                *c += ok as u16;
+            }
+        }
+        Ok(SubScores {
+            rows,
+            columns: columns.into_iter().map(|(c, _)| c).collect(),
+            present,
+        })
+    }
+
+    /// Scores for the given effective weights: `Σ_present w s / Σ_present w`; NaN where no
+    /// metric is present or the present ones all weigh 0.
+    pub fn scores(&self, weights: &[f64]) -> Vec<f64> {
+        let mut out = vec![0.0; self.rows];
+        out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, out)| {
+            let start = c * CHUNK;
+            let mut den = vec![0.0; out.len()];
+            for (col, &w) in self.columns.iter().zip(weights) {
+                if w == 0.0 {
+                    continue;
+                }
+                for ((o, d), &s) in out.iter_mut().zip(den.iter_mut()).zip(&col[start..]) {
+                    let (s, m) = if s.is_nan() { (0.0, 0.0) } else { (s, w) };
+                    *o += m * s;
+                    *d += m;
+                }
+            }
+            for (j, (o, d)) in out.iter_mut().zip(den).enumerate() {
+                *o = if d > 0.0 && self.present[start + j] > 0 {
+                    *o / d
+                } else {
+                    f64::NAN
+                };
+            }
+        });
+        out
+    }
+}
+
+/// The result of scoring: one entry per snapshot in every vector.
+#[derive(Debug, Clone)]
+pub struct Scored {
+    /// Health score in [0, 100]; NaN for a snapshot with no metric present.
+    pub score: Vec<f64>,
+    /// Group labels, in profile order.
+    pub group_labels: Vec<String>,
+    /// Score of each group per snapshot (NaN where none of its metrics is present).
+    pub group_scores: Vec<Vec<f64>>,
+    /// Tier index per snapshot (into `tier_names`); `u8::MAX` when unscored.
+    pub tier: Vec<u8>,
+    /// Tier names, best first.
+    pub tier_names: Vec<String>,
+    /// Tier colours, best first.
+    pub tier_colors: Vec<String>,
+    /// The lowest score of each tier (resolved from quantiles where the profile says so).
+    pub tier_mins: Vec<f64>,
+    /// P(churn) per snapshot, when the profile is calibrated.
+    pub probability: Option<Vec<f64>>,
+    /// Metric names, in profile order (what reason codes index).
+    pub metric_names: Vec<String>,
+    /// The metrics pulling each score down most: `reasons_per_row` entries per row, the
+    /// metric index or `u16::MAX` for none.
+    pub reasons: Vec<u16>,
+    /// Score points each reason costs: its share of the weight × (100 − sub-score) / 100.
+    pub reason_points: Vec<f32>,
+    /// Reasons kept per row.
+    pub reasons_per_row: usize,
+    /// Snapshots with no score.
+    pub unscored: usize,
+}
+
+/// Reasons kept per snapshot.
+pub const REASONS: usize = 3;
+
+/// Score loaded snapshots with a profile.
+pub fn score(profile: &Profile, data: &Snapshots) -> Result<Scored, ScoreError> {
+    let subs = SubScores::compute(profile, data)?;
+    Ok(score_subscores(profile, &subs))
+}
+
+/// Score precomputed sub-scores with a profile's weights, tiers and calibration.
+pub fn score_subscores(profile: &Profile, subs: &SubScores) -> Scored {
+    let weights = profile.effective_weights();
+    let score = subs.scores(&weights);
+    let (group_labels, group_of) = profile.group_labels();
+    let group_scores: Vec<Vec<f64>> = (0..group_labels.len())
+        .into_par_iter()
+        .map(|g| {
+            let w: Vec<f64> = weights
+                .iter()
+                .zip(&group_of)
+                // A tiny floor keeps zero-weight metrics in their group's mean.
+                .map(|(&w, gi)| if *gi == Some(g) { w.max(1e-300) } else { 0.0 })
+                .collect();
+            subs.scores(&w)
+        })
+        .collect();
+    let tier_mins = resolve_tiers(profile, &score);
+    let tier: Vec<u8> = score
+        .par_iter()
+        .map(|&s| {
+            if s.is_nan() {
+                u8::MAX
+            } else {
+                tier_mins
+                    .iter()
+                    .position(|&m| s >= m)
+                    .unwrap_or(tier_mins.len() - 1) as u8
+            }
+        })
+        .collect();
+    let probability = profile
+        .calibration
+        .as_ref()
+        .map(|c| score.par_iter().map(|&s| c.probability(s)).collect());
+    let (reasons, reason_points) = reasons(subs, &weights);
+    Scored {
+        unscored: score.iter().filter(|s| s.is_nan()).count(),
+        score,
+        group_labels,
+        group_scores,
+        tier,
+        tier_names: profile.tier_names(),
+        tier_colors: profile.tier_colors(),
+        tier_mins,
+        probability,
+        metric_names: profile.metrics.iter().map(|m| m.name.clone()).collect(),
+        reasons,
+        reason_points,
+        reasons_per_row: REASONS,
+    }
+}
+
+/// The lowest score of each tier, best first: the profile's `min`s, or the quantiles of the
+/// scored population (linear interpolation between order statistics, as numpy's default),
+/// kept non-increasing.
+pub fn resolve_tiers(profile: &Profile, scores: &[f64]) -> Vec<f64> {
+    let Some(q) = &profile.tiers_by_quantile else {
+        return profile.tiers.iter().map(|t| t.min).collect();
+    };
+    let mut sorted: Vec<f64> = scores.iter().copied().filter(|s| !s.is_nan()).collect();
+    sorted.par_sort_unstable_by(f64::total_cmp);
+    let mut mins: Vec<f64> = q
+        .tiers
+        .iter()
+        .map(|t| match t.from {
+            QuantileCut::Quantile(p) => quantile_sorted(&sorted, p),
+            QuantileCut::Stat(CutStat::Median) => quantile_sorted(&sorted, 0.5),
+            QuantileCut::Stat(CutStat::Mean) => {
+                if sorted.is_empty() {
+                    0.0
+                } else {
+                    sorted.iter().sum::<f64>() / sorted.len() as f64
+                }
+            }
+        })
+        .collect();
+    for i in 1..mins.len() {
+        mins[i] = mins[i].min(mins[i - 1]);
+    }
+    if let Some(last) = mins.last_mut() {
+        *last = 0.0;
+    }
+    mins
+}
+
+/// Quantile `p` of sorted values, interpolating linearly between order statistics.
+pub fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let h = p.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
+    let lo = h.floor() as usize;
+    let hi = h.ceil() as usize;
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
+/// The [`REASONS`] metrics costing each row the most score points.
+fn reasons(subs: &SubScores, weights: &[f64]) -> (Vec<u16>, Vec<f32>) {
+    let n = subs.rows;
+    let mut idx = vec![u16::MAX; n * REASONS];
+    let mut pts = vec![0f32; n * REASONS];
+    idx.par_chunks_mut(CHUNK * REASONS)
+        .zip(pts.par_chunks_mut(CHUNK * REASONS))
+        .enumerate()
+        .for_each(|(c, (idx, pts))| {
+            let start = c * CHUNK;
+            for j in 0..idx.len() / REASONS {
+                let i = start + j;
+                let mut den = 0.0;
+                for (col, &w) in subs.columns.iter().zip(weights) {
+                    if !col[i].is_nan() {
+                        den += w;
+                    }
+                }
+                if den <= 0.0 || subs.present[i] == 0 {
+                    continue;
+                }
+                let mut top = [(u16::MAX, 0f64); REASONS];
+                for (k, (col, &w)) in subs.columns.iter().zip(weights).enumerate() {
+                    let s = col[i];
+                    if s.is_nan() {
+                        continue;
+                    }
+                    let lost = w / den * (100.0 - s);
+                    if lost <= 1e-9 || lost <= top[REASONS - 1].1 {
+                        continue;
+                    }
+                    let mut p = REASONS - 1;
+                    while p > 0 && top[p - 1].1 < lost {
+                        top[p] = top[p - 1];
+                        p -= 1;
+                    }
+                    top[p] = (k as u16, lost);
+                }
+                for (r, (k, l)) in top.iter().enumerate() {
+                    idx[j * REASONS + r] = *k;
+                    pts[j * REASONS + r] = *l as f32;
+                }
+            }
+        });
+    (idx, pts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{LoadNotes, MetricColumn};
+    use crate::profile::{Direction, Metric, Tier};
+    use approx::assert_relative_eq;
+
+    fn metric(name: &str, weight: f64, missing: Missing) -> Metric {
+        Metric {
+            name: name.into(),
+            column: name.into(),
+            group: None,
+            weight,
+            direction: Direction::HigherIsBetter,
+            transform: Transform::Linear { lo: 0.0, hi: 100.0 },
+            missing,
+            calibration: None,
+        }
+    }
+
+    fn profile(metrics: Vec<Metric>) -> Profile {
+        Profile {
+            name: "t".into(),
+            description: String::new(),
+            format: 1,
+            tiers: vec![
+                Tier {
+                    name: "good".into(),
+                    min: 50.0,
+                    color: None,
+                },
+                Tier {
+                    name: "bad".into(),
+                    min: 0.0,
+                    color: None,
+                },
+            ],
+            tiers_by_quantile: None,
+            groups: vec![],
+            metrics,
+            calibration: None,
+        }
+    }
+
+    fn data(cols: Vec<(&str, Vec<f64>)>) -> Snapshots {
+        let rows = cols[0].1.len();
+        Snapshots {
+            source: "t.csv".into(),
+            rows,
+            account: (0..rows as u32).collect(),
+            account_names: None,
+            n_accounts: rows,
+            id_column: "row".into(),
+            date: None,
+            date_column: None,
+            outcome: None,
+            outcome_source: None,
+            metrics: cols
+                .into_iter()
+                .map(|(n, v)| (n.to_string(), MetricColumn::Numeric(v)))
+                .collect(),
+            segments: vec![],
+            customer_since: None,
+            churn_date: None,
+            arr: None,
+            source_row: (1..=rows as u32).collect(),
+            notes: LoadNotes::default(),
+        }
+    }
+
+    // Hand calculations: weights a = 3, b = 1 (effective 75 / 25); a = 80, b = 40.
+    #[test]
+    fn missing_policies_known_answers() {
+        let nan = f64::NAN;
+        let d = data(vec![("a", vec![80.0, 80.0]), ("b", vec![40.0, nan])]);
+        let cases = [
+            // policy of b, score of row 0, score of row 1
+            (Missing::Redistribute, 70.0, 80.0), // row 1: only a, renormalised
+            (Missing::Neutral, 70.0, 72.5),      // 0.75·80 + 0.25·50
+            (Missing::Worst, 70.0, 60.0),        // 0.75·80 + 0.25·0
+        ];
+        for (policy, r0, r1) in cases {
+            let p = profile(vec![
+                metric("a", 3.0, Missing::Redistribute),
+                metric("b", 1.0, policy),
+            ]);
+            let s = score(&p, &d).unwrap();
+            assert_relative_eq!(s.score[0], r0, epsilon = 1e-12);
+            assert_relative_eq!(s.score[1], r1, epsilon = 1e-12);
+        }
+        let p = profile(vec![
+            metric("a", 3.0, Missing::Redistribute),
+            metric("b", 1.0, Missing::Error),
+        ]);
+        assert!(matches!(
+            score(&p, &d),
+            Err(ScoreError::MissingValue { row: 2, .. })
+        ));
+    }
+
+    #[test]
+    fn no_metric_present_is_unscored_even_with_neutral_fill() {
+        let nan = f64::NAN;
+        let d = data(vec![("a", vec![nan, 10.0]), ("b", vec![nan, 20.0])]);
+        let p = profile(vec![
+            metric("a", 1.0, Missing::Neutral),
+            metric("b", 1.0, Missing::Worst),
+        ]);
+        let s = score(&p, &d).unwrap();
+        assert!(s.score[0].is_nan());
+        assert_eq!(s.tier[0], u8::MAX);
+        assert_eq!(s.unscored, 1);
+        assert_relative_eq!(s.score[1], 15.0);
+    }
+
+    #[test]
+    fn reasons_are_points_lost_largest_first() {
+        // a: w 50, s 80 → loses 10; b: w 30, s 0 → loses 30; c: w 20, s 100 → loses 0
+        let d = data(vec![
+            ("a", vec![80.0]),
+            ("b", vec![0.0]),
+            ("c", vec![100.0]),
+        ]);
+        let p = profile(vec![
+            metric("a", 5.0, Missing::Redistribute),
+            metric("b", 3.0, Missing::Redistribute),
+            metric("c", 2.0, Missing::Redistribute),
+        ]);
+        let s = score(&p, &d).unwrap();
+        assert_relative_eq!(s.score[0], 60.0);
+        assert_eq!(&s.reasons[..3], &[1, 0, u16::MAX]);
+        assert_relative_eq!(s.reason_points[0], 30.0);
+        assert_relative_eq!(s.reason_points[1], 10.0);
+    }
+
+    #[test]
+    fn tiers_take_the_first_min_reached() {
+        let d = data(vec![("a", vec![50.0, 49.99, 0.0, 100.0])]);
+        let p = profile(vec![metric("a", 1.0, Missing::Redistribute)]);
+        let s = score(&p, &d).unwrap();
+        assert_eq!(s.tier, vec![0, 1, 1, 0]);
+    }
+
+    #[test]
+    fn quantiles_interpolate_like_numpy() {
+        // numpy.quantile([1, 2, 3, 4], 0.25) == 1.75
+        assert_relative_eq!(quantile_sorted(&[1.0, 2.0, 3.0, 4.0], 0.25), 1.75);
+        assert_relative_eq!(quantile_sorted(&[1.0, 2.0, 3.0, 4.0], 1.0), 4.0);
+    }
+
+    #[test]
+    fn probability_from_calibration() {
+        let d = data(vec![("a", vec![50.0])]);
+        let mut p = profile(vec![metric("a", 1.0, Missing::Redistribute)]);
+        p.calibration = Some(crate::profile::Calibration {
+            intercept: -1.0,
+            slope: -4.0,
+            method: String::new(),
+            shrinkage: None,
+            prior: None,
+            prior_sha256: None,
+            data: None,
+            validation: None,
+            created: None,
+            tool: None,
+        });
+        let s = score(&p, &d).unwrap();
+        // 1 / (1 + exp(-(-1 - 4·0.5))) = 1 / (1 + e^3)
+        assert_relative_eq!(
+            s.probability.unwrap()[0],
+            1.0 / (1.0 + 3f64.exp()),
+            epsilon = 1e-15
+        );
+    }
+
+    #[test]
+    fn sigmoid_is_stable() {
+        assert_relative_eq!(sigmoid(0.0), 0.5);
+        assert!(sigmoid(-800.0) > 0.0 || sigmoid(-800.0) == 0.0);
+        assert!(sigmoid(800.0) <= 1.0);
+        assert!(!sigmoid(-800.0).is_nan());
+    }
+}

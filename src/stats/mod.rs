@@ -1,0 +1,166 @@
+//! Figures the toolkit reports: discrimination (AUC), proper scores (log-loss, Brier),
+//! intervals (Wilson), and integer rounding by largest remainder.
+//!
+//! Each agrees with a reference implementation (scikit-learn for AUC, log-loss and Brier),
+//! checked by known-answer tests at the bottom of this file.
+
+use rayon::prelude::*;
+
+/// Area under the ROC curve of `risk` (higher = more likely to churn) against `y` (1 =
+/// churned), by Mann–Whitney with ties counting ½, as scikit-learn's `roc_auc_score`.
+/// NaN when either class is empty.
+pub fn auc(risk: &[f64], y: &[u8]) -> f64 {
+    debug_assert_eq!(risk.len(), y.len());
+    let mut idx: Vec<u32> = (0..risk.len() as u32).collect();
+    idx.par_sort_unstable_by(|&a, &b| risk[a as usize].total_cmp(&risk[b as usize]));
+    let (mut pos, mut neg) = (0f64, 0f64);
+    // Sum over positives of (negatives below + ½ negatives tied).
+    let mut below_neg = 0f64;
+    let mut u = 0f64;
+    let mut i = 0;
+    while i < idx.len() {
+        let v = risk[idx[i] as usize];
+        let mut j = i;
+        let (mut p_tie, mut n_tie) = (0f64, 0f64);
+        while j < idx.len() && risk[idx[j] as usize] == v {
+            if y[idx[j] as usize] == 1 {
+                p_tie += 1.0;
+            } else {
+                n_tie += 1.0;
+            }
+            j += 1;
+        }
+        u += p_tie * (below_neg + 0.5 * n_tie);
+        below_neg += n_tie;
+        pos += p_tie;
+        neg += n_tie;
+        i = j;
+    }
+    if pos == 0.0 || neg == 0.0 {
+        return f64::NAN;
+    }
+    u / (pos * neg)
+}
+
+/// Mean negative log-likelihood of probabilities `p` for outcomes `y`, with `p` clipped to
+/// `[1e-15, 1 − 1e-15]` as scikit-learn's `log_loss`.
+pub fn log_loss(p: &[f64], y: &[u8]) -> f64 {
+    let eps = 1e-15;
+    let s: f64 = p
+        .iter()
+        .zip(y)
+        .map(|(&p, &y)| {
+            let p = p.clamp(eps, 1.0 - eps);
+            if y == 1 {
+                -p.ln()
+            } else {
+                -(1.0 - p).ln()
+            }
+        })
+        .sum();
+    s / p.len() as f64
+}
+
+/// Brier score: mean squared difference of probability and outcome (`brier_score_loss`).
+pub fn brier(p: &[f64], y: &[u8]) -> f64 {
+    let s: f64 = p.iter().zip(y).map(|(&p, &y)| (p - y as f64).powi(2)).sum();
+    s / p.len() as f64
+}
+
+/// Wilson score interval for `k` successes in `n` trials at 95 % (z = 1.959964).
+pub fn wilson(k: usize, n: usize) -> (f64, f64) {
+    if n == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let z = 1.959_963_984_540_054;
+    let n = n as f64;
+    let p = k as f64 / n;
+    let denom = 1.0 + z * z / n;
+    let centre = (p + z * z / (2.0 * n)) / denom;
+    let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / denom;
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
+/// Round non-negative `values` to integers summing to `total` by the largest-remainder
+/// (Hamilton) method: scale to `total`, floor, then give the remaining units to the largest
+/// fractional parts (ties to the earlier entry).
+pub fn largest_remainder(values: &[f64], total: u32) -> Vec<u32> {
+    let sum: f64 = values.iter().sum();
+    if sum <= 0.0 {
+        return vec![0; values.len()];
+    }
+    let scaled: Vec<f64> = values.iter().map(|v| v / sum * total as f64).collect();
+    let mut out: Vec<u32> = scaled.iter().map(|s| s.floor() as u32).collect();
+    let given: u32 = out.iter().sum();
+    let mut order: Vec<usize> = (0..values.len()).collect();
+    order.sort_by(|&a, &b| {
+        let fa = scaled[a] - scaled[a].floor();
+        let fb = scaled[b] - scaled[b].floor();
+        fb.total_cmp(&fa).then(a.cmp(&b))
+    });
+    for &i in order.iter().take((total - given) as usize) {
+        out[i] += 1;
+    }
+    out
+}
+
+/// Quantile `q` of unsorted values (linear interpolation, numpy's default); NaN if empty.
+pub fn quantile(values: &[f64], q: f64) -> f64 {
+    let mut v: Vec<f64> = values.iter().copied().filter(|x| !x.is_nan()).collect();
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    crate::score::quantile_sorted(&v, q)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+
+    // Reference values from scikit-learn (tests/reference/kat.py, last line):
+    //   y = [0, 0, 1, 1, 0, 1, 0, 0]; s = [0.1, 0.4, 0.35, 0.8, 0.4, 0.4, 0.05, 0.2]
+    //   roc_auc_score(y, s) -> 0.8; log_loss(y, s) -> 0.4488381270723263;
+    //   brier_score_loss(y, s) -> 0.149375
+    const Y: [u8; 8] = [0, 0, 1, 1, 0, 1, 0, 0];
+    const S: [f64; 8] = [0.1, 0.4, 0.35, 0.8, 0.4, 0.4, 0.05, 0.2];
+
+    #[test]
+    fn auc_matches_sklearn_with_ties() {
+        // by hand: positives .35, .8, .4 against negatives .1 .4 .4 .05 .2 win 3, 5 and
+        // 3 + ½·2 = 4 of 5 pairs each: 12 / 15 = 0.8
+        assert_relative_eq!(auc(&S, &Y), 0.8, epsilon = 1e-12);
+    }
+
+    #[test]
+    fn auc_is_nan_for_one_class() {
+        assert!(auc(&[0.1, 0.2], &[0, 0]).is_nan());
+    }
+
+    #[test]
+    fn log_loss_and_brier_match_sklearn() {
+        assert_relative_eq!(log_loss(&S, &Y), 0.448_838_127_072_326_3, epsilon = 1e-12);
+        assert_relative_eq!(brier(&S, &Y), 0.149375, epsilon = 1e-12);
+    }
+
+    #[test]
+    fn wilson_matches_statsmodels() {
+        // statsmodels.stats.proportion.proportion_confint(7, 100, method="wilson")
+        // -> (0.03431926106727266, 0.13749514739073504)
+        let (lo, hi) = wilson(7, 100);
+        assert_relative_eq!(lo, 0.034_319_261_067_272_66, epsilon = 1e-12);
+        assert_relative_eq!(hi, 0.137_495_147_390_735_04, epsilon = 1e-12);
+    }
+
+    #[test]
+    fn largest_remainder_sums_exactly() {
+        // 35.29 + 11.76 + 11.76 + 7 × 5.88: floors 35+11+11+35 = 92, 8 units to the largest
+        // fractions: the seven 5.88s (0.88) then a 11.76 (0.76)
+        let w = [6.0, 2.0, 2.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0];
+        let r = largest_remainder(&w, 100);
+        assert_eq!(r.iter().sum::<u32>(), 100);
+        assert_eq!(r, vec![35, 12, 11, 6, 6, 6, 6, 6, 6, 6]);
+        assert_eq!(largest_remainder(&[0.0, 0.0], 100), vec![0, 0]);
+    }
+}
