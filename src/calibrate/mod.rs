@@ -252,9 +252,12 @@ pub struct MetricResult {
     pub weight: f64,
     /// Calibrated weight rounded to an integer (what the profile stores).
     pub weight_int: u32,
-    /// Bootstrap 95 % percentile interval of the weight.
+    /// Maximum-likelihood weight (λ = 0, weights ≥ 0): what the data alone says.
+    pub ml_weight: f64,
+    /// Bootstrap 95 % percentile interval of the maximum-likelihood weight.
     pub weight_ci: [f64; 2],
-    /// Bootstrap interval wider than max(10, weight) points.
+    /// Bootstrap interval wider than max(10, the maximum-likelihood weight) points: the
+    /// data does not pin this weight down.
     pub unstable: bool,
     /// Unconstrained protective coefficient (per 100 sub-score points).
     pub coefficient: f64,
@@ -545,9 +548,16 @@ impl CalibrateParams {
         let (holdout, holdout_note) =
             self.holdout(data, &rows, &fd, &imputed, &w0, &beta0, lambda, &final_fit);
 
-        // Bootstrap over accounts.
-        let (boot, boot_nc) =
-            self.bootstrap_weights(&fd, &accounts_of, &beta0, lambda, &final_fit, &w0);
+        // Bootstrap over accounts of the maximum-likelihood weights (λ = 0): the range of
+        // weights the data alone supports, whatever shrinkage the cross-validation chose.
+        let ml_fit = fit_constrained(
+            &fd,
+            &beta0,
+            0.0,
+            (final_fit.alpha, &final_fit.beta),
+            self.max_iters,
+        );
+        let (boot, boot_nc) = self.bootstrap_weights(&fd, &accounts_of, &beta0, &ml_fit);
 
         // Unconstrained reference on all rows.
         let reference = fit_reference(&imputed, fd.n, k, &fd.y);
@@ -559,6 +569,7 @@ impl CalibrateParams {
         let (ai, bi, _) = fit_two(&s_int, &fd.y, &fd.w, (final_fit.alpha, final_fit.slope()));
         let ll_int = nll_of_scores(ai, bi, &s_int, &fd.y, &fd.w);
 
+        let ml_w = ml_fit.weights();
         let metrics: Vec<MetricResult> = prior
             .metrics
             .iter()
@@ -574,12 +585,13 @@ impl CalibrateParams {
                     prior_weight: w0[m],
                     weight: weights[m],
                     weight_int: w_int[m],
+                    ml_weight: ml_w[m],
                     weight_ci: if boot.is_empty() {
                         [f64::NAN; 2]
                     } else {
                         [lo, hi]
                     },
-                    unstable: !boot.is_empty() && hi - lo > weights[m].max(10.0),
+                    unstable: !boot.is_empty() && hi - lo > ml_w[m].max(10.0),
                     coefficient: reference.coef[m],
                     coefficient_ci: ci,
                     coefficient_se: reference.se[m],
@@ -717,9 +729,7 @@ impl CalibrateParams {
         fd: &FitData,
         accounts_of: &[u32],
         beta0: &[f64],
-        lambda: f64,
-        final_fit: &ConstrainedFit,
-        w0: &[f64],
+        ml_fit: &ConstrainedFit,
     ) -> (Vec<Vec<f64>>, usize) {
         if self.bootstrap == 0 {
             return (Vec::new(), 0);
@@ -741,16 +751,14 @@ impl CalibrateParams {
                 for (w, &a) in d.w.iter_mut().zip(&acc_idx) {
                     *w = count[a];
                 }
-                let out = if lambda.is_infinite() {
-                    (w0.to_vec(), true)
-                } else if d.events() == 0.0 {
-                    (final_fit.weights(), false)
+                let out = if d.events() == 0.0 {
+                    (ml_fit.weights(), false)
                 } else {
                     let f = fit_constrained(
                         &d,
                         beta0,
-                        lambda,
-                        (final_fit.alpha, &final_fit.beta),
+                        0.0,
+                        (ml_fit.alpha, &ml_fit.beta),
                         self.max_iters,
                     );
                     (f.weights(), f.solver.converged)

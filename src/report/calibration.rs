@@ -99,13 +99,14 @@ pub fn markdown(c: &Calibration, ctx: &SummaryContext) -> String {
     }
     s.push_str("## Weights\n\n");
     s.push_str(&format!(
-        "Weights are points out of 100. The interval is the 2.5–97.5 % range over {} bootstrap resamples of accounts; \
-         *unstable* marks an interval wider than the weight itself (or 10 points). The coefficient is the unconstrained \
+        "Weights are points out of 100. *Calibrated* is the shrunk estimate the profile uses; *data alone* is the \
+         non-negative maximum-likelihood weight (λ = 0) and its interval the 2.5–97.5 % range over {} bootstrap resamples of accounts, \
+         the weights the data supports without the prior; *unstable* marks an interval wider than that weight (or 10 points). The coefficient is the unconstrained \
          logistic regression's protective effect of 100 sub-score points on the log-odds of churn (positive: protective), \
          with its 95 % Wald interval.\n\n",
         c.bootstrap
     ));
-    s.push_str("| metric | group | prior | calibrated | integer | 95 % interval | coefficient (95 % CI) | notes |\n|---|---|---:|---:|---:|---|---|---|\n");
+    s.push_str("| metric | group | prior | calibrated | integer | data alone (95 % interval) | coefficient (95 % CI) | notes |\n|---|---|---:|---:|---:|---|---|---|\n");
     for m in &c.metrics {
         let mut notes = Vec::new();
         if m.unstable {
@@ -115,12 +116,13 @@ pub fn markdown(c: &Calibration, ctx: &SummaryContext) -> String {
             notes.push("direction conflict");
         }
         s.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} – {} | {} ({} to {}) | {} |\n",
+            "| {} | {} | {} | {} | {} | {} ({} – {}) | {} ({} to {}) | {} |\n",
             md_cell(&m.name),
             md_cell(m.group.as_deref().unwrap_or("")),
             f(m.prior_weight, 1),
             f(m.weight, 1),
             m.weight_int,
+            f(m.ml_weight, 1),
             f(m.weight_ci[0], 1),
             f(m.weight_ci[1], 1),
             f(m.coefficient, 2),

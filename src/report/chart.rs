@@ -68,7 +68,7 @@ pub fn weights_svg(title: &str, metrics: &[MetricResult]) -> String {
             text(18, &INK, HPos::Left),
         ));
         // Legend
-        let lx = width - right - 330;
+        let lx = width - right - 440;
         let _ = root.draw(&Rectangle::new([(lx, 46), (lx + 18, 56)], PRIOR.filled()));
         let _ = root.draw(&Text::new(
             "prior",
@@ -97,7 +97,7 @@ pub fn weights_svg(title: &str, metrics: &[MetricResult]) -> String {
             INK.stroke_width(1),
         ));
         let _ = root.draw(&Text::new(
-            "95 % bootstrap interval",
+            "data alone, 95 % bootstrap interval",
             (lx + 220, 51),
             text(13, &INK, HPos::Left),
         ));
@@ -202,6 +202,7 @@ mod tests {
             prior_weight: p,
             weight: w,
             weight_int: w.round() as u32,
+            ml_weight: w,
             weight_ci: [w * 0.5, w * 1.5],
             unstable: false,
             coefficient: 1.0,
