@@ -550,13 +550,17 @@ impl CalibrateParams {
 
         // Bootstrap over accounts of the maximum-likelihood weights (λ = 0): the range of
         // weights the data alone supports, whatever shrinkage the cross-validation chose.
-        let ml_fit = fit_constrained(
-            &fd,
-            &beta0,
-            0.0,
-            (final_fit.alpha, &final_fit.beta),
-            self.max_iters,
-        );
+        let ml_fit = if lambda == 0.0 {
+            final_fit.clone()
+        } else {
+            fit_constrained(
+                &fd,
+                &beta0,
+                0.0,
+                (final_fit.alpha, &final_fit.beta),
+                self.max_iters,
+            )
+        };
         let (boot, boot_nc) = self.bootstrap_weights(&fd, &accounts_of, &beta0, &ml_fit);
 
         // Unconstrained reference on all rows.

@@ -219,15 +219,16 @@ impl Objective<'_> {
                     }
                     (nll, g)
                 })
-                .reduce(
-                    || (0.0, vec![0.0; k + 1]),
-                    |(a, mut ga), (b, gb)| {
-                        for (x, y) in ga.iter_mut().zip(gb) {
-                            *x += y;
-                        }
-                        (a + b, ga)
-                    },
-                );
+                // Partial sums in chunk order, added in order: the same bits whatever
+                // the thread count.
+                .collect::<Vec<_>>()
+                .into_iter()
+                .fold((0.0, vec![0.0; k + 1]), |(a, mut ga), (b, gb)| {
+                    for (x, y) in ga.iter_mut().zip(gb) {
+                        *x += y;
+                    }
+                    (a + b, ga)
+                });
         let mut cost = nll / self.wsum;
         for v in grad.iter_mut() {
             *v /= self.wsum;

@@ -129,6 +129,16 @@ fn parse_lambdas(v: &[String]) -> anyhow::Result<Option<Vec<f64>>> {
     Ok(Some(out))
 }
 
+/// Today (UTC), or the date of `SOURCE_DATE_EPOCH` for reproducible outputs.
+fn created_date() -> String {
+    let now = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
+        .unwrap_or_else(chrono::Utc::now);
+    now.format("%Y-%m-%d").to_string()
+}
+
 pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     let prior = profile::read_profile(&a.profile)?;
     let lambdas = parse_lambdas(&a.lambda)?;
@@ -211,7 +221,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
             first: dates.as_ref().map(|d| d.0.clone()),
             last: dates.as_ref().map(|d| d.1.clone()),
         });
-        c.created = Some(chrono::Utc::now().format("%Y-%m-%d").to_string());
+        c.created = Some(created_date());
     }
     result
         .profile

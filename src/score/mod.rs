@@ -603,3 +603,59 @@ mod tests {
         assert!(!sigmoid(-800.0).is_nan());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use crate::profile::presets;
+    use proptest::prelude::*;
+
+    fn raw() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            Just(f64::NAN),
+            -1e6..1e6f64,
+            -200.0..200.0f64,
+            prop::num::f64::NORMAL,
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn numeric_subscores_stay_in_0_100(x in prop::num::f64::NORMAL | prop::num::f64::ZERO) {
+            for name in presets::names() {
+                for m in presets::preset(name).unwrap().metrics {
+                    if let Some(s) = numeric(&m.transform, x) {
+                        let s = directed(m.direction, s);
+                        prop_assert!((0.0..=100.0).contains(&s), "{} {x} -> {s}", m.name);
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn scores_stay_in_0_100_and_weights_sum_to_100(
+            cols in prop::collection::vec(prop::collection::vec(raw(), 6), 3),
+            weights in prop::collection::vec(0.0..100.0f64, 3),
+        ) {
+            prop_assume!(weights.iter().any(|w| *w > 0.0));
+            let subs = SubScores {
+                rows: 6,
+                columns: cols.iter().map(|c| c.iter().map(|x| if x.is_nan() { f64::NAN } else {
+                    numeric(&Transform::Linear { lo: -100.0, hi: 100.0 }, *x).unwrap()
+                }).collect()).collect(),
+                present: (0..6).map(|i| cols.iter().filter(|c| !c[i].is_nan()).count() as u16).collect(),
+            };
+            for s in subs.scores(&weights) {
+                prop_assert!(s.is_nan() || (0.0..=100.0 + 1e-9).contains(&s), "{s}");
+            }
+            let mut p = presets::preset("bigcommerce-ten").unwrap();
+            for (m, w) in p.metrics.iter_mut().zip(weights.iter().cycle()) {
+                m.weight = *w;
+            }
+            if p.validate().is_ok() {
+                let total: f64 = p.effective_weights().iter().sum();
+                prop_assert!((total - 100.0).abs() < 1e-9);
+            }
+        }
+    }
+}

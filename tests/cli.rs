@@ -1,0 +1,378 @@
+//! End-to-end tests: the `churncal` binary run as a user would, in a fresh folder.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn real(name: &str) -> String {
+    root()
+        .join("notebooks-data/real")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The binary, run in `dir`, with a fixed creation date.
+fn churncal(dir: &Path) -> Command {
+    let mut c = Command::cargo_bin("churncal").unwrap();
+    c.current_dir(dir).env("SOURCE_DATE_EPOCH", "1790000000");
+    c
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(files_under(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn summary(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn score_with_no_arguments_scores_the_bundled_sample_into_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    churncal(dir.path())
+        .arg("score")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("healthy").and(predicate::str::contains("critical")));
+    let out = std::fs::read_to_string(dir.path().join("reports/three-dimensions-scores.csv")).unwrap();
+    let header = out.lines().next().unwrap();
+    assert!(header.starts_with("account_id,snapshot_date,score,group_relationship"));
+    assert!(header.contains("tier,reason_1,reason_1_points"));
+    assert_eq!(out.lines().count(), 15_537 + 1);
+}
+
+#[test]
+fn every_preset_scores_the_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    for p in ["three-dimensions", "eight-pillars", "bigcommerce-ten", "quartiles"] {
+        churncal(dir.path())
+            .args(["score", "--profile", p, "--out", "-"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("ACC-00001"));
+    }
+}
+
+#[test]
+fn score_writes_parquet_by_extension() {
+    let dir = tempfile::tempdir().unwrap();
+    churncal(dir.path())
+        .args(["score", "--out", "s.parquet", "-q"])
+        .assert()
+        .success();
+    let bytes = std::fs::read(dir.path().join("s.parquet")).unwrap();
+    assert!(bytes.starts_with(b"PAR1"));
+}
+
+#[test]
+fn calibrate_with_no_arguments_writes_profile_summary_and_chart() {
+    let dir = tempfile::tempdir().unwrap();
+    churncal(dir.path())
+        .args(["calibrate", "-B", "20"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("cross-validated AUC"));
+    let out = dir.path().join("reports/three-dimensions-2025-12-31");
+    for f in [
+        "three-dimensions-calibrated.toml",
+        "summary.md",
+        "summary.json",
+        "weights.svg",
+    ] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    let profile = std::fs::read_to_string(out.join("three-dimensions-calibrated.toml")).unwrap();
+    assert!(profile.contains("[calibration]"));
+    assert!(profile.contains("created = \"2026-09-21\""));
+    // The calibrated profile scores data and reports a probability.
+    churncal(dir.path())
+        .args(["score", "--out", "-", "--profile"])
+        .arg(out.join("three-dimensions-calibrated.toml"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("p_churn"));
+    // Not overwritten without --force.
+    churncal(dir.path())
+        .args(["calibrate", "-B", "0"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--force"));
+}
+
+#[test]
+fn same_seed_gives_byte_identical_outputs_across_thread_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    for (out, threads) in [("a", "1"), ("b", "2")] {
+        churncal(dir.path())
+            .env("RAYON_NUM_THREADS", threads)
+            .args(["calibrate", "-B", "10", "--seed", "7", "--out", out, "-q"])
+            .assert()
+            .success();
+    }
+    let a = files_under(&dir.path().join("a"));
+    let b = files_under(&dir.path().join("b"));
+    assert_eq!(a.len(), 4);
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(std::fs::read(x).unwrap(), std::fs::read(y).unwrap(), "{}", x.display());
+    }
+}
+
+#[test]
+fn infinite_lambda_keeps_the_prior_weights_and_zero_is_maximum_likelihood() {
+    let dir = tempfile::tempdir().unwrap();
+    churncal(dir.path())
+        .args(["calibrate", "--lambda", "inf", "-B", "0", "--out", "inf", "-q"])
+        .assert()
+        .success();
+    let s = summary(&dir.path().join("inf"));
+    for m in s["calibration"]["metrics"].as_array().unwrap() {
+        let (w, p) = (m["weight"].as_f64().unwrap(), m["prior_weight"].as_f64().unwrap());
+        assert!((w - p).abs() < 1e-9, "{m}");
+    }
+    churncal(dir.path())
+        .args(["calibrate", "--lambda", "0", "-B", "0", "--out", "zero", "-q"])
+        .assert()
+        .success();
+    let s = summary(&dir.path().join("zero"));
+    let mut moved = 0.0;
+    for m in s["calibration"]["metrics"].as_array().unwrap() {
+        let (w, ml) = (m["weight"].as_f64().unwrap(), m["ml_weight"].as_f64().unwrap());
+        assert!((w - ml).abs() < 1e-6, "{m}");
+        moved += (w - m["prior_weight"].as_f64().unwrap()).abs();
+    }
+    assert!(moved > 5.0, "maximum likelihood moves away from the prior");
+}
+
+/// The generating weights of the bundled sample (notebooks-data/sample_truth.toml).
+const TRUTH: [(&str, f64); 9] = [
+    ("Days past due", 18.0),
+    ("Active users", 16.0),
+    ("Feature adoption", 14.0),
+    ("Logins per user", 10.0),
+    ("NPS", 10.0),
+    ("CSM assessment", 10.0),
+    ("Support tickets", 8.0),
+    ("Long-term commitment", 8.0),
+    ("Goals met", 6.0),
+];
+
+#[test]
+fn calibration_recovers_the_generating_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    // The truth's metrics and transforms, every weight equal: the prior knows the metrics,
+    // not their weights.
+    let truth = std::fs::read_to_string(root().join("notebooks-data/sample_truth.toml")).unwrap();
+    let prior: String = truth[..truth.find("[calibration]").unwrap()]
+        .lines()
+        .map(|l| if l.starts_with("weight = ") { "weight = 1" } else { l })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(dir.path().join("equal.toml"), prior).unwrap();
+    churncal(dir.path())
+        .args(["calibrate", "--profile", "equal.toml", "--out", "eq", "-q"])
+        .assert()
+        .success();
+    let s = summary(&dir.path().join("eq"));
+    let c = &s["calibration"];
+    let mut inside = 0;
+    for (name, w) in TRUTH {
+        let m = c["metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == name)
+            .unwrap();
+        let ci = m["weight_ci"].as_array().unwrap();
+        if ci[0].as_f64().unwrap() <= w && w <= ci[1].as_f64().unwrap() {
+            inside += 1;
+        }
+    }
+    assert!(inside * 10 >= TRUTH.len() * 8, "{inside} of {} inside", TRUTH.len());
+    let cv = &c["cross_validation"];
+    assert!(cv["calibrated"]["auc"].as_f64() >= cv["prior"]["auc"].as_f64(), "{cv}");
+}
+
+#[test]
+fn bad_value_exits_2_naming_file_row_column_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = std::fs::read_to_string(root().join("notebooks-data/sample_snapshots.csv")).unwrap();
+    let mut lines: Vec<String> = sample.lines().take(50).map(String::from).collect();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let col = header.iter().position(|c| *c == "days_past_due").unwrap();
+    let mut fields: Vec<String> = lines[7].split(',').map(String::from).collect();
+    fields[col] = "ten".into();
+    lines[7] = fields.join(",");
+    std::fs::write(dir.path().join("bad.csv"), lines.join("\n")).unwrap();
+    for cmd in ["score", "calibrate"] {
+        churncal(dir.path())
+            .args([cmd, "--data", "bad.csv"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(
+                "bad.csv, row 7, column 'days_past_due': value 'ten' is not a number",
+            ));
+    }
+    assert!(!dir.path().join("reports").exists());
+}
+
+#[test]
+fn missing_metric_column_suggests_the_closest_names() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.toml"),
+        "name = \"x\"\nformat = 1\n[[tiers]]\nname = \"all\"\nmin = 0\n[[metrics]]\nname = \"Calls\"\ncolumn = \"Call Failure\"\nweight = 1\ndirection = \"lower-is-better\"\ntransform = { kind = \"linear\", lo = 0, hi = 20 }\n",
+    )
+    .unwrap();
+    churncal(dir.path())
+        .args(["score", "--profile", "p.toml", "--data"])
+        .arg(real("iranian_churn.csv"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("closest: 'Call  Failure'"));
+}
+
+#[test]
+fn unknown_category_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = std::fs::read_to_string(real("telco.toml"))
+        .unwrap()
+        .replace("\"Two year\" = 100", "\"Two years\" = 100");
+    std::fs::write(dir.path().join("t.toml"), profile).unwrap();
+    churncal(dir.path())
+        .args(["score", "--profile", "t.toml", "--id-col", "customerID", "--data"])
+        .arg(real("telco_customer_churn.csv"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("category 'Two year' is not in the map"));
+}
+
+#[test]
+fn invalid_profile_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("p.toml"), "name = \"x\"\nformat = 1\nmetrics = []\n[[tiers]]\nname = \"a\"\nmin = 0\n").unwrap();
+    churncal(dir.path())
+        .args(["score", "--profile", "p.toml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("has no [[metrics]]"));
+}
+
+#[test]
+fn iranian_set_loads_with_no_id_no_date_and_double_spaced_names() {
+    let dir = tempfile::tempdir().unwrap();
+    churncal(dir.path())
+        .args(["calibrate", "--outcome-col", "Churn", "-B", "20", "--out", "ir", "--fit-transforms"])
+        .args(["--profile", &real("iranian.toml"), "--data", &real("iranian_churn.csv")])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("no account id column"));
+    let s = summary(&dir.path().join("ir"));
+    assert_eq!(s["calibration"]["rows"], 3150);
+    assert_eq!(s["calibration"]["events"], 495);
+    assert!(s["calibration"]["cross_validation"]["calibrated"]["auc"].as_f64().unwrap() > 0.85);
+}
+
+#[test]
+fn telco_set_loads_yes_no_outcome_and_blank_total_charges() {
+    let dir = tempfile::tempdir().unwrap();
+    churncal(dir.path())
+        .args(["calibrate", "--id-col", "customerID", "--outcome-col", "Churn", "-B", "20", "--out", "tc"])
+        .args(["--profile", &real("telco.toml"), "--data", &real("telco_customer_churn.csv")])
+        .assert()
+        .success();
+    let s = summary(&dir.path().join("tc"));
+    assert_eq!(s["calibration"]["rows"], 7043);
+    assert_eq!(s["calibration"]["events"], 1869);
+}
+
+#[test]
+fn outcome_from_churn_date_with_horizon() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample = std::fs::read_to_string(root().join("notebooks-data/sample_snapshots.csv")).unwrap();
+    // Drop the outcome column; derive it from churn_date over 90 days.
+    let stripped: Vec<String> = sample
+        .lines()
+        .map(|l| {
+            let mut f: Vec<&str> = l.split(',').collect();
+            f.remove(2);
+            f.join(",")
+        })
+        .collect();
+    std::fs::write(dir.path().join("s.csv"), stripped.join("\n")).unwrap();
+    churncal(dir.path())
+        .args(["calibrate", "--data", "s.csv"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--horizon"));
+    churncal(dir.path())
+        .args(["calibrate", "--data", "s.csv", "--horizon", "90d", "-B", "0", "--out", "h"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("right-censored"));
+}
+
+#[test]
+fn profile_list_show_and_init() {
+    let dir = tempfile::tempdir().unwrap();
+    churncal(dir.path())
+        .args(["profile", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("bigcommerce-ten").and(predicate::str::contains("35.3")));
+    churncal(dir.path())
+        .args(["profile", "show", "eight-pillars"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("anatomy of a high-performance health score"));
+    churncal(dir.path())
+        .args(["profile", "init", "quartiles", "--out", "q.toml"])
+        .assert()
+        .success();
+    churncal(dir.path())
+        .args(["profile", "init", "quartiles", "--out", "q.toml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--force"));
+    churncal(dir.path())
+        .args(["score", "--profile", "q.toml", "--out", "-", "-q"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("unhealthy"));
+}
+
+#[test]
+fn synth_is_deterministic_and_matches_the_bundled_sample() {
+    let dir = tempfile::tempdir().unwrap();
+    churncal(dir.path())
+        .args(["synth", "--out", "s.csv", "-q"])
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read(dir.path().join("s.csv")).unwrap(),
+        std::fs::read(root().join("notebooks-data/sample_snapshots.csv")).unwrap(),
+        "the bundled sample is `churncal synth` with the default seed"
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("sample_truth.toml")).unwrap(),
+        std::fs::read(root().join("notebooks-data/sample_truth.toml")).unwrap()
+    );
+}
