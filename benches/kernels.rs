@@ -28,9 +28,11 @@ fn scoring(c: &mut Criterion) {
     for rows in [100_000usize, 1_000_000] {
         let (profile, subs, _) = data(rows);
         g.throughput(Throughput::Elements(subs.rows as u64));
-        g.bench_with_input(BenchmarkId::new("score+tier+reasons", subs.rows), &subs, |b, s| {
-            b.iter(|| score_subscores(&profile, s))
-        });
+        g.bench_with_input(
+            BenchmarkId::new("score+tier+reasons", subs.rows),
+            &subs,
+            |b, s| b.iter(|| score_subscores(&profile, s)),
+        );
     }
     g.finish();
 }

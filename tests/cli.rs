@@ -53,7 +53,8 @@ fn score_with_no_arguments_scores_the_bundled_sample_into_reports() {
         .assert()
         .success()
         .stderr(predicate::str::contains("healthy").and(predicate::str::contains("critical")));
-    let out = std::fs::read_to_string(dir.path().join("reports/three-dimensions-scores.csv")).unwrap();
+    let out =
+        std::fs::read_to_string(dir.path().join("reports/three-dimensions-scores.csv")).unwrap();
     let header = out.lines().next().unwrap();
     assert!(header.starts_with("account_id,snapshot_date,score,group_relationship"));
     assert!(header.contains("tier,reason_1,reason_1_points"));
@@ -63,7 +64,12 @@ fn score_with_no_arguments_scores_the_bundled_sample_into_reports() {
 #[test]
 fn every_preset_scores_the_sample() {
     let dir = tempfile::tempdir().unwrap();
-    for p in ["three-dimensions", "eight-pillars", "bigcommerce-ten", "quartiles"] {
+    for p in [
+        "three-dimensions",
+        "eight-pillars",
+        "bigcommerce-ten",
+        "quartiles",
+    ] {
         churncal(dir.path())
             .args(["score", "--profile", p, "--out", "-"])
             .assert()
@@ -132,7 +138,12 @@ fn same_seed_gives_byte_identical_outputs_across_thread_counts() {
     let b = files_under(&dir.path().join("b"));
     assert_eq!(a.len(), 4);
     for (x, y) in a.iter().zip(&b) {
-        assert_eq!(std::fs::read(x).unwrap(), std::fs::read(y).unwrap(), "{}", x.display());
+        assert_eq!(
+            std::fs::read(x).unwrap(),
+            std::fs::read(y).unwrap(),
+            "{}",
+            x.display()
+        );
     }
 }
 
@@ -140,22 +151,46 @@ fn same_seed_gives_byte_identical_outputs_across_thread_counts() {
 fn infinite_lambda_keeps_the_prior_weights_and_zero_is_maximum_likelihood() {
     let dir = tempfile::tempdir().unwrap();
     churncal(dir.path())
-        .args(["calibrate", "--lambda", "inf", "-B", "0", "--out", "inf", "-q"])
+        .args([
+            "calibrate",
+            "--lambda",
+            "inf",
+            "-B",
+            "0",
+            "--out",
+            "inf",
+            "-q",
+        ])
         .assert()
         .success();
     let s = summary(&dir.path().join("inf"));
     for m in s["calibration"]["metrics"].as_array().unwrap() {
-        let (w, p) = (m["weight"].as_f64().unwrap(), m["prior_weight"].as_f64().unwrap());
+        let (w, p) = (
+            m["weight"].as_f64().unwrap(),
+            m["prior_weight"].as_f64().unwrap(),
+        );
         assert!((w - p).abs() < 1e-9, "{m}");
     }
     churncal(dir.path())
-        .args(["calibrate", "--lambda", "0", "-B", "0", "--out", "zero", "-q"])
+        .args([
+            "calibrate",
+            "--lambda",
+            "0",
+            "-B",
+            "0",
+            "--out",
+            "zero",
+            "-q",
+        ])
         .assert()
         .success();
     let s = summary(&dir.path().join("zero"));
     let mut moved = 0.0;
     for m in s["calibration"]["metrics"].as_array().unwrap() {
-        let (w, ml) = (m["weight"].as_f64().unwrap(), m["ml_weight"].as_f64().unwrap());
+        let (w, ml) = (
+            m["weight"].as_f64().unwrap(),
+            m["ml_weight"].as_f64().unwrap(),
+        );
         assert!((w - ml).abs() < 1e-6, "{m}");
         moved += (w - m["prior_weight"].as_f64().unwrap()).abs();
     }
@@ -183,7 +218,13 @@ fn calibration_recovers_the_generating_weights() {
     let truth = std::fs::read_to_string(root().join("notebooks-data/sample_truth.toml")).unwrap();
     let prior: String = truth[..truth.find("[calibration]").unwrap()]
         .lines()
-        .map(|l| if l.starts_with("weight = ") { "weight = 1" } else { l })
+        .map(|l| {
+            if l.starts_with("weight = ") {
+                "weight = 1"
+            } else {
+                l
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n");
     std::fs::write(dir.path().join("equal.toml"), prior).unwrap();
@@ -206,15 +247,23 @@ fn calibration_recovers_the_generating_weights() {
             inside += 1;
         }
     }
-    assert!(inside * 10 >= TRUTH.len() * 8, "{inside} of {} inside", TRUTH.len());
+    assert!(
+        inside * 10 >= TRUTH.len() * 8,
+        "{inside} of {} inside",
+        TRUTH.len()
+    );
     let cv = &c["cross_validation"];
-    assert!(cv["calibrated"]["auc"].as_f64() >= cv["prior"]["auc"].as_f64(), "{cv}");
+    assert!(
+        cv["calibrated"]["auc"].as_f64() >= cv["prior"]["auc"].as_f64(),
+        "{cv}"
+    );
 }
 
 #[test]
 fn bad_value_exits_2_naming_file_row_column_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let sample = std::fs::read_to_string(root().join("notebooks-data/sample_snapshots.csv")).unwrap();
+    let sample =
+        std::fs::read_to_string(root().join("notebooks-data/sample_snapshots.csv")).unwrap();
     let mut lines: Vec<String> = sample.lines().take(50).map(String::from).collect();
     let header: Vec<&str> = lines[0].split(',').collect();
     let col = header.iter().position(|c| *c == "days_past_due").unwrap();
@@ -258,17 +307,30 @@ fn unknown_category_is_named() {
         .replace("\"Two year\" = 100", "\"Two years\" = 100");
     std::fs::write(dir.path().join("t.toml"), profile).unwrap();
     churncal(dir.path())
-        .args(["score", "--profile", "t.toml", "--id-col", "customerID", "--data"])
+        .args([
+            "score",
+            "--profile",
+            "t.toml",
+            "--id-col",
+            "customerID",
+            "--data",
+        ])
         .arg(real("telco_customer_churn.csv"))
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("category 'Two year' is not in the map"));
+        .stderr(predicate::str::contains(
+            "category 'Two year' is not in the map",
+        ));
 }
 
 #[test]
 fn invalid_profile_exits_2() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("p.toml"), "name = \"x\"\nformat = 1\nmetrics = []\n[[tiers]]\nname = \"a\"\nmin = 0\n").unwrap();
+    std::fs::write(
+        dir.path().join("p.toml"),
+        "name = \"x\"\nformat = 1\nmetrics = []\n[[tiers]]\nname = \"a\"\nmin = 0\n",
+    )
+    .unwrap();
     churncal(dir.path())
         .args(["score", "--profile", "p.toml"])
         .assert()
@@ -280,23 +342,57 @@ fn invalid_profile_exits_2() {
 fn iranian_set_loads_with_no_id_no_date_and_double_spaced_names() {
     let dir = tempfile::tempdir().unwrap();
     churncal(dir.path())
-        .args(["calibrate", "--outcome-col", "Churn", "-B", "20", "--out", "ir", "--fit-transforms"])
-        .args(["--profile", &real("iranian.toml"), "--data", &real("iranian_churn.csv")])
+        .args([
+            "calibrate",
+            "--outcome-col",
+            "Churn",
+            "-B",
+            "20",
+            "--out",
+            "ir",
+            "--fit-transforms",
+        ])
+        .args([
+            "--profile",
+            &real("iranian.toml"),
+            "--data",
+            &real("iranian_churn.csv"),
+        ])
         .assert()
         .success()
         .stderr(predicate::str::contains("no account id column"));
     let s = summary(&dir.path().join("ir"));
     assert_eq!(s["calibration"]["rows"], 3150);
     assert_eq!(s["calibration"]["events"], 495);
-    assert!(s["calibration"]["cross_validation"]["calibrated"]["auc"].as_f64().unwrap() > 0.85);
+    assert!(
+        s["calibration"]["cross_validation"]["calibrated"]["auc"]
+            .as_f64()
+            .unwrap()
+            > 0.85
+    );
 }
 
 #[test]
 fn telco_set_loads_yes_no_outcome_and_blank_total_charges() {
     let dir = tempfile::tempdir().unwrap();
     churncal(dir.path())
-        .args(["calibrate", "--id-col", "customerID", "--outcome-col", "Churn", "-B", "20", "--out", "tc"])
-        .args(["--profile", &real("telco.toml"), "--data", &real("telco_customer_churn.csv")])
+        .args([
+            "calibrate",
+            "--id-col",
+            "customerID",
+            "--outcome-col",
+            "Churn",
+            "-B",
+            "20",
+            "--out",
+            "tc",
+        ])
+        .args([
+            "--profile",
+            &real("telco.toml"),
+            "--data",
+            &real("telco_customer_churn.csv"),
+        ])
         .assert()
         .success();
     let s = summary(&dir.path().join("tc"));
@@ -307,7 +403,8 @@ fn telco_set_loads_yes_no_outcome_and_blank_total_charges() {
 #[test]
 fn outcome_from_churn_date_with_horizon() {
     let dir = tempfile::tempdir().unwrap();
-    let sample = std::fs::read_to_string(root().join("notebooks-data/sample_snapshots.csv")).unwrap();
+    let sample =
+        std::fs::read_to_string(root().join("notebooks-data/sample_snapshots.csv")).unwrap();
     // Drop the outcome column; derive it from churn_date over 90 days.
     let stripped: Vec<String> = sample
         .lines()
@@ -324,7 +421,17 @@ fn outcome_from_churn_date_with_horizon() {
         .code(2)
         .stderr(predicate::str::contains("--horizon"));
     churncal(dir.path())
-        .args(["calibrate", "--data", "s.csv", "--horizon", "90d", "-B", "0", "--out", "h"])
+        .args([
+            "calibrate",
+            "--data",
+            "s.csv",
+            "--horizon",
+            "90d",
+            "-B",
+            "0",
+            "--out",
+            "h",
+        ])
         .assert()
         .success()
         .stderr(predicate::str::contains("right-censored"));
@@ -342,7 +449,9 @@ fn profile_list_show_and_init() {
         .args(["profile", "show", "eight-pillars"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("anatomy of a high-performance health score"));
+        .stdout(predicate::str::contains(
+            "anatomy of a high-performance health score",
+        ));
     churncal(dir.path())
         .args(["profile", "init", "quartiles", "--out", "q.toml"])
         .assert()

@@ -6,7 +6,7 @@
 //! with non-negative weights and L2 shrinkage toward the prior; λ is chosen by K-fold
 //! cross-validation grouped by account; an out-of-time holdout is reported when the data has
 //! dates; a bootstrap over accounts gives every weight an interval; the unconstrained
-//! reference fit ([`reference`]) flags direction conflicts; weights are rounded to integers
+//! reference fit ([`reference`](mod@reference)) flags direction conflicts; weights are rounded to integers
 //! by largest remainder with the cost reported.
 
 pub mod problem;

@@ -156,13 +156,16 @@ pub fn fit_two(s: &[f64], y: &[u8], w: &[f64], start: (f64, f64)) -> (f64, f64, 
     (a, b, false)
 }
 
+/// A point θ with its cost and gradient.
+type Evaluation = (Vec<f64>, f64, Vec<f64>);
+
 /// The penalised objective handed to argmin.
 struct Objective<'a> {
     data: &'a FitData,
     prior: &'a [f64],
     lambda: f64,
     wsum: f64,
-    cache: Mutex<Option<(Vec<f64>, f64, Vec<f64>)>>,
+    cache: Mutex<Option<Evaluation>>,
 }
 
 impl Objective<'_> {

@@ -1,6 +1,5 @@
 //! `churncal score`: score every snapshot and write the table.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -58,7 +57,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     ));
     ui.note(summary::render_text(&rows, scored.unscored).trim_end());
     if let Sink::File(p) = sink {
-        ui.note(format!("wrote {}", PathBuf::from(p).display()));
+        ui.note(format!("wrote {}", p.display()));
     }
     Ok(ExitCode::SUCCESS)
 }

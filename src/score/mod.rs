@@ -24,21 +24,8 @@ const CHUNK: usize = 8192;
 #[derive(Debug, Error)]
 pub enum ScoreError {
     /// A categorical metric holds a label its map does not know.
-    #[error("{path}, row {row}, column '{column}': category '{value}' is not in the map of metric '{metric}' (known: {})", .known.join(", "))]
-    UnknownCategory {
-        /// The file.
-        path: String,
-        /// 1-based data row.
-        row: usize,
-        /// The column.
-        column: String,
-        /// The metric.
-        metric: String,
-        /// The label found.
-        value: String,
-        /// The labels the map knows.
-        known: Vec<String>,
-    },
+    #[error("{0}")]
+    UnknownCategory(Box<UnknownCategory>),
     /// A value is missing for a metric whose policy is `error`.
     #[error("{path}, row {row}, column '{column}': value is missing and metric '{metric}' has missing = \"error\"")]
     MissingValue {
@@ -73,6 +60,38 @@ pub enum ScoreError {
         /// What it needs.
         needed: &'static str,
     },
+}
+
+/// The facts of an unknown category label.
+#[derive(Debug)]
+pub struct UnknownCategory {
+    /// The file.
+    pub path: String,
+    /// 1-based data row.
+    pub row: usize,
+    /// The column.
+    pub column: String,
+    /// The metric.
+    pub metric: String,
+    /// The label found.
+    pub value: String,
+    /// The labels the map knows.
+    pub known: Vec<String>,
+}
+
+impl std::fmt::Display for UnknownCategory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}, row {}, column '{}': category '{}' is not in the map of metric '{}' (known: {})",
+            self.path,
+            self.row,
+            self.column,
+            self.value,
+            self.metric,
+            self.known.join(", ")
+        )
+    }
 }
 
 /// Numerically stable logistic function `1 / (1 + e^−x)`.
@@ -166,14 +185,16 @@ impl SubScores {
                             match table[c as usize] {
                                 Some(s) => out.push(s),
                                 None => {
-                                    return Err(ScoreError::UnknownCategory {
-                                        path: data.source.clone(),
-                                        row: data.source_row[i] as usize,
-                                        column: m.column.clone(),
-                                        metric: m.name.clone(),
-                                        value: labels[c as usize].clone(),
-                                        known: map.keys().cloned().collect(),
-                                    })
+                                    return Err(ScoreError::UnknownCategory(Box::new(
+                                        UnknownCategory {
+                                            path: data.source.clone(),
+                                            row: data.source_row[i] as usize,
+                                            column: m.column.clone(),
+                                            metric: m.name.clone(),
+                                            value: labels[c as usize].clone(),
+                                            known: map.keys().cloned().collect(),
+                                        },
+                                    )))
                                 }
                             }
                         }

@@ -482,13 +482,13 @@ pub fn generate(p: &SynthParams) -> Synth {
     let expected = |alpha: f64| -> f64 {
         let mut total = 0.0;
         let mut survive = 1.0;
-        for i in 0..n {
-            if panel.quarter[i] == 0 {
+        for (&q, &s) in panel.quarter.iter().zip(&scores) {
+            if q == 0 {
                 survive = 1.0;
             }
-            let s = if scores[i].is_nan() { 50.0 } else { scores[i] };
+            let s = if s.is_nan() { 50.0 } else { s };
             survive *= 1.0 - sigmoid(alpha + p.slope * s / 100.0);
-            if panel.quarter[i] as usize == p.quarters - 1 {
+            if q as usize == p.quarters - 1 {
                 total += 1.0 - survive;
             }
         }
@@ -509,15 +509,15 @@ pub fn generate(p: &SynthParams) -> Synth {
     let mut churn_date = vec![parse::NO_DAY; n];
     let mut gone = false;
     let mut start = 0;
-    for i in 0..n {
-        if panel.quarter[i] == 0 {
+    for (i, (&q, &s)) in panel.quarter.iter().zip(&scores).enumerate() {
+        if q == 0 {
             gone = false;
             start = i;
         }
         if gone {
             continue;
         }
-        let s = if scores[i].is_nan() { 50.0 } else { scores[i] };
+        let s = if s.is_nan() { 50.0 } else { s };
         let churns = panel.churn_draw[i] < sigmoid(alpha + p.slope * s / 100.0);
         keep.push(i);
         outcome.push(churns as u8);
@@ -556,60 +556,6 @@ pub fn generate(p: &SynthParams) -> Synth {
             .filter(|(_, int)| *int)
             .map(|(n, _)| n.to_string())
             .collect(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn small() -> SynthParams {
-        SynthParams {
-            accounts: 300,
-            target_churned: 40.0,
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn same_seed_same_data() {
-        let a = generate(&small());
-        let b = generate(&small());
-        // Debug text compares NaN (missing) equal to NaN.
-        let text = |s: &Synth| format!("{:?}{:?}", s.snapshots.outcome, s.snapshots.metrics);
-        assert!(text(&a) == text(&b), "same seed, different data");
-        let c = generate(&SynthParams { seed: 7, ..small() });
-        assert!(text(&a) != text(&c), "another seed, same data");
-    }
-
-    #[test]
-    fn churned_accounts_stop_and_are_labelled_once() {
-        let s = generate(&small()).snapshots;
-        let o = s.outcome.as_ref().unwrap();
-        let mut churned = std::collections::HashSet::new();
-        for i in 0..s.rows {
-            let a = s.account[i];
-            assert!(
-                !churned.contains(&a),
-                "account {a} has a row after churning"
-            );
-            if o[i] == 1 {
-                churned.insert(a);
-                let cd = s.churn_date.as_ref().unwrap()[i];
-                let d = s.date.as_ref().unwrap()[i];
-                assert!(cd > d && cd <= d + 90);
-            }
-        }
-        // the expected count is 40; a draw lands within a few standard deviations
-        assert!((20..=65).contains(&churned.len()), "{}", churned.len());
-    }
-
-    #[test]
-    fn truth_profile_is_valid_and_sums_to_100() {
-        let t = truth_profile();
-        t.validate().unwrap();
-        let s: f64 = t.metrics.iter().map(|m| m.weight).sum();
-        assert!((s - 100.0).abs() < 1e-9);
     }
 }
 
@@ -691,5 +637,58 @@ impl Synth {
             cols.push(col);
         }
         DataFrame::new(s.rows, cols)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn small() -> SynthParams {
+        SynthParams {
+            accounts: 300,
+            target_churned: 40.0,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn same_seed_same_data() {
+        let a = generate(&small());
+        let b = generate(&small());
+        // Debug text compares NaN (missing) equal to NaN.
+        let text = |s: &Synth| format!("{:?}{:?}", s.snapshots.outcome, s.snapshots.metrics);
+        assert!(text(&a) == text(&b), "same seed, different data");
+        let c = generate(&SynthParams { seed: 7, ..small() });
+        assert!(text(&a) != text(&c), "another seed, same data");
+    }
+
+    #[test]
+    fn churned_accounts_stop_and_are_labelled_once() {
+        let s = generate(&small()).snapshots;
+        let o = s.outcome.as_ref().unwrap();
+        let mut churned = std::collections::HashSet::new();
+        for (i, (&a, &y)) in s.account.iter().zip(o).enumerate() {
+            assert!(
+                !churned.contains(&a),
+                "account {a} has a row after churning"
+            );
+            if y == 1 {
+                churned.insert(a);
+                let cd = s.churn_date.as_ref().unwrap()[i];
+                let d = s.date.as_ref().unwrap()[i];
+                assert!(cd > d && cd <= d + 90);
+            }
+        }
+        // the expected count is 40; a draw lands within a few standard deviations
+        assert!((20..=65).contains(&churned.len()), "{}", churned.len());
+    }
+
+    #[test]
+    fn truth_profile_is_valid_and_sums_to_100() {
+        let t = truth_profile();
+        t.validate().unwrap();
+        let s: f64 = t.metrics.iter().map(|m| m.weight).sum();
+        assert!((s - 100.0).abs() < 1e-9);
     }
 }
