@@ -485,3 +485,35 @@ fn synth_is_deterministic_and_matches_the_bundled_sample() {
         std::fs::read(root().join("notebooks-data/sample_truth.toml")).unwrap()
     );
 }
+
+#[test]
+fn too_few_events_per_weight_is_refused_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let sample =
+        std::fs::read_to_string(root().join("notebooks-data/sample_snapshots.csv")).unwrap();
+    // The first 1,500 rows hold a handful of churn events for ten weights.
+    let head: Vec<&str> = sample.lines().take(1501).collect();
+    std::fs::write(dir.path().join("few.csv"), head.join("\n")).unwrap();
+    churncal(dir.path())
+        .args(["calibrate", "--data", "few.csv", "-B", "0"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("events per weight").and(predicate::str::contains("--force")),
+        );
+    assert!(!dir.path().join("reports").exists());
+    churncal(dir.path())
+        .args([
+            "calibrate",
+            "--data",
+            "few.csv",
+            "-B",
+            "0",
+            "--force",
+            "--out",
+            "f",
+        ])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("below 10"));
+}

@@ -15,6 +15,7 @@ const MUTED: RGBColor = RGBColor(97, 97, 97);
 const GRID: RGBColor = RGBColor(224, 224, 224);
 const PRIOR: RGBColor = RGBColor(176, 190, 197);
 const CALIBRATED: RGBColor = RGBColor(21, 101, 192);
+const DATA: RGBColor = RGBColor(230, 81, 0);
 
 /// Shorten a label to `max` characters with an ellipsis.
 fn clip(s: &str, max: usize) -> String {
@@ -42,10 +43,10 @@ pub fn weights_svg(title: &str, metrics: &[MetricResult]) -> String {
         }
     }
     let has_groups = groups.iter().any(|g| g.is_some());
-    let row_h = 30i32;
+    let row_h = 38i32;
     let head_h = if has_groups { 26 } else { 0 };
-    let (left, right, top, bottom) = (250i32, 40i32, 78i32, 58i32);
-    let width = 900i32;
+    let (left, right, top, bottom) = (250i32, 130i32, 78i32, 58i32);
+    let width = 980i32;
     let height = top + bottom + metrics.len() as i32 * row_h + groups.len() as i32 * head_h;
     let max_v = metrics
         .iter()
@@ -68,7 +69,7 @@ pub fn weights_svg(title: &str, metrics: &[MetricResult]) -> String {
             text(18, &INK, HPos::Left),
         ));
         // Legend
-        let lx = width - right - 440;
+        let lx = width - right - 420;
         let _ = root.draw(&Rectangle::new([(lx, 46), (lx + 18, 56)], PRIOR.filled()));
         let _ = root.draw(&Text::new(
             "prior",
@@ -86,20 +87,26 @@ pub fn weights_svg(title: &str, metrics: &[MetricResult]) -> String {
         ));
         let _ = root.draw(&PathElement::new(
             vec![(lx + 190, 51), (lx + 214, 51)],
-            INK.stroke_width(1),
+            DATA.stroke_width(1),
         ));
         let _ = root.draw(&PathElement::new(
-            vec![(lx + 190, 46), (lx + 190, 56)],
-            INK.stroke_width(1),
+            vec![(lx + 190, 47), (lx + 190, 55)],
+            DATA.stroke_width(1),
         ));
         let _ = root.draw(&PathElement::new(
-            vec![(lx + 214, 46), (lx + 214, 56)],
-            INK.stroke_width(1),
+            vec![(lx + 214, 47), (lx + 214, 55)],
+            DATA.stroke_width(1),
         ));
+        let _ = root.draw(&Circle::new((lx + 202, 51), 4, DATA.filled()));
         let _ = root.draw(&Text::new(
             "data alone, 95 % bootstrap interval",
             (lx + 220, 51),
             text(13, &INK, HPos::Left),
+        ));
+        let _ = root.draw(&Text::new(
+            "prior → calibrated",
+            (width - right + 12, top - 12),
+            text(11, &MUTED, HPos::Left),
         ));
 
         let plot_bottom = height - bottom;
@@ -149,40 +156,38 @@ pub fn weights_svg(title: &str, metrics: &[MetricResult]) -> String {
                     text(13, &INK, HPos::Right),
                 ));
                 let _ = root.draw(&Rectangle::new(
-                    [(xs(0.0), cy - 10), (xs(m.prior_weight), cy - 2)],
+                    [(xs(0.0), cy - 12), (xs(m.prior_weight), cy - 4)],
                     PRIOR.filled(),
                 ));
                 let _ = root.draw(&Rectangle::new(
-                    [(xs(0.0), cy + 1), (xs(m.weight), cy + 9)],
+                    [(xs(0.0), cy - 2), (xs(m.weight), cy + 6)],
                     CALIBRATED.filled(),
                 ));
+                let dy = cy + 12;
                 if m.weight_ci[0].is_finite() && m.weight_ci[1].is_finite() {
                     let (a, b) = (xs(m.weight_ci[0]), xs(m.weight_ci[1]));
                     let _ = root.draw(&PathElement::new(
-                        vec![(a, cy + 5), (b, cy + 5)],
-                        INK.stroke_width(1),
+                        vec![(a, dy), (b, dy)],
+                        DATA.stroke_width(1),
                     ));
                     let _ = root.draw(&PathElement::new(
-                        vec![(a, cy + 1), (a, cy + 9)],
-                        INK.stroke_width(1),
+                        vec![(a, dy - 4), (a, dy + 4)],
+                        DATA.stroke_width(1),
                     ));
                     let _ = root.draw(&PathElement::new(
-                        vec![(b, cy + 1), (b, cy + 9)],
-                        INK.stroke_width(1),
+                        vec![(b, dy - 4), (b, dy + 4)],
+                        DATA.stroke_width(1),
                     ));
                 }
+                if m.ml_weight.is_finite() {
+                    let _ = root.draw(&Circle::new((xs(m.ml_weight), dy), 4, DATA.filled()));
+                }
                 let label = format!("{:.1} → {:.1}", m.prior_weight, m.weight);
-                let tx = (xs(m
-                    .weight
-                    .max(m.prior_weight)
-                    .max(if m.weight_ci[1].is_finite() {
-                        m.weight_ci[1]
-                    } else {
-                        0.0
-                    }))
-                    + 6)
-                .min(width - right - 70);
-                let _ = root.draw(&Text::new(label, (tx, cy), text(11, &MUTED, HPos::Left)));
+                let _ = root.draw(&Text::new(
+                    label,
+                    (width - right + 12, cy),
+                    text(12, &INK, HPos::Left),
+                ));
                 y += row_h;
             }
         }
