@@ -272,6 +272,22 @@ pub struct Calibration {
 }
 
 impl Calibration {
+    /// A calibration block with only the probability map; provenance fields empty.
+    pub fn new(intercept: f64, slope: f64) -> Self {
+        Calibration {
+            intercept,
+            slope,
+            method: String::new(),
+            shrinkage: None,
+            prior: None,
+            prior_sha256: None,
+            data: None,
+            validation: None,
+            created: None,
+            tool: None,
+        }
+    }
+
     /// P(churn) for a score in [0, 100]: `1 / (1 + exp(−(intercept + slope × score / 100)))`.
     pub fn probability(&self, score: f64) -> f64 {
         crate::score::sigmoid(self.intercept + self.slope * score / 100.0)

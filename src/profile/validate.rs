@@ -654,18 +654,7 @@ mod tests {
     #[test]
     fn non_finite_calibration_rejected() {
         let mut p = base();
-        p.calibration = Some(crate::profile::Calibration {
-            intercept: f64::NAN,
-            slope: -3.0,
-            method: String::new(),
-            shrinkage: None,
-            prior: None,
-            prior_sha256: None,
-            data: None,
-            validation: None,
-            created: None,
-            tool: None,
-        });
+        p.calibration = Some(crate::profile::Calibration::new(f64::NAN, -3.0));
         assert!(matches!(
             p.validate(),
             Err(ProfileError::BadCalibration { .. })

@@ -595,18 +595,7 @@ mod tests {
     fn probability_from_calibration() {
         let d = data(vec![("a", vec![50.0])]);
         let mut p = profile(vec![metric("a", 1.0, Missing::Redistribute)]);
-        p.calibration = Some(crate::profile::Calibration {
-            intercept: -1.0,
-            slope: -4.0,
-            method: String::new(),
-            shrinkage: None,
-            prior: None,
-            prior_sha256: None,
-            data: None,
-            validation: None,
-            created: None,
-            tool: None,
-        });
+        p.calibration = Some(crate::profile::Calibration::new(-1.0, -4.0));
         let s = score(&p, &d).unwrap();
         // 1 / (1 + exp(-(-1 - 4·0.5))) = 1 / (1 + e^3)
         assert_relative_eq!(

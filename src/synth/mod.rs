@@ -534,19 +534,12 @@ pub fn generate(p: &SynthParams) -> Synth {
     full.outcome = Some(outcome);
     full.source_row = (1..=full.rows as u32).collect();
     truth.calibration = Some(Calibration {
-        intercept: round_to(alpha, 6),
-        slope: p.slope,
         method: format!(
             "generating model of churncal synth (seed {}, {} accounts, {} quarters, {} expected churned accounts)",
             p.seed, p.accounts, p.quarters, p.target_churned
         ),
-        shrinkage: None,
-        prior: None,
-        prior_sha256: None,
-        data: None,
-        validation: None,
-        created: None,
         tool: Some(crate::TOOL.into()),
+        ..Calibration::new(round_to(alpha, 6), p.slope)
     });
     Synth {
         snapshots: full,
