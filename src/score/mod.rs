@@ -200,6 +200,45 @@ impl SubScores {
                         }
                         out
                     }
+                    (MetricColumn::Text { codes, labels }, Transform::Boolean) => {
+                        // Labels read as booleans (true/1/yes, false/0/no).
+                        let table: Vec<Option<f64>> = labels
+                            .iter()
+                            .map(|l| match crate::data::parse::boolean(l) {
+                                Ok(Some(b)) => {
+                                    Some(directed(m.direction, if b { 100.0 } else { 0.0 }))
+                                }
+                                _ => None,
+                            })
+                            .collect();
+                        let mut out = Vec::with_capacity(codes.len());
+                        for (i, &c) in codes.iter().enumerate() {
+                            if c == MetricColumn::MISSING_CODE {
+                                present[i] = false;
+                                out.push(fill);
+                                continue;
+                            }
+                            match table[c as usize] {
+                                Some(s) => out.push(s),
+                                None => {
+                                    return Err(ScoreError::UnknownCategory(Box::new(
+                                        UnknownCategory {
+                                            path: data.source.clone(),
+                                            row: data.source_row[i] as usize,
+                                            column: m.column.clone(),
+                                            metric: m.name.clone(),
+                                            value: labels[c as usize].clone(),
+                                            known: ["true", "false", "yes", "no", "1", "0"]
+                                                .iter()
+                                                .map(|s| s.to_string())
+                                                .collect(),
+                                        },
+                                    )))
+                                }
+                            }
+                        }
+                        out
+                    }
                     (MetricColumn::Text { .. }, t) => {
                         return Err(ScoreError::WrongKind {
                             metric: m.name.clone(),

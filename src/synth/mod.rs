@@ -684,4 +684,14 @@ mod tests {
         let s: f64 = t.metrics.iter().map(|m| m.weight).sum();
         assert!((s - 100.0).abs() < 1e-9);
     }
+
+    #[test]
+    fn every_preset_scores_the_generated_data() {
+        let s = generate(&small()).snapshots;
+        for name in crate::profile::presets::names() {
+            let p = crate::profile::presets::preset(name).unwrap();
+            let scored = crate::score::score(&p, &s).unwrap();
+            assert_eq!(scored.unscored, 0, "{name}");
+        }
+    }
 }
