@@ -327,9 +327,9 @@ pub fn fit_constrained(
     };
     let linesearch = MoreThuenteLineSearch::new();
     let solver = LBFGS::new(linesearch, 10)
-        .with_tolerance_grad(1e-10)
+        .with_tolerance_grad(1e-8)
         .expect("valid tolerance")
-        .with_tolerance_cost(1e-15)
+        .with_tolerance_cost(1e-12)
         .expect("valid tolerance");
     let run = Executor::new(problem, solver)
         .configure(|s| s.param(theta.clone()).max_iters(max_iters))
