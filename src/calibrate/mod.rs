@@ -304,6 +304,8 @@ pub struct Calibration {
     pub events_per_weight: f64,
     /// Warnings for the user.
     pub warnings: Vec<String>,
+    /// What the calibration concluded, in plain words.
+    pub verdict: String,
     /// The chosen λ.
     #[serde(serialize_with = "ser_lambda")]
     pub lambda: f64,
@@ -615,7 +617,33 @@ impl CalibrateParams {
         let profile =
             calibrated_profile(prior, &w_int, &metrics, ai, bi, lambda, &cross_validation);
         let tiers = tier_table(&profile, &fd, &w_int_f);
+        let moved: f64 = metrics
+            .iter()
+            .map(|m| (m.weight - m.prior_weight).abs())
+            .sum::<f64>()
+            / 2.0;
+        let cv = &cross_validation;
+        let least = lambda_path
+            .iter()
+            .min_by(|a, b| a.lambda.total_cmp(&b.lambda));
+        let verdict = if moved < 2.0 {
+            format!(
+                "The data does not support moving the prior's weights: cross-validation kept them (λ = {}), \
+                 {moved:.1} points of 100 moved. With {events} churn events the less-shrunk weights do not beat the prior out of sample \
+                 (CV log-loss {:.4} for the prior vs {:.4} at the smallest λ tried, {}).",
+                lambda_label(lambda),
+                cv.prior.log_loss,
+                least.map_or(f64::NAN, |p| p.cv_log_loss),
+                least.map_or("–".to_string(), |p| lambda_label(p.lambda)),
+            )
+        } else {
+            format!(
+                "Calibration moved {moved:.1} points of 100 between metrics; out of sample the AUC went from {:.3} to {:.3} and the log-loss from {:.4} to {:.4}.",
+                cv.prior.auc, cv.calibrated.auc, cv.prior.log_loss, cv.calibrated.log_loss
+            )
+        };
         Ok(Calibration {
+            verdict,
             profile,
             prior: prior.name.clone(),
             rows: fd.n,
@@ -867,6 +895,7 @@ fn calibrated_profile(
         m.weight = w as f64;
         m.calibration = Some(MetricCalibration {
             prior_weight: Some(round(r.prior_weight, 2)),
+            data_weight: Some(round(r.ml_weight, 2)),
             weight_ci: (!r.weight_ci[0].is_nan())
                 .then(|| [round(r.weight_ci[0], 2), round(r.weight_ci[1], 2)]),
             coefficient: Some(round(r.coefficient, 4)),
@@ -931,6 +960,16 @@ fn tier_table(profile: &Profile, fd: &FitData, w: &[f64]) -> Vec<TierRow> {
             }
         })
         .collect()
+}
+
+fn lambda_label(l: f64) -> String {
+    if l.is_infinite() {
+        "∞".into()
+    } else if l == 0.0 {
+        "0".into()
+    } else {
+        format!("{l:.3e}")
+    }
 }
 
 fn round(v: f64, digits: i32) -> f64 {

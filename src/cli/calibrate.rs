@@ -271,6 +271,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         .map(|m| format!("{} {}→{}", m.name, m.prior_weight.round(), m.weight_int))
         .collect();
     ui.note(format!("weights: {}", weights.join(", ")));
+    ui.note(&result.verdict);
     ui.note(format!(
         "wrote {}/ ({profile_name}, summary.md, summary.json, weights.svg)",
         out_dir.display()

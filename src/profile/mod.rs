@@ -337,7 +337,10 @@ pub struct MetricCalibration {
     /// Weight before calibration (effective, out of 100).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prior_weight: Option<f64>,
-    /// Bootstrap 95 % interval of the effective weight.
+    /// The weight the data alone supports (non-negative maximum likelihood, no shrinkage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_weight: Option<f64>,
+    /// Bootstrap 95 % interval of the data-alone weight.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weight_ci: Option<[f64; 2]>,
     /// Unconstrained logistic coefficient per 100 sub-score points (positive: protective).

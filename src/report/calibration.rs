@@ -90,6 +90,7 @@ pub fn markdown(c: &Calibration, ctx: &SummaryContext) -> String {
         c.intercept_int,
         c.slope_int
     ));
+    s.push_str(&format!("**{}**\n\n", md_cell(&c.verdict)));
     if !c.warnings.is_empty() {
         s.push_str("## Warnings\n\n");
         for w in &c.warnings {
