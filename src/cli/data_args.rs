@@ -104,6 +104,9 @@ impl DataArgs {
         ui: &super::Ui,
     ) -> anyhow::Result<churncal::data::Snapshots> {
         let req = self.request(profile, outcome)?;
+        if self.data == SAMPLE_DATA && !std::path::Path::new(SAMPLE_DATA).exists() {
+            ui.note("no --data given and no notebooks-data/ here: using the bundled sample compiled into churncal");
+        }
         let snaps = churncal::data::load(&self.data, &req)?;
         for w in &snaps.notes.warnings {
             ui.warn(w);

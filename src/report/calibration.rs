@@ -81,14 +81,15 @@ pub fn markdown(c: &Calibration, ctx: &SummaryContext) -> String {
         c.events_per_weight
     ));
     s.push_str(&format!(
-        "Calibrated profile: `{}`. Shrinkage toward the prior: λ = {} (chosen by {}-fold cross-validation grouped by account, seed {}). \
-         Probability of churn: P = 1 / (1 + exp(−({:.3} + {:.3} × score / 100))).\n\n",
+        "Calibrated profile: `{}`. Shrinkage toward the prior: λ = {}, chosen by {}-fold cross-validation grouped by account (seed {}). \
+         Probability of churn: P = 1 / (1 + exp(−({:.3} {} {:.3} × score / 100))).\n\n",
         md_cell(&ctx.profile_file),
         lambda_text(c.lambda),
         c.folds,
         c.seed,
         c.intercept_int,
-        c.slope_int
+        if c.slope_int < 0.0 { "−" } else { "+" },
+        c.slope_int.abs()
     ));
     s.push_str(&format!("**{}**\n\n", md_cell(&c.verdict)));
     if !c.warnings.is_empty() {
