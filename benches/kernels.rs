@@ -5,7 +5,7 @@
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 
-use churncal::calibrate::problem::{fit_constrained, FitData};
+use churncal::calibrate::problem::{fit_constrained, FitData, TIGHT};
 use churncal::profile::presets;
 use churncal::score::{score_subscores, SubScores};
 use churncal::synth::{generate, SynthParams};
@@ -48,7 +48,7 @@ fn constrained_fit(c: &mut Criterion) {
         let prior: Vec<f64> = w0.iter().map(|w| 5.0 * w / 100.0).collect();
         g.throughput(Throughput::Elements(fd.n as u64));
         g.bench_with_input(BenchmarkId::new("lambda=1e-3", fd.n), &fd, |b, d| {
-            b.iter(|| fit_constrained(d, &prior, 1e-3, (-4.0, &prior), 1000))
+            b.iter(|| fit_constrained(d, &prior, 1e-3, (-4.0, &prior), 1000, TIGHT))
         });
     }
     g.finish();

@@ -26,7 +26,9 @@ use crate::data::{parse, Day, Snapshots};
 use crate::profile::{self, MetricCalibration, Profile};
 use crate::score::{sigmoid, SubScores};
 use crate::stats;
-use problem::{fit_constrained, fit_two, nll_of_scores, ConstrainedFit, FitData, SolverReport};
+use problem::{
+    fit_constrained, fit_two, nll_of_scores, ConstrainedFit, FitData, SolverReport, LOOSE, TIGHT,
+};
 use reference::{fit_reference, ReferenceFit};
 
 /// Why a calibration cannot run.
@@ -432,8 +434,14 @@ impl CalibrateParams {
                     let (alpha, beta) = if lam.is_infinite() {
                         (pa, beta_from(&w0, -pb))
                     } else {
-                        let fit =
-                            fit_constrained(&tr, &beta0, lam, (warm.0, &warm.1), self.max_iters);
+                        let fit = fit_constrained(
+                            &tr,
+                            &beta0,
+                            lam,
+                            (warm.0, &warm.1),
+                            self.max_iters,
+                            LOOSE,
+                        );
                         if !fit.solver.converged {
                             not_conv[li] += 1;
                         }
@@ -497,7 +505,8 @@ impl CalibrateParams {
                 // Not in the grid: evaluate the prior out of fold anyway.
                 let mut p = vec![0.0; fd.n];
                 for fr in &per_fold {
-                    let train: Vec<usize> = (0..fd.n).filter(|i| !fr.test.contains(i)).collect();
+                    let f = fold_of[fr.test[0]];
+                    let train: Vec<usize> = (0..fd.n).filter(|&i| fold_of[i] != f).collect();
                     let tr = fd.subset(&train);
                     let (pa, pb, _) = fit_two(&tr.scores(&w0), &tr.y, &tr.w, (a0, slope0));
                     let te = fd.subset(&fr.test);
@@ -536,7 +545,7 @@ impl CalibrateParams {
                 },
             }
         } else {
-            fit_constrained(&fd, &beta0, lambda, (a0, &beta0), self.max_iters)
+            fit_constrained(&fd, &beta0, lambda, (a0, &beta0), self.max_iters, TIGHT)
         };
         if !final_fit.solver.converged {
             warnings.push(format!(
@@ -561,6 +570,7 @@ impl CalibrateParams {
                 0.0,
                 (final_fit.alpha, &final_fit.beta),
                 self.max_iters,
+                TIGHT,
             )
         };
         let (boot, boot_nc) = self.bootstrap_weights(&fd, &accounts_of, &beta0, &ml_fit);
@@ -732,6 +742,7 @@ impl CalibrateParams {
                 lambda,
                 (final_fit.alpha, &final_fit.beta),
                 self.max_iters,
+                LOOSE,
             );
             predict(&te, f.alpha, &f.beta)
         };
@@ -792,6 +803,7 @@ impl CalibrateParams {
                         0.0,
                         (ml_fit.alpha, &ml_fit.beta),
                         self.max_iters,
+                        LOOSE,
                     );
                     (f.weights(), f.solver.converged)
                 };

@@ -44,6 +44,10 @@ impl ReferenceFit {
     }
 }
 
+/// linfa's iterations: enough for a starting point that Newton's method (quadratic
+/// convergence) polishes to machine precision in a few steps.
+const LINFA_ITERS: u64 = 25;
+
 /// Fit the unconstrained model on a row-major `n × k` feature matrix without missing values.
 pub fn fit_reference(x: &[f64], n: usize, k: usize, y: &[u8]) -> ReferenceFit {
     let records = Array2::from_shape_vec((n, k), x.to_vec()).expect("n × k features");
@@ -52,8 +56,8 @@ pub fn fit_reference(x: &[f64], n: usize, k: usize, y: &[u8]) -> ReferenceFit {
     // linfa's default alpha is an L2 penalty of 1; the reference fit is unpenalised.
     let start: Vec<f64> = match LogisticRegression::default()
         .alpha(0.0)
-        .max_iterations(200)
-        .gradient_tolerance(1e-8)
+        .max_iterations(LINFA_ITERS)
+        .gradient_tolerance(1e-6)
         .fit(&dataset)
     {
         Ok(m) => {
@@ -101,30 +105,26 @@ fn newton(x: &[f64], n: usize, k: usize, y: &[u8], start: Vec<f64>) -> Reference
     let mut info = vec![0.0; p * p];
     let mut ll = loglik(x, n, k, y, &theta);
     for _ in 0..100 {
-        let mut g = vec![0.0; p];
-        info.iter_mut().for_each(|v| *v = 0.0);
-        for i in 0..n {
-            let row = &x[i * k..(i + 1) * k];
-            let eta = theta[0] + row.iter().zip(&theta[1..]).map(|(a, b)| a * b).sum::<f64>();
-            let pr = sigmoid(eta);
-            let r = y[i] as f64 - pr;
-            let v = pr * (1.0 - pr);
-            let feat = |j: usize| if j == 0 { 1.0 } else { row[j - 1] };
-            for a in 0..p {
-                g[a] += r * feat(a);
-                for b in 0..=a {
-                    info[a * p + b] += v * feat(a) * feat(b);
-                }
-            }
-        }
+        let (g, lower) = gradient_information(x, n, k, y, &theta);
         for a in 0..p {
-            for b in 0..a {
-                info[b * p + a] = info[a * p + b];
+            for b in 0..=a {
+                info[a * p + b] = lower[a * p + b];
+                info[b * p + a] = lower[a * p + b];
             }
         }
         let Some(step) = solve_spd(&info, &g, p) else {
             break;
         };
+        // Newton decrement: the expected gain of the full step is ½ gᵀ H⁻¹ g. Below
+        // rounding level of the log-likelihood, the optimum is reached.
+        let decrement: f64 = g.iter().zip(&step).map(|(a, b)| a * b).sum();
+        if decrement < 1e-12 * ll.abs().max(1.0) {
+            for (t, s) in theta.iter_mut().zip(&step) {
+                *t += s;
+            }
+            converged = true;
+            break;
+        }
         let mut t = 1.0;
         let mut next;
         loop {
@@ -134,31 +134,20 @@ fn newton(x: &[f64], n: usize, k: usize, y: &[u8], start: Vec<f64>) -> Reference
                 .map(|(a, s)| a + t * s)
                 .collect::<Vec<_>>();
             let l = loglik(x, n, k, y, &next);
-            if l >= ll - 1e-12 * ll.abs() || t < 1e-8 {
+            if l >= ll || t < 1e-8 {
                 ll = l.max(ll);
                 break;
             }
             t *= 0.5;
         }
-        let size = step.iter().map(|s| (t * s).abs()).fold(0.0, f64::max);
         theta = next;
-        if size < 1e-10 {
-            converged = true;
-            break;
-        }
     }
     // The information at the final point.
-    info.iter_mut().for_each(|v| *v = 0.0);
-    for i in 0..n {
-        let row = &x[i * k..(i + 1) * k];
-        let eta = theta[0] + row.iter().zip(&theta[1..]).map(|(a, b)| a * b).sum::<f64>();
-        let pr = sigmoid(eta);
-        let v = pr * (1.0 - pr);
-        let feat = |j: usize| if j == 0 { 1.0 } else { row[j - 1] };
-        for a in 0..p {
-            for b in 0..p {
-                info[a * p + b] += v * feat(a) * feat(b);
-            }
+    let (_, lower) = gradient_information(x, n, k, y, &theta);
+    for a in 0..p {
+        for b in 0..=a {
+            info[a * p + b] = lower[a * p + b];
+            info[b * p + a] = lower[a * p + b];
         }
     }
     let cov = invert_spd(&info, p);
@@ -172,6 +161,57 @@ fn newton(x: &[f64], n: usize, k: usize, y: &[u8], start: Vec<f64>) -> Reference
         se: se[1..].to_vec(),
         converged: converged && cov.is_some(),
     }
+}
+
+/// Gradient of the log-likelihood and the lower triangle of the information matrix
+/// `Xᵀ diag(p(1−p)) X` (with the intercept column), summed over row chunks in parallel and
+/// added in chunk order so that the result does not depend on the thread count.
+fn gradient_information(
+    x: &[f64],
+    n: usize,
+    k: usize,
+    y: &[u8],
+    theta: &[f64],
+) -> (Vec<f64>, Vec<f64>) {
+    use rayon::prelude::*;
+    const ROWS: usize = 8192;
+    let p = k + 1;
+    let parts: Vec<(Vec<f64>, Vec<f64>)> = (0..n.div_ceil(ROWS))
+        .into_par_iter()
+        .map(|c| {
+            let mut g = vec![0.0; p];
+            let mut info = vec![0.0; p * p];
+            let mut z = vec![1.0; p];
+            for i in c * ROWS..((c + 1) * ROWS).min(n) {
+                z[1..].copy_from_slice(&x[i * k..(i + 1) * k]);
+                let eta: f64 = z.iter().zip(theta).map(|(a, b)| a * b).sum();
+                let pr = sigmoid(eta);
+                let r = y[i] as f64 - pr;
+                let v = pr * (1.0 - pr);
+                for a in 0..p {
+                    let za = z[a];
+                    g[a] += r * za;
+                    let vz = v * za;
+                    let row = &mut info[a * p..a * p + a + 1];
+                    for (cell, zb) in row.iter_mut().zip(&z[..=a]) {
+                        *cell += vz * zb;
+                    }
+                }
+            }
+            (g, info)
+        })
+        .collect();
+    let mut g = vec![0.0; p];
+    let mut info = vec![0.0; p * p];
+    for (pg, pi) in parts {
+        for (a, b) in g.iter_mut().zip(pg) {
+            *a += b;
+        }
+        for (a, b) in info.iter_mut().zip(pi) {
+            *a += b;
+        }
+    }
+    (g, info)
 }
 
 /// Cholesky factor `L` (row-major lower triangle) of a symmetric positive-definite matrix.
