@@ -170,35 +170,13 @@ impl SubScores {
                         })
                         .collect(),
                     (MetricColumn::Text { codes, labels }, Transform::Categories { map }) => {
-                        // Resolve each distinct label once.
-                        let mut table = Vec::with_capacity(labels.len());
-                        for l in labels {
-                            table.push(map.get(l).map(|s| directed(m.direction, *s)));
-                        }
-                        let mut out = Vec::with_capacity(codes.len());
-                        for (i, &c) in codes.iter().enumerate() {
-                            if c == MetricColumn::MISSING_CODE {
-                                present[i] = false;
-                                out.push(fill);
-                                continue;
-                            }
-                            match table[c as usize] {
-                                Some(s) => out.push(s),
-                                None => {
-                                    return Err(ScoreError::UnknownCategory(Box::new(
-                                        UnknownCategory {
-                                            path: data.source.clone(),
-                                            row: data.source_row[i] as usize,
-                                            column: m.column.clone(),
-                                            metric: m.name.clone(),
-                                            value: labels[c as usize].clone(),
-                                            known: map.keys().cloned().collect(),
-                                        },
-                                    )))
-                                }
-                            }
-                        }
-                        out
+                        let table: Vec<Option<f64>> = labels
+                            .iter()
+                            .map(|l| map.get(l).map(|s| directed(m.direction, *s)))
+                            .collect();
+                        let known: Vec<String> = map.keys().cloned().collect();
+                        by_label(codes, labels, &table, fill, &mut present, || known)
+                            .map_err(|(i, value, known)| unknown(data, m, i, value, known))?
                     }
                     (MetricColumn::Text { codes, labels }, Transform::Boolean) => {
                         // Labels read as booleans (true/1/yes, false/0/no).
@@ -211,33 +189,14 @@ impl SubScores {
                                 _ => None,
                             })
                             .collect();
-                        let mut out = Vec::with_capacity(codes.len());
-                        for (i, &c) in codes.iter().enumerate() {
-                            if c == MetricColumn::MISSING_CODE {
-                                present[i] = false;
-                                out.push(fill);
-                                continue;
-                            }
-                            match table[c as usize] {
-                                Some(s) => out.push(s),
-                                None => {
-                                    return Err(ScoreError::UnknownCategory(Box::new(
-                                        UnknownCategory {
-                                            path: data.source.clone(),
-                                            row: data.source_row[i] as usize,
-                                            column: m.column.clone(),
-                                            metric: m.name.clone(),
-                                            value: labels[c as usize].clone(),
-                                            known: ["true", "false", "yes", "no", "1", "0"]
-                                                .iter()
-                                                .map(|s| s.to_string())
-                                                .collect(),
-                                        },
-                                    )))
-                                }
-                            }
-                        }
-                        out
+                        let known = || {
+                            ["true", "false", "yes", "no", "1", "0"]
+                                .iter()
+                                .map(|s| s.to_string())
+                                .collect()
+                        };
+                        by_label(codes, labels, &table, fill, &mut present, known)
+                            .map_err(|(i, value, known)| unknown(data, m, i, value, known))?
                     }
                     (MetricColumn::Text { .. }, t) => {
                         return Err(ScoreError::WrongKind {
@@ -293,6 +252,48 @@ impl SubScores {
         });
         out
     }
+}
+
+/// Sub-scores of a label column through a per-label table (resolved once per distinct
+/// label). An unknown label returns its row, the label and the known labels.
+fn by_label(
+    codes: &[u32],
+    labels: &[String],
+    table: &[Option<f64>],
+    fill: f64,
+    present: &mut [bool],
+    known: impl FnOnce() -> Vec<String>,
+) -> Result<Vec<f64>, (usize, String, Vec<String>)> {
+    let mut out = Vec::with_capacity(codes.len());
+    for (i, &c) in codes.iter().enumerate() {
+        if c == MetricColumn::MISSING_CODE {
+            present[i] = false;
+            out.push(fill);
+            continue;
+        }
+        match table[c as usize] {
+            Some(s) => out.push(s),
+            None => return Err((i, labels[c as usize].clone(), known())),
+        }
+    }
+    Ok(out)
+}
+
+fn unknown(
+    data: &Snapshots,
+    m: &crate::profile::Metric,
+    i: usize,
+    value: String,
+    known: Vec<String>,
+) -> ScoreError {
+    ScoreError::UnknownCategory(Box::new(UnknownCategory {
+        path: data.source.clone(),
+        row: data.source_row[i] as usize,
+        column: m.column.clone(),
+        metric: m.name.clone(),
+        value,
+        known,
+    }))
 }
 
 /// The result of scoring: one entry per snapshot in every vector.
