@@ -163,4 +163,28 @@ mod tests {
         assert_eq!(r, vec![35, 12, 11, 6, 6, 6, 6, 6, 6, 6]);
         assert_eq!(largest_remainder(&[0.0, 0.0], 100), vec![0, 0]);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn auc_ignores_row_order_and_stays_in_0_1(
+            rows in proptest::collection::vec((0u8..20, 0u8..2), 2..200),
+            rotate in 0usize..200,
+        ) {
+            let risk: Vec<f64> = rows.iter().map(|r| r.0 as f64).collect();
+            let y: Vec<u8> = rows.iter().map(|r| r.1).collect();
+            let a = auc(&risk, &y);
+            let k = rotate % rows.len();
+            let (mut r2, mut y2) = (risk.clone(), y.clone());
+            r2.rotate_left(k);
+            y2.rotate_left(k);
+            r2.reverse();
+            y2.reverse();
+            let b = auc(&r2, &y2);
+            proptest::prop_assert!(a.is_nan() == b.is_nan());
+            if !a.is_nan() {
+                proptest::prop_assert!((a - b).abs() < 1e-12);
+                proptest::prop_assert!((0.0..=1.0).contains(&a));
+            }
+        }
+    }
 }
