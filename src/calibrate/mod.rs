@@ -852,7 +852,7 @@ fn predict(d: &FitData, alpha: f64, beta: &[f64]) -> Vec<f64> {
 
 /// Features for the unconstrained fit: missing sub-scores replaced by the row's prior score.
 fn impute(fd: &FitData, prior_scores: &[f64]) -> Vec<f64> {
-    let mut x = fd.x.clone();
+    let mut x = fd.x.to_vec();
     for (i, row) in x.chunks_mut(fd.k).enumerate() {
         for v in row.iter_mut() {
             if v.is_nan() {
@@ -974,7 +974,8 @@ fn tier_table(profile: &Profile, fd: &FitData, w: &[f64]) -> Vec<TierRow> {
         .collect()
 }
 
-fn lambda_label(l: f64) -> String {
+/// λ as written in reports: `∞`, `0`, or scientific notation.
+pub fn lambda_label(l: f64) -> String {
     if l.is_infinite() {
         "∞".into()
     } else if l == 0.0 {
@@ -1012,7 +1013,7 @@ pub(crate) mod kat {
         FitData {
             n,
             k: 3,
-            x,
+            x: x.into(),
             y,
             w: vec![1.0; n],
         }

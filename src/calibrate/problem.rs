@@ -12,7 +12,7 @@
 //! The log-likelihood uses the stable forms `log(1 + e^η) = max(η, 0) + log1p(e^−|η|)`
 //! (Mächler, "Accurately computing log(1 − exp(−|a|))", CRAN Rmpfr vignette, 2012).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use argmin::core::{CostFunction, Executor, Gradient, State, TerminationReason, TerminationStatus};
 use argmin::solver::linesearch::MoreThuenteLineSearch;
@@ -36,8 +36,9 @@ pub struct FitData {
     pub n: usize,
     /// Number of metrics.
     pub k: usize,
-    /// Row-major `n × k` sub-scores / 100; NaN where the metric drops out.
-    pub x: Vec<f64>,
+    /// Row-major `n × k` sub-scores / 100; NaN where the metric drops out. Shared, so that
+    /// bootstrap replicates (which differ only in `w`) do not copy it.
+    pub x: Arc<[f64]>,
     /// Outcomes (1 = churned).
     pub y: Vec<u8>,
     /// Row weights (1 for a plain fit; bootstrap counts otherwise).
@@ -57,7 +58,7 @@ impl FitData {
         FitData {
             n: rows.len(),
             k,
-            x,
+            x: x.into(),
             y: rows.iter().map(|&i| y[i]).collect(),
             w: vec![1.0; rows.len()],
         }
@@ -72,7 +73,7 @@ impl FitData {
         FitData {
             n: rows.len(),
             k: self.k,
-            x,
+            x: x.into(),
             y: rows.iter().map(|&i| self.y[i]).collect(),
             w: rows.iter().map(|&i| self.w[i]).collect(),
         }
@@ -431,7 +432,7 @@ mod tests {
         FitData {
             n: 8,
             k: 3,
-            x,
+            x: x.into(),
             y: vec![0, 1, 0, 1, 0, 1, 0, 0],
             w: vec![1.0; 8],
         }

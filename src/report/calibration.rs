@@ -27,13 +27,14 @@ fn f(v: f64, d: usize) -> String {
 }
 
 fn lambda_text(l: f64) -> String {
-    if l.is_infinite() {
-        "∞ (prior weights kept)".into()
+    let note = if l.is_infinite() {
+        " (prior weights kept)"
     } else if l == 0.0 {
-        "0 (no shrinkage)".into()
+        " (no shrinkage)"
     } else {
-        format!("{l:.3e}")
-    }
+        ""
+    };
+    format!("{}{note}", crate::calibrate::lambda_label(l))
 }
 
 /// Markdown escaping for table cells: pipes and backslashes, and no line breaks.
