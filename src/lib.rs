@@ -23,6 +23,7 @@
 
 #![warn(missing_docs)]
 
+pub mod analysis;
 pub mod calibrate;
 pub mod data;
 pub mod output;

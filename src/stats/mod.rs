@@ -81,6 +81,28 @@ pub fn wilson(k: usize, n: usize) -> (f64, f64) {
     ((centre - half).max(0.0), (centre + half).min(1.0))
 }
 
+/// Standard normal cumulative distribution function Φ(x).
+pub fn normal_cdf(x: f64) -> f64 {
+    0.5 * libm::erfc(-x / std::f64::consts::SQRT_2)
+}
+
+/// Two-proportion z-test with the pooled standard error: z for `k1/n1 − k2/n2` and the
+/// one-sided p-value of `k1/n1 > k2/n2`. `(NaN, NaN)` when a group is empty or the pooled
+/// rate is 0 or 1 (no variance to test against).
+pub fn two_proportion_z(k1: usize, n1: usize, k2: usize, n2: usize) -> (f64, f64) {
+    if n1 == 0 || n2 == 0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let (n1f, n2f) = (n1 as f64, n2 as f64);
+    let pooled = (k1 + k2) as f64 / (n1f + n2f);
+    let se = (pooled * (1.0 - pooled) * (1.0 / n1f + 1.0 / n2f)).sqrt();
+    if se == 0.0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let z = (k1 as f64 / n1f - k2 as f64 / n2f) / se;
+    (z, 1.0 - normal_cdf(z))
+}
+
 /// Round non-negative `values` to integers summing to `total` by the largest-remainder
 /// (Hamilton) method: scale to `total`, floor, then give the remaining units to the largest
 /// fractional parts (ties to the earlier entry).
@@ -151,6 +173,18 @@ mod tests {
         let (lo, hi) = wilson(7, 100);
         assert_relative_eq!(lo, 0.034_319_261_067_272_66, epsilon = 1e-12);
         assert_relative_eq!(hi, 0.137_495_147_390_735_04, epsilon = 1e-12);
+    }
+
+    #[test]
+    fn two_proportion_z_matches_statsmodels() {
+        // statsmodels.stats.proportion.proportions_ztest([30, 12], [200, 180],
+        //     alternative="larger") -> (2.5868950351328817, 0.004842254432239699)
+        let (z, p) = two_proportion_z(30, 200, 12, 180);
+        assert_relative_eq!(z, 2.586_895_035_132_881_7, epsilon = 1e-12);
+        assert_relative_eq!(p, 0.004_842_254_432_239_699, epsilon = 1e-12);
+        assert!(two_proportion_z(0, 10, 0, 10).0.is_nan());
+        assert!(two_proportion_z(1, 0, 0, 10).0.is_nan());
+        assert_relative_eq!(normal_cdf(1.959_963_984_540_054), 0.975, epsilon = 1e-12);
     }
 
     #[test]

@@ -41,3 +41,21 @@ p = 1 / (1 + np.exp(-(res.params[0] + X @ res.params[1:])))
 print("auc", repr(roc_auc_score(y, p)), "logloss", repr(log_loss(y, p)), "brier", repr(brier_score_loss(y, p)))
 Y = [0, 0, 1, 1, 0, 1, 0, 0]; S = [0.1, 0.4, 0.35, 0.8, 0.4, 0.4, 0.05, 0.2]
 print("small auc", roc_auc_score(Y, S), "logloss", log_loss(Y, S), "brier", brier_score_loss(Y, S))
+
+# Kaplan–Meier (src/analysis/survival.rs): lifelines KaplanMeierFitter
+from lifelines import KaplanMeierFitter
+T = [5, 6, 6, 2, 4, 4, 8, 9, 3, 7, 7, 10]; E = [1, 0, 1, 1, 1, 0, 1, 0, 1, 1, 0, 1]
+kmf = KaplanMeierFitter().fit(T, E)
+tl = kmf.survival_function_.index.values
+d = kmf.event_table
+var = np.cumsum(np.where(d["at_risk"] - d["observed"] == 0, 0, d["observed"] / (d["at_risk"] * (d["at_risk"] - d["observed"]))))
+print("km t", list(tl))
+print("km S", [repr(v) for v in kmf.survival_function_.iloc[:, 0].values])
+print("km ci", [(repr(a), repr(b)) for a, b in kmf.confidence_interval_.values])
+print("km greenwood", [repr(v) for v in var])
+print("km median", kmf.median_survival_time_)
+entry = [0, 1, 2, 0, 0, 3, 1, 4, 0, 2, 5, 0]
+kmf2 = KaplanMeierFitter().fit(T, E, entry=entry)
+print("km entry", [(t, repr(s), n) for t, s, n in zip(kmf2.survival_function_.index.values, kmf2.survival_function_.iloc[:, 0].values, kmf2.event_table["at_risk"].values)])
+pop = kmf2.event_table["at_risk"].values - np.r_[0, kmf2.event_table["entrance"].values[1:]]
+print("km entry population", list(pop))
