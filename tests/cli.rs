@@ -517,3 +517,215 @@ fn too_few_events_per_weight_is_refused_without_force() {
         .success()
         .stderr(predicate::str::contains("below 10"));
 }
+
+fn json_at(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn tiers_on_the_sample_reproduce_the_hbr_shape_with_intervals() {
+    let dir = tempfile::tempdir().unwrap();
+    churncal(dir.path())
+        .arg("tiers")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("Accounts scoring ≤ 30 churned at"));
+    let out = dir.path().join("reports/tiers-three-dimensions-2025-12-31");
+    for f in [
+        "tiers.md",
+        "tiers.csv",
+        "tiers.json",
+        "tiers.svg",
+        "bands.svg",
+    ] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    let j = json_at(&out.join("tiers.json"));
+    let t = &j["tiers"];
+    assert_eq!(t["unit"], "account");
+    assert_eq!(t["units"], 2000);
+    assert_eq!(t["churned"], 132);
+    let bands = t["bands"].as_array().unwrap();
+    assert_eq!(bands.len(), 3);
+    let best = &bands[0];
+    let worst = &bands[2];
+    assert_eq!(best["label"], "≥ 50");
+    assert_eq!(worst["label"], "≤ 30");
+    let (rb, rw) = (
+        best["rate"].as_f64().unwrap(),
+        worst["rate"].as_f64().unwrap(),
+    );
+    assert!(rw > 3.0 * rb, "critical band {rw} vs ≥ 50 band {rb}");
+    // the intervals do not overlap: the difference is not noise
+    assert!(worst["ci"][0].as_f64().unwrap() > best["ci"][1].as_f64().unwrap());
+    assert_eq!(t["tier_check"]["monotone"], true);
+    let churned: u64 = t["tiers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["churned"].as_u64().unwrap())
+        .sum();
+    assert_eq!(churned, 132);
+    assert!(t["trend"].as_array().unwrap().len() == 8);
+    let svg = std::fs::read_to_string(out.join("tiers.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("Churn across health tiers"));
+    let csv = std::fs::read_to_string(out.join("tiers.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 4 + 3);
+}
+
+#[test]
+fn tiers_by_snapshot_count_every_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    churncal(dir.path())
+        .args([
+            "tiers", "--unit", "snapshot", "--bands", "20,40,60", "--out", "t",
+        ])
+        .assert()
+        .success();
+    let j = json_at(&dir.path().join("t/tiers.json"));
+    assert_eq!(j["tiers"]["units"], 15537);
+    assert_eq!(j["tiers"]["bands"].as_array().unwrap().len(), 4);
+    churncal(dir.path())
+        .args(["tiers", "--bands", "50,30"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("strictly increasing"));
+}
+
+#[test]
+fn fitted_tiers_are_monotone_written_to_a_copy_and_never_overwritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        let mut c = churncal(dir.path());
+        c.args(["tiers", "--fit-tiers", "separation", "--out", "fit"])
+            .args(extra);
+        c
+    };
+    run(&[]).assert().success();
+    let j = json_at(&dir.path().join("fit/tiers.json"));
+    let p = &j["proposal"];
+    assert_eq!(p["report"]["tier_check"]["monotone"], true);
+    let rows = p["report"]["tiers"].as_array().unwrap();
+    assert_eq!(rows.len(), 4);
+    for r in rows {
+        assert!(
+            r["units"].as_u64().unwrap() >= 100,
+            "each tier ≥ 5 % of 2000"
+        );
+    }
+    let copy = dir.path().join("fit/three-dimensions-tiers.toml");
+    let before = std::fs::read(&copy).unwrap();
+    // the copy is a valid profile
+    churncal(dir.path())
+        .args(["score", "--out", "s.csv", "--profile"])
+        .arg(&copy)
+        .assert()
+        .success();
+    run(&[])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--force"));
+    assert_eq!(std::fs::read(&copy).unwrap(), before);
+    run(&["--force"]).assert().success();
+    churncal(dir.path())
+        .args(["tiers", "--fit-tiers", "quantiles=0.5", "--out", "q"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("profile has 4"));
+    churncal(dir.path())
+        .args(["tiers", "--fit-tiers", "quartiles", "--out", "q"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn cohorts_by_segments_suppress_small_ones_and_sort_by_risk() {
+    let dir = tempfile::tempdir().unwrap();
+    churncal(dir.path())
+        .args(["cohorts", "--by", "industry,size_band", "--out", "c"])
+        .assert()
+        .success();
+    let out = dir.path().join("c");
+    for f in [
+        "cohorts.md",
+        "cohorts.json",
+        "cohorts.csv",
+        "metric-cohorts.csv",
+        "metric-cohorts.svg",
+        "retention.csv",
+        "retention.svg",
+    ] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    let j = json_at(&out.join("cohorts.json"));
+    let r = &j["report"];
+    let rows = r["cohorts"]["cohorts"].as_array().unwrap();
+    let shown: Vec<f64> = rows
+        .iter()
+        .filter(|c| c["suppressed"] == false)
+        .map(|c| c["churn"]["rate"].as_f64().unwrap())
+        .collect();
+    assert!(shown.windows(2).all(|w| w[0] >= w[1]), "riskiest first");
+    let accounts: u64 = rows.iter().map(|c| c["accounts"].as_u64().unwrap()).sum();
+    assert_eq!(accounts, 2000, "suppressed cohorts are kept");
+    for c in rows.iter().filter(|c| c["suppressed"] == true) {
+        assert!(c["accounts"].as_u64().unwrap() < 30);
+        assert!(c.get("churn").is_none());
+    }
+    // one metric cohort per profile metric; sample metrics churn in their declared direction
+    let mc = r["metric_cohorts"].as_array().unwrap();
+    assert_eq!(mc.len(), 10);
+    assert!(mc.iter().all(|m| m["direction_conflict"] == false));
+    let curves = r["retention"]["curves"].as_array().unwrap();
+    assert!(!curves.is_empty());
+    for c in curves.iter().filter(|c| c["suppressed"] == false) {
+        let pts = c["points"].as_array().unwrap();
+        let s: Vec<f64> = pts
+            .iter()
+            .map(|p| p["survival"].as_f64().unwrap())
+            .collect();
+        assert!(s.windows(2).all(|w| w[1] <= w[0]), "survival never rises");
+        assert!(s[0] > 0.9, "a curve starts near 1");
+    }
+    churncal(dir.path())
+        .args(["cohorts", "--by", "industri", "--out", "bad"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("industry"));
+    assert!(!dir.path().join("bad").exists());
+}
+
+#[test]
+fn cohorts_on_telco_by_contract_put_month_to_month_first() {
+    let dir = tempfile::tempdir().unwrap();
+    churncal(dir.path())
+        .args([
+            "cohorts",
+            "--id-col",
+            "customerID",
+            "--outcome-col",
+            "Churn",
+            "--by",
+            "Contract",
+            "--out",
+            "tc",
+        ])
+        .args([
+            "--profile",
+            &real("telco.toml"),
+            "--data",
+            &real("telco_customer_churn.csv"),
+        ])
+        .assert()
+        .success();
+    let j = json_at(&dir.path().join("tc/cohorts.json"));
+    let rows = j["report"]["cohorts"]["cohorts"].as_array().unwrap();
+    assert_eq!(rows[0]["cohort"][0], "Month-to-month");
+    // 1655 of 3875 month-to-month customers churned
+    assert_eq!(rows[0]["churn"]["churned"], 1655);
+    assert_eq!(rows[0]["units"], 3875);
+    assert!(
+        j["report"]["retention"].is_null(),
+        "no churn dates in Telco"
+    );
+}

@@ -38,13 +38,13 @@ pub struct Bin {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Trend {
-    /// Only significant rises from one bin to the next (as the metric grows).
+    /// Churn rises as the metric grows (Cochran–Armitage trend test).
     Rising,
-    /// Only significant falls.
+    /// Churn falls as the metric grows.
     Falling,
-    /// No significant step.
+    /// No significant trend.
     Flat,
-    /// Significant rises and falls: not monotone.
+    /// A significant step against the trend: not monotone.
     Mixed,
     /// Text metric: bins have no order.
     Unordered,
@@ -222,10 +222,7 @@ fn text(data: &Snapshots, codes: &[u32], labels: &[String], rows: &[u32]) -> Met
         .enumerate()
         .filter(|(_, c)| c.units > 0)
         .map(|(g, count)| Bin {
-            label: labels
-                .get(g)
-                .cloned()
-                .unwrap_or_else(|| "(missing)".into()),
+            label: labels.get(g).cloned().unwrap_or_else(|| "(missing)".into()),
             lo: f64::NAN,
             hi: f64::NAN,
             mean: f64::NAN,
@@ -242,26 +239,38 @@ fn text(data: &Snapshots, codes: &[u32], labels: &[String], rows: &[u32]) -> Met
     }
 }
 
-/// Significant steps between adjacent bins (two-proportion z beyond ±1.96) decide the trend.
+/// The trend is the Cochran–Armitage test across the bins in metric order (|z| > 1.96);
+/// the metric is not monotone when some adjacent step goes significantly against it (or, with
+/// no overall trend, steps go significantly both ways), by two-proportion z beyond ±1.96.
 fn trend_of<'a>(bins: impl Iterator<Item = &'a Bin>) -> (Trend, bool) {
+    const Z: f64 = 1.959_963_984_540_054;
     let bins: Vec<&Bin> = bins.collect();
+    let k: Vec<usize> = bins.iter().map(|b| b.count.churned).collect();
+    let n: Vec<usize> = bins.iter().map(|b| b.count.units).collect();
+    let z = stats::cochran_armitage(&k, &n);
+    let trend = if z > Z {
+        Trend::Rising
+    } else if z < -Z {
+        Trend::Falling
+    } else {
+        Trend::Flat
+    };
     let (mut up, mut down) = (false, false);
     for w in bins.windows(2) {
         let (a, b) = (&w[0].count, &w[1].count);
-        let (z, _) = stats::two_proportion_z(b.churned, b.units, a.churned, a.units);
-        if z > 1.959_963_984_540_054 {
+        let (step, _) = stats::two_proportion_z(b.churned, b.units, a.churned, a.units);
+        if step > Z {
             up = true;
-        } else if z < -1.959_963_984_540_054 {
+        } else if step < -Z {
             down = true;
         }
     }
-    let trend = match (up, down) {
-        (true, true) => Trend::Mixed,
-        (true, false) => Trend::Rising,
-        (false, true) => Trend::Falling,
-        (false, false) => Trend::Flat,
+    let monotone = match trend {
+        Trend::Rising => !down,
+        Trend::Falling => !up,
+        _ => !(up && down),
     };
-    (trend, trend != Trend::Mixed)
+    (if monotone { trend } else { Trend::Mixed }, monotone)
 }
 
 #[cfg(test)]

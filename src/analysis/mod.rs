@@ -49,7 +49,9 @@ impl Unit {
     /// A phrase for reports: what a counted row is.
     pub fn describe(self) -> &'static str {
         match self {
-            Unit::Account => "one row per account and renewal decision (its last snapshot before the outcome)",
+            Unit::Account => {
+                "one row per account and renewal decision (its last snapshot before the outcome)"
+            }
             Unit::Snapshot => "every snapshot",
         }
     }

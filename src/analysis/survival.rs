@@ -117,6 +117,43 @@ pub fn at(points: &[KmPoint], t: f64) -> (f64, [f64; 2]) {
     }
 }
 
+/// Fewest accounts at risk from which a retention curve is drawn.
+pub const MIN_AT_RISK: usize = 10;
+
+/// Kaplan–Meier over the times at which at least `min_at_risk` subjects are at risk: from
+/// the first such time `t0` (subjects gone before it are left out and entries move up to it,
+/// so the curve is S(t | T ≥ t0)) until the risk set falls below the floor again. Without
+/// left truncation `t0` is the first time.
+pub fn conditional_curve(
+    duration: &[f64],
+    event: &[bool],
+    entry: &[f64],
+    min_at_risk: f64,
+) -> (Vec<KmPoint>, f64) {
+    let full = kaplan_meier(duration, event, Some(entry));
+    let Some(start) = full.iter().find(|p| p.at_risk >= min_at_risk).map(|p| p.t) else {
+        return (Vec::new(), 0.0);
+    };
+    let mut curve = if full.first().is_some_and(|p| p.t == start) {
+        full
+    } else {
+        let (mut d, mut e, mut en) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..duration.len() {
+            if duration[i] >= start {
+                d.push(duration[i]);
+                e.push(event[i]);
+                en.push(entry[i].max(start));
+            }
+        }
+        kaplan_meier(&d, &e, Some(&en))
+    };
+    // The tail ends where the risk set falls below the floor again.
+    if let Some(end) = curve.iter().position(|p| p.at_risk < min_at_risk) {
+        curve.truncate(end);
+    }
+    (curve, start)
+}
+
 /// How accounts are grouped into retention curves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RetentionBy {
@@ -154,6 +191,11 @@ pub struct Curve {
     pub suppressed: bool,
     /// Median survival in days, when the curve reaches one half.
     pub median_days: Option<f64>,
+    /// The curve starts here: the first time at which [`MIN_AT_RISK`] accounts (or all of a
+    /// smaller cohort) are at risk. Accounts that signed up before the data starts are seen
+    /// only from their first snapshot, so the curve is retention *given* survival to this
+    /// time (0 when the data sees the cohort from its start).
+    pub observed_from_days: f64,
     /// Retention at [`READ_AT_DAYS`]: `(label, S, lo, hi)`; NaN past the longest follow-up.
     pub read_at: Vec<(String, f64, f64, f64)>,
     /// The curve (empty when suppressed).
@@ -335,19 +377,19 @@ pub fn retention(
         let accounts = mine.len();
         let churned = mine.iter().filter(|s| s.2).count();
         let suppressed = accounts < min_size;
-        let points = if suppressed || accounts == 0 {
-            Vec::new()
+        let (points, observed_from) = if suppressed || accounts == 0 {
+            (Vec::new(), 0.0)
         } else {
             let dur: Vec<f64> = mine.iter().map(|s| s.1).collect();
             let ev: Vec<bool> = mine.iter().map(|s| s.2).collect();
             let en: Vec<f64> = mine.iter().map(|s| s.3).collect();
-            kaplan_meier(&dur, &ev, Some(&en))
+            conditional_curve(&dur, &ev, &en, MIN_AT_RISK.min(accounts) as f64)
         };
         let longest = points.last().map_or(0.0, |p| p.t);
         let read_at = READ_AT_DAYS
             .iter()
             .map(|&(t, name)| {
-                if points.is_empty() || t > longest {
+                if points.is_empty() || t > longest || t < observed_from {
                     (name.to_string(), f64::NAN, f64::NAN, f64::NAN)
                 } else {
                     let (s, ci) = at(&points, t);
@@ -365,6 +407,7 @@ pub fn retention(
             churned,
             suppressed,
             median_days: median(&points),
+            observed_from_days: observed_from,
             read_at,
             points,
         });
@@ -410,6 +453,36 @@ mod tests {
             assert_relative_eq!(p.greenwood, gw, epsilon = 1e-12);
         }
         assert_eq!(median(&km), Some(KM_MEDIAN));
+    }
+
+    #[test]
+    fn a_truncated_curve_starts_where_enough_accounts_are_at_risk() {
+        // two early subjects, then ten entering at 5: the early death at 2 (1 of 2 at risk)
+        // must not halve the curve
+        let mut d = vec![2.0, 9.0];
+        let mut e = vec![true, false];
+        let mut en = vec![0.0, 0.0];
+        for i in 0..10 {
+            d.push(6.0 + i as f64);
+            e.push(i % 2 == 0);
+            en.push(5.0);
+        }
+        let (pts, from) = conditional_curve(&d, &e, &en, 10.0);
+        assert_eq!(from, 6.0);
+        // at 6: eleven at risk (the early survivor and the ten), one churns
+        assert_eq!(pts[0].t, 6.0);
+        assert_eq!(pts[0].at_risk, 11.0);
+        assert!(
+            (pts[0].survival - 10.0 / 11.0).abs() < 1e-12,
+            "{:?}",
+            pts[0]
+        );
+        let (plain, from0) = conditional_curve(&T, &E, &[0.0; 12], 1.0);
+        assert_eq!(from0, 0.0);
+        assert_eq!(plain, kaplan_meier(&T, &E, Some(&[0.0; 12])));
+        // with a floor of 10 the curve stops once fewer than 10 are at risk (8 at t = 5)
+        let (short, _) = conditional_curve(&T, &E, &[0.0; 12], 10.0);
+        assert_eq!(short.last().unwrap().t, 4.0);
     }
 
     #[test]

@@ -115,8 +115,10 @@ pub struct TierReport {
     pub trend: Vec<TrendRow>,
 }
 
-/// Band labels and bounds from ascending cut points: `≤ c1`, `> c1 and < c2`,
-/// `≥ c2 and < c3`, …, `≥ cm`; returned best (highest) first as `(label, from, to)`.
+/// Band labels and bounds from ascending cut points: `≤ c1`, `c1–c2`, `c2–c3`, …, `≥ cm`;
+/// returned best (highest) first as `(label, from, to)`. A score on a cut point belongs to
+/// the band above it, except on `c1`, which belongs to `≤ c1` (as in the HBR study's
+/// ≤ 30 / 31–49 / ≥ 50).
 pub fn band_bounds(cuts: &[f64]) -> Vec<(String, f64, f64)> {
     let m = cuts.len();
     let fmt = |v: f64| {
@@ -132,11 +134,7 @@ pub fn band_bounds(cuts: &[f64]) -> Vec<(String, f64, f64)> {
     }
     out.push((format!("≤ {}", fmt(cuts[0])), 0.0, cuts[0]));
     for i in 1..m {
-        let label = if i == 1 {
-            format!("> {} and < {}", fmt(cuts[0]), fmt(cuts[1]))
-        } else {
-            format!("≥ {} and < {}", fmt(cuts[i - 1]), fmt(cuts[i]))
-        };
+        let label = format!("{}–{}", fmt(cuts[i - 1]), fmt(cuts[i]));
         out.push((label, cuts[i - 1], cuts[i]));
     }
     out.push((format!("≥ {}", fmt(cuts[m - 1])), cuts[m - 1], 100.0));
@@ -238,10 +236,13 @@ fn group_rows(
                 color,
                 snapshots: snapshots[g],
                 mean_score: if n > 0.0 { sum[g] / n } else { f64::NAN },
-                predicted: scored
-                    .probability
-                    .as_ref()
-                    .map(|_| if n > 0.0 { prob[g] / n } else { f64::NAN }),
+                predicted: scored.probability.as_ref().map(|_| {
+                    if n > 0.0 {
+                        prob[g] / n
+                    } else {
+                        f64::NAN
+                    }
+                }),
                 count,
             }
         })
@@ -384,7 +385,11 @@ pub fn trend(data: &Snapshots, scored: &Scored) -> Vec<TrendRow> {
     };
     let mut periods: Vec<i32> = distinct.iter().map(|&d| key(d)).collect();
     periods.dedup();
-    let pos = |d: i32| periods.binary_search(&key(d)).expect("period of a known date");
+    let pos = |d: i32| {
+        periods
+            .binary_search(&key(d))
+            .expect("period of a known date")
+    };
     let k = scored.tier_names.len();
     let p = periods.len();
     let mut n = vec![0usize; p];
@@ -461,11 +466,9 @@ impl FitTiers {
             for part in list.split(',') {
                 match part.trim().parse::<f64>() {
                     Ok(v) if v > 0.0 && v < 1.0 => q.push(v),
-                    _ => {
-                        return Err(format!(
-                            "--fit-tiers quantiles: '{part}' is not a number strictly between 0 and 1"
-                        ))
-                    }
+                    _ => return Err(format!(
+                        "--fit-tiers quantiles: '{part}' is not a number strictly between 0 and 1"
+                    )),
                 }
             }
             q.sort_by(f64::total_cmp);
@@ -644,14 +647,14 @@ mod tests {
     fn bands_follow_the_hbr_study() {
         let b = band_bounds(&DEFAULT_BANDS);
         let labels: Vec<&str> = b.iter().map(|x| x.0.as_str()).collect();
-        assert_eq!(labels, ["≥ 50", "> 30 and < 50", "≤ 30"]);
+        assert_eq!(labels, ["≥ 50", "30–50", "≤ 30"]);
         assert_eq!(band_of(30.0, &DEFAULT_BANDS), 2);
         assert_eq!(band_of(30.5, &DEFAULT_BANDS), 1);
         assert_eq!(band_of(49.99, &DEFAULT_BANDS), 1);
         assert_eq!(band_of(50.0, &DEFAULT_BANDS), 0);
         assert_eq!(band_of(0.0, &DEFAULT_BANDS), 2);
         let four = band_bounds(&[20.0, 40.0, 60.0]);
-        assert_eq!(four[1].0, "≥ 40 and < 60");
+        assert_eq!(four[1].0, "40–60");
         assert_eq!(band_of(40.0, &[20.0, 40.0, 60.0]), 1);
         assert!(check_bands(&[50.0, 30.0]).is_err());
         assert!(check_bands(&[]).is_err());

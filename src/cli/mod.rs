@@ -3,10 +3,12 @@
 //! the library.
 
 mod calibrate;
+mod cohorts;
 mod data_args;
 mod profile;
 mod score;
 mod synth;
+mod tiers;
 
 use std::process::ExitCode;
 
@@ -40,6 +42,10 @@ enum Command {
     Calibrate(calibrate::Args),
     /// Score snapshots with a profile: score, group scores, tier, P(churn), reason codes.
     Score(score::Args),
+    /// Churn across health tiers and score bands: the tier-vs-churn table.
+    Tiers(tiers::Args),
+    /// Churn per segment cohort, per metric decile, and retention curves.
+    Cohorts(cohorts::Args),
     /// List, show or start from the built-in profiles.
     #[command(subcommand)]
     Profile(profile::Command),
@@ -53,8 +59,37 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Calibrate(a) => calibrate::run(a, &ui),
         Command::Score(a) => score::run(a, &ui),
+        Command::Tiers(a) => tiers::run(a, &ui),
+        Command::Cohorts(a) => cohorts::run(a, &ui),
         Command::Profile(c) => profile::run(c),
         Command::Synth(a) => synth::run(a, &ui),
+    }
+}
+
+/// The default output folder of a report: `reports/<kind>-<profile>-<last snapshot date>`.
+fn report_dir(kind: &str, profile: &str, data: &churncal::data::Snapshots) -> std::path::PathBuf {
+    let last = data.date_range().map_or("all".to_string(), |d| {
+        churncal::data::parse::format_day(d.1)
+    });
+    std::path::PathBuf::from("reports").join(format!("{kind}-{profile}-{last}"))
+}
+
+/// What a report states about its inputs.
+fn report_context(
+    path: &str,
+    profile: &churncal::profile::Profile,
+    data: &churncal::data::Snapshots,
+) -> churncal::report::analysis::ReportContext {
+    churncal::report::analysis::ReportContext {
+        data: path.to_string(),
+        dates: data.date_range().map(|(a, b)| {
+            (
+                churncal::data::parse::format_day(a),
+                churncal::data::parse::format_day(b),
+            )
+        }),
+        profile: profile.name.clone(),
+        calibrated: profile.calibration.is_some(),
     }
 }
 

@@ -37,9 +37,13 @@ fn lambda_text(l: f64) -> String {
     format!("{}{note}", crate::calibrate::lambda_label(l))
 }
 
-/// Markdown escaping for table cells: pipes and backslashes, and no line breaks.
+/// Markdown escaping for table cells: pipes and backslashes, HTML's `&`, `<`, `>` (so text
+/// from data cannot become markup), and no line breaks.
 pub fn md_cell(s: &str) -> String {
     s.replace('\\', "\\\\")
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
         .replace('|', "\\|")
         .replace(['\n', '\r'], " ")
 }
@@ -237,5 +241,6 @@ mod tests {
     #[test]
     fn cells_escape_pipes() {
         assert_eq!(md_cell("a|b\nc"), "a\\|b c");
+        assert_eq!(md_cell("<b>&"), "&lt;b&gt;&amp;");
     }
 }

@@ -1,5 +1,7 @@
-//! Renderers: results to Markdown, JSON and SVG text. Pure functions; writing files happens
-//! at the edge ([`crate::output`]).
+//! Renderers: results to Markdown, CSV, JSON and SVG text. Pure functions; writing files
+//! happens at the edge ([`crate::output`]).
 
+pub mod analysis;
 pub mod calibration;
 pub mod chart;
+pub mod churn_charts;

@@ -78,7 +78,18 @@ pub fn wilson(k: usize, n: usize) -> (f64, f64) {
     let denom = 1.0 + z * z / n;
     let centre = (p + z * z / (2.0 * n)) / denom;
     let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / denom;
-    ((centre - half).max(0.0), (centre + half).min(1.0))
+    // Exact ends when no or every trial succeeded (no rounding residue).
+    let lo = if k == 0 {
+        0.0
+    } else {
+        (centre - half).max(0.0)
+    };
+    let hi = if k as f64 == n {
+        1.0
+    } else {
+        (centre + half).min(1.0)
+    };
+    (lo, hi)
 }
 
 /// Standard normal cumulative distribution function Φ(x).
@@ -101,6 +112,30 @@ pub fn two_proportion_z(k1: usize, n1: usize, k2: usize, n2: usize) -> (f64, f64
     }
     let z = (k1 as f64 / n1f - k2 as f64 / n2f) / se;
     (z, 1.0 - normal_cdf(z))
+}
+
+/// Cochran–Armitage test for a trend in proportions `k[i] / n[i]` across ordered groups
+/// scored `0, 1, 2, …`: the z statistic (positive when the proportion rises with the
+/// group). NaN when there is no variance (one group, or all or none succeed).
+pub fn cochran_armitage(k: &[usize], n: &[usize]) -> f64 {
+    let big_n: f64 = n.iter().sum::<usize>() as f64;
+    let big_k: f64 = k.iter().sum::<usize>() as f64;
+    if big_n == 0.0 {
+        return f64::NAN;
+    }
+    let p = big_k / big_n;
+    let (mut t, mut stn, mut st2n) = (0.0, 0.0, 0.0);
+    for (i, (&ki, &ni)) in k.iter().zip(n).enumerate() {
+        let (s, ni) = (i as f64, ni as f64);
+        t += s * (ki as f64 - ni * p);
+        stn += s * ni;
+        st2n += s * s * ni;
+    }
+    let var = p * (1.0 - p) * (st2n - stn * stn / big_n);
+    if var <= 0.0 {
+        return f64::NAN;
+    }
+    t / var.sqrt()
 }
 
 /// Round non-negative `values` to integers summing to `total` by the largest-remainder
@@ -185,6 +220,21 @@ mod tests {
         assert!(two_proportion_z(0, 10, 0, 10).0.is_nan());
         assert!(two_proportion_z(1, 0, 0, 10).0.is_nan());
         assert_relative_eq!(normal_cdf(1.959_963_984_540_054), 0.975, epsilon = 1e-12);
+    }
+
+    #[test]
+    fn cochran_armitage_by_hand() {
+        // k = [1, 3, 6], n = [10, 10, 10]: p = 1/3, T = 0·(1−10/3) + 1·(3−10/3) + 2·(6−10/3)
+        // = −1/3 + 16/3 = 5; Σs²n = 50, Σsn = 30, Var = (1/3)(2/3)(50 − 900/30) = 40/9
+        // z = 5 / √(40/9) = 2.3717082451262845
+        let z = cochran_armitage(&[1, 3, 6], &[10, 10, 10]);
+        assert_relative_eq!(z, 2.371_708_245_126_284_5, epsilon = 1e-12);
+        assert_relative_eq!(
+            cochran_armitage(&[6, 3, 1], &[10, 10, 10]),
+            -z,
+            epsilon = 1e-12
+        );
+        assert!(cochran_armitage(&[0, 0], &[5, 5]).is_nan());
     }
 
     #[test]

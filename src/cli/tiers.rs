@@ -1,0 +1,199 @@
+//! `churncal tiers`: churn across health tiers and score bands, with intervals, a
+//! monotonicity check, the score trend, and tier cut-offs proposed from data.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+
+use churncal::analysis::tiers::{self, FitTiers, DEFAULT_BANDS};
+use churncal::analysis::{unit_rows, Unit};
+use churncal::data::OutcomeNeed;
+use churncal::output;
+use churncal::profile::{self, io, presets::DEFAULT_PRESET};
+use churncal::report::analysis::{self as report, Proposal};
+use churncal::report::churn_charts;
+use churncal::score;
+
+use super::{report_context, report_dir, DataArgs, Ui};
+
+/// Arguments of `churncal tiers`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Profile: a .toml or .json file (a calibrated one shows predicted churn), or a preset.
+    #[arg(short, long, value_name = "PROFILE", default_value = DEFAULT_PRESET)]
+    profile: String,
+    /// Output folder [default: reports/tiers-<profile>-<last snapshot date>].
+    #[arg(short, long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// What a row counts: account (one per account and renewal decision, its last snapshot
+    /// before the outcome) or snapshot (every snapshot).
+    #[arg(long, value_name = "UNIT", default_value = "account", value_parser = parse_unit)]
+    unit: Unit,
+    /// Fixed score bands as ascending cut points: 30,50 gives ≤ 30, between, ≥ 50.
+    #[arg(long, value_name = "C1,C2,…", value_delimiter = ',', default_values_t = DEFAULT_BANDS.to_vec())]
+    bands: Vec<f64>,
+    /// Propose tier cut-offs from the data and write them into a copy of the profile:
+    /// quartiles, quantiles=Q1,Q2,… or separation (monotone tiers, each ≥ --min-share of
+    /// the rows, maximising separation).
+    #[arg(long, value_name = "METHOD")]
+    fit_tiers: Option<String>,
+    /// Smallest share of the rows per tier for --fit-tiers separation.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.05)]
+    min_share: f64,
+    /// Replace an existing proposed profile.
+    #[arg(long)]
+    force: bool,
+}
+
+pub(super) fn parse_unit(s: &str) -> Result<Unit, String> {
+    Unit::parse(s).ok_or_else(|| format!("'{s}': use account or snapshot"))
+}
+
+pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let profile = profile::read_profile(&a.profile)?;
+    tiers::check_bands(&a.bands).map_err(anyhow::Error::msg)?;
+    let method = a
+        .fit_tiers
+        .as_deref()
+        .map(FitTiers::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)?
+        .map(|m| match m {
+            FitTiers::Separation { .. } => FitTiers::Separation {
+                min_share: a.min_share,
+            },
+            other => other,
+        });
+    if !(0.0..0.5).contains(&a.min_share) {
+        bail!("--min-share must lie in [0, 0.5)");
+    }
+    let data = a.data.load(&profile, OutcomeNeed::Required, ui)?;
+    let out_dir = a
+        .out
+        .clone()
+        .unwrap_or_else(|| report_dir("tiers", &profile.name, &data));
+    let scored = score::score(&profile, &data)?;
+    let r = tiers::tier_report(&data, &scored, a.unit, &a.bands);
+    let ctx = report_context(&a.data.data, &profile, &data);
+
+    let mut proposal = None;
+    let mut proposed_toml = None;
+    if let Some(m) = &method {
+        let k = profile.tier_names().len();
+        let rows = unit_rows(&data, a.unit);
+        let (mut s, mut y) = (
+            Vec::with_capacity(rows.len()),
+            Vec::with_capacity(rows.len()),
+        );
+        let o = data.outcome.as_ref().expect("required");
+        for &i in &rows {
+            s.push(scored.score[i as usize]);
+            y.push(o[i as usize]);
+        }
+        let mins = tiers::fit_cutoffs(m, &s, &y, k).map_err(anyhow::Error::msg)?;
+        let fitted = tiers::with_cutoffs(&profile, &mins);
+        fitted.validate().context("the proposed tiers")?;
+        let file = format!("{}-tiers.toml", profile.name);
+        let path = out_dir.join(&file);
+        if path.exists() && !a.force {
+            bail!(
+                "{} exists; pass --force to replace it (or --out another folder)",
+                path.display()
+            );
+        }
+        let rescored = score::score(&fitted, &data)?;
+        proposal = Some(Proposal {
+            method: a.fit_tiers.clone().unwrap_or_default(),
+            mins,
+            file,
+            report: tiers::tier_report(&data, &rescored, a.unit, &a.bands),
+        });
+        proposed_toml = Some((path, io::to_toml(&fitted)));
+    }
+
+    let md = report::tiers_markdown(&r, &ctx, proposal.as_ref());
+    let csv = report::tiers_csv(&r, proposal.as_ref());
+    let json = report::tiers_json(&r, &ctx, proposal.as_ref());
+    let sub = format!(
+        "'{}' on {}: {} rows ({}), {} churned",
+        profile.name,
+        ctx.data,
+        r.units,
+        match a.unit {
+            Unit::Account => "accounts' renewal decisions",
+            Unit::Snapshot => "snapshots",
+        },
+        r.churned
+    );
+    let tiers_svg =
+        churn_charts::churn_bars_svg("Churn across health tiers", &sub, &r.tiers, r.overall_rate);
+    let bands_svg =
+        churn_charts::churn_bars_svg("Churn across score bands", &sub, &r.bands, r.overall_rate);
+
+    if let Some((path, toml)) = &proposed_toml {
+        output::write_atomic(path, toml.as_bytes(), a.force)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    for (name, body) in [
+        ("tiers.md", md.as_str()),
+        ("tiers.csv", csv.as_str()),
+        ("tiers.json", json.as_str()),
+        ("tiers.svg", tiers_svg.as_str()),
+        ("bands.svg", bands_svg.as_str()),
+    ] {
+        let p = out_dir.join(name);
+        output::write_atomic(&p, body.as_bytes(), true)
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+
+    ui.note(format!(
+        "{}: {} {} of {} accounts, overall churn {:.2} %",
+        data.source,
+        r.units,
+        match a.unit {
+            Unit::Account => "renewal decisions",
+            Unit::Snapshot => "snapshots",
+        },
+        r.accounts,
+        100.0 * r.overall_rate
+    ));
+    for t in &r.tiers {
+        ui.note(format!(
+            "  {:<18} {:>7} rows {:>6} churned {:>7.2} %  [{:.2} – {:.2}]",
+            t.label,
+            t.count.units,
+            t.count.churned,
+            100.0 * t.count.rate,
+            100.0 * t.count.ci[0],
+            100.0 * t.count.ci[1]
+        ));
+    }
+    if !r.tier_check.monotone {
+        ui.warn("churn does not rise strictly from each tier to the next worse one (see tiers.md)");
+    }
+    if let Some(h) = report::band_headline(&r) {
+        ui.note(h);
+    }
+    if let Some(p) = &proposal {
+        ui.note(format!(
+            "proposed tier minimums ({}): {}",
+            p.method,
+            p.mins
+                .iter()
+                .map(|m| format!("{m}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    ui.note(format!(
+        "wrote {}/ (tiers.md, tiers.csv, tiers.json, tiers.svg, bands.svg{})",
+        out_dir.display(),
+        proposal
+            .as_ref()
+            .map_or(String::new(), |p| format!(", {}", p.file))
+    ));
+    Ok(ExitCode::SUCCESS)
+}
