@@ -115,11 +115,11 @@ pub fn metric_cohorts(
             };
             mc.metric = m.name.clone();
             mc.column = m.column.clone();
-            mc.direction_conflict = match (mc.trend, m.direction) {
-                (Trend::Rising, Direction::HigherIsBetter) => true,
-                (Trend::Falling, Direction::LowerIsBetter) => true,
-                _ => false,
-            };
+            mc.direction_conflict = matches!(
+                (mc.trend, m.direction),
+                (Trend::Rising, Direction::HigherIsBetter)
+                    | (Trend::Falling, Direction::LowerIsBetter)
+            );
             Some(mc)
         })
         .collect()
@@ -129,7 +129,7 @@ fn numeric(data: &Snapshots, v: &[f64], rows: &[u32], bins: usize, zero_bin: boo
     let mut sorted: Vec<f64> = rows
         .iter()
         .map(|&r| v[r as usize])
-        .filter(|x| !x.is_nan() && !(zero_bin && *x == 0.0))
+        .filter(|x| !(x.is_nan() || zero_bin && *x == 0.0))
         .collect();
     sorted.sort_unstable_by(f64::total_cmp);
     let edges = decile_edges(&sorted, bins.max(1));

@@ -338,12 +338,11 @@ pub fn retention(
                 .ok_or("retention by tier needs snapshot dates")?;
             // Each account's last scored snapshot on or before the reference date.
             let mut pick: Vec<Option<(Day, u8)>> = vec![None; na];
-            for i in 0..data.rows {
-                let (d, t) = (dates[i], scored.tier[i]);
+            for ((&d, &t), &a) in dates.iter().zip(&scored.tier).zip(&data.account) {
                 if d > *reference || t == u8::MAX {
                     continue;
                 }
-                let a = data.account[i] as usize;
+                let a = a as usize;
                 if pick[a].is_none_or(|(pd, _)| d > pd) {
                     pick[a] = Some((d, t));
                 }
