@@ -4,6 +4,8 @@
 //! Each agrees with a reference implementation (scikit-learn for AUC, log-loss and Brier),
 //! checked by known-answer tests at the bottom of this file.
 
+pub mod validation;
+
 use rayon::prelude::*;
 
 /// Area under the ROC curve of `risk` (higher = more likely to churn) against `y` (1 =

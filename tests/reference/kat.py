@@ -59,3 +59,44 @@ kmf2 = KaplanMeierFitter().fit(T, E, entry=entry)
 print("km entry", [(t, repr(s), n) for t, s, n in zip(kmf2.survival_function_.index.values, kmf2.survival_function_.iloc[:, 0].values, kmf2.event_table["at_risk"].values)])
 pop = kmf2.event_table["at_risk"].values - np.r_[0, kmf2.event_table["entrance"].values[1:]]
 print("km entry population", list(pop))
+
+# Validation statistics (src/stats/validation.rs)
+def vdata():
+    a, b, y = [], [], []
+    for i in range(60):
+        yi = 1 if (i * 7) % 5 < 2 else 0
+        a.append((i * 13) % 17 + 6.0 * yi)
+        b.append((i * 11) % 23 + 4.0 * yi + (i % 3))
+        y.append(yi)
+    return np.array(a), np.array(b), np.array(y)
+
+va, vb, vy = vdata()
+def psi_(x, yv):  # DeLong 1988: ψ(X, Y) = 1 if X > Y, ½ if equal, 0 otherwise
+    return (x > yv) + 0.5 * (x == yv)
+def delong_pairwise(s, y):
+    X, Y = s[y == 1], s[y == 0]
+    P = psi_(X[:, None], Y[None, :])
+    return P.mean(), P.mean(axis=1), P.mean(axis=0)
+auc_a, v10a, v01a = delong_pairwise(va, vy)
+auc_b, v10b, v01b = delong_pairwise(vb, vy)
+m, n = len(v10a), len(v01a)
+S10 = np.cov(np.vstack([v10a, v10b])); S01 = np.cov(np.vstack([v01a, v01b]))
+S = S10 / m + S01 / n
+z = (auc_a - auc_b) / np.sqrt(S[0, 0] + S[1, 1] - 2 * S[0, 1])
+print("delong", repr(auc_a), repr(auc_b), repr(S[0, 0]), repr(S[1, 1]), repr(S[0, 1]), repr(z))
+
+p = 0.05 + va / 30.0
+lp = np.log(p / (1 - p))
+slope_fit = sm.Logit(vy, sm.add_constant(lp)).fit(disp=0, tol=1e-14)
+int_fit = sm.GLM(vy, np.ones((60, 1)), family=sm.families.Binomial(), offset=lp).fit(tol=1e-14)
+order = np.argsort(p, kind="stable")
+ece = rel = res = 0.0
+ybar = vy.mean()
+for k in range(5):
+    part = order[k * 60 // 5:(k + 1) * 60 // 5]
+    pk, ok = p[part].mean(), vy[part].mean()
+    w = len(part) / 60
+    ece += w * abs(ok - pk); rel += w * (pk - ok) ** 2; res += w * (ok - ybar) ** 2
+sz = np.sum((vy - p) * (1 - 2 * p)) / np.sqrt(np.sum((1 - 2 * p) ** 2 * p * (1 - p)))
+print("calibration slope", repr(slope_fit.params[1]), "intercept", repr(int_fit.params[0]),
+      "ece", repr(ece), "spiegelhalter", repr(sz), "rel", repr(rel), "res", repr(res), "unc", repr(ybar * (1 - ybar)))

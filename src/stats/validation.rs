@@ -1,0 +1,428 @@
+//! Statistics of a validation: DeLong's AUC variance and the paired ΔAUC test, calibration
+//! (observed/expected, intercept and slope, ECE with per-bin intervals, Spiegelhalter's z),
+//! Brier's Murphy decomposition, KS, and PSI.
+//!
+//! Risk scores are "higher = more likely to churn" throughout; a health score is passed as
+//! `100 − score`.
+
+use rayon::prelude::*;
+use serde::Serialize;
+
+use super::{normal_cdf, wilson};
+
+const Z95: f64 = 1.959_963_984_540_054;
+
+/// Midranks (1-based, ties get their average rank) of `v`.
+fn midranks(v: &[f64]) -> Vec<f64> {
+    let mut idx: Vec<u32> = (0..v.len() as u32).collect();
+    idx.par_sort_unstable_by(|&a, &b| v[a as usize].total_cmp(&v[b as usize]));
+    let mut r = vec![0f64; v.len()];
+    let mut i = 0;
+    while i < idx.len() {
+        let mut j = i;
+        while j < idx.len() && v[idx[j] as usize] == v[idx[i] as usize] {
+            j += 1;
+        }
+        let rank = (i + j + 1) as f64 / 2.0; // mean of ranks i+1 ..= j
+        for &k in &idx[i..j] {
+            r[k as usize] = rank;
+        }
+        i = j;
+    }
+    r
+}
+
+/// DeLong's structural components of one model's AUC: `(auc, V10 over positives, V01 over
+/// negatives)`, by the midrank algorithm of Sun & Xu (2014).
+fn components(risk: &[f64], y: &[u8]) -> (f64, Vec<f64>, Vec<f64>) {
+    let pos: Vec<f64> = risk.iter().zip(y).filter(|(_, &y)| y == 1).map(|(&r, _)| r).collect();
+    let neg: Vec<f64> = risk.iter().zip(y).filter(|(_, &y)| y == 0).map(|(&r, _)| r).collect();
+    let (m, n) = (pos.len() as f64, neg.len() as f64);
+    let tx = midranks(&pos);
+    let ty = midranks(&neg);
+    let mut all = pos.clone();
+    all.extend_from_slice(&neg);
+    let tz = midranks(&all);
+    let auc = (tz[..pos.len()].iter().sum::<f64>() - m * (m + 1.0) / 2.0) / (m * n);
+    let v10 = (0..pos.len()).map(|i| (tz[i] - tx[i]) / n).collect();
+    let v01 = (0..neg.len())
+        .map(|j| 1.0 - (tz[pos.len() + j] - ty[j]) / m)
+        .collect();
+    (auc, v10, v01)
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+fn cov(a: &[f64], b: &[f64]) -> f64 {
+    let (ma, mb) = (mean(a), mean(b));
+    a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum::<f64>() / (a.len() as f64 - 1.0)
+}
+
+/// Two correlated AUCs on the same rows, compared by DeLong's method.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct DeLong {
+    /// AUC of model A.
+    pub auc_a: f64,
+    /// AUC of model B.
+    pub auc_b: f64,
+    /// DeLong variance of AUC A.
+    pub var_a: f64,
+    /// DeLong variance of AUC B.
+    pub var_b: f64,
+    /// Covariance of the two AUCs.
+    pub cov_ab: f64,
+    /// `auc_a − auc_b`.
+    pub delta: f64,
+    /// Standard error of the difference.
+    pub se_delta: f64,
+    /// z of the difference.
+    pub z: f64,
+    /// Two-sided p-value.
+    pub p: f64,
+    /// 95 % interval of the difference.
+    pub ci_delta: [f64; 2],
+    /// 95 % interval of AUC A.
+    pub ci_a: [f64; 2],
+    /// 95 % interval of AUC B.
+    pub ci_b: [f64; 2],
+}
+
+/// DeLong comparison of risk scores `a` and `b` against outcomes `y` (both classes needed).
+pub fn delong(a: &[f64], b: &[f64], y: &[u8]) -> DeLong {
+    let (auc_a, x_a, y_a) = components(a, y);
+    let (auc_b, x_b, y_b) = components(b, y);
+    let (m, n) = (x_a.len() as f64, y_a.len() as f64);
+    let var_a = cov(&x_a, &x_a) / m + cov(&y_a, &y_a) / n;
+    let var_b = cov(&x_b, &x_b) / m + cov(&y_b, &y_b) / n;
+    let cov_ab = cov(&x_a, &x_b) / m + cov(&y_a, &y_b) / n;
+    let delta = auc_a - auc_b;
+    let var_d = (var_a + var_b - 2.0 * cov_ab).max(0.0);
+    let se = var_d.sqrt();
+    let z = if se > 0.0 { delta / se } else { f64::NAN };
+    let ci = |c: f64, v: f64| {
+        [
+            (c - Z95 * v.sqrt()).max(0.0),
+            (c + Z95 * v.sqrt()).min(1.0),
+        ]
+    };
+    DeLong {
+        auc_a,
+        auc_b,
+        var_a,
+        var_b,
+        cov_ab,
+        delta,
+        se_delta: se,
+        z,
+        p: if z.is_nan() {
+            f64::NAN
+        } else {
+            2.0 * (1.0 - normal_cdf(z.abs()))
+        },
+        ci_delta: [delta - Z95 * se, delta + Z95 * se],
+        ci_a: ci(auc_a, var_a),
+        ci_b: ci(auc_b, var_b),
+    }
+}
+
+/// Kolmogorov–Smirnov separation: the largest gap between the risk distributions of the
+/// churned and the retained.
+pub fn ks(risk: &[f64], y: &[u8]) -> f64 {
+    let mut idx: Vec<u32> = (0..risk.len() as u32).collect();
+    idx.par_sort_unstable_by(|&a, &b| risk[a as usize].total_cmp(&risk[b as usize]));
+    let pos = y.iter().filter(|&&v| v == 1).count() as f64;
+    let neg = y.len() as f64 - pos;
+    if pos == 0.0 || neg == 0.0 {
+        return f64::NAN;
+    }
+    let (mut fp, mut fn_, mut best) = (0.0, 0.0, 0.0f64);
+    let mut i = 0;
+    while i < idx.len() {
+        let v = risk[idx[i] as usize];
+        while i < idx.len() && risk[idx[i] as usize] == v {
+            if y[idx[i] as usize] == 1 {
+                fp += 1.0;
+            } else {
+                fn_ += 1.0;
+            }
+            i += 1;
+        }
+        best = best.max((fp / pos - fn_ / neg).abs());
+    }
+    best
+}
+
+/// One equal-count bin of predicted probabilities.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReliabilityBin {
+    /// Rows in the bin.
+    pub n: usize,
+    /// Mean predicted probability.
+    pub predicted: f64,
+    /// Observed churn rate.
+    pub observed: f64,
+    /// Wilson 95 % interval of the observed rate.
+    pub ci: [f64; 2],
+}
+
+/// Calibration of predicted probabilities against outcomes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CalibrationStats {
+    /// Observed churn over expected (Σ y / Σ p): calibration-in-the-large.
+    pub observed_expected: f64,
+    /// Calibration intercept: α in `logit P(y) = α + logit p` (slope fixed at 1).
+    pub intercept: f64,
+    /// Calibration slope: b in `logit P(y) = a + b · logit p`.
+    pub slope: f64,
+    /// Expected calibration error over the bins: Σ n_k / N · |observed_k − predicted_k|.
+    pub ece: f64,
+    /// Spiegelhalter's z: Σ (y − p)(1 − 2p) / √Σ (1 − 2p)² p (1 − p).
+    pub spiegelhalter_z: f64,
+    /// Two-sided p-value of Spiegelhalter's z.
+    pub spiegelhalter_p: f64,
+    /// Equal-count bins of p, ascending.
+    pub bins: Vec<ReliabilityBin>,
+    /// Brier score.
+    pub brier: f64,
+    /// Murphy's decomposition over the bins: reliability (lower is better).
+    pub reliability: f64,
+    /// Resolution (higher is better).
+    pub resolution: f64,
+    /// Uncertainty ō(1 − ō).
+    pub uncertainty: f64,
+}
+
+fn logit(p: f64) -> f64 {
+    let p = p.clamp(1e-12, 1.0 - 1e-12);
+    (p / (1.0 - p)).ln()
+}
+
+/// Newton fit of `logit P(y) = a + b · x` (b fixed at 1 when `fixed_slope`), returning
+/// `(a, b)`.
+fn logistic_on(x: &[f64], y: &[u8], fixed_slope: bool) -> (f64, f64) {
+    let (mut a, mut b) = (0.0f64, 1.0f64);
+    for _ in 0..100 {
+        let (mut g0, mut g1, mut h00, mut h01, mut h11) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        for (&x, &y) in x.iter().zip(y) {
+            let p = crate::score::sigmoid(a + b * x);
+            let r = p - y as f64;
+            let v = p * (1.0 - p);
+            g0 += r;
+            g1 += r * x;
+            h00 += v;
+            h01 += v * x;
+            h11 += v * x * x;
+        }
+        let (da, db) = if fixed_slope {
+            (g0 / h00, 0.0)
+        } else {
+            let det = h00 * h11 - h01 * h01;
+            if det.abs() < 1e-300 {
+                break;
+            }
+            ((h11 * g0 - h01 * g1) / det, (h00 * g1 - h01 * g0) / det)
+        };
+        a -= da;
+        b -= db;
+        if da.abs() < 1e-12 && db.abs() < 1e-12 {
+            break;
+        }
+    }
+    (a, b)
+}
+
+/// Calibration statistics of probabilities `p` for outcomes `y`, with `bins` equal-count
+/// bins (rows sorted by p, split as evenly as possible; ties may straddle a split).
+pub fn calibration(p: &[f64], y: &[u8], bins: usize) -> CalibrationStats {
+    let n = p.len();
+    let obs: f64 = y.iter().map(|&v| v as f64).sum();
+    let exp: f64 = p.iter().sum();
+    let lp: Vec<f64> = p.iter().map(|&v| logit(v)).collect();
+    // intercept with slope fixed at 1: fit a on offset logit p
+    let intercept = {
+        let mut a = 0.0f64;
+        for _ in 0..100 {
+            let (mut g, mut h) = (0.0, 0.0);
+            for (&x, &yy) in lp.iter().zip(y) {
+                let q = crate::score::sigmoid(a + x);
+                g += q - yy as f64;
+                h += q * (1.0 - q);
+            }
+            let d = g / h;
+            a -= d;
+            if d.abs() < 1e-12 {
+                break;
+            }
+        }
+        a
+    };
+    let (_, slope) = logistic_on(&lp, y, false);
+    // Stable: tied probabilities keep row order, so bins do not depend on the thread count.
+    let mut idx: Vec<u32> = (0..n as u32).collect();
+    idx.par_sort_by(|&a, &b| p[a as usize].total_cmp(&p[b as usize]));
+    let bins = bins.clamp(1, n.max(1));
+    let ybar = obs / n as f64;
+    let mut out = Vec::with_capacity(bins);
+    let (mut ece, mut rel, mut res) = (0.0, 0.0, 0.0);
+    for k in 0..bins {
+        let (lo, hi) = (k * n / bins, (k + 1) * n / bins);
+        if hi <= lo {
+            continue;
+        }
+        let part = &idx[lo..hi];
+        let cnt = part.len();
+        let sp: f64 = part.iter().map(|&i| p[i as usize]).sum();
+        let sy: usize = part.iter().map(|&i| y[i as usize] as usize).sum();
+        let (pk, ok) = (sp / cnt as f64, sy as f64 / cnt as f64);
+        let w = cnt as f64 / n as f64;
+        ece += w * (ok - pk).abs();
+        rel += w * (pk - ok).powi(2);
+        res += w * (ok - ybar).powi(2);
+        let (a, b) = wilson(sy, cnt);
+        out.push(ReliabilityBin {
+            n: cnt,
+            predicted: pk,
+            observed: ok,
+            ci: [a, b],
+        });
+    }
+    let (mut num, mut den) = (0.0, 0.0);
+    for (&pp, &yy) in p.iter().zip(y) {
+        let pp = pp.clamp(1e-12, 1.0 - 1e-12);
+        num += (yy as f64 - pp) * (1.0 - 2.0 * pp);
+        den += (1.0 - 2.0 * pp).powi(2) * pp * (1.0 - pp);
+    }
+    let sz = num / den.sqrt();
+    CalibrationStats {
+        observed_expected: obs / exp,
+        intercept,
+        slope,
+        ece,
+        spiegelhalter_z: sz,
+        spiegelhalter_p: 2.0 * (1.0 - normal_cdf(sz.abs())),
+        bins: out,
+        brier: super::brier(p, y),
+        reliability: rel,
+        resolution: res,
+        uncertainty: ybar * (1.0 - ybar),
+    }
+}
+
+/// Population stability index of `actual` against `expected` (the reference) over `bins`
+/// equal-count bins of the reference (edges at its quantiles, a value on an edge going to
+/// the bin above). Each bin's share is smoothed as (count + ½) / (N + ½ · bins), so an
+/// empty bin gives a large but finite term.
+pub fn psi(expected: &[f64], actual: &[f64], bins: usize) -> f64 {
+    let mut sorted: Vec<f64> = expected.iter().copied().filter(|v| !v.is_nan()).collect();
+    sorted.par_sort_unstable_by(f64::total_cmp);
+    if sorted.is_empty() || actual.is_empty() {
+        return f64::NAN;
+    }
+    let edges = crate::analysis::metric_cohorts::decile_edges(&sorted, bins);
+    let k = edges.len() + 1;
+    let count = |v: &[f64]| {
+        let mut c = vec![0f64; k];
+        let mut total = 0.0;
+        for &x in v.iter().filter(|x| !x.is_nan()) {
+            c[crate::analysis::metric_cohorts::bin_of(x, &edges)] += 1.0;
+            total += 1.0;
+        }
+        c.iter()
+            .map(|&ci| (ci + 0.5) / (total + 0.5 * k as f64))
+            .collect::<Vec<f64>>()
+    };
+    let e = count(&sorted);
+    let a = count(actual);
+    e.iter()
+        .zip(&a)
+        .map(|(&e, &a)| (a - e) * (a / e).ln())
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use approx::assert_relative_eq;
+
+    // Reference values: tests/reference/kat.py, "delong" and "calibration" lines. DeLong is
+    // computed there from the 1988 paper's definition (ψ over all churned × retained pairs),
+    // independently of the midrank algorithm used here.
+    fn data() -> (Vec<f64>, Vec<f64>, Vec<u8>) {
+        let n = 60;
+        let mut a = Vec::new();
+        let mut b = Vec::new();
+        let mut y = Vec::new();
+        for i in 0..n {
+            let yi = u8::from((i * 7) % 5 < 2);
+            let ai = ((i * 13) % 17) as f64 + 6.0 * yi as f64;
+            let bi = ((i * 11) % 23) as f64 + 4.0 * yi as f64 + (i % 3) as f64;
+            a.push(ai);
+            b.push(bi);
+            y.push(yi);
+        }
+        (a, b, y)
+    }
+
+    #[test]
+    fn delong_matches_the_pairwise_definition() {
+        let (a, b, y) = data();
+        let d = delong(&a, &b, &y);
+        assert_relative_eq!(d.auc_a, DL_AUC_A, epsilon = 1e-12);
+        assert_relative_eq!(d.auc_b, DL_AUC_B, epsilon = 1e-12);
+        assert_relative_eq!(d.var_a, DL_VAR_A, epsilon = 1e-12);
+        assert_relative_eq!(d.var_b, DL_VAR_B, epsilon = 1e-12);
+        assert_relative_eq!(d.cov_ab, DL_COV, epsilon = 1e-12);
+        assert_relative_eq!(d.z, DL_Z, epsilon = 1e-9);
+        assert_relative_eq!(d.auc_a, crate::stats::auc(&a, &y), epsilon = 1e-12);
+    }
+
+    #[test]
+    fn calibration_matches_statsmodels_and_hand_values() {
+        let (a, _, y) = data();
+        let p: Vec<f64> = a.iter().map(|&v| 0.05 + v / 30.0).collect();
+        let c = calibration(&p, &y, 5);
+        assert_relative_eq!(c.slope, CAL_SLOPE, epsilon = 1e-8);
+        assert_relative_eq!(c.intercept, CAL_INTERCEPT, epsilon = 1e-8);
+        assert_relative_eq!(c.ece, CAL_ECE, epsilon = 1e-12);
+        assert_relative_eq!(c.spiegelhalter_z, CAL_SPIEGEL, epsilon = 1e-10);
+        assert_relative_eq!(c.reliability, CAL_REL, epsilon = 1e-12);
+        assert_relative_eq!(c.resolution, CAL_RES, epsilon = 1e-12);
+        assert_relative_eq!(c.uncertainty, CAL_UNC, epsilon = 1e-12);
+        assert_eq!(c.bins.iter().map(|b| b.n).sum::<usize>(), 60);
+    }
+
+    const DL_AUC_A: f64 = 0.797_453_703_703_703_7;
+    const DL_AUC_B: f64 = 0.661_458_333_333_333_4;
+    const DL_VAR_A: f64 = 0.003_224_539_167_071_374_3;
+    const DL_VAR_B: f64 = 0.005_181_172_899_413_389;
+    const DL_COV: f64 = 0.000_214_223_211_090_662_8;
+    const DL_Z: f64 = 1.522_639_517_394_795;
+    // statsmodels Logit(y, [1, logit p]) and GLM(Binomial, offset = logit p); bins by
+    // np.argsort(p, kind="stable") split at k·60/5
+    const CAL_SLOPE: f64 = 1.645_837_209_716_377_4;
+    const CAL_INTERCEPT: f64 = 0.049_676_107_773_218_604;
+    const CAL_ECE: f64 = 0.146_666_666_666_666_67;
+    const CAL_SPIEGEL: f64 = -1.119_022_271_491_320_3;
+    const CAL_REL: f64 = 0.025_595_679_012_345_68;
+    const CAL_RES: f64 = 0.087_222_222_222_222_23;
+    const CAL_UNC: f64 = 0.24;
+
+    #[test]
+    fn psi_by_hand_and_ks() {
+        // reference 0..100 in deciles; actual all in the top decile:
+        // e_i = (10 + ½)/(100 + 5) = 0.1 for every bin; a = (0+½)/(10+5) for nine bins and
+        // (10+½)/15 for the top one
+        let e: Vec<f64> = (0..100).map(f64::from).collect();
+        let a: Vec<f64> = vec![95.0; 10];
+        let lo: f64 = 0.5 / 15.0;
+        let hi: f64 = 10.5 / 15.0;
+        let want = 9.0 * (lo - 0.1) * (lo / 0.1).ln() + (hi - 0.1) * (hi / 0.1).ln();
+        assert_relative_eq!(psi(&e, &a, 10), want, epsilon = 1e-12);
+        assert_relative_eq!(psi(&e, &e, 10), 0.0, epsilon = 1e-12);
+        // KS: perfectly separated → 1; identical → 0
+        assert_relative_eq!(ks(&[1.0, 2.0, 3.0, 4.0], &[0, 0, 1, 1]), 1.0);
+        assert_relative_eq!(ks(&[1.0, 1.0, 1.0, 1.0], &[0, 1, 0, 1]), 0.0);
+    }
+}
