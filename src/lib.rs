@@ -32,6 +32,7 @@ pub mod report;
 pub mod score;
 pub mod stats;
 pub mod synth;
+pub mod validate;
 
 /// The tool's name and version, as written into calibrated profiles.
 pub const TOOL: &str = concat!("churncal ", env!("CARGO_PKG_VERSION"));

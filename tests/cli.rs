@@ -729,3 +729,138 @@ fn cohorts_on_telco_by_contract_put_month_to_month_first() {
         "no churn dates in Telco"
     );
 }
+
+/// Checks of a validation report by name → status.
+fn gate_status(dir: &Path, check_prefix: &str) -> String {
+    let j = json_at(&dir.join("validation.json"));
+    j["validation"]["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"].as_str().unwrap().starts_with(check_prefix))
+        .unwrap_or_else(|| panic!("no check '{check_prefix}'"))["status"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn the_gate_passes_a_calibrated_candidate_and_fails_broken_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    churncal(d)
+        .args(["synth", "-q", "--accounts", "8000", "--churned", "600"])
+        .args(["--out", "s.csv"])
+        .assert()
+        .success();
+    churncal(d)
+        .args([
+            "calibrate",
+            "-q",
+            "--data",
+            "s.csv",
+            "-B",
+            "0",
+            "--lambda",
+            "0.1",
+        ])
+        .args(["--out", "cal"])
+        .assert()
+        .success();
+    let cand = "cal/three-dimensions-calibrated.toml";
+    let validate = |candidate: &str, data: &str, out: &str| {
+        let mut c = churncal(d);
+        c.args(["validate", "-q", "-B", "50", "--incumbent", "quartiles"])
+            .args(["--candidate", candidate, "--data", data, "--out", out]);
+        c
+    };
+    // 1. calibrated on the data, against equal weights: passes
+    validate(cand, "s.csv", "ok")
+        .assert()
+        .code(0)
+        .stderr(predicate::str::contains("may replace"));
+    let j = json_at(&d.join("ok/validation.json"));
+    assert_eq!(j["validation"]["passed"], true);
+    for f in ["validation.md", "roc.svg", "reliability.svg"] {
+        assert!(d.join("ok").join(f).exists(), "{f}");
+    }
+
+    // 2. directions reversed: the ranking inverts and ΔAUC fails
+    let text = std::fs::read_to_string(d.join(cand)).unwrap();
+    let reversed = text
+        .replace("higher-is-better", "@")
+        .replace("lower-is-better", "higher-is-better")
+        .replace('@', "lower-is-better");
+    std::fs::write(d.join("reversed.toml"), reversed).unwrap();
+    validate("reversed.toml", "s.csv", "rev")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("must not replace"));
+    assert_eq!(gate_status(&d.join("rev"), "ΔAUC"), "fail");
+
+    // 3. tiers squeezed into the top of the scale: not monotone or too small
+    let squeezed = text
+        .replacen("min = 70", "min = 99", 1)
+        .replacen("min = 51", "min = 98.5", 1)
+        .replacen("min = 30", "min = 98", 1);
+    assert_ne!(squeezed, text);
+    std::fs::write(d.join("squeezed.toml"), squeezed).unwrap();
+    validate("squeezed.toml", "s.csv", "sq").assert().code(1);
+    let mono = gate_status(&d.join("sq"), "tier churn strictly monotone");
+    let share = gate_status(&d.join("sq"), "smallest tier share");
+    assert!(mono == "fail" || share == "fail", "{mono} {share}");
+    assert_eq!(share, "fail");
+
+    // 4. the population shifts in the validation period: usage collapses
+    let csv = std::fs::read_to_string(d.join("s.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let col = |n: &str| header.iter().position(|h| *h == n).unwrap();
+    let (date, active, adoption) = (
+        col("snapshot_date"),
+        col("active_user_ratio"),
+        col("feature_adoption_pct"),
+    );
+    let mut shifted = header.join(",");
+    shifted.push('\n');
+    for line in lines {
+        let mut f: Vec<String> = line.split(',').map(String::from).collect();
+        if f[date].as_str() >= "2025-09-30" {
+            for c in [active, adoption] {
+                if let Ok(v) = f[c].parse::<f64>() {
+                    f[c] = format!("{}", v * 0.2);
+                }
+            }
+        }
+        shifted.push_str(&f.join(","));
+        shifted.push('\n');
+    }
+    std::fs::write(d.join("shifted.csv"), shifted).unwrap();
+    validate(cand, "shifted.csv", "sh").assert().code(1);
+    assert_eq!(gate_status(&d.join("sh"), "score PSI"), "fail");
+
+    // a gate file relaxes a threshold; a typo in it is an error (exit 2)
+    std::fs::write(d.join("gate.toml"), "psi_fail = 5.0\npsi_warn = 4.0\n").unwrap();
+    churncal(d)
+        .args(["validate", "-q", "-B", "20", "--incumbent", "quartiles"])
+        .args(["--candidate", cand, "--data", "shifted.csv", "--out", "sh2"])
+        .args(["--gate", "gate.toml"])
+        .assert()
+        .code(predicate::in_iter([0, 1]));
+    assert_eq!(gate_status(&d.join("sh2"), "score PSI"), "pass");
+    std::fs::write(d.join("bad.toml"), "psi_fial = 5.0\n").unwrap();
+    churncal(d)
+        .args([
+            "validate",
+            "-q",
+            "--incumbent",
+            "quartiles",
+            "--candidate",
+            cand,
+        ])
+        .args(["--data", "s.csv", "--gate", "bad.toml", "--out", "bad"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("psi_fial"));
+    assert!(!d.join("bad").exists());
+}

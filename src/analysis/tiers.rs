@@ -466,9 +466,11 @@ impl FitTiers {
             for part in list.split(',') {
                 match part.trim().parse::<f64>() {
                     Ok(v) if v > 0.0 && v < 1.0 => q.push(v),
-                    _ => return Err(format!(
+                    _ => {
+                        return Err(format!(
                         "--fit-tiers quantiles: '{part}' is not a number strictly between 0 and 1"
-                    )),
+                    ))
+                    }
                 }
             }
             q.sort_by(f64::total_cmp);

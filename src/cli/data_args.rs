@@ -103,7 +103,30 @@ impl DataArgs {
         outcome: OutcomeNeed,
         ui: &super::Ui,
     ) -> anyhow::Result<churncal::data::Snapshots> {
-        let req = self.request(profile, outcome)?;
+        self.load_for(&[profile], outcome, ui)
+    }
+
+    /// Load the columns every one of `profiles` needs.
+    pub fn load_for(
+        &self,
+        profiles: &[&Profile],
+        outcome: OutcomeNeed,
+        ui: &super::Ui,
+    ) -> anyhow::Result<churncal::data::Snapshots> {
+        let mut req = self.request(profiles[0], outcome)?;
+        for p in &profiles[1..] {
+            for (col, kind) in LoadRequest::for_profile(p).metrics {
+                match req.metrics.iter().find(|(c, _)| c == &col) {
+                    None => req.metrics.push((col, kind)),
+                    Some((_, k)) if *k != kind => bail!(
+                        "column '{col}' is read as {k:?} by '{}' and as {kind:?} by '{}'",
+                        profiles[0].name,
+                        p.name
+                    ),
+                    Some(_) => {}
+                }
+            }
+        }
         if self.data == SAMPLE_DATA && !std::path::Path::new(SAMPLE_DATA).exists() {
             ui.note("no --data given and no notebooks-data/ here: using the bundled sample compiled into churncal");
         }

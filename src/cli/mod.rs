@@ -9,6 +9,7 @@ mod profile;
 mod score;
 mod synth;
 mod tiers;
+mod validate;
 
 use std::process::ExitCode;
 
@@ -46,6 +47,8 @@ enum Command {
     Tiers(tiers::Args),
     /// Churn per segment cohort, per metric decile, and retention curves.
     Cohorts(cohorts::Args),
+    /// The pre-rollout gate: a candidate profile against the incumbent (exit 1 on failure).
+    Validate(validate::Args),
     /// List, show or start from the built-in profiles.
     #[command(subcommand)]
     Profile(profile::Command),
@@ -61,6 +64,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Score(a) => score::run(a, &ui),
         Command::Tiers(a) => tiers::run(a, &ui),
         Command::Cohorts(a) => cohorts::run(a, &ui),
+        Command::Validate(a) => validate::run(a, &ui),
         Command::Profile(c) => profile::run(c),
         Command::Synth(a) => synth::run(a, &ui),
     }

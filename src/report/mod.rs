@@ -5,3 +5,4 @@ pub mod analysis;
 pub mod calibration;
 pub mod chart;
 pub mod churn_charts;
+pub mod validation;

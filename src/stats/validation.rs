@@ -35,8 +35,18 @@ fn midranks(v: &[f64]) -> Vec<f64> {
 /// DeLong's structural components of one model's AUC: `(auc, V10 over positives, V01 over
 /// negatives)`, by the midrank algorithm of Sun & Xu (2014).
 fn components(risk: &[f64], y: &[u8]) -> (f64, Vec<f64>, Vec<f64>) {
-    let pos: Vec<f64> = risk.iter().zip(y).filter(|(_, &y)| y == 1).map(|(&r, _)| r).collect();
-    let neg: Vec<f64> = risk.iter().zip(y).filter(|(_, &y)| y == 0).map(|(&r, _)| r).collect();
+    let pos: Vec<f64> = risk
+        .iter()
+        .zip(y)
+        .filter(|(_, &y)| y == 1)
+        .map(|(&r, _)| r)
+        .collect();
+    let neg: Vec<f64> = risk
+        .iter()
+        .zip(y)
+        .filter(|(_, &y)| y == 0)
+        .map(|(&r, _)| r)
+        .collect();
     let (m, n) = (pos.len() as f64, neg.len() as f64);
     let tx = midranks(&pos);
     let ty = midranks(&neg);
@@ -57,7 +67,11 @@ fn mean(v: &[f64]) -> f64 {
 
 fn cov(a: &[f64], b: &[f64]) -> f64 {
     let (ma, mb) = (mean(a), mean(b));
-    a.iter().zip(b).map(|(x, y)| (x - ma) * (y - mb)).sum::<f64>() / (a.len() as f64 - 1.0)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - ma) * (y - mb))
+        .sum::<f64>()
+        / (a.len() as f64 - 1.0)
 }
 
 /// Two correlated AUCs on the same rows, compared by DeLong's method.
@@ -101,12 +115,7 @@ pub fn delong(a: &[f64], b: &[f64], y: &[u8]) -> DeLong {
     let var_d = (var_a + var_b - 2.0 * cov_ab).max(0.0);
     let se = var_d.sqrt();
     let z = if se > 0.0 { delta / se } else { f64::NAN };
-    let ci = |c: f64, v: f64| {
-        [
-            (c - Z95 * v.sqrt()).max(0.0),
-            (c + Z95 * v.sqrt()).min(1.0),
-        ]
-    };
+    let ci = |c: f64, v: f64| [(c - Z95 * v.sqrt()).max(0.0), (c + Z95 * v.sqrt()).min(1.0)];
     DeLong {
         auc_a,
         auc_b,

@@ -1,0 +1,130 @@
+//! `churncal validate`: the pre-rollout gate, a candidate profile against the incumbent.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+
+use churncal::data::{parse, OutcomeNeed};
+use churncal::output;
+use churncal::profile;
+use churncal::report::validation as report;
+use churncal::validate::{self, Gate, Status, ValidateParams};
+
+use super::{report_context, report_dir, DataArgs, Ui};
+
+/// Arguments of `churncal validate`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    data: DataArgs,
+    /// The profile that would go live: a .toml or .json file, or a preset name.
+    #[arg(long, value_name = "PROFILE")]
+    candidate: String,
+    /// The profile in use now.
+    #[arg(long, value_name = "PROFILE")]
+    incumbent: String,
+    /// First date of the validation period [default: the last 25 % of snapshot dates].
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    holdout_from: Option<String>,
+    /// Gate thresholds (TOML); missing keys keep the defaults of the specification.
+    #[arg(long, value_name = "FILE")]
+    gate: Option<PathBuf>,
+    /// Paired bootstrap resamples of validation accounts for the Δ log-loss and Δ Brier
+    /// intervals.
+    #[arg(short = 'B', long, value_name = "B", default_value_t = 200)]
+    bootstrap: usize,
+    /// Seed of the bootstrap and folds.
+    #[arg(long, value_name = "N", default_value_t = 42)]
+    seed: u64,
+    /// Output folder [default: reports/validate-<candidate>-<last snapshot date>].
+    #[arg(short, long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let candidate = profile::read_profile(&a.candidate)?;
+    let incumbent = profile::read_profile(&a.incumbent)?;
+    let gate = match &a.gate {
+        None => Gate::default(),
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("reading the gate file {}", p.display()))?;
+            Gate::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
+        }
+    };
+    let holdout_from = match &a.holdout_from {
+        None => None,
+        Some(s) => match parse::date(s) {
+            Ok(Some(d)) => Some(d),
+            _ => bail!("--holdout-from '{s}' is not a date as YYYY-MM-DD"),
+        },
+    };
+    let params = ValidateParams {
+        holdout_from,
+        bootstrap: a.bootstrap,
+        seed: a.seed,
+        ..ValidateParams::default()
+    };
+    let data = a
+        .data
+        .load_for(&[&candidate, &incumbent], OutcomeNeed::Required, ui)?;
+    let out_dir = a
+        .out
+        .clone()
+        .unwrap_or_else(|| report_dir("validate", &candidate.name, &data));
+    let segments: Vec<String> = a
+        .data
+        .segment
+        .iter()
+        .filter(|s| !s.is_empty())
+        .cloned()
+        .collect();
+    let v = validate::validate(&candidate, &incumbent, &data, &segments, &params, &gate)?;
+    let mut ctx = report_context(&a.data.data, &candidate, &data);
+    ctx.profile = format!("{} vs {}", candidate.name, incumbent.name);
+    let files = [
+        ("validation.md", report::markdown(&v, &ctx)),
+        ("validation.json", report::json(&v, &ctx)),
+        ("roc.svg", report::roc_svg(&v)),
+        ("reliability.svg", report::reliability_svg(&v)),
+    ];
+    for (name, body) in &files {
+        let p = out_dir.join(name);
+        output::write_atomic(&p, body.as_bytes(), true)
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+    ui.note(format!(
+        "{}: {} validation rows of {} accounts, {} churned ({})",
+        data.source, v.validation_rows, v.validation_accounts, v.validation_events, v.scheme
+    ));
+    for c in &v.checks {
+        let mark = match c.status {
+            Status::Pass => "pass",
+            Status::Warn => "warn",
+            Status::Fail => "FAIL",
+        };
+        // Shown even with --quiet: the verdict is the command's answer.
+        eprintln!(
+            "{mark:>5}  {}: {} (threshold {})",
+            c.check, c.value, c.threshold
+        );
+    }
+    ui.note(format!(
+        "wrote {}/ (validation.md, validation.json, roc.svg, reliability.svg)",
+        out_dir.display()
+    ));
+    if v.passed {
+        eprintln!(
+            "verdict: '{}' may replace '{}'",
+            candidate.name, incumbent.name
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "verdict: '{}' must not replace '{}': a check failed",
+            candidate.name, incumbent.name
+        );
+        Ok(ExitCode::from(1))
+    }
+}

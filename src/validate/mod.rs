@@ -1,0 +1,906 @@
+//! The pre-rollout gate: a candidate profile against the incumbent on the same validation
+//! accounts (out-of-time when the data has dates, else every row with out-of-fold
+//! probabilities), with the checks and default thresholds of the specification
+//! (`statistics.md`, "The pre-rollout gate"), every threshold overridable by a gate file.
+//!
+//! Probabilities: a profile with a `[calibration]` block is judged by its own mapping (what
+//! would be deployed); one without is given an intercept and slope fitted on the development
+//! rows (out-of-fold when there is no out-of-time split), so that proper scores compare
+//! weights, not the absence of a mapping.
+
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::tiers::{tier_report, Monotonicity, DEFAULT_BANDS};
+use crate::analysis::{unit_rows, Unit};
+use crate::calibrate::{grouped_folds, problem::fit_two};
+use crate::data::{parse, Day, Snapshots};
+use crate::profile::Profile;
+use crate::score::{self, sigmoid, Scored, SubScores};
+use crate::stats::{self, validation as vs};
+
+/// Thresholds of the gate. Every field can be set in a TOML gate file; missing fields keep
+/// the defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Gate {
+    /// Smallest acceptable ΔAUC (candidate − incumbent).
+    pub min_delta_auc: f64,
+    /// Calibration slope range.
+    pub slope: [f64; 2],
+    /// Observed / expected range.
+    pub observed_expected: [f64; 2],
+    /// Smallest share of the validation accounts in every tier.
+    pub min_tier_share: f64,
+    /// PSI from which the score has shifted (fail).
+    pub psi_fail: f64,
+    /// PSI from which to investigate (warn).
+    pub psi_warn: f64,
+    /// Smallest events per parameter in the development data.
+    pub min_events_per_parameter: f64,
+    /// Smallest AUC of a named segment...
+    pub segment_auc_floor: f64,
+    /// ...that has at least this many churn events.
+    pub segment_min_events: usize,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Gate {
+            min_delta_auc: -0.01,
+            slope: [0.8, 1.2],
+            observed_expected: [0.8, 1.25],
+            min_tier_share: 0.05,
+            psi_fail: 0.25,
+            psi_warn: 0.10,
+            min_events_per_parameter: 10.0,
+            segment_auc_floor: 0.6,
+            segment_min_events: 30,
+        }
+    }
+}
+
+impl Gate {
+    /// Parse a gate file.
+    pub fn from_toml(text: &str) -> Result<Gate, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+}
+
+/// Options of a validation.
+#[derive(Debug, Clone)]
+pub struct ValidateParams {
+    /// First date of the validation period [default: the last 25 % of snapshot dates].
+    pub holdout_from: Option<Day>,
+    /// Paired bootstrap resamples of validation accounts.
+    pub bootstrap: usize,
+    /// Seed of the bootstrap and folds.
+    pub seed: u64,
+    /// Folds when there is no out-of-time split.
+    pub folds: usize,
+    /// Equal-count bins of the reliability diagram and ECE.
+    pub bins: usize,
+}
+
+impl Default for ValidateParams {
+    fn default() -> Self {
+        ValidateParams {
+            holdout_from: None,
+            bootstrap: 200,
+            seed: 42,
+            folds: 5,
+            bins: 10,
+        }
+    }
+}
+
+/// Lift and capture when flagging the riskiest rows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LiftRow {
+    /// `top 10 %`, … or `at or below <tier>`.
+    pub flagged: String,
+    /// Share of rows flagged.
+    pub share: f64,
+    /// Churn rate among them over the overall rate.
+    pub lift: f64,
+    /// Share of all churners among them.
+    pub capture: f64,
+}
+
+/// One profile's figures on the validation rows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ModelEval {
+    /// Profile name.
+    pub name: String,
+    /// Where its probabilities come from.
+    pub probabilities: String,
+    /// AUC.
+    pub auc: f64,
+    /// DeLong 95 % interval.
+    pub auc_ci: [f64; 2],
+    /// Gini = 2 AUC − 1.
+    pub gini: f64,
+    /// KS separation.
+    pub ks: f64,
+    /// Log-loss.
+    pub log_loss: f64,
+    /// Calibration, Brier and its decomposition, reliability bins.
+    pub calibration: vs::CalibrationStats,
+    /// Lift at deciles.
+    pub lift_deciles: Vec<LiftRow>,
+    /// Lift at each tier cut-off.
+    pub lift_tiers: Vec<LiftRow>,
+    /// Tier churn on the validation accounts: monotonicity.
+    pub tier_check: Monotonicity,
+    /// Share of validation accounts per tier, best first.
+    pub tier_shares: Vec<(String, f64)>,
+    /// The ROC curve, thinned to at most ~200 points: (false-positive rate, true-positive rate).
+    pub roc: Vec<(f64, f64)>,
+}
+
+/// A paired difference with its bootstrap interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct PairedDelta {
+    /// Candidate − incumbent.
+    pub delta: f64,
+    /// 95 % percentile interval over account resamples.
+    pub ci: [f64; 2],
+}
+
+/// Per-segment figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SegmentEval {
+    /// Segment column.
+    pub column: String,
+    /// Label.
+    pub label: String,
+    /// Validation rows.
+    pub rows: usize,
+    /// Churn events.
+    pub events: usize,
+    /// Candidate AUC.
+    pub auc_candidate: f64,
+    /// Incumbent AUC.
+    pub auc_incumbent: f64,
+    /// Candidate observed / expected.
+    pub observed_expected: f64,
+}
+
+/// Outcome of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Passed.
+    Pass,
+    /// Passed, with something to look at.
+    Warn,
+    /// Failed: the candidate should not replace the incumbent.
+    Fail,
+}
+
+/// One row of the verdict table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Check {
+    /// What is checked.
+    pub check: String,
+    /// The measured value.
+    pub value: String,
+    /// The threshold.
+    pub threshold: String,
+    /// Pass, warn or fail.
+    pub status: Status,
+}
+
+/// The whole validation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Validation {
+    /// How validation rows were chosen.
+    pub scheme: String,
+    /// Development rows (before the cut) and their events.
+    pub development_rows: usize,
+    /// Events in the development rows.
+    pub development_events: usize,
+    /// Validation rows.
+    pub validation_rows: usize,
+    /// Validation accounts.
+    pub validation_accounts: usize,
+    /// Events in the validation rows.
+    pub validation_events: usize,
+    /// The candidate.
+    pub candidate: ModelEval,
+    /// The incumbent.
+    pub incumbent: ModelEval,
+    /// DeLong comparison (A = candidate, B = incumbent).
+    pub delong: vs::DeLong,
+    /// Paired bootstrap Δ log-loss.
+    pub delta_log_loss: PairedDelta,
+    /// Paired bootstrap Δ Brier.
+    pub delta_brier: PairedDelta,
+    /// Bootstrap resamples used.
+    pub bootstrap: usize,
+    /// Candidate score PSI, development → validation (None without an out-of-time split).
+    pub psi: Option<f64>,
+    /// Candidate sub-score PSI per metric (CSI).
+    pub csi: Vec<(String, f64)>,
+    /// Tier migration: rows = incumbent tier, columns = candidate tier (validation accounts).
+    pub migration: Vec<Vec<usize>>,
+    /// Incumbent tier names.
+    pub incumbent_tiers: Vec<String>,
+    /// Candidate tier names.
+    pub candidate_tiers: Vec<String>,
+    /// Events per parameter of the candidate in the development data.
+    pub events_per_parameter: f64,
+    /// Named segments.
+    pub segments: Vec<SegmentEval>,
+    /// The gate applied.
+    pub gate: Gate,
+    /// The verdict table.
+    pub checks: Vec<Check>,
+    /// Whether every check passed (warnings allowed).
+    pub passed: bool,
+}
+
+/// The first date of the default out-of-time holdout: the last 25 % of the distinct dates
+/// (at least one date, and never all of them).
+pub fn default_holdout(distinct_sorted_dates: &[Day]) -> Day {
+    let n = distinct_sorted_dates.len();
+    let take = ((n as f64) * 0.25).ceil().max(1.0) as usize;
+    distinct_sorted_dates[n - take.min(n - 1)]
+}
+
+fn probabilities(
+    profile: &Profile,
+    scored: &Scored,
+    y: &[u8],
+    dev: &[usize],
+    folds_of: Option<&[usize]>,
+) -> (Vec<f64>, String) {
+    if let Some(c) = &profile.calibration {
+        return (
+            scored.score.iter().map(|&s| c.probability(s)).collect(),
+            "the profile's calibration block".into(),
+        );
+    }
+    let s01: Vec<f64> = scored.score.iter().map(|s| s / 100.0).collect();
+    let fit = |rows: &[usize]| {
+        let s: Vec<f64> = rows.iter().map(|&i| s01[i]).collect();
+        let yy: Vec<u8> = rows.iter().map(|&i| y[i]).collect();
+        let w = vec![1.0; rows.len()];
+        let (a, b, _) = fit_two(&s, &yy, &w, (0.0, -1.0));
+        (a, b)
+    };
+    match folds_of {
+        None => {
+            let (a, b) = fit(dev);
+            (
+                s01.iter().map(|&s| sigmoid(a + b * s)).collect(),
+                "intercept and slope fitted on the development rows".into(),
+            )
+        }
+        Some(fold) => {
+            let k = fold.iter().copied().max().map_or(1, |m| m + 1);
+            let mut p = vec![f64::NAN; s01.len()];
+            for f in 0..k {
+                let train: Vec<usize> = dev.iter().copied().filter(|&i| fold[i] != f).collect();
+                let (a, b) = fit(&train);
+                for &i in dev.iter().filter(|&&i| fold[i] == f) {
+                    p[i] = sigmoid(a + b * s01[i]);
+                }
+            }
+            (
+                p,
+                format!("intercept and slope fitted out of fold ({k} folds by account)"),
+            )
+        }
+    }
+}
+
+fn roc_points(risk: &[f64], y: &[u8]) -> Vec<(f64, f64)> {
+    let mut idx: Vec<u32> = (0..risk.len() as u32).collect();
+    idx.par_sort_unstable_by(|&a, &b| risk[b as usize].total_cmp(&risk[a as usize]));
+    let pos = y.iter().filter(|&&v| v == 1).count() as f64;
+    let neg = y.len() as f64 - pos;
+    let mut pts = vec![(0.0, 0.0)];
+    let (mut tp, mut fp) = (0.0, 0.0);
+    let step = (risk.len() / 200).max(1);
+    let mut i = 0;
+    let mut since = 0;
+    while i < idx.len() {
+        let v = risk[idx[i] as usize];
+        while i < idx.len() && risk[idx[i] as usize] == v {
+            if y[idx[i] as usize] == 1 {
+                tp += 1.0;
+            } else {
+                fp += 1.0;
+            }
+            i += 1;
+            since += 1;
+        }
+        if since >= step || i == idx.len() {
+            pts.push((fp / neg, tp / pos));
+            since = 0;
+        }
+    }
+    pts
+}
+
+fn lift_at(risk: &[f64], y: &[u8], flagged: impl Fn(usize) -> bool, label: String) -> LiftRow {
+    let n = risk.len() as f64;
+    let total: f64 = y.iter().map(|&v| v as f64).sum();
+    let (mut k, mut c) = (0.0, 0.0);
+    for i in 0..risk.len() {
+        if flagged(i) {
+            k += 1.0;
+            c += y[i] as f64;
+        }
+    }
+    LiftRow {
+        flagged: label,
+        share: k / n,
+        lift: if k > 0.0 {
+            (c / k) / (total / n)
+        } else {
+            f64::NAN
+        },
+        capture: c / total,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn evaluate(
+    profile: &Profile,
+    scored: &Scored,
+    p_all: &[f64],
+    probabilities: String,
+    rows: &[usize],
+    y: &[u8],
+    val_data: &Snapshots,
+    val_scored: &Scored,
+    bins: usize,
+) -> ModelEval {
+    let risk: Vec<f64> = rows.iter().map(|&i| 100.0 - scored.score[i]).collect();
+    let p: Vec<f64> = rows.iter().map(|&i| p_all[i]).collect();
+    let yy: Vec<u8> = rows.iter().map(|&i| y[i]).collect();
+    let d = vs::delong(&risk, &risk, &yy);
+    // deciles of risk (ties broken by row order)
+    let mut order: Vec<usize> = (0..risk.len()).collect();
+    order.sort_by(|&a, &b| risk[b].total_cmp(&risk[a]));
+    let mut rank = vec![0usize; risk.len()];
+    for (r, &i) in order.iter().enumerate() {
+        rank[i] = r;
+    }
+    let n = risk.len();
+    let lift_deciles = (1..=5)
+        .map(|k| {
+            let cut = k * n / 10;
+            lift_at(
+                &risk,
+                &yy,
+                |i| rank[i] < cut,
+                format!("riskiest {} %", k * 10),
+            )
+        })
+        .collect();
+    let names = scored.tier_names.clone();
+    let tiers: Vec<u8> = rows.iter().map(|&i| scored.tier[i]).collect();
+    let lift_tiers = (1..names.len())
+        .rev()
+        .map(|t| {
+            lift_at(
+                &risk,
+                &yy,
+                |i| tiers[i] != u8::MAX && tiers[i] as usize >= t,
+                format!("{} or worse", names[t]),
+            )
+        })
+        .collect();
+    let tr = tier_report(val_data, val_scored, Unit::Account, &DEFAULT_BANDS);
+    let total: usize = tr.tiers.iter().map(|t| t.count.units).sum();
+    ModelEval {
+        name: profile.name.clone(),
+        probabilities,
+        auc: d.auc_a,
+        auc_ci: d.ci_a,
+        gini: 2.0 * d.auc_a - 1.0,
+        ks: vs::ks(&risk, &yy),
+        log_loss: stats::log_loss(&p, &yy),
+        calibration: vs::calibration(&p, &yy, bins),
+        lift_deciles,
+        lift_tiers,
+        tier_shares: tr
+            .tiers
+            .iter()
+            .map(|t| (t.label.clone(), t.count.units as f64 / total.max(1) as f64))
+            .collect(),
+        tier_check: tr.tier_check,
+        roc: roc_points(&risk, &yy),
+    }
+}
+
+fn subset_scored(s: &Scored, rows: &[usize]) -> Scored {
+    Scored {
+        score: rows.iter().map(|&i| s.score[i]).collect(),
+        group_labels: Vec::new(),
+        group_scores: Vec::new(),
+        tier: rows.iter().map(|&i| s.tier[i]).collect(),
+        tier_names: s.tier_names.clone(),
+        tier_colors: s.tier_colors.clone(),
+        tier_mins: s.tier_mins.clone(),
+        probability: s
+            .probability
+            .as_ref()
+            .map(|p| rows.iter().map(|&i| p[i]).collect()),
+        metric_names: Vec::new(),
+        reasons: Vec::new(),
+        reason_points: Vec::new(),
+        reasons_per_row: 0,
+        unscored: 0,
+    }
+}
+
+/// Errors of a validation.
+#[derive(Debug, thiserror::Error)]
+pub enum ValidateError {
+    /// The data cannot be split or scored as needed.
+    #[error("{0}")]
+    Data(String),
+    /// Scoring failed.
+    #[error(transparent)]
+    Score(#[from] crate::score::ScoreError),
+}
+
+/// Validate `candidate` against `incumbent` on `data` (with outcome), applying `gate`.
+pub fn validate(
+    candidate: &Profile,
+    incumbent: &Profile,
+    data: &Snapshots,
+    segments: &[String],
+    params: &ValidateParams,
+    gate: &Gate,
+) -> Result<Validation, ValidateError> {
+    let y = data
+        .outcome
+        .as_deref()
+        .ok_or_else(|| ValidateError::Data("validation needs the outcome".into()))?;
+    let sc = score::score(candidate, data)?;
+    let si = score::score(incumbent, data)?;
+    let scored_both: Vec<usize> = (0..data.rows)
+        .filter(|&i| sc.tier[i] != u8::MAX && si.tier[i] != u8::MAX)
+        .collect();
+
+    // The split.
+    let mut distinct: Vec<Day> = data.date.clone().unwrap_or_default();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let cut = match (params.holdout_from, distinct.len()) {
+        (Some(d), _) => Some(d),
+        (None, n) if n >= 2 => Some(default_holdout(&distinct)),
+        _ => None,
+    };
+    let (scheme, dev, val, folds) = match (cut, data.date.as_ref()) {
+        (Some(c), Some(dates)) => {
+            let dev: Vec<usize> = scored_both
+                .iter()
+                .copied()
+                .filter(|&i| dates[i] < c)
+                .collect();
+            let val: Vec<usize> = scored_both
+                .iter()
+                .copied()
+                .filter(|&i| dates[i] >= c)
+                .collect();
+            (
+                format!(
+                    "Out-of-time: snapshots from {} validate, earlier ones are the development data",
+                    parse::format_day(c)
+                ),
+                dev,
+                val,
+                None,
+            )
+        }
+        _ => {
+            let fold = grouped_folds(&data.account, params.folds, params.seed);
+            (
+                format!(
+                    "No out-of-time split (no or one snapshot date): every row validates, with probabilities fitted out of fold ({} folds by account)",
+                    params.folds
+                ),
+                scored_both.clone(),
+                scored_both.clone(),
+                Some(fold),
+            )
+        }
+    };
+    let events = |rows: &[usize]| rows.iter().filter(|&&i| y[i] == 1).count();
+    let (dev_events, val_events) = (events(&dev), events(&val));
+    if val_events == 0 || val_events == val.len() {
+        return Err(ValidateError::Data(format!(
+            "the validation rows ({}) need both churned and retained snapshots; pass an earlier --holdout-from",
+            val.len()
+        )));
+    }
+    if dev_events == 0 || dev_events == dev.len() {
+        return Err(ValidateError::Data(
+            "the development rows need both churned and retained snapshots; pass a later --holdout-from".into(),
+        ));
+    }
+
+    let (pc, src_c) = probabilities(candidate, &sc, y, &dev, folds.as_deref());
+    let (pi, src_i) = probabilities(incumbent, &si, y, &dev, folds.as_deref());
+
+    let mut val_data = data.clone();
+    val_data.retain_rows(&val);
+    let val_sc = subset_scored(&sc, &val);
+    let val_si = subset_scored(&si, &val);
+    let cand = evaluate(
+        candidate,
+        &sc,
+        &pc,
+        src_c,
+        &val,
+        y,
+        &val_data,
+        &val_sc,
+        params.bins,
+    );
+    let inc = evaluate(
+        incumbent,
+        &si,
+        &pi,
+        src_i,
+        &val,
+        y,
+        &val_data,
+        &val_si,
+        params.bins,
+    );
+
+    let risk_c: Vec<f64> = val.iter().map(|&i| 100.0 - sc.score[i]).collect();
+    let risk_i: Vec<f64> = val.iter().map(|&i| 100.0 - si.score[i]).collect();
+    let yv: Vec<u8> = val.iter().map(|&i| y[i]).collect();
+    let delong = vs::delong(&risk_c, &risk_i, &yv);
+
+    // Paired bootstrap over validation accounts.
+    let mut acc_index: rustc_hash::FxHashMap<u32, usize> = rustc_hash::FxHashMap::default();
+    let mut sums: Vec<[f64; 5]> = Vec::new(); // ll_c, ll_i, br_c, br_i, rows
+    let eps = 1e-15;
+    for &i in &val {
+        let next = acc_index.len();
+        let a = *acc_index.entry(data.account[i]).or_insert(next);
+        if a == sums.len() {
+            sums.push([0.0; 5]);
+        }
+        let yy = y[i] as f64;
+        let ll = |p: f64| {
+            let p = p.clamp(eps, 1.0 - eps);
+            -(yy * p.ln() + (1.0 - yy) * (1.0 - p).ln())
+        };
+        let s = &mut sums[a];
+        s[0] += ll(pc[i]);
+        s[1] += ll(pi[i]);
+        s[2] += (pc[i] - yy).powi(2);
+        s[3] += (pi[i] - yy).powi(2);
+        s[4] += 1.0;
+    }
+    let na = sums.len();
+    let reps: Vec<(f64, f64)> = (0..params.bootstrap)
+        .into_par_iter()
+        .map(|b| {
+            let mut rng = ChaCha8Rng::seed_from_u64(params.seed ^ 0x5eed_0000 ^ b as u64);
+            let mut t = [0f64; 5];
+            for _ in 0..na {
+                let s = &sums[rng.random_range(0..na)];
+                for k in 0..5 {
+                    t[k] += s[k];
+                }
+            }
+            ((t[0] - t[1]) / t[4], (t[2] - t[3]) / t[4])
+        })
+        .collect();
+    let interval = |mut v: Vec<f64>, point: f64| {
+        if v.is_empty() {
+            return PairedDelta {
+                delta: point,
+                ci: [f64::NAN, f64::NAN],
+            };
+        }
+        v.sort_by(f64::total_cmp);
+        PairedDelta {
+            delta: point,
+            ci: [stats::quantile(&v, 0.025), stats::quantile(&v, 0.975)],
+        }
+    };
+    let delta_log_loss = interval(
+        reps.iter().map(|r| r.0).collect(),
+        cand.log_loss - inc.log_loss,
+    );
+    let delta_brier = interval(
+        reps.iter().map(|r| r.1).collect(),
+        cand.calibration.brier - inc.calibration.brier,
+    );
+
+    // Stability.
+    let oot = folds.is_none();
+    let psi = oot.then(|| {
+        let d: Vec<f64> = dev.iter().map(|&i| sc.score[i]).collect();
+        let v: Vec<f64> = val.iter().map(|&i| sc.score[i]).collect();
+        vs::psi(&d, &v, 10)
+    });
+    let csi = if oot {
+        let subs = SubScores::compute(candidate, data)?;
+        candidate
+            .metrics
+            .iter()
+            .enumerate()
+            .map(|(m, metric)| {
+                let col = &subs.columns[m];
+                let d: Vec<f64> = dev.iter().map(|&i| col[i]).collect();
+                let v: Vec<f64> = val.iter().map(|&i| col[i]).collect();
+                (metric.name.clone(), vs::psi(&d, &v, 10))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+
+    // Migration on validation accounts.
+    let ki = si.tier_names.len();
+    let kc = sc.tier_names.len();
+    let mut migration = vec![vec![0usize; kc]; ki];
+    for r in unit_rows(&val_data, Unit::Account) {
+        let (a, b) = (val_si.tier[r as usize], val_sc.tier[r as usize]);
+        migration[a as usize][b as usize] += 1;
+    }
+
+    // Segments.
+    let mut seg_out = Vec::new();
+    for name in segments {
+        let Some(seg) = data.segments.iter().find(|s| &s.name == name) else {
+            return Err(ValidateError::Data(format!(
+                "segment column '{name}' was not loaded"
+            )));
+        };
+        for (code, label) in seg.labels.iter().enumerate() {
+            let rows: Vec<usize> = val
+                .iter()
+                .copied()
+                .filter(|&i| seg.codes[i] as usize == code)
+                .collect();
+            if rows.is_empty() {
+                continue;
+            }
+            let yy: Vec<u8> = rows.iter().map(|&i| y[i]).collect();
+            let ev = yy.iter().filter(|&&v| v == 1).count();
+            let rc: Vec<f64> = rows.iter().map(|&i| 100.0 - sc.score[i]).collect();
+            let ri: Vec<f64> = rows.iter().map(|&i| 100.0 - si.score[i]).collect();
+            let exp: f64 = rows.iter().map(|&i| pc[i]).sum();
+            seg_out.push(SegmentEval {
+                column: name.clone(),
+                label: label.clone(),
+                rows: rows.len(),
+                events: ev,
+                auc_candidate: stats::auc(&rc, &yy),
+                auc_incumbent: stats::auc(&ri, &yy),
+                observed_expected: ev as f64 / exp,
+            });
+        }
+    }
+
+    let params_n = candidate.metrics.len().max(1) as f64;
+    let epv = dev_events as f64 / params_n;
+
+    let checks = gate_checks(
+        gate,
+        &cand,
+        &delong,
+        delta_log_loss,
+        delta_brier,
+        psi,
+        epv,
+        &seg_out,
+    );
+    let passed = checks.iter().all(|c| c.status != Status::Fail);
+    Ok(Validation {
+        scheme,
+        development_rows: dev.len(),
+        development_events: dev_events,
+        validation_rows: val.len(),
+        validation_accounts: na,
+        validation_events: val_events,
+        candidate: cand,
+        incumbent: inc,
+        delong,
+        delta_log_loss,
+        delta_brier,
+        bootstrap: params.bootstrap,
+        psi,
+        csi,
+        migration,
+        incumbent_tiers: si.tier_names.clone(),
+        candidate_tiers: sc.tier_names.clone(),
+        events_per_parameter: epv,
+        segments: seg_out,
+        gate: gate.clone(),
+        checks,
+        passed,
+    })
+}
+
+fn f3(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:.3}")
+    } else {
+        "–".into()
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn gate_checks(
+    g: &Gate,
+    c: &ModelEval,
+    d: &vs::DeLong,
+    dll: PairedDelta,
+    dbr: PairedDelta,
+    psi: Option<f64>,
+    epv: f64,
+    segments: &[SegmentEval],
+) -> Vec<Check> {
+    let mut out = Vec::new();
+    let status = |ok: bool| if ok { Status::Pass } else { Status::Fail };
+    out.push(Check {
+        check: "ΔAUC (candidate − incumbent), non-inferiority".into(),
+        value: format!(
+            "{:+.4} (95 % CI {:+.4} to {:+.4})",
+            d.delta, d.ci_delta[0], d.ci_delta[1]
+        ),
+        threshold: format!("≥ {:+.3}", g.min_delta_auc),
+        status: if d.delta < g.min_delta_auc {
+            Status::Fail
+        } else if d.ci_delta[0] < g.min_delta_auc {
+            Status::Warn
+        } else {
+            Status::Pass
+        },
+    });
+    for (name, pd) in [("Δ log-loss", dll), ("Δ Brier", dbr)] {
+        out.push(Check {
+            check: format!("{name} (candidate − incumbent), not worse beyond its interval"),
+            value: format!(
+                "{:+.5} (95 % CI {:+.5} to {:+.5})",
+                pd.delta, pd.ci[0], pd.ci[1]
+            ),
+            threshold: "interval not wholly above 0".into(),
+            status: if pd.ci[0] > 0.0 {
+                Status::Fail
+            } else if pd.delta > 0.0 {
+                Status::Warn
+            } else {
+                Status::Pass
+            },
+        });
+    }
+    let cal = &c.calibration;
+    out.push(Check {
+        check: "calibration slope".into(),
+        value: f3(cal.slope),
+        threshold: format!("{} – {}", g.slope[0], g.slope[1]),
+        status: status(cal.slope >= g.slope[0] && cal.slope <= g.slope[1]),
+    });
+    out.push(Check {
+        check: "observed / expected churn".into(),
+        value: f3(cal.observed_expected),
+        threshold: format!("{} – {}", g.observed_expected[0], g.observed_expected[1]),
+        status: status(
+            cal.observed_expected >= g.observed_expected[0]
+                && cal.observed_expected <= g.observed_expected[1],
+        ),
+    });
+    let bad: Vec<String> = c
+        .tier_check
+        .steps
+        .iter()
+        .filter(|s| !s.increases)
+        .map(|s| format!("{} → {}", s.better, s.worse))
+        .collect();
+    out.push(Check {
+        check: "tier churn strictly monotone".into(),
+        value: if bad.is_empty() {
+            "yes".into()
+        } else {
+            format!("no: {}", bad.join(", "))
+        },
+        threshold: "each worse tier churns more".into(),
+        status: status(bad.is_empty()),
+    });
+    let min_share = c
+        .tier_shares
+        .iter()
+        .map(|t| t.1)
+        .fold(f64::INFINITY, f64::min);
+    let smallest = c
+        .tier_shares
+        .iter()
+        .find(|t| t.1 == min_share)
+        .map_or(String::new(), |t| t.0.clone());
+    out.push(Check {
+        check: "smallest tier share".into(),
+        value: format!("{:.1} % ({smallest})", 100.0 * min_share),
+        threshold: format!("≥ {:.0} %", 100.0 * g.min_tier_share),
+        status: status(min_share >= g.min_tier_share),
+    });
+    out.push(match psi {
+        Some(p) => Check {
+            check: "score PSI, development → validation".into(),
+            value: f3(p),
+            threshold: format!("< {} (warn from {})", g.psi_fail, g.psi_warn),
+            status: if p >= g.psi_fail {
+                Status::Fail
+            } else if p >= g.psi_warn {
+                Status::Warn
+            } else {
+                Status::Pass
+            },
+        },
+        None => Check {
+            check: "score PSI, development → validation".into(),
+            value: "not measured: no out-of-time split".into(),
+            threshold: format!("< {}", g.psi_fail),
+            status: Status::Warn,
+        },
+    });
+    out.push(Check {
+        check: "events per parameter (development data)".into(),
+        value: format!("{epv:.1}"),
+        threshold: format!("≥ {}", g.min_events_per_parameter),
+        status: status(epv >= g.min_events_per_parameter),
+    });
+    let judged: Vec<&SegmentEval> = segments
+        .iter()
+        .filter(|s| s.events >= g.segment_min_events)
+        .collect();
+    if !segments.is_empty() {
+        let low: Vec<String> = judged
+            .iter()
+            .filter(|s| !(s.auc_candidate >= g.segment_auc_floor))
+            .map(|s| format!("{}={} ({})", s.column, s.label, f3(s.auc_candidate)))
+            .collect();
+        out.push(Check {
+            check: "segment AUC floor".into(),
+            value: if low.is_empty() {
+                format!("{} segments judged, none below", judged.len())
+            } else {
+                low.join(", ")
+            },
+            threshold: format!(
+                "≥ {} where ≥ {} events",
+                g.segment_auc_floor, g.segment_min_events
+            ),
+            status: status(low.is_empty()),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gate_file_overrides_some_thresholds_and_rejects_typos() {
+        let g = Gate::from_toml("min_delta_auc = -0.02\nslope = [0.7, 1.3]\n").unwrap();
+        assert_eq!(g.min_delta_auc, -0.02);
+        assert_eq!(g.slope, [0.7, 1.3]);
+        assert_eq!(g.psi_fail, 0.25);
+        assert!(Gate::from_toml("min_delta_aux = 1").is_err());
+    }
+
+    #[test]
+    fn default_holdout_is_the_last_quarter_of_dates() {
+        let d: Vec<Day> = (0..8).collect();
+        assert_eq!(default_holdout(&d), 6);
+        assert_eq!(default_holdout(&[1, 2]), 2);
+    }
+}
