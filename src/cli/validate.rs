@@ -34,6 +34,9 @@ pub struct Args {
     /// intervals.
     #[arg(short = 'B', long, value_name = "B", default_value_t = 200)]
     bootstrap: usize,
+    /// Harrell's optimism bootstrap: refits of a calibrated candidate (0 skips it).
+    #[arg(long, value_name = "B", default_value_t = 200)]
+    optimism_bootstrap: usize,
     /// Seed of the bootstrap and folds.
     #[arg(long, value_name = "N", default_value_t = 42)]
     seed: u64,
@@ -63,6 +66,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     let params = ValidateParams {
         holdout_from,
         bootstrap: a.bootstrap,
+        optimism_bootstrap: a.optimism_bootstrap,
         seed: a.seed,
         ..ValidateParams::default()
     };

@@ -213,6 +213,34 @@ pub fn markdown(v: &Validation, ctx: &ReportContext) -> String {
         "\nEvents per parameter (candidate, development data): {:.1}.\n",
         v.events_per_parameter
     ));
+    match &v.optimism {
+        Some(o) => {
+            s.push_str(&format!(
+                "\n## Optimism-corrected performance (Harrell)\n\n{} bootstrap replicates of accounts; each refits the candidate's weights at its own shrinkage λ = {} from its prior, and is scored on its own sample and on all {} scored rows.{}\n\n| | AUC | Brier | calibration slope |\n|---|---:|---:|---:|\n",
+                o.replicates,
+                crate::calibrate::lambda_label(o.lambda),
+                o.rows,
+                if o.not_converged > 0 {
+                    format!(" {} refits stopped before converging.", o.not_converged)
+                } else {
+                    String::new()
+                }
+            ));
+            for (name, x) in [
+                ("apparent", o.apparent),
+                ("optimism", o.optimism),
+                ("corrected", o.corrected),
+            ] {
+                s.push_str(&format!(
+                    "| {name} | {} | {} | {} |\n",
+                    f(x.auc, 4),
+                    f(x.brier, 5),
+                    f(x.slope, 3)
+                ));
+            }
+        }
+        None => s.push_str("\nOptimism correction: not computed (the candidate carries no calibration block from `churncal calibrate`, or --optimism-bootstrap 0).\n"),
+    }
     s
 }
 

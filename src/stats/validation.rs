@@ -208,6 +208,84 @@ fn logit(p: f64) -> f64 {
     (p / (1.0 - p)).ln()
 }
 
+/// AUC of `risk` against `y`, weighted by `w` (bootstrap counts) and unweighted, from one
+/// sort: `(weighted, unweighted)`. Ties count ½, as in [`crate::stats::auc`].
+pub fn auc_weighted_and_plain(risk: &[f64], y: &[u8], w: &[f64]) -> (f64, f64) {
+    let mut idx: Vec<u32> = (0..risk.len() as u32).collect();
+    idx.par_sort_unstable_by(|&a, &b| risk[a as usize].total_cmp(&risk[b as usize]));
+    // [weighted, plain]: positives, negatives, negatives below, U
+    let (mut pos, mut neg, mut below, mut u) = ([0f64; 2], [0f64; 2], [0f64; 2], [0f64; 2]);
+    let mut i = 0;
+    while i < idx.len() {
+        let v = risk[idx[i] as usize];
+        let (mut pt, mut nt) = ([0f64; 2], [0f64; 2]);
+        while i < idx.len() && risk[idx[i] as usize] == v {
+            let r = idx[i] as usize;
+            let wr = [w[r], 1.0];
+            for k in 0..2 {
+                if y[r] == 1 {
+                    pt[k] += wr[k];
+                } else {
+                    nt[k] += wr[k];
+                }
+            }
+            i += 1;
+        }
+        for k in 0..2 {
+            u[k] += pt[k] * (below[k] + 0.5 * nt[k]);
+            below[k] += nt[k];
+            pos[k] += pt[k];
+            neg[k] += nt[k];
+        }
+    }
+    let a = |k: usize| {
+        if pos[k] > 0.0 && neg[k] > 0.0 {
+            u[k] / (pos[k] * neg[k])
+        } else {
+            f64::NAN
+        }
+    };
+    (a(0), a(1))
+}
+
+/// Weighted calibration slope: b in `logit P(y) = a + b · logit p`, rows weighted by `w`.
+pub fn calibration_slope_weighted(p: &[f64], y: &[u8], w: &[f64]) -> f64 {
+    let (mut a, mut b) = (0.0f64, 1.0f64);
+    for _ in 0..100 {
+        let (g0, g1, h00, h01, h11) = p
+            .par_iter()
+            .zip(y)
+            .zip(w)
+            .with_min_len(1 << 14)
+            .map(|((&pp, &yy), &ww)| {
+                if ww == 0.0 {
+                    return (0.0, 0.0, 0.0, 0.0, 0.0);
+                }
+                let x = logit(pp);
+                let q = crate::score::sigmoid(a + b * x);
+                let r = ww * (q - yy as f64);
+                let v = ww * q * (1.0 - q);
+                (r, r * x, v, v * x, v * x * x)
+            })
+            .reduce(
+                || (0.0, 0.0, 0.0, 0.0, 0.0),
+                |s, t| (s.0 + t.0, s.1 + t.1, s.2 + t.2, s.3 + t.3, s.4 + t.4),
+            );
+        let det = h00 * h11 - h01 * h01;
+        if det.abs() < 1e-300 {
+            break;
+        }
+        let da = (h11 * g0 - h01 * g1) / det;
+        let db = (h00 * g1 - h01 * g0) / det;
+        a -= da;
+        b -= db;
+        if da.abs() < 1e-10 && db.abs() < 1e-10 {
+            break;
+        }
+    }
+    b
+}
+
 /// Newton fit of `logit P(y) = a + b · x` (b fixed at 1 when `fixed_slope`), returning
 /// `(a, b)`.
 fn logistic_on(x: &[f64], y: &[u8], fixed_slope: bool) -> (f64, f64) {
@@ -417,6 +495,34 @@ mod tests {
     const CAL_REL: f64 = 0.025_595_679_012_345_68;
     const CAL_RES: f64 = 0.087_222_222_222_222_23;
     const CAL_UNC: f64 = 0.24;
+
+    #[test]
+    fn weighted_auc_and_slope_equal_the_plain_ones_on_repeated_rows() {
+        let (a, _, y) = data();
+        let w: Vec<f64> = (0..60).map(|i| (i % 3) as f64).collect();
+        let (mut ra, mut ry) = (Vec::new(), Vec::new());
+        for i in 0..60 {
+            for _ in 0..w[i] as usize {
+                ra.push(a[i]);
+                ry.push(y[i]);
+            }
+        }
+        let (wa, pa) = auc_weighted_and_plain(&a, &y, &w);
+        assert_relative_eq!(wa, crate::stats::auc(&ra, &ry), epsilon = 1e-12);
+        assert_relative_eq!(pa, crate::stats::auc(&a, &y), epsilon = 1e-12);
+        let p: Vec<f64> = a.iter().map(|&v| 0.05 + v / 30.0).collect();
+        let rp: Vec<f64> = ra.iter().map(|&v| 0.05 + v / 30.0).collect();
+        assert_relative_eq!(
+            calibration_slope_weighted(&p, &y, &w),
+            calibration(&rp, &ry, 1).slope,
+            epsilon = 1e-8
+        );
+        assert_relative_eq!(
+            calibration_slope_weighted(&p, &y, &vec![1.0; 60]),
+            CAL_SLOPE,
+            epsilon = 1e-8
+        );
+    }
 
     #[test]
     fn psi_by_hand_and_ks() {
