@@ -771,6 +771,7 @@ fn the_gate_passes_a_calibrated_candidate_and_fails_broken_ones() {
     let validate = |candidate: &str, data: &str, out: &str| {
         let mut c = churncal(d);
         c.args(["validate", "-q", "-B", "50", "--incumbent", "quartiles"])
+            .args(["--optimism-bootstrap", if out == "ok" { "20" } else { "0" }])
             .args(["--candidate", candidate, "--data", data, "--out", out]);
         c
     };
@@ -781,6 +782,16 @@ fn the_gate_passes_a_calibrated_candidate_and_fails_broken_ones() {
         .stderr(predicate::str::contains("may replace"));
     let j = json_at(&d.join("ok/validation.json"));
     assert_eq!(j["validation"]["passed"], true);
+    let o = &j["validation"]["optimism"];
+    assert_eq!(o["replicates"], 20);
+    let (app, cor) = (
+        o["apparent"]["auc"].as_f64().unwrap(),
+        o["corrected"]["auc"].as_f64().unwrap(),
+    );
+    assert!(
+        (app - cor).abs() < 0.02,
+        "small optimism at 64k rows: {app} vs {cor}"
+    );
     for f in ["validation.md", "roc.svg", "reliability.svg"] {
         assert!(d.join("ok").join(f).exists(), "{f}");
     }
@@ -843,11 +854,49 @@ fn the_gate_passes_a_calibrated_candidate_and_fails_broken_ones() {
     std::fs::write(d.join("gate.toml"), "psi_fail = 5.0\npsi_warn = 4.0\n").unwrap();
     churncal(d)
         .args(["validate", "-q", "-B", "20", "--incumbent", "quartiles"])
+        .args(["--optimism-bootstrap", "0"])
         .args(["--candidate", cand, "--data", "shifted.csv", "--out", "sh2"])
         .args(["--gate", "gate.toml"])
         .assert()
         .code(predicate::in_iter([0, 1]));
     assert_eq!(gate_status(&d.join("sh2"), "score PSI"), "pass");
+    // one live profile, quarter by quarter: PSI against the data it was calibrated on
+    // (s.csv, named in its calibration block) flags the shifted quarters
+    churncal(d)
+        .args([
+            "validate",
+            "-q",
+            "--profile",
+            cand,
+            "--data",
+            "shifted.csv",
+            "--out",
+            "mon",
+        ])
+        .assert()
+        .code(1);
+    let m = json_at(&d.join("mon/monitor.json"));
+    let q = m["monitor"]["quarters"].as_array().unwrap();
+    assert_eq!(q.len(), 8);
+    assert!(m["monitor"]["reference"]
+        .as_str()
+        .unwrap()
+        .contains("s.csv"));
+    assert!(q[0]["psi"].as_f64().unwrap() < 0.1);
+    assert!(q[7]["psi"].as_f64().unwrap() >= 0.25);
+    churncal(d)
+        .args([
+            "validate",
+            "-q",
+            "--profile",
+            cand,
+            "--data",
+            "s.csv",
+            "--out",
+            "mon2",
+        ])
+        .assert()
+        .code(0);
     std::fs::write(d.join("bad.toml"), "psi_fial = 5.0\n").unwrap();
     churncal(d)
         .args([

@@ -19,11 +19,20 @@ pub struct Args {
     #[command(flatten)]
     data: DataArgs,
     /// The profile that would go live: a .toml or .json file, or a preset name.
-    #[arg(long, value_name = "PROFILE")]
-    candidate: String,
+    #[arg(
+        long,
+        value_name = "PROFILE",
+        requires = "incumbent",
+        required_unless_present = "profile"
+    )]
+    candidate: Option<String>,
     /// The profile in use now.
-    #[arg(long, value_name = "PROFILE")]
-    incumbent: String,
+    #[arg(long, value_name = "PROFILE", requires = "candidate")]
+    incumbent: Option<String>,
+    /// One live profile alone: its figures quarter by quarter, with the score's PSI against
+    /// the data it was calibrated on (or the first quarter).
+    #[arg(short, long, value_name = "PROFILE", conflicts_with_all = ["candidate", "incumbent"])]
+    profile: Option<String>,
     /// First date of the validation period [default: the last 25 % of snapshot dates].
     #[arg(long, value_name = "YYYY-MM-DD")]
     holdout_from: Option<String>,
@@ -46,8 +55,6 @@ pub struct Args {
 }
 
 pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let candidate = profile::read_profile(&a.candidate)?;
-    let incumbent = profile::read_profile(&a.incumbent)?;
     let gate = match &a.gate {
         None => Gate::default(),
         Some(p) => {
@@ -56,6 +63,11 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
             Gate::from_toml(&text).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
         }
     };
+    if let Some(p) = &a.profile {
+        return run_monitor(&a, p, &gate, ui);
+    }
+    let candidate = profile::read_profile(a.candidate.as_deref().expect("clap requires it"))?;
+    let incumbent = profile::read_profile(a.incumbent.as_deref().expect("clap requires it"))?;
     let holdout_from = match &a.holdout_from {
         None => None,
         Some(s) => match parse::date(s) {
@@ -131,4 +143,66 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         );
         Ok(ExitCode::from(1))
     }
+}
+
+fn run_monitor(a: &Args, path: &str, gate: &Gate, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let prof = profile::read_profile(path)?;
+    let data = a.data.load(&prof, OutcomeNeed::Required, ui)?;
+    // The data the profile was calibrated on, when that file is here and is not this data.
+    let reference = match prof.calibration.as_ref().and_then(|c| c.data.as_ref()) {
+        Some(d) if d.path != a.data.data && std::path::Path::new(&d.path).exists() => {
+            let mut args = a.data.clone();
+            args.data = d.path.clone();
+            let r = args.load(&prof, OutcomeNeed::Optional, ui)?;
+            let s = churncal::score::score(&prof, &r)?;
+            let scores: Vec<f64> = s.score.into_iter().filter(|v| !v.is_nan()).collect();
+            Some((d.path.clone(), scores))
+        }
+        _ => None,
+    };
+    let m = validate::monitor::monitor(
+        &prof,
+        &data,
+        reference.as_ref().map(|(p, s)| (p.as_str(), s.clone())),
+        gate,
+    )?;
+    let out_dir = a
+        .out
+        .clone()
+        .unwrap_or_else(|| report_dir("monitor", &prof.name, &data));
+    let ctx = report_context(&a.data.data, &prof, &data);
+    for (name, body) in [
+        ("monitor.md", report::monitor_markdown(&m, &ctx)),
+        ("monitor.json", report::monitor_json(&m, &ctx)),
+    ] {
+        let p = out_dir.join(name);
+        output::write_atomic(&p, body.as_bytes(), true)
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+    for q in &m.quarters {
+        ui.note(format!(
+            "{}: {} rows, {} churned, AUC {:.3}, O/E {:.2}, slope {:.2}, PSI {:.3}",
+            q.quarter, q.rows, q.events, q.auc, q.observed_expected, q.slope, q.psi
+        ));
+    }
+    for c in &m.checks {
+        let mark = match c.status {
+            Status::Pass => "pass",
+            Status::Warn => "warn",
+            Status::Fail => "FAIL",
+        };
+        eprintln!(
+            "{mark:>5}  {}: {} (threshold {})",
+            c.check, c.value, c.threshold
+        );
+    }
+    ui.note(format!(
+        "wrote {}/ (monitor.md, monitor.json)",
+        out_dir.display()
+    ));
+    Ok(if m.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

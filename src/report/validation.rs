@@ -244,6 +244,68 @@ pub fn markdown(v: &Validation, ctx: &ReportContext) -> String {
     s
 }
 
+/// The quarter-by-quarter report of one live profile, in Markdown.
+pub fn monitor_markdown(m: &crate::validate::monitor::Monitor, ctx: &ReportContext) -> String {
+    let dates = ctx
+        .dates
+        .as_ref()
+        .map_or(String::new(), |(a, b)| format!(", snapshots {a} to {b}"));
+    let mut s = format!(
+        "# Live profile `{}`, quarter by quarter\n\n{}\n\nData: `{}`{dates}. Probabilities from {}. PSI against {}.\n\n| quarter | rows | churned | AUC (DeLong 95 %) | log-loss | Brier | observed / expected | calibration slope | ECE | tiers monotone | smallest tier | score PSI |\n|---|---:|---:|---|---:|---:|---:|---:|---:|---|---:|---:|\n",
+        md_cell(&m.profile),
+        if m.passed {
+            "**PASS** on the latest quarter with churn."
+        } else {
+            "**FAIL** on the latest quarter with churn."
+        },
+        md_cell(&ctx.data),
+        md_cell(&m.probabilities),
+        md_cell(&m.reference)
+    );
+    for q in &m.quarters {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} ({} – {}) | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            q.quarter,
+            q.rows,
+            q.events,
+            f(q.auc, 3),
+            f(q.auc_ci[0], 3),
+            f(q.auc_ci[1], 3),
+            f(q.log_loss, 4),
+            f(q.brier, 4),
+            f(q.observed_expected, 3),
+            f(q.slope, 3),
+            f(q.ece, 4),
+            if q.tiers_monotone { "yes" } else { "**no**" },
+            pct(q.min_tier_share),
+            f(q.psi, 4)
+        ));
+    }
+    s.push_str("\nThe latest quarters churn less when their outcomes are still open (right-censored or not yet labelled); read their calibration with that in mind.\n\n| check | value | threshold | verdict |\n|---|---|---|---|\n");
+    for c in &m.checks {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            md_cell(&c.check),
+            md_cell(&c.value),
+            md_cell(&c.threshold),
+            match c.status {
+                Status::Pass => "pass",
+                Status::Warn => "warn",
+                Status::Fail => "**FAIL**",
+            }
+        ));
+    }
+    s
+}
+
+/// The monitoring report as JSON.
+pub fn monitor_json(m: &crate::validate::monitor::Monitor, ctx: &ReportContext) -> String {
+    let mut s = serde_json::to_string_pretty(&json!({ "context": ctx, "monitor": m }))
+        .expect("JSON value serialises");
+    s.push('\n');
+    s
+}
+
 /// The validation as JSON.
 pub fn json(v: &Validation, ctx: &ReportContext) -> String {
     let mut s = serde_json::to_string_pretty(&json!({ "context": ctx, "validation": v }))

@@ -8,6 +8,8 @@
 //! rows (out-of-fold when there is no out-of-time split), so that proper scores compare
 //! weights, not the absence of a mapping.
 
+pub mod monitor;
+
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -355,10 +357,7 @@ pub fn harrell_optimism(
                     w[r as usize] += 1.0;
                 }
             }
-            let boot = FitData {
-                w,
-                ..fd.clone()
-            };
+            let boot = FitData { w, ..fd.clone() };
             // The prior's own slope on the replicate sets the shrinkage target's scale,
             // as in calibration.
             let s0 = boot.scores(&w0);
@@ -369,7 +368,8 @@ pub fn harrell_optimism(
                 let beta: Vec<f64> = w0.iter().map(|v| (-sl).max(1e-6) * v / 100.0).collect();
                 (a, beta, ok)
             } else {
-                let f = fit_constrained(&boot, &beta0, lambda, (cal.intercept, &beta_c), 1000, LOOSE);
+                let f =
+                    fit_constrained(&boot, &beta0, lambda, (cal.intercept, &beta_c), 1000, LOOSE);
                 (f.alpha, f.beta, f.solver.converged)
             };
             let (p, risk) = predict(alpha, &beta);
@@ -397,9 +397,8 @@ pub fn harrell_optimism(
         })
         .collect();
     let nrep = results.len().max(1) as f64;
-    let mean = |f: &dyn Fn(&(Figures, Figures, bool)) -> f64| {
-        results.iter().map(f).sum::<f64>() / nrep
-    };
+    let mean =
+        |f: &dyn Fn(&(Figures, Figures, bool)) -> f64| results.iter().map(f).sum::<f64>() / nrep;
     let optimism = Figures {
         auc: mean(&|r| r.0.auc - r.1.auc),
         brier: mean(&|r| r.0.brier - r.1.brier),
@@ -508,10 +507,10 @@ fn lift_at(risk: &[f64], y: &[u8], flagged: impl Fn(usize) -> bool, label: Strin
     let n = risk.len() as f64;
     let total: f64 = y.iter().map(|&v| v as f64).sum();
     let (mut k, mut c) = (0.0, 0.0);
-    for i in 0..risk.len() {
+    for (i, &yi) in y.iter().enumerate() {
         if flagged(i) {
             k += 1.0;
-            c += y[i] as f64;
+            c += yi as f64;
         }
     }
     LiftRow {
@@ -597,7 +596,7 @@ fn evaluate(
     }
 }
 
-fn subset_scored(s: &Scored, rows: &[usize]) -> Scored {
+pub(crate) fn subset_scored(s: &Scored, rows: &[usize]) -> Scored {
     Scored {
         score: rows.iter().map(|&i| s.score[i]).collect(),
         group_labels: Vec::new(),
@@ -1047,7 +1046,8 @@ fn gate_checks(
     if !segments.is_empty() {
         let low: Vec<String> = judged
             .iter()
-            .filter(|s| !(s.auc_candidate >= g.segment_auc_floor))
+            // NaN (one class only) counts as below the floor
+            .filter(|s| s.auc_candidate.is_nan() || s.auc_candidate < g.segment_auc_floor)
             .map(|s| format!("{}={} ({})", s.column, s.label, f3(s.auc_candidate)))
             .collect();
         out.push(Check {
