@@ -913,3 +913,111 @@ fn the_gate_passes_a_calibrated_candidate_and_fails_broken_ones() {
         .stderr(predicate::str::contains("psi_fial"));
     assert!(!d.join("bad").exists());
 }
+
+#[test]
+fn audit_is_clean_on_the_sample_and_flags_the_real_sets() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    churncal(d)
+        .args(["audit", "--as-of", "2026-04-30", "--out", "a"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("audit: 0 errors, 0 warnings"));
+    let j = json_at(&d.join("a/audit.json"));
+    assert_eq!(j["audit"]["impact"].as_array().unwrap().len(), 10);
+
+    churncal(d)
+        .args([
+            "audit",
+            "--outcome-col",
+            "Churn",
+            "--scan",
+            "all",
+            "--out",
+            "ir",
+        ])
+        .args([
+            "--profile",
+            &real("iranian.toml"),
+            "--data",
+            &real("iranian_churn.csv"),
+        ])
+        .assert()
+        .success();
+    let j = json_at(&d.join("ir/audit.json"));
+    let findings = j["audit"]["findings"].as_array().unwrap();
+    let has = |check: &str, text: &str| {
+        findings
+            .iter()
+            .any(|f| f["check"] == check && f.to_string().contains(text))
+    };
+    assert!(has("duplicate rows", "300 rows"));
+    assert!(has("suspected leakage", "Status"));
+
+    churncal(d)
+        .args([
+            "audit",
+            "--id-col",
+            "customerID",
+            "--outcome-col",
+            "Churn",
+            "--out",
+            "tc",
+        ])
+        .args([
+            "--profile",
+            &real("telco.toml"),
+            "--data",
+            &real("telco_customer_churn.csv"),
+        ])
+        .assert()
+        .success();
+    let j = json_at(&d.join("tc/audit.json"));
+    assert!(j["audit"]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["check"] == "missing values"
+            && f["subject"] == "TotalCharges"
+            && f["message"].as_str().unwrap().starts_with("11 missing")));
+}
+
+#[test]
+fn calibrate_refuses_data_the_audit_rejects_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    // "today" before the data ends: snapshot dates in the future are an audit error
+    churncal(dir.path())
+        .args([
+            "calibrate",
+            "--as-of",
+            "2025-06-30",
+            "-B",
+            "0",
+            "--lambda",
+            "1",
+            "--out",
+            "c",
+        ])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("audit found errors")
+                .and(predicate::str::contains("future dates")),
+        );
+    assert!(!dir.path().join("c").exists());
+    churncal(dir.path())
+        .args([
+            "calibrate",
+            "--as-of",
+            "2025-06-30",
+            "-B",
+            "0",
+            "--lambda",
+            "1",
+            "--out",
+            "c",
+        ])
+        .arg("--force")
+        .assert()
+        .success();
+}

@@ -163,6 +163,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     params.check()?;
 
     let data = a.data.load(&prior, OutcomeNeed::Required, ui)?;
+    super::audit::before_fit(&prior, &data, &a.data, a.force, ui)?;
     let (prior_fitted, transform_fits) = if a.fit_transforms {
         let (p, t) = transforms::fit_transforms(&prior, &data);
         p.validate().context("the fitted transforms")?;

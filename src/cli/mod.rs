@@ -2,6 +2,7 @@
 //! library. Arguments are converted once into library options; no clap type crosses into
 //! the library.
 
+mod audit;
 mod calibrate;
 mod cohorts;
 mod data_args;
@@ -49,6 +50,8 @@ enum Command {
     Cohorts(cohorts::Args),
     /// The pre-rollout gate: a candidate profile against the incumbent (exit 1 on failure).
     Validate(validate::Args),
+    /// Data quality before a fit: access, accuracy, currency, impact, integration, outcome.
+    Audit(audit::Args),
     /// List, show or start from the built-in profiles.
     #[command(subcommand)]
     Profile(profile::Command),
@@ -65,6 +68,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Tiers(a) => tiers::run(a, &ui),
         Command::Cohorts(a) => cohorts::run(a, &ui),
         Command::Validate(a) => validate::run(a, &ui),
+        Command::Audit(a) => audit::run(a, &ui),
         Command::Profile(c) => profile::run(c),
         Command::Synth(a) => synth::run(a, &ui),
     }

@@ -82,6 +82,19 @@ pub fn load(path: &str, req: &LoadRequest) -> Result<Snapshots, DataError> {
     build(path, req, &cols, &df)
 }
 
+/// The column names of a snapshot file, in file order (CSV header or Parquet schema).
+pub fn column_names(path: &str, req: &LoadRequest) -> Result<Vec<String>, DataError> {
+    let (format, source) = open(path, req.encoding)?;
+    let mut probe = match format {
+        Format::Csv => csv_frame(path, &source, req, &[])?,
+        Format::Parquet => parquet_frame(path)?,
+    };
+    let schema = probe
+        .collect_schema()
+        .map_err(|e| polars_error(path, format, &source, e))?;
+    Ok(schema.iter_names().map(|n| n.to_string()).collect())
+}
+
 /// Open the file and decide its format.
 fn open(path: &str, encoding: Encoding) -> Result<(Format, Source), DataError> {
     if path == super::SAMPLE_PATH && !Path::new(path).exists() {

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-pub use load::load;
+pub use load::{column_names, load};
 pub use parse::{Day, Horizon, NO_DAY};
 
 use crate::profile::{InputKind, Profile};

@@ -2,6 +2,7 @@
 //! happens at the edge ([`crate::output`]).
 
 pub mod analysis;
+pub mod audit;
 pub mod calibration;
 pub mod chart;
 pub mod churn_charts;

@@ -1,0 +1,230 @@
+//! `churncal audit`: data quality before a fit.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+
+use churncal::audit::{self, AuditParams, Severity};
+use churncal::data::{self, parse, MetricColumn, OutcomeNeed};
+use churncal::output;
+use churncal::profile::{self, presets::DEFAULT_PRESET, InputKind, Profile};
+use churncal::report::audit as report;
+
+use super::{report_dir, DataArgs, Ui};
+
+/// Arguments of `churncal audit`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Profile: a .toml or .json file, or a preset name.
+    #[arg(short, long, value_name = "PROFILE", default_value = DEFAULT_PRESET)]
+    profile: String,
+    /// Also scan these columns outside the profile for leakage ("all": every column that
+    /// plays no role and is not a profile metric).
+    #[arg(long, value_name = "COLS|all", value_delimiter = ',')]
+    scan: Vec<String>,
+    /// Data older than this many days is stale; accounts absent this long are flagged.
+    #[arg(long, value_name = "DAYS", default_value_t = 120)]
+    stale_days: i32,
+    /// Accounts with at least this many snapshots are checked for values that never change.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    stale_snapshots: usize,
+    /// Output folder [default: reports/audit-<profile>-<last snapshot date>].
+    #[arg(short, long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+/// Today, or the date of `SOURCE_DATE_EPOCH` (reproducible runs), as a day number.
+pub(super) fn today() -> i32 {
+    let now = std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .unwrap_or_else(|| chrono::Utc::now().timestamp());
+    now.div_euclid(86_400) as i32
+}
+
+/// Audit parameters from the shared data flags: `--as-of` is "today" when given.
+pub(super) fn params(
+    data: &DataArgs,
+    stale_days: i32,
+    stale_snapshots: usize,
+) -> anyhow::Result<AuditParams> {
+    let as_of = match &data.as_of {
+        None => today(),
+        Some(s) => match parse::date(s) {
+            Ok(Some(d)) => d,
+            _ => bail!("--as-of '{s}' is not a date as YYYY-MM-DD"),
+        },
+    };
+    Ok(AuditParams {
+        as_of,
+        stale_days,
+        stale_snapshots,
+    })
+}
+
+pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let prof = profile::read_profile(&a.profile)?;
+    let mut req = a.data.request(&prof, OutcomeNeed::Optional)?;
+    // Extra columns to scan, read as text and kept when every value is a number.
+    let mut extra_cols: Vec<String> = Vec::new();
+    if !a.scan.is_empty() {
+        let names = data::column_names(&a.data.data, &req)?;
+        let used = |c: &str| {
+            prof.metrics.iter().any(|m| m.column == c)
+                || [
+                    a.data.id_col.as_deref().unwrap_or(data::Roles::DEFAULT_ID),
+                    a.data
+                        .date_col
+                        .as_deref()
+                        .unwrap_or(data::Roles::DEFAULT_DATE),
+                    a.data
+                        .outcome_col
+                        .as_deref()
+                        .unwrap_or(data::Roles::DEFAULT_OUTCOME),
+                    a.data
+                        .churn_date_col
+                        .as_deref()
+                        .unwrap_or(data::Roles::DEFAULT_CHURN_DATE),
+                    a.data
+                        .customer_since_col
+                        .as_deref()
+                        .unwrap_or(data::Roles::DEFAULT_CUSTOMER_SINCE),
+                ]
+                .contains(&c)
+                || a.data.segment.iter().any(|s| s == c)
+        };
+        if a.scan.iter().any(|s| s == "all") {
+            extra_cols = names.into_iter().filter(|c| !used(c)).collect();
+        } else {
+            for c in &a.scan {
+                if !names.contains(c) {
+                    bail!(
+                        "--scan: no column '{c}' in {} (closest: {})",
+                        a.data.data,
+                        data::closest_names(c, &names).join(", ")
+                    );
+                }
+                extra_cols.push(c.clone());
+            }
+        }
+        for c in &extra_cols {
+            if !req.metrics.iter().any(|(m, _)| m == c) {
+                req.metrics.push((c.clone(), InputKind::Text));
+            }
+        }
+    }
+    let snaps = data::load(&a.data.data, &req)?;
+    for w in &snaps.notes.warnings {
+        ui.warn(w);
+    }
+    let extra: Vec<(String, Vec<f64>)> = extra_cols
+        .iter()
+        .filter_map(|c| match snaps.metric(c) {
+            Some(MetricColumn::Text { codes, labels }) => {
+                let vals: Option<Vec<f64>> = labels
+                    .iter()
+                    .map(|l| parse::number(l).ok().flatten())
+                    .collect();
+                let vals = vals?;
+                Some((
+                    c.clone(),
+                    codes
+                        .iter()
+                        .map(|&k| vals.get(k as usize).copied().unwrap_or(f64::NAN))
+                        .collect(),
+                ))
+            }
+            Some(MetricColumn::Numeric(v)) => Some((c.clone(), v.clone())),
+            None => None,
+        })
+        .collect();
+    let p = params(&a.data, a.stale_days, a.stale_snapshots)?;
+    let result = audit::audit(&prof, &snaps, &extra, &p);
+    let out_dir = a
+        .out
+        .clone()
+        .unwrap_or_else(|| report_dir("audit", &prof.name, &snaps));
+    for (name, body) in [
+        ("audit.md", report::markdown(&result)),
+        ("audit.json", report::json(&result)),
+    ] {
+        let path = out_dir.join(name);
+        output::write_atomic(&path, body.as_bytes(), true)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    print_findings(&result, ui);
+    ui.note(format!(
+        "wrote {}/ (audit.md, audit.json)",
+        out_dir.display()
+    ));
+    Ok(if result.count(Severity::Error) > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Findings on standard error: errors and warnings always, notes unless --quiet.
+pub(super) fn print_findings(result: &audit::Audit, ui: &Ui) {
+    for x in &result.findings {
+        let line = format!(
+            "{} {}{}: {}",
+            x.criterion,
+            x.check,
+            if x.subject.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", x.subject)
+            },
+            x.message
+        );
+        match x.severity {
+            Severity::Error => eprintln!("error: {line}"),
+            Severity::Warn => ui.warn(line),
+            Severity::Info => ui.note(format!("note: {line}")),
+        }
+    }
+    ui.note(format!(
+        "audit: {} errors, {} warnings, {} notes",
+        result.count(Severity::Error),
+        result.count(Severity::Warn),
+        result.count(Severity::Info)
+    ));
+}
+
+/// The audit `calibrate` runs first: its errors stop the fit unless `--force`.
+pub(super) fn before_fit(
+    prof: &Profile,
+    snaps: &data::Snapshots,
+    data_args: &DataArgs,
+    force: bool,
+    ui: &Ui,
+) -> anyhow::Result<()> {
+    let p = params(data_args, 120, 4)?;
+    let result = audit::audit(prof, snaps, &[], &p);
+    // Calibration has its own events-per-weight guard, with its own --force.
+    let errors: Vec<&audit::Finding> = result
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error && f.check != "events per parameter")
+        .collect();
+    ui.note(format!(
+        "audit: {} errors, {} warnings (churncal audit writes the details)",
+        result.count(Severity::Error),
+        result.count(Severity::Warn)
+    ));
+    if !errors.is_empty() && !force {
+        let list: Vec<String> = errors
+            .iter()
+            .map(|f| format!("  {} {}: {}", f.criterion, f.check, f.message))
+            .collect();
+        bail!(
+            "the data-quality audit found errors; fix the data, or pass --force to fit anyway:\n{}",
+            list.join("\n")
+        );
+    }
+    Ok(())
+}
