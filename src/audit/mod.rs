@@ -178,8 +178,9 @@ fn invert(m: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
 /// Information value of `v` against `y` over deciles (missing in its own bin), with each
 /// bin's shares smoothed by ½.
 pub fn information_value(v: &[f64], y: &[u8]) -> f64 {
+    use rayon::prelude::*;
     let mut sorted: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
-    sorted.sort_unstable_by(f64::total_cmp);
+    sorted.par_sort_unstable_by(f64::total_cmp);
     if sorted.is_empty() {
         return f64::NAN;
     }
@@ -312,33 +313,53 @@ pub fn audit(
             }
         }
     }
-    // exact duplicate rows over every loaded column (a generated row-number id excluded)
+    // exact duplicate rows over every loaded column (a generated row-number id excluded):
+    // a 64-bit fingerprint per row, sorted; equal fingerprints are compared value by value.
     {
-        let mut seen: FxHashMap<Vec<u64>, usize> = FxHashMap::default();
-        let mut dup = 0usize;
-        let mut key = Vec::new();
-        for i in 0..n {
-            key.clear();
+        use rayon::prelude::*;
+        use std::hash::{Hash, Hasher};
+        let row_values = |i: usize, out: &mut Vec<u64>| {
+            out.clear();
             if data.account_names.is_some() {
-                key.push(data.account[i] as u64);
+                out.push(data.account[i] as u64);
             }
             if let Some(d) = &data.date {
-                key.push(d[i] as u64);
+                out.push(d[i] as u64);
             }
             if let Some(o) = y {
-                key.push(o[i] as u64);
+                out.push(o[i] as u64);
             }
             for (_, c) in &data.metrics {
-                key.push(match c {
+                out.push(match c {
                     MetricColumn::Numeric(v) => v[i].to_bits(),
                     MetricColumn::Text { codes, .. } => codes[i] as u64,
                 });
             }
             for (_, v) in extra {
-                key.push(v[i].to_bits());
+                out.push(v[i].to_bits());
             }
-            if seen.insert(key.clone(), i).is_some() {
-                dup += 1;
+        };
+        let mut prints: Vec<(u64, u32)> = (0..n)
+            .into_par_iter()
+            .map_init(Vec::new, |buf, i| {
+                row_values(i, buf);
+                let mut h = rustc_hash::FxHasher::default();
+                buf.hash(&mut h);
+                (h.finish(), i as u32)
+            })
+            .collect();
+        prints.par_sort_unstable();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let mut dup = 0usize;
+        for group in prints.chunk_by(|p, q| p.0 == q.0).filter(|g| g.len() > 1) {
+            // rows equal to an earlier row of the group
+            for (k, &(_, r)) in group.iter().enumerate().skip(1) {
+                row_values(r as usize, &mut a);
+                let repeated = group[..k].iter().any(|&(_, q)| {
+                    row_values(q as usize, &mut b);
+                    a == b
+                });
+                dup += usize::from(repeated);
             }
         }
         if dup > 0 {
@@ -471,16 +492,18 @@ pub fn audit(
             }
             let (mut eligible, mut frozen) = (0usize, 0usize);
             for run in runs(&order, &data.account) {
-                let vals: Vec<f64> = run
-                    .iter()
-                    .map(|&i| v[i as usize])
-                    .filter(|x| !x.is_nan())
-                    .collect();
-                if vals.len() >= params.stale_snapshots {
+                let mut present = run.iter().map(|&i| v[i as usize]).filter(|x| !x.is_nan());
+                let Some(first) = present.next() else {
+                    continue;
+                };
+                let (mut count, mut same) = (1usize, true);
+                for x in present {
+                    count += 1;
+                    same &= x == first;
+                }
+                if count >= params.stale_snapshots {
                     eligible += 1;
-                    if vals.iter().all(|&x| x == vals[0]) {
-                        frozen += 1;
-                    }
+                    frozen += usize::from(same);
                 }
             }
             if eligible > 0 && frozen as f64 / eligible as f64 > 0.5 {
@@ -504,34 +527,40 @@ pub fn audit(
     if let Some(o) = y {
         let events = o.iter().filter(|&&v| v == 1).count();
         if let Ok(subs) = SubScores::compute(profile, data) {
-            for (mi, m) in profile.metrics.iter().enumerate() {
-                let col = &subs.columns[mi];
-                let raw: Vec<f64> = match data.metric(&m.column) {
-                    Some(MetricColumn::Numeric(v)) => v.clone(),
-                    _ => col.clone(),
-                };
-                let missing = raw.iter().filter(|x| x.is_nan()).count();
-                let rows: Vec<usize> = (0..n).filter(|&i| !col[i].is_nan()).collect();
-                let risk: Vec<f64> = rows.iter().map(|&i| -col[i]).collect();
-                let yy: Vec<u8> = rows.iter().map(|&i| o[i]).collect();
-                let ev = yy.iter().filter(|&&v| v == 1).count();
-                let (auc, ci) = if ev > 0 && ev < yy.len() {
-                    let d = vs::delong(&risk, &risk, &yy);
-                    (d.auc_a, d.ci_a)
-                } else {
-                    (f64::NAN, [f64::NAN; 2])
-                };
-                impact.push(Impact {
-                    metric: m.name.clone(),
-                    column: m.column.clone(),
-                    auc,
-                    auc_ci: ci,
-                    iv: information_value(&raw, o),
-                    missing: missing as f64 / n as f64,
-                    in_profile: true,
-                    levels: levels(&raw),
-                });
-            }
+            use rayon::prelude::*;
+            let mine: Vec<Impact> = profile
+                .metrics
+                .par_iter()
+                .enumerate()
+                .map(|(mi, m)| {
+                    let col = &subs.columns[mi];
+                    let raw: Vec<f64> = match data.metric(&m.column) {
+                        Some(MetricColumn::Numeric(v)) => v.clone(),
+                        _ => col.clone(),
+                    };
+                    let missing = raw.iter().filter(|x| x.is_nan()).count();
+                    let rows: Vec<usize> = (0..n).filter(|&i| !col[i].is_nan()).collect();
+                    let risk: Vec<f64> = rows.iter().map(|&i| -col[i]).collect();
+                    let yy: Vec<u8> = rows.iter().map(|&i| o[i]).collect();
+                    let ev = yy.iter().filter(|&&v| v == 1).count();
+                    let (auc, ci) = if ev > 0 && ev < yy.len() {
+                        vs::auc_ci(&risk, &yy)
+                    } else {
+                        (f64::NAN, [f64::NAN; 2])
+                    };
+                    Impact {
+                        metric: m.name.clone(),
+                        column: m.column.clone(),
+                        auc,
+                        auc_ci: ci,
+                        iv: information_value(&raw, o),
+                        missing: missing as f64 / n as f64,
+                        in_profile: true,
+                        levels: levels(&raw),
+                    }
+                })
+                .collect();
+            impact.extend(mine);
         }
         for (name, v) in extra {
             let rows: Vec<usize> = (0..n).filter(|&i| !v[i].is_nan()).collect();
@@ -539,11 +568,11 @@ pub fn audit(
             let yy: Vec<u8> = rows.iter().map(|&i| o[i]).collect();
             let ev = yy.iter().filter(|&&v| v == 1).count();
             let (auc, ci) = if ev > 0 && ev < yy.len() {
-                let d = vs::delong(&risk, &risk, &yy);
-                if d.auc_a >= 0.5 {
-                    (d.auc_a, d.ci_a)
+                let (a, c) = vs::auc_ci(&risk, &yy);
+                if a >= 0.5 {
+                    (a, c)
                 } else {
-                    (1.0 - d.auc_a, [1.0 - d.ci_a[1], 1.0 - d.ci_a[0]])
+                    (1.0 - a, [1.0 - c[1], 1.0 - c[0]])
                 }
             } else {
                 (f64::NAN, [f64::NAN; 2])
@@ -757,10 +786,25 @@ pub fn audit(
             }
         }
     }
+    let k = numeric.len();
+    let pairs: Vec<(usize, usize)> = (0..k)
+        .flat_map(|a| (a + 1..k).map(move |b| (a, b)))
+        .collect();
+    let r_of: Vec<f64> = {
+        use rayon::prelude::*;
+        pairs
+            .par_iter()
+            .map(|&(a, b)| pearson(numeric[a].1, numeric[b].1))
+            .collect()
+    };
+    let r_at = |a: usize, b: usize| -> f64 {
+        let (a, b) = if a < b { (a, b) } else { (b, a) };
+        r_of[pairs.iter().position(|&p| p == (a, b)).expect("pair")]
+    };
     let mut correlated = Vec::new();
     for a in 0..numeric.len() {
         for b in a + 1..numeric.len() {
-            let r = pearson(numeric[a].1, numeric[b].1);
+            let r = r_at(a, b);
             if r.abs() > 0.9 {
                 correlated.push((numeric[a].0.to_string(), numeric[b].0.to_string(), r));
                 add(
@@ -782,7 +826,7 @@ pub fn audit(
                         if a == b {
                             1.0
                         } else {
-                            let r = pearson(numeric[a].1, numeric[b].1);
+                            let r = r_at(a, b);
                             if r.is_nan() {
                                 0.0
                             } else {
@@ -848,10 +892,11 @@ fn levels(v: &[f64]) -> usize {
 
 /// Row indices in (account, date) order.
 fn account_date_order(data: &Snapshots) -> Vec<u32> {
+    use rayon::prelude::*;
     let mut idx: Vec<u32> = (0..data.rows as u32).collect();
     match &data.date {
-        Some(d) => idx.sort_unstable_by_key(|&i| (data.account[i as usize], d[i as usize])),
-        None => idx.sort_unstable_by_key(|&i| data.account[i as usize]),
+        Some(d) => idx.par_sort_unstable_by_key(|&i| (data.account[i as usize], d[i as usize])),
+        None => idx.par_sort_unstable_by_key(|&i| data.account[i as usize]),
     }
     idx
 }

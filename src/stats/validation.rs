@@ -12,52 +12,52 @@ use super::{normal_cdf, wilson};
 
 const Z95: f64 = 1.959_963_984_540_054;
 
-/// Midranks (1-based, ties get their average rank) of `v`.
-fn midranks(v: &[f64]) -> Vec<f64> {
-    let mut idx: Vec<u32> = (0..v.len() as u32).collect();
-    idx.par_sort_unstable_by(|&a, &b| v[a as usize].total_cmp(&v[b as usize]));
-    let mut r = vec![0f64; v.len()];
-    let mut i = 0;
-    while i < idx.len() {
-        let mut j = i;
-        while j < idx.len() && v[idx[j] as usize] == v[idx[i] as usize] {
-            j += 1;
-        }
-        let rank = (i + j + 1) as f64 / 2.0; // mean of ranks i+1 ..= j
-        for &k in &idx[i..j] {
-            r[k as usize] = rank;
-        }
-        i = j;
-    }
-    r
-}
-
 /// DeLong's structural components of one model's AUC: `(auc, V10 over positives, V01 over
-/// negatives)`, by the midrank algorithm of Sun & Xu (2014).
+/// negatives)`, by the midrank algorithm of Sun & Xu (2014), with the three midrankings
+/// (among positives, negatives and all) read off one sort.
 fn components(risk: &[f64], y: &[u8]) -> (f64, Vec<f64>, Vec<f64>) {
-    let pos: Vec<f64> = risk
-        .iter()
-        .zip(y)
-        .filter(|(_, &y)| y == 1)
-        .map(|(&r, _)| r)
-        .collect();
-    let neg: Vec<f64> = risk
-        .iter()
-        .zip(y)
-        .filter(|(_, &y)| y == 0)
-        .map(|(&r, _)| r)
-        .collect();
-    let (m, n) = (pos.len() as f64, neg.len() as f64);
-    let tx = midranks(&pos);
-    let ty = midranks(&neg);
-    let mut all = pos.clone();
-    all.extend_from_slice(&neg);
-    let tz = midranks(&all);
-    let auc = (tz[..pos.len()].iter().sum::<f64>() - m * (m + 1.0) / 2.0) / (m * n);
-    let v10 = (0..pos.len()).map(|i| (tz[i] - tx[i]) / n).collect();
-    let v01 = (0..neg.len())
-        .map(|j| 1.0 - (tz[pos.len() + j] - ty[j]) / m)
-        .collect();
+    let keys = super::sorted_keys(risk);
+    let m = y.iter().filter(|&&v| v == 1).count();
+    let n = y.len() - m;
+    // position of each row among its class, in row order
+    let mut slot = vec![0u32; y.len()];
+    let (mut pi, mut ni) = (0u32, 0u32);
+    for (i, &v) in y.iter().enumerate() {
+        if v == 1 {
+            slot[i] = pi;
+            pi += 1;
+        } else {
+            slot[i] = ni;
+            ni += 1;
+        }
+    }
+    let (mf, nf) = (m as f64, n as f64);
+    let mut v10 = vec![0f64; m];
+    let mut v01 = vec![0f64; n];
+    let mut sum_tz_pos = 0.0;
+    let (mut all_before, mut pos_before, mut neg_before) = (0usize, 0usize, 0usize);
+    for group in keys.chunk_by(|a, b| a.0 == b.0) {
+        let tp = group.iter().filter(|&&(_, r)| y[r as usize] == 1).count();
+        let tn = group.len() - tp;
+        let t = tp + tn;
+        // midranks (1-based) of this tie group among all, positives, negatives
+        let tz = all_before as f64 + (t as f64 + 1.0) / 2.0;
+        let tx = pos_before as f64 + (tp as f64 + 1.0) / 2.0;
+        let ty = neg_before as f64 + (tn as f64 + 1.0) / 2.0;
+        for &(_, r) in group {
+            let r = r as usize;
+            if y[r] == 1 {
+                v10[slot[r] as usize] = (tz - tx) / nf;
+                sum_tz_pos += tz;
+            } else {
+                v01[slot[r] as usize] = 1.0 - (tz - ty) / mf;
+            }
+        }
+        all_before += t;
+        pos_before += tp;
+        neg_before += tn;
+    }
+    let auc = (sum_tz_pos - mf * (mf + 1.0) / 2.0) / (mf * nf);
     (auc, v10, v01)
 }
 
@@ -101,6 +101,19 @@ pub struct DeLong {
     pub ci_a: [f64; 2],
     /// 95 % interval of AUC B.
     pub ci_b: [f64; 2],
+}
+
+/// One model's AUC with its DeLong 95 % interval (one pass of the structural components).
+pub fn auc_ci(risk: &[f64], y: &[u8]) -> (f64, [f64; 2]) {
+    let (auc, x, yv) = components(risk, y);
+    let var = cov(&x, &x) / x.len() as f64 + cov(&yv, &yv) / yv.len() as f64;
+    (
+        auc,
+        [
+            (auc - Z95 * var.sqrt()).max(0.0),
+            (auc + Z95 * var.sqrt()).min(1.0),
+        ],
+    )
 }
 
 /// DeLong comparison of risk scores `a` and `b` against outcomes `y` (both classes needed).
@@ -463,6 +476,8 @@ mod tests {
         assert_relative_eq!(d.cov_ab, DL_COV, epsilon = 1e-12);
         assert_relative_eq!(d.z, DL_Z, epsilon = 1e-9);
         assert_relative_eq!(d.auc_a, crate::stats::auc(&a, &y), epsilon = 1e-12);
+        let (auc, ci) = auc_ci(&a, &y);
+        assert_eq!((auc, ci), (d.auc_a, d.ci_a));
     }
 
     #[test]

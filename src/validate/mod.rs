@@ -540,7 +540,7 @@ fn evaluate(
     let risk: Vec<f64> = rows.iter().map(|&i| 100.0 - scored.score[i]).collect();
     let p: Vec<f64> = rows.iter().map(|&i| p_all[i]).collect();
     let yy: Vec<u8> = rows.iter().map(|&i| y[i]).collect();
-    let d = vs::delong(&risk, &risk, &yy);
+    let (auc, auc_ci) = vs::auc_ci(&risk, &yy);
     // deciles of risk (ties broken by row order)
     let mut order: Vec<usize> = (0..risk.len()).collect();
     order.sort_by(|&a, &b| risk[b].total_cmp(&risk[a]));
@@ -578,9 +578,9 @@ fn evaluate(
     ModelEval {
         name: profile.name.clone(),
         probabilities,
-        auc: d.auc_a,
-        auc_ci: d.ci_a,
-        gini: 2.0 * d.auc_a - 1.0,
+        auc,
+        auc_ci,
+        gini: 2.0 * auc - 1.0,
         ks: vs::ks(&risk, &yy),
         log_loss: stats::log_loss(&p, &yy),
         calibration: vs::calibration(&p, &yy, bins),

@@ -133,8 +133,7 @@ pub fn monitor(
         let scores: Vec<f64> = rows.iter().map(|&i| sc.score[i]).collect();
         let both = events > 0 && events < rows.len();
         let (auc, auc_ci) = if both {
-            let d = vs::delong(&risk, &risk, &yy);
-            (d.auc_a, d.ci_a)
+            vs::auc_ci(&risk, &yy)
         } else {
             (f64::NAN, [f64::NAN; 2])
         };
