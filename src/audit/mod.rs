@@ -59,6 +59,8 @@ pub struct Impact {
     pub auc_ci: [f64; 2],
     /// Information value over deciles (missing values in a bin of their own).
     pub iv: f64,
+    /// 95 % bootstrap interval of the information value.
+    pub iv_ci: [f64; 2],
     /// Share of rows where the value is missing.
     pub missing: f64,
     /// Whether this is a profile metric (else a scanned extra column).
@@ -175,16 +177,65 @@ fn invert(m: &[Vec<f64>]) -> Option<Vec<Vec<f64>>> {
     Some(a.into_iter().map(|r| r[n..].to_vec()).collect())
 }
 
-/// Information value of `v` against `y` over deciles (missing in its own bin), with each
-/// bin's shares smoothed by ½.
+/// Information value of `v` against `y` over deciles (a bin per value when there are at most
+/// ten; missing in its own bin), with each bin's shares smoothed by ½.
 pub fn information_value(v: &[f64], y: &[u8]) -> f64 {
+    information_value_ci(v, y, 0, 0).0
+}
+
+fn iv_of(c: &[f64], r: &[f64]) -> f64 {
+    let (tc, tr): (f64, f64) = (c.iter().sum(), r.iter().sum());
+    let used: Vec<usize> = (0..c.len()).filter(|&b| c[b] + r[b] > 0.0).collect();
+    let kb = used.len() as f64;
+    used.iter()
+        .map(|&b| {
+            let dc = (c[b] + 0.5) / (tc + 0.5 * kb);
+            let dr = (r[b] + 0.5) / (tr + 0.5 * kb);
+            (dr - dc) * (dr / dc).ln()
+        })
+        .sum()
+}
+
+/// Multinomial draw of `n` over probabilities `p`, by successive binomials.
+fn multinomial(rng: &mut rand_chacha::ChaCha8Rng, n: f64, p: &[f64]) -> Vec<f64> {
+    use rand_distr::{Binomial, Distribution};
+    let mut left = n as u64;
+    let mut rest = 1.0;
+    p.iter()
+        .map(|&q| {
+            if left == 0 || rest <= 0.0 {
+                return 0.0;
+            }
+            let share = (q / rest).clamp(0.0, 1.0);
+            let k = Binomial::new(left, share).map_or(0, |b| b.sample(rng));
+            left -= k;
+            rest -= q;
+            k as f64
+        })
+        .collect()
+}
+
+/// Information value with a 95 % percentile interval from `replicates` bootstrap draws of
+/// the bin counts (churned and retained resampled separately, bins fixed: a stratified
+/// bootstrap of rows, without touching the rows again). `(iv, [lo, hi])`; no interval when
+/// `replicates` is 0.
+pub fn information_value_ci(v: &[f64], y: &[u8], replicates: usize, seed: u64) -> (f64, [f64; 2]) {
+    use rand::SeedableRng;
     use rayon::prelude::*;
     let mut sorted: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
     sorted.par_sort_unstable_by(f64::total_cmp);
     if sorted.is_empty() {
-        return f64::NAN;
+        return (f64::NAN, [f64::NAN; 2]);
     }
-    let edges = decile_edges(&sorted, 10);
+    // A column with at most ten values (a flag, a band) gets a bin per value: deciles would
+    // merge a rare value into its neighbour and hide it.
+    let mut distinct = sorted.clone();
+    distinct.dedup();
+    let edges = if distinct.len() <= 10 {
+        distinct[1..].to_vec()
+    } else {
+        decile_edges(&sorted, 10)
+    };
     let k = edges.len() + 2;
     let mut c = vec![0f64; k];
     let mut r = vec![0f64; k];
@@ -196,16 +247,29 @@ pub fn information_value(v: &[f64], y: &[u8]) -> f64 {
             r[b] += 1.0;
         }
     }
+    let iv = iv_of(&c, &r);
+    if replicates == 0 {
+        return (iv, [f64::NAN; 2]);
+    }
     let (tc, tr): (f64, f64) = (c.iter().sum(), r.iter().sum());
-    let used: Vec<usize> = (0..k).filter(|&b| c[b] + r[b] > 0.0).collect();
-    let kb = used.len() as f64;
-    used.iter()
-        .map(|&b| {
-            let dc = (c[b] + 0.5) / (tc + 0.5 * kb);
-            let dr = (r[b] + 0.5) / (tr + 0.5 * kb);
-            (dr - dc) * (dr / dc).ln()
+    let pc: Vec<f64> = c.iter().map(|x| x / tc.max(1.0)).collect();
+    let pr: Vec<f64> = r.iter().map(|x| x / tr.max(1.0)).collect();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut reps: Vec<f64> = (0..replicates)
+        .map(|_| {
+            let cb = multinomial(&mut rng, tc, &pc);
+            let rb = multinomial(&mut rng, tr, &pr);
+            iv_of(&cb, &rb)
         })
-        .sum()
+        .collect();
+    reps.sort_by(f64::total_cmp);
+    (
+        iv,
+        [
+            crate::stats::quantile(&reps, 0.025),
+            crate::stats::quantile(&reps, 0.975),
+        ],
+    )
 }
 
 /// Run every check on loaded `data`. `extra` are columns outside the profile scanned for
@@ -548,12 +612,14 @@ pub fn audit(
                     } else {
                         (f64::NAN, [f64::NAN; 2])
                     };
+                    let ivc = information_value_ci(&raw, o, 200, 42 + mi as u64);
                     Impact {
                         metric: m.name.clone(),
                         column: m.column.clone(),
                         auc,
                         auc_ci: ci,
-                        iv: information_value(&raw, o),
+                        iv: ivc.0,
+                        iv_ci: ivc.1,
                         missing: missing as f64 / n as f64,
                         in_profile: true,
                         levels: levels(&raw),
@@ -577,12 +643,14 @@ pub fn audit(
             } else {
                 (f64::NAN, [f64::NAN; 2])
             };
+            let ivc = information_value_ci(v, o, 200, 4242);
             impact.push(Impact {
                 metric: name.clone(),
                 column: name.clone(),
                 auc,
                 auc_ci: ci,
-                iv: information_value(v, o),
+                iv: ivc.0,
+                iv_ci: ivc.1,
                 missing: (n - rows.len()) as f64 / n as f64,
                 in_profile: false,
                 levels: levels(v),
@@ -1207,6 +1275,24 @@ mod tests {
         assert!(information_value(&flat, &y) < 0.01);
         let copy: Vec<f64> = y.iter().map(|&v| v as f64).collect();
         assert!(information_value(&copy, &y) > 2.0);
+        // a rare flag (5 % of rows) keeps its own bin
+        let flag: Vec<f64> = (0..1000)
+            .map(|i| f64::from(u8::from(i % 20 == 0)))
+            .collect();
+        assert!(information_value(&flag, &y) > 0.5);
+        // the interval covers the estimate, is reproducible, and excludes 0 for a real signal
+        let signal: Vec<f64> = (0..1000)
+            .map(|i| {
+                if y[i] == 1 {
+                    (i % 7) as f64
+                } else {
+                    (i % 13) as f64 + 3.0
+                }
+            })
+            .collect();
+        let (iv, ci) = information_value_ci(&signal, &y, 200, 1);
+        assert!(ci[0] < iv && iv < ci[1] && ci[0] > 0.0, "{iv} {ci:?}");
+        assert_eq!(information_value_ci(&signal, &y, 200, 1), (iv, ci));
         assert_relative_eq!(pearson(&flat, &flat), 1.0, epsilon = 1e-12);
     }
 }

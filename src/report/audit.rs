@@ -46,16 +46,18 @@ pub fn markdown(a: &Audit) -> String {
         }
     }
     if !a.impact.is_empty() {
-        s.push_str("\n## Impact: each metric against churn\n\nAUC of the metric's sub-score in the profile's direction (above 0.5: the direction holds; for scanned extra columns, the stronger orientation), DeLong 95 % interval; information value over deciles. Suspected leakage: AUC above 0.95, or AUC of 0.75 or more from a column with at most three values (a status or flag). Information value is reported but not used for that: in churn data an ordinary usage metric reaches 0.5–1 (under a binormal model IV ≈ d′², so AUC 0.69 already gives 0.5), so the credit-scoring reading of IV > 0.5 as suspicious would flag every good metric.\n\n| metric | column | AUC | 95 % CI | information value | missing | in profile |\n|---|---|---:|---|---:|---:|---|\n");
+        s.push_str("\n## Impact: each metric against churn\n\nAUC of the metric's sub-score in the profile's direction (above 0.5: the direction holds; for scanned extra columns, the stronger orientation), DeLong 95 % interval; information value over deciles with a 95 % interval (bin counts of churned and retained resampled 200 times, bins fixed). Suspected leakage: AUC above 0.95, or AUC of 0.75 or more from a column with at most three values (a status or flag). Information value is reported but not used for that: in churn data an ordinary usage metric reaches 0.5–1 (under a binormal model IV ≈ d′², so AUC 0.69 already gives 0.5), so the credit-scoring reading of IV > 0.5 as suspicious would flag every good metric.\n\n| metric | column | AUC | 95 % CI | information value | 95 % CI | missing | in profile |\n|---|---|---:|---|---:|---|---:|---|\n");
         for m in &a.impact {
             s.push_str(&format!(
-                "| {} | {} | {} | {} – {} | {} | {:.1} % | {} |\n",
+                "| {} | {} | {} | {} – {} | {} | {} – {} | {:.1} % | {} |\n",
                 md_cell(&m.metric),
                 md_cell(&m.column),
                 f(m.auc, 3),
                 f(m.auc_ci[0], 3),
                 f(m.auc_ci[1], 3),
                 f(m.iv, 3),
+                f(m.iv_ci[0], 3),
+                f(m.iv_ci[1], 3),
                 100.0 * m.missing,
                 if m.in_profile { "yes" } else { "no (scanned)" }
             ));
