@@ -7,7 +7,9 @@
 //! `e_j = v[⌊j·n/10⌋]` for `j = 1…9`. A value goes to the bin numbered by how many distinct
 //! edges are ≤ it, so **a value equal to an edge goes to the bin above it, and equal values
 //! always share a bin**. Repeated edges merge bins, so a metric with heavy ties (a count that
-//! is mostly 0) has fewer than ten bins; empty bins are not shown. With `zero_bin`, zeros get
+//! is mostly 0) has fewer than ten bins; empty bins are not shown. A metric with at most as
+//! many distinct values as bins (a flag, a band) gets one bin per value instead, so a rare
+//! value is not merged into its neighbour. With `zero_bin`, zeros get
 //! a bin of their own and the deciles are taken over the non-zero values. Missing values get
 //! a `(missing)` bin after the others. Text metrics get one bin per label.
 
@@ -132,7 +134,14 @@ fn numeric(data: &Snapshots, v: &[f64], rows: &[u32], bins: usize, zero_bin: boo
         .filter(|x| !(x.is_nan() || zero_bin && *x == 0.0))
         .collect();
     sorted.sort_unstable_by(f64::total_cmp);
-    let edges = decile_edges(&sorted, bins.max(1));
+    let mut distinct = sorted.clone();
+    distinct.dedup();
+    // A metric with no more values than bins (a flag, a score band) gets a bin per value.
+    let edges = if !distinct.is_empty() && distinct.len() <= bins {
+        distinct[1..].to_vec()
+    } else {
+        decile_edges(&sorted, bins.max(1))
+    };
     let nb = edges.len() + 1;
     // groups: [zero bin], value bins, missing bin
     let off = usize::from(zero_bin);
@@ -322,5 +331,10 @@ mod tests {
         assert_eq!(total, 200);
         assert_eq!(mc.trend, Trend::Falling);
         assert!(mc.monotone);
+        // a rare flag (1 in 20) keeps a bin of its own
+        let flag: Vec<f64> = (0..200).map(|a| f64::from(u8::from(a % 20 == 0))).collect();
+        let mf = numeric(&d, &flag, &units, 10, false);
+        assert_eq!(mf.bins.len(), 2);
+        assert_eq!(mf.bins[1].count.units, 10);
     }
 }

@@ -480,7 +480,7 @@ pub fn cohorts_markdown(r: &CohortReport, ctx: &ReportContext) -> String {
     }
     if !r.metric_cohorts.is_empty() {
         s.push_str(&format!(
-            "\n## Metric cohorts\n\nEach metric's counted rows in decile bins of the raw value (edges at the values of ranks ⌊j·n/10⌋; a value equal to an edge goes to the bin above, equal values share a bin, so tied metrics have fewer bins{}; missing values in their own bin). Trend: the Cochran–Armitage test across the bins in metric order (|z| > 1.96); *mixed* means an adjacent step goes significantly against the trend (two-proportion z beyond ±1.96): not monotone.\n\n![metric cohorts](metric-cohorts.svg)\n\n| metric | column | bins | churn as the metric grows | monotone | against the profile's direction |\n|---|---|---:|---|---|---|\n",
+            "\n## Metric cohorts\n\nEach metric's counted rows in decile bins of the raw value (edges at the values of ranks ⌊j·n/10⌋; a value equal to an edge goes to the bin above, equal values share a bin, so tied metrics have fewer bins, and a metric with at most ten values gets a bin per value{}; missing values in their own bin). Trend: the Cochran–Armitage test across the bins in metric order (|z| > 1.96); *mixed* means an adjacent step goes significantly against the trend (two-proportion z beyond ±1.96): not monotone.\n\n![metric cohorts](metric-cohorts.svg)\n\n| metric | column | bins | churn as the metric grows | monotone | against the profile's direction |\n|---|---|---:|---|---|---|\n",
             if r.zero_bin { "; zeros in a bin of their own" } else { "" }
         ));
         for m in &r.metric_cohorts {
