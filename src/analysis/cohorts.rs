@@ -123,11 +123,9 @@ fn key_codes(data: &Snapshots, key: &CohortKey) -> Result<(Vec<u32>, Vec<String>
                         let period = if s == NO_DAY {
                             i32::MIN
                         } else {
-                            let d = parse::format_day(s);
-                            let y: i32 = d[..4].parse().unwrap_or(0);
-                            let m: i32 = d[5..7].parse().unwrap_or(1);
+                            let (y, m) = parse::year_month(s);
                             if quarter {
-                                y * 4 + (m - 1) / 3
+                                y * 4 + (m as i32 - 1) / 3
                             } else {
                                 y
                             }

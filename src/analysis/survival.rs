@@ -294,10 +294,12 @@ pub fn retention(
                 } else {
                     (first_seen[a].min(exit) - s).max(0) as f64
                 };
-                let d = parse::format_day(s);
-                let y: i32 = d[..4].parse().unwrap_or(0);
-                let m: i32 = d[5..7].parse().unwrap_or(1);
-                let p = if quarter { y * 4 + (m - 1) / 3 } else { y };
+                let (y, m) = parse::year_month(s);
+                let p = if quarter {
+                    y * 4 + (m as i32 - 1) / 3
+                } else {
+                    y
+                };
                 let next = index.len() as u32;
                 let g = *index.entry(p).or_insert_with(|| {
                     periods.push(p);

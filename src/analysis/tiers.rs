@@ -374,11 +374,8 @@ pub fn trend(data: &Snapshots, scored: &Scored) -> Vec<TrendRow> {
     let by_month = distinct.len() > TREND_MAX_DATES;
     let key = |d: i32| -> i32 {
         if by_month {
-            let s = parse::format_day(d);
-            // YYYY-MM as year * 12 + month
-            let y: i32 = s[..4].parse().unwrap_or(0);
-            let m: i32 = s[5..7].parse().unwrap_or(1);
-            y * 12 + (m - 1)
+            let (y, m) = parse::year_month(d);
+            y * 12 + (m as i32 - 1)
         } else {
             d
         }

@@ -598,9 +598,9 @@ pub fn audit(
                 .enumerate()
                 .map(|(mi, m)| {
                     let col = &subs.columns[mi];
-                    let raw: Vec<f64> = match data.metric(&m.column) {
-                        Some(MetricColumn::Numeric(v)) => v.clone(),
-                        _ => col.clone(),
+                    let raw: &[f64] = match data.metric(&m.column) {
+                        Some(MetricColumn::Numeric(v)) => v,
+                        _ => col,
                     };
                     let missing = raw.iter().filter(|x| x.is_nan()).count();
                     let rows: Vec<usize> = (0..n).filter(|&i| !col[i].is_nan()).collect();
@@ -612,7 +612,7 @@ pub fn audit(
                     } else {
                         (f64::NAN, [f64::NAN; 2])
                     };
-                    let ivc = information_value_ci(&raw, o, 200, 42 + mi as u64);
+                    let ivc = information_value_ci(raw, o, 200, 42 + mi as u64);
                     Impact {
                         metric: m.name.clone(),
                         column: m.column.clone(),
@@ -622,7 +622,7 @@ pub fn audit(
                         iv_ci: ivc.1,
                         missing: missing as f64 / n as f64,
                         in_profile: true,
-                        levels: levels(&raw),
+                        levels: levels(raw),
                     }
                 })
                 .collect();

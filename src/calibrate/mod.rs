@@ -706,11 +706,9 @@ impl CalibrateParams {
         if distinct_dates.len() < 2 && self.holdout_from.is_none() {
             return (None, Some("the data has a single snapshot date".into()));
         }
-        let cut = self.holdout_from.unwrap_or_else(|| {
-            let n = distinct_dates.len();
-            let take = ((n as f64) * 0.25).ceil().max(1.0) as usize;
-            distinct_dates[n - take.min(n - 1)]
-        });
+        let cut = self
+            .holdout_from
+            .unwrap_or_else(|| default_holdout(&distinct_dates));
         let train: Vec<usize> = (0..fd.n).filter(|&i| row_dates[i] < cut).collect();
         let test: Vec<usize> = (0..fd.n).filter(|&i| row_dates[i] >= cut).collect();
         let tr = fd.subset(&train);
@@ -871,6 +869,14 @@ fn subset_rows(x: &[f64], k: usize, rows: &[usize]) -> Vec<f64> {
     out
 }
 
+/// The first date of the default out-of-time holdout: the last 25 % of the distinct dates
+/// (at least one date, and never all of them).
+pub fn default_holdout(distinct_sorted_dates: &[Day]) -> Day {
+    let n = distinct_sorted_dates.len();
+    let take = ((n as f64) * 0.25).ceil().max(1.0) as usize;
+    distinct_sorted_dates[n - take.min(n - 1)]
+}
+
 /// Fold of each row: accounts shuffled with the seed, then dealt round-robin.
 pub fn grouped_folds(accounts: &[u32], folds: usize, seed: u64) -> Vec<usize> {
     let mut ids = distinct(accounts);
@@ -1017,6 +1023,14 @@ pub(crate) mod kat {
             y,
             w: vec![1.0; n],
         }
+    }
+
+    #[test]
+    fn default_holdout_is_the_last_quarter_of_dates() {
+        use super::default_holdout;
+        let d: Vec<crate::data::Day> = (0..8).collect();
+        assert_eq!(default_holdout(&d), 6);
+        assert_eq!(default_holdout(&[1, 2]), 2);
     }
 
     #[test]

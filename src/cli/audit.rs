@@ -3,11 +3,10 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 
 use churncal::audit::{self, AuditParams, Severity};
 use churncal::data::{self, parse, MetricColumn, OutcomeNeed};
-use churncal::output;
 use churncal::profile::{self, presets::DEFAULT_PRESET, InputKind, Profile};
 use churncal::report::audit as report;
 
@@ -38,11 +37,7 @@ pub struct Args {
 
 /// Today, or the date of `SOURCE_DATE_EPOCH` (reproducible runs), as a day number.
 pub(super) fn today() -> i32 {
-    let now = std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|s| s.trim().parse::<i64>().ok())
-        .unwrap_or_else(|| chrono::Utc::now().timestamp());
-    now.div_euclid(86_400) as i32
+    super::now_timestamp().div_euclid(86_400) as i32
 }
 
 /// Audit parameters from the shared data flags: `--as-of` is "today" when given.
@@ -147,14 +142,13 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| report_dir("audit", &prof.name, &snaps));
-    for (name, body) in [
-        ("audit.md", report::markdown(&result)),
-        ("audit.json", report::json(&result)),
-    ] {
-        let path = out_dir.join(name);
-        output::write_atomic(&path, body.as_bytes(), true)
-            .with_context(|| format!("writing {}", path.display()))?;
-    }
+    super::write_reports(
+        &out_dir,
+        &[
+            ("audit.md", report::markdown(&result)),
+            ("audit.json", report::json(&result)),
+        ],
+    )?;
     print_findings(&result, ui);
     ui.note(format!(
         "wrote {}/ (audit.md, audit.json)",

@@ -131,12 +131,10 @@ fn parse_lambdas(v: &[String]) -> anyhow::Result<Option<Vec<f64>>> {
 
 /// Today (UTC), or the date of `SOURCE_DATE_EPOCH` for reproducible outputs.
 fn created_date() -> String {
-    let now = std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|s| s.trim().parse::<i64>().ok())
-        .and_then(|t| chrono::DateTime::from_timestamp(t, 0))
-        .unwrap_or_else(chrono::Utc::now);
-    now.format("%Y-%m-%d").to_string()
+    chrono::DateTime::from_timestamp(super::now_timestamp(), 0)
+        .unwrap_or_else(chrono::Utc::now)
+        .format("%Y-%m-%d")
+        .to_string()
 }
 
 pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {

@@ -4,13 +4,12 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 
 use churncal::analysis::cohorts::{self, CohortKey, DEFAULT_MIN_SIZE};
 use churncal::analysis::survival::{self, RetentionBy};
 use churncal::analysis::{distinct_accounts, metric_cohorts, unit_rows, Unit};
 use churncal::data::{parse, OutcomeNeed, NO_DAY};
-use churncal::output;
 use churncal::profile::{self, presets::DEFAULT_PRESET};
 use churncal::report::analysis::{self as report, CohortReport};
 use churncal::report::churn_charts;
@@ -161,20 +160,20 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         notes,
     };
     let ctx = report_context(&a.data.data, &profile, &data);
-    let mut files: Vec<(String, String)> = vec![
-        ("cohorts.md".into(), report::cohorts_markdown(&rep, &ctx)),
-        ("cohorts.json".into(), report::cohorts_json(&rep, &ctx)),
+    let mut files: Vec<(&str, String)> = vec![
+        ("cohorts.md", report::cohorts_markdown(&rep, &ctx)),
+        ("cohorts.json", report::cohorts_json(&rep, &ctx)),
     ];
     if let Some(t) = &rep.cohorts {
-        files.push(("cohorts.csv".into(), report::cohorts_csv(t)));
+        files.push(("cohorts.csv", report::cohorts_csv(t)));
     }
     if !rep.metric_cohorts.is_empty() {
         files.push((
-            "metric-cohorts.csv".into(),
+            "metric-cohorts.csv",
             report::metric_cohorts_csv(&rep.metric_cohorts),
         ));
         files.push((
-            "metric-cohorts.svg".into(),
+            "metric-cohorts.svg",
             churn_charts::metric_cohorts_svg(
                 &format!("Churn by metric decile: '{}'", profile.name),
                 &rep.metric_cohorts,
@@ -183,17 +182,13 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         ));
     }
     if let Some(r) = &rep.retention {
-        files.push(("retention.csv".into(), report::retention_csv(r)));
+        files.push(("retention.csv", report::retention_csv(r)));
         files.push((
-            "retention.svg".into(),
+            "retention.svg",
             churn_charts::retention_svg(&format!("Retention by {}", r.by), r),
         ));
     }
-    for (name, body) in &files {
-        let p = out_dir.join(name);
-        output::write_atomic(&p, body.as_bytes(), true)
-            .with_context(|| format!("writing {}", p.display()))?;
-    }
+    super::write_reports(&out_dir, &files)?;
 
     ui.note(format!(
         "{}: {} rows of {} accounts, overall churn {:.2} %",
@@ -241,11 +236,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     ui.note(format!(
         "wrote {}/ ({})",
         out_dir.display(),
-        files
-            .iter()
-            .map(|f| f.0.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
+        files.iter().map(|f| f.0).collect::<Vec<_>>().join(", ")
     ));
     Ok(ExitCode::SUCCESS)
 }

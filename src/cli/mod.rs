@@ -74,6 +74,26 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Write report files into `dir`, each atomically, replacing earlier ones.
+fn write_reports<S: AsRef<str>>(dir: &std::path::Path, files: &[(&str, S)]) -> anyhow::Result<()> {
+    use anyhow::Context;
+    for (name, body) in files {
+        let p = dir.join(name);
+        churncal::output::write_atomic(&p, body.as_ref().as_bytes(), true)
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+    Ok(())
+}
+
+/// Seconds since the epoch: `SOURCE_DATE_EPOCH` when set (reproducible outputs), else the
+/// clock.
+fn now_timestamp() -> i64 {
+    std::env::var("SOURCE_DATE_EPOCH")
+        .ok()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .unwrap_or_else(|| chrono::Utc::now().timestamp())
+}
+
 /// The default output folder of a report: `reports/<kind>-<profile>-<last snapshot date>`.
 fn report_dir(kind: &str, profile: &str, data: &churncal::data::Snapshots) -> std::path::PathBuf {
     let last = data.date_range().map_or("all".to_string(), |d| {

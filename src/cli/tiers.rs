@@ -137,17 +137,16 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         output::write_atomic(path, toml.as_bytes(), a.force)
             .with_context(|| format!("writing {}", path.display()))?;
     }
-    for (name, body) in [
-        ("tiers.md", md.as_str()),
-        ("tiers.csv", csv.as_str()),
-        ("tiers.json", json.as_str()),
-        ("tiers.svg", tiers_svg.as_str()),
-        ("bands.svg", bands_svg.as_str()),
-    ] {
-        let p = out_dir.join(name);
-        output::write_atomic(&p, body.as_bytes(), true)
-            .with_context(|| format!("writing {}", p.display()))?;
-    }
+    super::write_reports(
+        &out_dir,
+        &[
+            ("tiers.md", md),
+            ("tiers.csv", csv),
+            ("tiers.json", json),
+            ("tiers.svg", tiers_svg),
+            ("bands.svg", bands_svg),
+        ],
+    )?;
 
     ui.note(format!(
         "{}: {} {} of {} accounts, overall churn {:.2} %",

@@ -6,10 +6,9 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 
 use churncal::data::{parse, OutcomeNeed};
-use churncal::output;
 use churncal::profile;
 use churncal::report::validation as report;
-use churncal::validate::{self, Gate, Status, ValidateParams};
+use churncal::validate::{self, Check, Gate, ValidateParams};
 
 use super::{report_context, report_dir, DataArgs, Ui};
 
@@ -105,27 +104,12 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         ("roc.svg", report::roc_svg(&v)),
         ("reliability.svg", report::reliability_svg(&v)),
     ];
-    for (name, body) in &files {
-        let p = out_dir.join(name);
-        output::write_atomic(&p, body.as_bytes(), true)
-            .with_context(|| format!("writing {}", p.display()))?;
-    }
+    super::write_reports(&out_dir, &files)?;
     ui.note(format!(
         "{}: {} validation rows of {} accounts, {} churned ({})",
         data.source, v.validation_rows, v.validation_accounts, v.validation_events, v.scheme
     ));
-    for c in &v.checks {
-        let mark = match c.status {
-            Status::Pass => "pass",
-            Status::Warn => "warn",
-            Status::Fail => "FAIL",
-        };
-        // Shown even with --quiet: the verdict is the command's answer.
-        eprintln!(
-            "{mark:>5}  {}: {} (threshold {})",
-            c.check, c.value, c.threshold
-        );
-    }
+    print_checks(&v.checks);
     ui.note(format!(
         "wrote {}/ (validation.md, validation.json, roc.svg, reliability.svg)",
         out_dir.display()
@@ -171,31 +155,20 @@ fn run_monitor(a: &Args, path: &str, gate: &Gate, ui: &Ui) -> anyhow::Result<Exi
         .clone()
         .unwrap_or_else(|| report_dir("monitor", &prof.name, &data));
     let ctx = report_context(&a.data.data, &prof, &data);
-    for (name, body) in [
-        ("monitor.md", report::monitor_markdown(&m, &ctx)),
-        ("monitor.json", report::monitor_json(&m, &ctx)),
-    ] {
-        let p = out_dir.join(name);
-        output::write_atomic(&p, body.as_bytes(), true)
-            .with_context(|| format!("writing {}", p.display()))?;
-    }
+    super::write_reports(
+        &out_dir,
+        &[
+            ("monitor.md", report::monitor_markdown(&m, &ctx)),
+            ("monitor.json", report::monitor_json(&m, &ctx)),
+        ],
+    )?;
     for q in &m.quarters {
         ui.note(format!(
             "{}: {} rows, {} churned, AUC {:.3}, O/E {:.2}, slope {:.2}, PSI {:.3}",
             q.quarter, q.rows, q.events, q.auc, q.observed_expected, q.slope, q.psi
         ));
     }
-    for c in &m.checks {
-        let mark = match c.status {
-            Status::Pass => "pass",
-            Status::Warn => "warn",
-            Status::Fail => "FAIL",
-        };
-        eprintln!(
-            "{mark:>5}  {}: {} (threshold {})",
-            c.check, c.value, c.threshold
-        );
-    }
+    print_checks(&m.checks);
     ui.note(format!(
         "wrote {}/ (monitor.md, monitor.json)",
         out_dir.display()
@@ -205,4 +178,17 @@ fn run_monitor(a: &Args, path: &str, gate: &Gate, ui: &Ui) -> anyhow::Result<Exi
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The verdict on standard error, shown even with --quiet: it is the command's answer.
+fn print_checks(checks: &[Check]) {
+    for c in checks {
+        eprintln!(
+            "{:>5}  {}: {} (threshold {})",
+            c.status.label(),
+            c.check,
+            c.value,
+            c.threshold
+        );
+    }
 }

@@ -1008,39 +1008,58 @@ fn check_two_classes(s: &Snapshots) -> Result<(), DataError> {
 impl Snapshots {
     /// Keep only the rows at `keep` (ascending indices), in every column.
     pub fn retain_rows(&mut self, keep: &[usize]) {
-        fn pick<T: Copy>(v: &[T], keep: &[usize]) -> Vec<T> {
-            keep.iter().map(|&i| v[i]).collect()
-        }
         if keep.len() == self.rows {
             return;
         }
-        self.account = pick(&self.account, keep);
-        if let Some(d) = &self.date {
-            self.date = Some(pick(d, keep));
+        *self = self.select_rows(keep);
+    }
+
+    /// A new set holding only the rows at `keep` (indices into this one), every column
+    /// copied row by row; the rest is not cloned.
+    pub fn select_rows(&self, keep: &[usize]) -> Snapshots {
+        fn pick<T: Copy>(v: &[T], keep: &[usize]) -> Vec<T> {
+            keep.iter().map(|&i| v[i]).collect()
         }
-        if let Some(o) = &self.outcome {
-            self.outcome = Some(pick(o, keep));
+        Snapshots {
+            source: self.source.clone(),
+            rows: keep.len(),
+            account: pick(&self.account, keep),
+            account_names: self.account_names.clone(),
+            n_accounts: self.n_accounts,
+            id_column: self.id_column.clone(),
+            date: self.date.as_ref().map(|d| pick(d, keep)),
+            date_column: self.date_column.clone(),
+            outcome: self.outcome.as_ref().map(|o| pick(o, keep)),
+            outcome_source: self.outcome_source.clone(),
+            metrics: self
+                .metrics
+                .iter()
+                .map(|(n, m)| {
+                    let m = match m {
+                        MetricColumn::Numeric(v) => MetricColumn::Numeric(pick(v, keep)),
+                        MetricColumn::Text { codes, labels } => MetricColumn::Text {
+                            codes: pick(codes, keep),
+                            labels: labels.clone(),
+                        },
+                    };
+                    (n.clone(), m)
+                })
+                .collect(),
+            segments: self
+                .segments
+                .iter()
+                .map(|s| super::Segment {
+                    name: s.name.clone(),
+                    codes: pick(&s.codes, keep),
+                    labels: s.labels.clone(),
+                })
+                .collect(),
+            customer_since: self.customer_since.as_ref().map(|v| pick(v, keep)),
+            churn_date: self.churn_date.as_ref().map(|v| pick(v, keep)),
+            arr: self.arr.as_ref().map(|v| pick(v, keep)),
+            source_row: pick(&self.source_row, keep),
+            notes: self.notes.clone(),
         }
-        for (_, m) in &mut self.metrics {
-            match m {
-                MetricColumn::Numeric(v) => *v = pick(v, keep),
-                MetricColumn::Text { codes, .. } => *codes = pick(codes, keep),
-            }
-        }
-        for s in &mut self.segments {
-            s.codes = pick(&s.codes, keep);
-        }
-        if let Some(v) = &self.customer_since {
-            self.customer_since = Some(pick(v, keep));
-        }
-        if let Some(v) = &self.churn_date {
-            self.churn_date = Some(pick(v, keep));
-        }
-        if let Some(v) = &self.arr {
-            self.arr = Some(pick(v, keep));
-        }
-        self.source_row = pick(&self.source_row, keep);
-        self.rows = keep.len();
     }
 }
 

@@ -73,6 +73,12 @@ pub fn to_naive(day: Day) -> NaiveDate {
     EPOCH + chrono::Duration::days(day as i64)
 }
 
+/// Year and month (1–12) of a day number, without formatting it.
+pub fn year_month(day: Day) -> (i32, u32) {
+    let d = to_naive(day);
+    (d.year(), d.month())
+}
+
 /// Format a day number as `YYYY-MM-DD`.
 pub fn format_day(day: Day) -> String {
     let d = to_naive(day);
@@ -226,6 +232,7 @@ mod tests {
         assert!(Horizon::parse("d").is_err());
         let q1 = date("2024-03-31").unwrap().unwrap();
         assert_eq!(format_day(Horizon::Months(3).add_to(q1)), "2024-06-30");
+        assert_eq!(year_month(q1), (2024, 3));
         assert_eq!(format_day(Horizon::Days(90).add_to(q1)), "2024-06-29");
     }
 }

@@ -38,13 +38,7 @@ pub struct Proposal {
     pub report: TierReport,
 }
 
-fn f(v: f64, d: usize) -> String {
-    if v.is_finite() {
-        format!("{v:.d$}")
-    } else {
-        "–".into()
-    }
-}
+use super::fixed as f;
 
 fn pct(v: f64) -> String {
     if !v.is_finite() {
@@ -289,6 +283,19 @@ pub fn tiers_markdown(r: &TierReport, ctx: &ReportContext, proposal: Option<&Pro
     s
 }
 
+/// CSV columns of [`count_fields`].
+const COUNT_COLUMNS: [&str; 9] = [
+    "churned",
+    "churn_rate",
+    "ci_low",
+    "ci_high",
+    "churn_share",
+    "lift",
+    "arr",
+    "arr_churned",
+    "revenue_churn_rate",
+];
+
 fn count_fields(c: &ChurnCount) -> [String; 9] {
     [
         c.churned.to_string(),
@@ -347,25 +354,19 @@ pub fn tiers_csv(r: &TierReport, proposal: Option<&Proposal>) -> String {
     }
     csv_text(
         &[
-            "table",
-            "group",
-            "score_from",
-            "score_to",
-            "rows",
-            "accounts",
-            "snapshots",
-            "churned",
-            "churn_rate",
-            "ci_low",
-            "ci_high",
-            "churn_share",
-            "lift",
-            "arr",
-            "arr_churned",
-            "revenue_churn_rate",
-            "mean_score",
-            "predicted",
-        ],
+            &[
+                "table",
+                "group",
+                "score_from",
+                "score_to",
+                "rows",
+                "accounts",
+                "snapshots",
+            ][..],
+            &COUNT_COLUMNS,
+            &["mean_score", "predicted"],
+        ]
+        .concat(),
         rows,
     )
 }
@@ -602,22 +603,10 @@ pub fn cohorts_csv(t: &CohortTable) -> String {
         .collect();
     csv_text(
         &[
-            "table",
-            "cohort",
-            "tier",
-            "rows",
-            "accounts",
-            "suppressed",
-            "churned",
-            "churn_rate",
-            "ci_low",
-            "ci_high",
-            "churn_share",
-            "lift",
-            "arr",
-            "arr_churned",
-            "revenue_churn_rate",
-        ],
+            &["table", "cohort", "tier", "rows", "accounts", "suppressed"][..],
+            &COUNT_COLUMNS,
+        ]
+        .concat(),
         rows,
     )
 }
@@ -644,23 +633,10 @@ pub fn metric_cohorts_csv(m: &[MetricCohort]) -> String {
         .collect();
     csv_text(
         &[
-            "metric",
-            "column",
-            "bin",
-            "lo",
-            "hi",
-            "mean",
-            "rows",
-            "churned",
-            "churn_rate",
-            "ci_low",
-            "ci_high",
-            "churn_share",
-            "lift",
-            "arr",
-            "arr_churned",
-            "revenue_churn_rate",
-        ],
+            &["metric", "column", "bin", "lo", "hi", "mean", "rows"][..],
+            &COUNT_COLUMNS,
+        ]
+        .concat(),
         rows,
     )
 }

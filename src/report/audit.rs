@@ -5,13 +5,7 @@ use serde_json::json;
 use super::calibration::md_cell;
 use crate::audit::{Audit, Severity};
 
-fn f(v: f64, d: usize) -> String {
-    if v.is_finite() {
-        format!("{v:.d$}")
-    } else {
-        "–".into()
-    }
-}
+use super::fixed as f;
 
 /// The audit in Markdown: findings (errors first), then each metric's signal, the churn
 /// rate per date, and redundancy.

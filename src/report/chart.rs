@@ -9,16 +9,17 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::calibrate::MetricResult;
 
-const FONT: &str = "sans-serif";
-const INK: RGBColor = RGBColor(33, 33, 33);
-const MUTED: RGBColor = RGBColor(97, 97, 97);
-const GRID: RGBColor = RGBColor(224, 224, 224);
+/// The charts' one look: font and ink colours, shared by every chart module.
+pub(crate) const FONT: &str = "sans-serif";
+pub(crate) const INK: RGBColor = RGBColor(33, 33, 33);
+pub(crate) const MUTED: RGBColor = RGBColor(97, 97, 97);
+pub(crate) const GRID: RGBColor = RGBColor(224, 224, 224);
 const PRIOR: RGBColor = RGBColor(176, 190, 197);
 const CALIBRATED: RGBColor = RGBColor(21, 101, 192);
 const DATA: RGBColor = RGBColor(230, 81, 0);
 
 /// Shorten a label to `max` characters with an ellipsis.
-fn clip(s: &str, max: usize) -> String {
+pub(crate) fn clip(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_string()
     } else {
@@ -27,7 +28,8 @@ fn clip(s: &str, max: usize) -> String {
     }
 }
 
-fn text(size: u32, color: &RGBColor, h: HPos) -> TextStyle<'_> {
+/// Text of `size` in `color`, anchored horizontally at `h` and centred vertically.
+pub(crate) fn text(size: u32, color: &RGBColor, h: HPos) -> TextStyle<'_> {
     TextStyle::from((FONT, size).into_font())
         .color(color)
         .pos(Pos::new(h, VPos::Center))

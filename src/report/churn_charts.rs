@@ -7,31 +7,14 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
+use super::chart::{clip, text, FONT, GRID, INK, MUTED};
+
 use crate::analysis::metric_cohorts::MetricCohort;
 use crate::analysis::survival::Retention;
 use crate::analysis::tiers::GroupRow;
 
-const FONT: &str = "sans-serif";
-const INK: RGBColor = RGBColor(33, 33, 33);
-const MUTED: RGBColor = RGBColor(97, 97, 97);
-const GRID: RGBColor = RGBColor(224, 224, 224);
 const LINE: RGBColor = RGBColor(21, 101, 192);
 const OVERALL: RGBColor = RGBColor(120, 120, 120);
-
-fn text(size: u32, color: &RGBColor, h: HPos) -> TextStyle<'_> {
-    TextStyle::from((FONT, size).into_font())
-        .color(color)
-        .pos(Pos::new(h, VPos::Center))
-}
-
-fn clip(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        let t: String = s.chars().take(max - 1).collect();
-        format!("{t}…")
-    }
-}
 
 /// `#rrggbb` to a colour (grey when malformed).
 fn hex(c: &str) -> RGBColor {

@@ -7,3 +7,13 @@ pub mod calibration;
 pub mod chart;
 pub mod churn_charts;
 pub mod validation;
+
+/// A number with `d` decimals, or `–` when it is not finite: the one number format of the
+/// Markdown tables.
+pub(crate) fn fixed(v: f64, d: usize) -> String {
+    if v.is_finite() {
+        format!("{v:.d$}")
+    } else {
+        "–".into()
+    }
+}

@@ -3,20 +3,15 @@
 //! diagram in SVG.
 
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters::style::text_anchor::HPos;
 use serde_json::json;
 
 use super::analysis::ReportContext;
 use super::calibration::md_cell;
-use crate::validate::{ModelEval, Status, Validation};
+use super::chart::{text, GRID, INK, MUTED};
+use crate::validate::{Check, ModelEval, Status, Validation};
 
-fn f(v: f64, d: usize) -> String {
-    if v.is_finite() {
-        format!("{v:.d$}")
-    } else {
-        "–".into()
-    }
-}
+use super::fixed as f;
 
 fn pct(v: f64) -> String {
     if v.is_finite() {
@@ -24,6 +19,24 @@ fn pct(v: f64) -> String {
     } else {
         "–".into()
     }
+}
+
+/// The verdict table: check, value, threshold, pass / warn / **FAIL**.
+fn checks_table(checks: &[Check]) -> String {
+    let mut s = String::from("| check | value | threshold | verdict |\n|---|---|---|---|\n");
+    for c in checks {
+        let verdict = match c.status {
+            Status::Fail => format!("**{}**", c.status.label()),
+            other => other.label().to_string(),
+        };
+        s.push_str(&format!(
+            "| {} | {} | {} | {verdict} |\n",
+            md_cell(&c.check),
+            md_cell(&c.value),
+            md_cell(&c.threshold),
+        ));
+    }
+    s
 }
 
 fn model_rows(s: &mut String, m: &ModelEval) {
@@ -82,20 +95,8 @@ pub fn markdown(v: &Validation, ctx: &ReportContext) -> String {
         v.development_rows,
         v.development_events
     );
-    s.push_str("## The gate\n\n| check | value | threshold | verdict |\n|---|---|---|---|\n");
-    for c in &v.checks {
-        s.push_str(&format!(
-            "| {} | {} | {} | {} |\n",
-            md_cell(&c.check),
-            md_cell(&c.value),
-            md_cell(&c.threshold),
-            match c.status {
-                Status::Pass => "pass",
-                Status::Warn => "warn",
-                Status::Fail => "**FAIL**",
-            }
-        ));
-    }
+    s.push_str("## The gate\n\n");
+    s.push_str(&checks_table(&v.checks));
     s.push_str("\nThresholds: the specification's defaults unless a gate file was given (the JSON lists those applied).\n");
     s.push_str("\n## Discrimination and calibration on the validation rows\n\n| profile | AUC (DeLong 95 %) | Gini | KS | log-loss | Brier | observed / expected | calibration intercept | calibration slope | ECE | Spiegelhalter z |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
     model_rows(&mut s, &v.candidate);
@@ -281,20 +282,8 @@ pub fn monitor_markdown(m: &crate::validate::monitor::Monitor, ctx: &ReportConte
             f(q.psi, 4)
         ));
     }
-    s.push_str("\nThe latest quarters churn less when their outcomes are still open (right-censored or not yet labelled); read their calibration with that in mind.\n\n| check | value | threshold | verdict |\n|---|---|---|---|\n");
-    for c in &m.checks {
-        s.push_str(&format!(
-            "| {} | {} | {} | {} |\n",
-            md_cell(&c.check),
-            md_cell(&c.value),
-            md_cell(&c.threshold),
-            match c.status {
-                Status::Pass => "pass",
-                Status::Warn => "warn",
-                Status::Fail => "**FAIL**",
-            }
-        ));
-    }
+    s.push_str("\nThe latest quarters churn less when their outcomes are still open (right-censored or not yet labelled); read their calibration with that in mind.\n\n");
+    s.push_str(&checks_table(&m.checks));
     s
 }
 
@@ -314,18 +303,8 @@ pub fn json(v: &Validation, ctx: &ReportContext) -> String {
     s
 }
 
-const FONT: &str = "sans-serif";
-const INK: RGBColor = RGBColor(33, 33, 33);
-const MUTED: RGBColor = RGBColor(97, 97, 97);
-const GRID: RGBColor = RGBColor(224, 224, 224);
 const CAND: RGBColor = RGBColor(21, 101, 192);
 const INC: RGBColor = RGBColor(230, 81, 0);
-
-fn text(size: u32, color: &RGBColor, h: HPos) -> TextStyle<'_> {
-    TextStyle::from((FONT, size).into_font())
-        .color(color)
-        .pos(Pos::new(h, VPos::Center))
-}
 
 /// A square unit plot with a title, axis labels and a legend; `draw` adds the content in
 /// unit coordinates mapped by the given closure.

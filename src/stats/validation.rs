@@ -299,40 +299,6 @@ pub fn calibration_slope_weighted(p: &[f64], y: &[u8], w: &[f64]) -> f64 {
     b
 }
 
-/// Newton fit of `logit P(y) = a + b · x` (b fixed at 1 when `fixed_slope`), returning
-/// `(a, b)`.
-fn logistic_on(x: &[f64], y: &[u8], fixed_slope: bool) -> (f64, f64) {
-    let (mut a, mut b) = (0.0f64, 1.0f64);
-    for _ in 0..100 {
-        let (mut g0, mut g1, mut h00, mut h01, mut h11) = (0.0, 0.0, 0.0, 0.0, 0.0);
-        for (&x, &y) in x.iter().zip(y) {
-            let p = crate::score::sigmoid(a + b * x);
-            let r = p - y as f64;
-            let v = p * (1.0 - p);
-            g0 += r;
-            g1 += r * x;
-            h00 += v;
-            h01 += v * x;
-            h11 += v * x * x;
-        }
-        let (da, db) = if fixed_slope {
-            (g0 / h00, 0.0)
-        } else {
-            let det = h00 * h11 - h01 * h01;
-            if det.abs() < 1e-300 {
-                break;
-            }
-            ((h11 * g0 - h01 * g1) / det, (h00 * g1 - h01 * g0) / det)
-        };
-        a -= da;
-        b -= db;
-        if da.abs() < 1e-12 && db.abs() < 1e-12 {
-            break;
-        }
-    }
-    (a, b)
-}
-
 /// Calibration statistics of probabilities `p` for outcomes `y`, with `bins` equal-count
 /// bins (rows sorted by p, split as evenly as possible; ties may straddle a split).
 pub fn calibration(p: &[f64], y: &[u8], bins: usize) -> CalibrationStats {
@@ -358,7 +324,7 @@ pub fn calibration(p: &[f64], y: &[u8], bins: usize) -> CalibrationStats {
         }
         a
     };
-    let (_, slope) = logistic_on(&lp, y, false);
+    let slope = calibration_slope_weighted(p, y, &vec![1.0; n]);
     // Stable: tied probabilities keep row order, so bins do not depend on the thread count.
     let mut idx: Vec<u32> = (0..n as u32).collect();
     idx.par_sort_by(|&a, &b| p[a as usize].total_cmp(&p[b as usize]));

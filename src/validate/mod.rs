@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::analysis::tiers::{tier_report, Monotonicity, DEFAULT_BANDS};
 use crate::analysis::{unit_rows, Unit};
-use crate::calibrate::{grouped_folds, problem::fit_two};
+use crate::calibrate::{default_holdout, grouped_folds, problem::fit_two};
 use crate::data::{parse, Day, Snapshots};
 use crate::profile::Profile;
 use crate::score::{self, sigmoid, Scored, SubScores};
@@ -183,6 +183,17 @@ pub enum Status {
     Warn,
     /// Failed: the candidate should not replace the incumbent.
     Fail,
+}
+
+impl Status {
+    /// `pass`, `warn` or `FAIL`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Warn => "warn",
+            Status::Fail => "FAIL",
+        }
+    }
 }
 
 /// One row of the verdict table.
@@ -417,14 +428,6 @@ pub fn harrell_optimism(
         replicates: results.len(),
         not_converged: results.iter().filter(|r| !r.2).count(),
     }))
-}
-
-/// The first date of the default out-of-time holdout: the last 25 % of the distinct dates
-/// (at least one date, and never all of them).
-pub fn default_holdout(distinct_sorted_dates: &[Day]) -> Day {
-    let n = distinct_sorted_dates.len();
-    let take = ((n as f64) * 0.25).ceil().max(1.0) as usize;
-    distinct_sorted_dates[n - take.min(n - 1)]
 }
 
 fn probabilities(
@@ -708,8 +711,7 @@ pub fn validate(
     let (pc, src_c) = probabilities(candidate, &sc, y, &dev, folds.as_deref());
     let (pi, src_i) = probabilities(incumbent, &si, y, &dev, folds.as_deref());
 
-    let mut val_data = data.clone();
-    val_data.retain_rows(&val);
+    let val_data = data.select_rows(&val);
     let val_sc = subset_scored(&sc, &val);
     let val_si = subset_scored(&si, &val);
     let cand = evaluate(
@@ -1078,12 +1080,5 @@ mod tests {
         assert_eq!(g.slope, [0.7, 1.3]);
         assert_eq!(g.psi_fail, 0.25);
         assert!(Gate::from_toml("min_delta_aux = 1").is_err());
-    }
-
-    #[test]
-    fn default_holdout_is_the_last_quarter_of_dates() {
-        let d: Vec<Day> = (0..8).collect();
-        assert_eq!(default_holdout(&d), 6);
-        assert_eq!(default_holdout(&[1, 2]), 2);
     }
 }

@@ -63,10 +63,8 @@ pub struct Monitor {
 }
 
 fn quarter_of(day: i32) -> (i32, String) {
-    let d = parse::format_day(day);
-    let y: i32 = d[..4].parse().unwrap_or(0);
-    let m: i32 = d[5..7].parse().unwrap_or(1);
-    let q = (m - 1) / 3;
+    let (y, m) = parse::year_month(day);
+    let q = (m as i32 - 1) / 3;
     (y * 4 + q, format!("{y}-Q{}", q + 1))
 }
 
@@ -86,12 +84,15 @@ pub fn monitor(
         super::ValidateError::Data("monitoring by quarter needs snapshot dates".into())
     })?;
     let sc = score::score(profile, data)?;
-    let mut keys: Vec<(i32, String)> = dates.iter().map(|&d| quarter_of(d)).collect();
-    keys.sort();
+    let mut distinct: Vec<i32> = dates.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let mut keys: Vec<(i32, String)> = distinct.into_iter().map(quarter_of).collect();
     keys.dedup();
+    let row_quarter: Vec<i32> = dates.iter().map(|&d| quarter_of(d).0).collect();
     let rows_of = |k: i32| -> Vec<usize> {
         (0..data.rows)
-            .filter(|&i| sc.tier[i] != u8::MAX && quarter_of(dates[i]).0 == k)
+            .filter(|&i| sc.tier[i] != u8::MAX && row_quarter[i] == k)
             .collect()
     };
     let first = rows_of(keys[0].0);
@@ -138,8 +139,7 @@ pub fn monitor(
             (f64::NAN, [f64::NAN; 2])
         };
         let cal = vs::calibration(&pp, &yy, 10);
-        let mut sub = data.clone();
-        sub.retain_rows(&rows);
+        let sub = data.select_rows(&rows);
         let sub_scored = super::subset_scored(&sc, &rows);
         let tr = tier_report(&sub, &sub_scored, Unit::Account, &DEFAULT_BANDS);
         let total: usize = tr.tiers.iter().map(|t| t.count.units).sum();
