@@ -9,6 +9,8 @@
 //! reference fit ([`reference`](mod@reference)) flags direction conflicts; weights are rounded to integers
 //! by largest remainder with the cost reported.
 
+pub mod linalg;
+pub mod newton;
 pub mod problem;
 pub mod reference;
 pub mod transforms;
@@ -29,7 +31,7 @@ use crate::stats;
 use problem::{
     fit_constrained, fit_two, nll_of_scores, ConstrainedFit, FitData, SolverReport, LOOSE, TIGHT,
 };
-use reference::{fit_reference, ReferenceFit};
+use reference::{fit_reference, refit_reference, ReferenceFit};
 
 /// Why a calibration cannot run.
 #[derive(Debug, Error)]
@@ -361,7 +363,10 @@ impl CalibrateParams {
     ) -> Result<Calibration, CalibrateError> {
         self.check()?;
         let outcome = data.outcome.as_ref().ok_or(CalibrateError::NoOutcome)?;
-        let rows: Vec<usize> = (0..data.rows).filter(|&i| subs.present[i] > 0).collect();
+        let mut rows: Vec<usize> = (0..data.rows).filter(|&i| subs.present[i] > 0).collect();
+        // Rows in account order: a bootstrap replicate's left-out accounts are then runs of
+        // zero weights the fit skips.
+        rows.sort_by_key(|&i| data.account[i]);
         let k = prior.metrics.len();
         let fd = FitData::from_columns(&subs.columns, outcome, &rows);
         let events = fd.y.iter().filter(|&&y| y == 1).count();
@@ -409,6 +414,10 @@ impl CalibrateParams {
         let beta0: Vec<f64> = w0.iter().map(|w| b0 * w / 100.0).collect();
         let imputed = impute(&fd, &s0);
 
+        // Unconstrained reference on all rows (linfa, then Newton); the folds and the
+        // holdout refit it from there.
+        let reference = fit_reference(&imputed, fd.n, k, &fd.y);
+
         // Cross-validation grouped by account.
         let fold_of = grouped_folds(&accounts_of, self.folds, self.seed);
         let lambdas = self.lambdas.clone().unwrap_or_else(default_lambdas);
@@ -427,6 +436,7 @@ impl CalibrateParams {
                 let tr_s0 = tr.scores(&w0);
                 let (pa, pb, _) = fit_two(&tr_s0, &tr.y, &tr.w, (a0, slope0));
                 let mut warm = (pa, beta_from(&w0, -pb));
+                let mut warm_info: Option<Vec<f64>> = None;
                 let mut preds = vec![Vec::new(); lambdas.len()];
                 let mut not_conv = vec![0usize; lambdas.len()];
                 for &li in &order {
@@ -439,6 +449,7 @@ impl CalibrateParams {
                             &beta0,
                             lam,
                             (warm.0, &warm.1),
+                            warm_info.as_deref(),
                             self.max_iters,
                             LOOSE,
                         );
@@ -446,6 +457,7 @@ impl CalibrateParams {
                             not_conv[li] += 1;
                         }
                         warm = (fit.alpha, fit.beta.clone());
+                        warm_info = Some(fit.information);
                         (fit.alpha, fit.beta)
                     };
                     preds[li] = predict(&te, alpha, &beta);
@@ -454,7 +466,7 @@ impl CalibrateParams {
                 }
                 let tr_imp = subset_rows(&imputed, k, &train);
                 let te_imp = subset_rows(&imputed, k, &test);
-                let rf = fit_reference(&tr_imp, train.len(), k, &tr.y);
+                let rf = refit_reference(&tr_imp, train.len(), k, &tr.y, &reference);
                 let unc: Vec<f64> = te_imp.chunks(k).map(|r| rf.probability(r)).collect();
                 FoldResult {
                     test,
@@ -543,9 +555,18 @@ impl CalibrateParams {
                     reason: "λ = ∞: the prior's weights, intercept and slope refitted by Newton"
                         .into(),
                 },
+                information: Vec::new(),
             }
         } else {
-            fit_constrained(&fd, &beta0, lambda, (a0, &beta0), self.max_iters, TIGHT)
+            fit_constrained(
+                &fd,
+                &beta0,
+                lambda,
+                (a0, &beta0),
+                None,
+                self.max_iters,
+                TIGHT,
+            )
         };
         if !final_fit.solver.converged {
             warnings.push(format!(
@@ -556,8 +577,9 @@ impl CalibrateParams {
         let weights = final_fit.weights();
 
         // Out-of-time holdout.
-        let (holdout, holdout_note) =
-            self.holdout(data, &rows, &fd, &imputed, &w0, &beta0, lambda, &final_fit);
+        let (holdout, holdout_note) = self.holdout(
+            data, &rows, &fd, &imputed, &w0, &beta0, lambda, &final_fit, &reference,
+        );
 
         // Bootstrap over accounts of the maximum-likelihood weights (λ = 0): the range of
         // weights the data alone supports, whatever shrinkage the cross-validation chose.
@@ -569,14 +591,12 @@ impl CalibrateParams {
                 &beta0,
                 0.0,
                 (final_fit.alpha, &final_fit.beta),
+                Some(&final_fit.information),
                 self.max_iters,
                 TIGHT,
             )
         };
         let (boot, boot_nc) = self.bootstrap_weights(&fd, &accounts_of, &beta0, &ml_fit);
-
-        // Unconstrained reference on all rows.
-        let reference = fit_reference(&imputed, fd.n, k, &fd.y);
 
         // Integer weights and their cost.
         let w_int = stats::largest_remainder(&weights, 100);
@@ -695,6 +715,7 @@ impl CalibrateParams {
         beta0: &[f64],
         lambda: f64,
         final_fit: &ConstrainedFit,
+        reference: &ReferenceFit,
     ) -> (Option<Comparison>, Option<String>) {
         let Some(dates) = &data.date else {
             return (None, Some("the data has no snapshot dates".into()));
@@ -739,12 +760,19 @@ impl CalibrateParams {
                 beta0,
                 lambda,
                 (final_fit.alpha, &final_fit.beta),
+                Some(&final_fit.information),
                 self.max_iters,
                 LOOSE,
             );
             predict(&te, f.alpha, &f.beta)
         };
-        let rf = fit_reference(&subset_rows(imputed, k, &train), train.len(), k, &tr.y);
+        let rf = refit_reference(
+            &subset_rows(imputed, k, &train),
+            train.len(),
+            k,
+            &tr.y,
+            reference,
+        );
         let unc: Vec<f64> = subset_rows(imputed, k, &test)
             .chunks(k)
             .map(|r| rf.probability(r))
@@ -788,10 +816,10 @@ impl CalibrateParams {
                 for _ in 0..ids.len() {
                     count[rng.random_range(0..ids.len())] += 1.0;
                 }
-                let mut d = fd.clone();
-                for (w, &a) in d.w.iter_mut().zip(&acc_idx) {
-                    *w = count[a];
-                }
+                let d = FitData {
+                    w: acc_idx.iter().map(|&a| count[a]).collect(),
+                    ..fd.clone()
+                };
                 let out = if d.events() == 0.0 {
                     (ml_fit.weights(), false)
                 } else {
@@ -800,6 +828,7 @@ impl CalibrateParams {
                         beta0,
                         0.0,
                         (ml_fit.alpha, &ml_fit.beta),
+                        Some(&ml_fit.information),
                         self.max_iters,
                         LOOSE,
                     );

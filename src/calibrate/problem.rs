@@ -7,17 +7,18 @@
 //! and the problem is smooth but not convex.
 //!
 //! The objective is the weighted mean negative log-likelihood plus
-//! `λ Σ_k (β_k − β⁰_k)²`, minimised by argmin's L-BFGS (Moré–Thuente line search) over
-//! `θ = (α, u)` with `β = u²`, which keeps every weight non-negative and lets a weight reach 0.
+//! `λ Σ_k (β_k − β⁰_k)²`, minimised over `θ = (α, β)` with `β ≥ 0` by a projected Newton
+//! method run by argmin ([`super::newton`]): the Fisher information of the logistic model
+//! as curvature, so a fit takes a few passes over the data and weights reach 0 exactly.
 //! The log-likelihood uses the stable forms `log(1 + e^η) = max(η, 0) + log1p(e^−|η|)`
 //! (Mächler, "Accurately computing log(1 − exp(−|a|))", CRAN Rmpfr vignette, 2012).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
-use argmin::core::{CostFunction, Executor, Gradient, State, TerminationReason, TerminationStatus};
-use argmin::solver::linesearch::MoreThuenteLineSearch;
-use argmin::solver::quasinewton::LBFGS;
+use argmin::core::{Executor, State, TerminationReason, TerminationStatus};
 use rayon::prelude::*;
+
+use super::newton::{Curvature, Evaluation, ProjectedNewton};
 
 use crate::score::sigmoid;
 
@@ -157,112 +158,261 @@ pub fn fit_two(s: &[f64], y: &[u8], w: &[f64], start: (f64, f64)) -> (f64, f64, 
     (a, b, false)
 }
 
-/// A point θ with its cost and gradient.
-type Evaluation = (Vec<f64>, f64, Vec<f64>);
-
-/// The penalised objective handed to argmin.
+/// The penalised objective over `θ = (α, β)`, `β ≥ 0`.
 struct Objective<'a> {
     data: &'a FitData,
     prior: &'a [f64],
     lambda: f64,
     wsum: f64,
-    cache: Mutex<Option<Evaluation>>,
 }
 
+/// One chunk's sums: NLL, gradient and the lower triangle of the Fisher information.
+struct Partial {
+    nll: f64,
+    grad: Vec<f64>,
+    info: Vec<f64>,
+    /// Without the information, the gradient is gathered in three parts (see
+    /// [`Objective::group`]): `Σ r·score`, and per metric `Σ c·x` and `Σ c·score` over the
+    /// rows where it is present.
+    mean: f64,
+    value: Vec<f64>,
+    present: Vec<f64>,
+}
+
+/// Rows evaluated together: independent accumulation chains across rows, and one update of
+/// the gradient and information cells per group instead of per row.
+const LANES: usize = 4;
+
 impl Objective<'_> {
-    /// Cost and gradient with respect to `θ = (α, u)`, cached for the last point.
-    fn eval(&self, theta: &[f64]) -> (f64, Vec<f64>) {
-        if let Some((t, c, g)) = self.cache.lock().expect("cache lock").as_ref() {
-            if t.as_slice() == theta {
-                return (*c, g.clone());
+    /// Sums over one chunk of rows starting at row `start`: groups of [`LANES`] rows, then
+    /// the remainder one at a time.
+    fn chunk<const FISHER: bool>(
+        &self,
+        rows: &[f64],
+        start: usize,
+        alpha: f64,
+        beta: &[f64],
+        big_b: f64,
+    ) -> Partial {
+        let k = self.data.k;
+        let p = k + 1;
+        let mut out = Partial {
+            nll: 0.0,
+            grad: vec![0.0; p],
+            info: if FISHER { vec![0.0; p * p] } else { Vec::new() },
+            mean: 0.0,
+            value: vec![0.0; k],
+            present: vec![0.0; k],
+        };
+        let mut z = vec![0.0; p * LANES];
+        let full = rows.len() / (k * LANES);
+        for g in 0..full {
+            let group = &rows[g * k * LANES..(g + 1) * k * LANES];
+            self.group::<LANES, FISHER>(
+                group,
+                start + g * LANES,
+                (alpha, beta, big_b),
+                &mut z,
+                &mut out,
+            );
+        }
+        for i in full * LANES..rows.len() / k {
+            let row = &rows[i * k..(i + 1) * k];
+            self.group::<1, FISHER>(row, start + i, (alpha, beta, big_b), &mut z, &mut out);
+        }
+        if !FISHER {
+            for m in 0..k {
+                out.grad[m + 1] = -out.mean - out.value[m] + out.present[m];
             }
         }
-        let k = self.data.k;
-        let alpha = theta[0];
-        let u = &theta[1..];
-        let beta: Vec<f64> = u.iter().map(|v| v * v).collect();
-        let big_b: f64 = beta.iter().sum();
+        out
+    }
+
+    /// Adds `L` consecutive rows (first index `first`) to `out`.
+    ///
+    /// A row's score is the renormalised mean of its present sub-scores,
+    /// `score = Σ_P (β_m + δ) x_m / D` with `D = Σ_P (β_m + δ)` and δ = [`WEIGHT_FLOOR`], and
+    /// `η = α − B · score`. With `z = ∂η/∂θ` (`z₀ = 1`,
+    /// `z_m = −[score + 1{m present} (B / D)(x_m − score)]`, which is `−x_m` up to δ when
+    /// every metric is present), the row adds `w (log(1 + e^η) − yη)` to the NLL,
+    /// `w (p − y) z` to the gradient and `w p (1 − p) z zᵀ` to the Fisher information: the
+    /// Hessian of the linear model (every metric present), and a positive semi-definite
+    /// (Gauss–Newton) stand-in for it where the score is a ratio.
+    #[inline(always)]
+    fn group<const L: usize, const FISHER: bool>(
+        &self,
+        rows: &[f64],
+        first: usize,
+        (alpha, beta, big_b): (f64, &[f64], f64),
+        z: &mut [f64],
+        out: &mut Partial,
+    ) {
         let d = self.data;
-        let (nll, mut grad) =
+        // Rows a bootstrap replicate left out (weight 0) add nothing; whole groups of them
+        // are skipped (calibration orders rows by account, so they come in runs).
+        if d.w[first..first + L].iter().all(|&w| w == 0.0) {
+            return;
+        }
+        let k = d.k;
+        let p = k + 1;
+        // Branch-free sums: a missing metric adds 0 to both.
+        let (mut cs, mut ds) = ([0.0; L], [0.0; L]);
+        for (m, &b) in beta.iter().enumerate() {
+            let b = b + WEIGHT_FLOOR;
+            for j in 0..L {
+                let x = rows[j * k + m];
+                let present = !x.is_nan();
+                let bj = if present { b } else { 0.0 };
+                cs[j] += bj * if present { x } else { 0.0 };
+                ds[j] += bj;
+            }
+        }
+        let (mut r, mut v) = ([0.0; L], [0.0; L]);
+        for j in 0..L {
+            let score = cs[j] / ds[j];
+            let ratio = big_b / ds[j];
+            let eta = alpha - big_b * score;
+            // One exponential for the likelihood and the probability.
+            let e = (-eta.abs()).exp();
+            let prob = if eta >= 0.0 {
+                1.0 / (1.0 + e)
+            } else {
+                e / (1.0 + e)
+            };
+            let w = d.w[first + j];
+            let y = d.y[first + j] as f64;
+            out.nll += w * (eta.max(0.0) + e.ln_1p() - y * eta);
+            r[j] = w * (prob - y);
+            v[j] = w * prob * (1.0 - prob);
+            if !FISHER {
+                // r·z_m = −r·score − c·x_m + c·score on present metrics (c = r·B/D), and
+                // −r·score on missing ones: two element-wise sums per metric, no z.
+                let c = r[j] * ratio;
+                let c_score = c * score;
+                out.grad[0] += r[j];
+                out.mean += r[j] * score;
+                let row = &rows[j * k..(j + 1) * k];
+                for ((val, pre), &x) in out.value.iter_mut().zip(out.present.iter_mut()).zip(row) {
+                    let present = !x.is_nan();
+                    *val += c * if present { x } else { 0.0 };
+                    *pre += if present { c_score } else { 0.0 };
+                }
+                continue;
+            }
+            // z stored parameter-major: z[a · L + j].
+            z[j] = 1.0;
+            for m in 0..k {
+                let x = rows[j * k + m];
+                let dev = if x.is_nan() { 0.0 } else { x - score };
+                z[(m + 1) * L + j] = -(score + ratio * dev);
+            }
+        }
+        if !FISHER {
+            return;
+        }
+        for a in 0..p {
+            let za = &z[a * L..(a + 1) * L];
+            let mut s = 0.0;
+            for j in 0..L {
+                s += r[j] * za[j];
+            }
+            out.grad[a] += s;
+            let mut vz = [0.0; L];
+            for j in 0..L {
+                vz[j] = v[j] * za[j];
+            }
+            for (b, cell) in out.info[a * p..a * p + a + 1].iter_mut().enumerate() {
+                let zb = &z[b * L..(b + 1) * L];
+                let mut s = 0.0;
+                for j in 0..L {
+                    s += vz[j] * zb[j];
+                }
+                *cell += s;
+            }
+        }
+    }
+}
+
+impl Curvature for Objective<'_> {
+    fn evaluate(&self, theta: &[f64], with_curvature: bool) -> Evaluation {
+        let d = self.data;
+        let k = d.k;
+        let p = k + 1;
+        let alpha = theta[0];
+        let beta = &theta[1..];
+        let big_b: f64 = beta.iter().sum();
+        let parts: Vec<Partial> =
             d.x.par_chunks(k * CHUNK)
                 .enumerate()
                 .map(|(c, rows)| {
-                    let start = c * CHUNK;
-                    let mut nll = 0.0;
-                    let mut g = vec![0.0; k + 1];
-                    for (j, row) in rows.chunks(k).enumerate() {
-                        let i = start + j;
-                        let w = d.w[i];
-                        if w == 0.0 {
-                            continue;
-                        }
-                        let (mut cs, mut ds) = (0.0, 0.0);
-                        for (&xk, &b) in row.iter().zip(&beta) {
-                            if !xk.is_nan() {
-                                let b = b + WEIGHT_FLOOR;
-                                cs += b * xk;
-                                ds += b;
-                            }
-                        }
-                        let score = cs / ds;
-                        let eta = alpha - big_b * score;
-                        let y = d.y[i] as f64;
-                        nll += w * (log1pexp(eta) - y * eta);
-                        let r = w * (sigmoid(eta) - y);
-                        g[0] += r;
-                        // ∂η/∂β_m = −[score + 1{m present} (B / D)(x_m − score)]
-                        let ratio = big_b / ds;
-                        for (m, &xk) in row.iter().enumerate() {
-                            let dm = if xk.is_nan() {
-                                score
-                            } else {
-                                score + ratio * (xk - score)
-                            };
-                            g[m + 1] -= r * dm;
-                        }
+                    if with_curvature {
+                        self.chunk::<true>(rows, c * CHUNK, alpha, beta, big_b)
+                    } else {
+                        self.chunk::<false>(rows, c * CHUNK, alpha, beta, big_b)
                     }
-                    (nll, g)
                 })
-                // Partial sums in chunk order, added in order: the same bits whatever
-                // the thread count.
-                .collect::<Vec<_>>()
-                .into_iter()
-                .fold((0.0, vec![0.0; k + 1]), |(a, mut ga), (b, gb)| {
-                    for (x, y) in ga.iter_mut().zip(gb) {
-                        *x += y;
-                    }
-                    (a + b, ga)
-                });
+                .collect();
+        // Partial sums added in chunk order: the same bits whatever the thread count.
+        let mut nll = 0.0;
+        let mut grad = vec![0.0; p];
+        let mut lower = vec![0.0; p * p];
+        for part in parts {
+            nll += part.nll;
+            for (a, b) in grad.iter_mut().zip(part.grad) {
+                *a += b;
+            }
+            for (a, b) in lower.iter_mut().zip(part.info) {
+                *a += b;
+            }
+        }
         let mut cost = nll / self.wsum;
-        for v in grad.iter_mut() {
-            *v /= self.wsum;
+        for g in grad.iter_mut() {
+            *g /= self.wsum;
+        }
+        let mut curvature = Vec::new();
+        if with_curvature {
+            curvature = vec![0.0; p * p];
+            for a in 0..p {
+                for b in 0..=a {
+                    let v = lower[a * p + b] / self.wsum;
+                    curvature[a * p + b] = v;
+                    curvature[b * p + a] = v;
+                }
+            }
+            for m in 0..k {
+                curvature[(m + 1) * p + m + 1] += 2.0 * self.lambda;
+            }
         }
         for m in 0..k {
             let diff = beta[m] - self.prior[m];
             cost += self.lambda * diff * diff;
             grad[m + 1] += 2.0 * self.lambda * diff;
-            // chain rule through β = u²
-            grad[m + 1] *= 2.0 * u[m];
         }
-        *self.cache.lock().expect("cache lock") = Some((theta.to_vec(), cost, grad.clone()));
-        (cost, grad)
+        Evaluation {
+            cost,
+            grad,
+            curvature,
+        }
     }
 }
 
-impl CostFunction for Objective<'_> {
-    type Param = Vec<f64>;
-    type Output = f64;
-    fn cost(&self, p: &Vec<f64>) -> Result<f64, argmin::core::Error> {
-        Ok(self.eval(p).0)
+/// The penalised objective's value and gradient at `θ = (α, β)`, and its curvature when
+/// `curvature` is true: one pass over the data, the unit of work of a fit (for benchmarks
+/// and diagnostics).
+pub fn evaluate_objective(
+    data: &FitData,
+    prior: &[f64],
+    lambda: f64,
+    theta: &[f64],
+    curvature: bool,
+) -> Evaluation {
+    Objective {
+        data,
+        prior,
+        lambda,
+        wsum: data.w.iter().sum(),
     }
-}
-
-impl Gradient for Objective<'_> {
-    type Param = Vec<f64>;
-    type Gradient = Vec<f64>;
-    fn gradient(&self, p: &Vec<f64>) -> Result<Vec<f64>, argmin::core::Error> {
-        Ok(self.eval(p).1)
-    }
+    .evaluate(theta, curvature)
 }
 
 /// How a solver run ended.
@@ -289,6 +439,10 @@ pub struct ConstrainedFit {
     pub nll: f64,
     /// How the solver ended.
     pub solver: SolverReport,
+    /// Fisher information of the likelihood (row-major `(k + 1)²`, per unit weight, without
+    /// the penalty) at the solver's last curvature point near the optimum: a warm start for
+    /// fits on related data ([`fit_constrained`]'s `information`).
+    pub information: Vec<f64>,
 }
 
 impl ConstrainedFit {
@@ -312,87 +466,94 @@ pub const TIGHT: f64 = 1e-8;
 pub const LOOSE: f64 = 1e-6;
 
 /// Fit α and β ≥ 0 with L2 shrinkage `λ` toward `prior` (same scale as β), starting from
-/// `start` (α, β), until the gradient norm is below `tol_grad` ([`TIGHT`] or [`LOOSE`]).
-/// Weights below 1e-9 of the total are returned as exactly 0.
+/// `start` (α, β), until the projected gradient is below `tol_grad` ([`TIGHT`] or
+/// [`LOOSE`]) or `max_iters` Newton iterations have run. `information`, when given, is a
+/// related fit's [`ConstrainedFit::information`] (another λ on the same rows, or the same
+/// model on resampled rows), used as the first curvature instead of computing it; it changes
+/// how fast the solver gets there, not where. Weights below 1e-9 of the total are returned
+/// as exactly 0.
 pub fn fit_constrained(
     data: &FitData,
     prior: &[f64],
     lambda: f64,
     start: (f64, &[f64]),
+    information: Option<&[f64]>,
     max_iters: u64,
     tol_grad: f64,
 ) -> ConstrainedFit {
+    let p = data.k + 1;
+    let penalty = |h: &mut [f64], sign: f64| {
+        for m in 1..p {
+            h[m * p + m] += sign * 2.0 * lambda;
+        }
+    };
     let wsum: f64 = data.w.iter().sum();
-    let b0: f64 = start.1.iter().sum::<f64>().max(1e-3);
-    // u must start away from 0, where its gradient vanishes.
-    let floor = (1e-4 * b0 / data.k as f64).max(1e-8);
     let mut theta = vec![start.0];
-    theta.extend(start.1.iter().map(|b| b.max(floor).sqrt()));
+    theta.extend(start.1.iter().map(|b| b.max(0.0)));
     let problem = Objective {
         data,
         prior,
         lambda,
         wsum,
-        cache: Mutex::new(None),
     };
-    let linesearch = MoreThuenteLineSearch::new();
-    let solver = LBFGS::new(linesearch, 10)
-        .with_tolerance_grad(tol_grad)
-        .expect("valid tolerance")
-        .with_tolerance_cost(1e-12)
-        .expect("valid tolerance");
+    let mut solver = ProjectedNewton::new(tol_grad, 1);
+    if let Some(info) = information.filter(|i| i.len() == p * p) {
+        let mut h = info.to_vec();
+        penalty(&mut h, 1.0);
+        solver = solver.with_curvature(h);
+    }
     let run = Executor::new(problem, solver)
         .configure(|s| s.param(theta.clone()).max_iters(max_iters))
         .run();
-    let (best, iterations, reason, converged) = match run {
+    let mut information = Vec::new();
+    let (best, objective, iterations, reason, converged) = match run {
         Ok(res) => {
+            if let Some(h) = res.solver.curvature() {
+                information = h.to_vec();
+                penalty(&mut information, -1.0);
+            }
             let st = res.state();
             let status = st.get_termination_status().clone();
             let (reason, converged) = match &status {
                 TerminationStatus::Terminated(r) => (
                     r.text().to_string(),
-                    matches!(
-                        r,
-                        TerminationReason::SolverConverged | TerminationReason::TargetCostReached
-                    ),
+                    matches!(r, TerminationReason::SolverConverged),
                 ),
                 TerminationStatus::NotTerminated => ("not terminated".to_string(), false),
             };
             let best = st.get_best_param().cloned().unwrap_or(theta.clone());
-            (best, st.get_iter(), reason, converged)
+            (best, st.get_best_cost(), st.get_iter(), reason, converged)
         }
         Err(e) => {
-            // A line search that cannot improve further ends here; the start is kept.
-            (theta.clone(), 0, format!("solver error: {e}"), false)
+            let cost = evaluate_objective(data, prior, lambda, &theta, false).cost;
+            (theta.clone(), cost, 0, format!("solver error: {e}"), false)
         }
     };
     let alpha = best[0];
-    let mut beta: Vec<f64> = best[1..].iter().map(|u| u * u).collect();
-    let total: f64 = beta.iter().sum();
-    for b in beta.iter_mut() {
-        if *b < 1e-9 * total {
-            *b = 0.0;
-        }
-    }
-    let s = data.scores(&beta);
-    let big_b: f64 = beta.iter().sum();
-    let nll = nll_of_scores(alpha, -big_b, &s, &data.y, &data.w);
+    let mut beta: Vec<f64> = best[1..].to_vec();
     let penalty: f64 = beta
         .iter()
         .zip(prior)
         .map(|(b, p)| (b - p) * (b - p))
         .sum::<f64>()
         * lambda;
+    let total: f64 = beta.iter().sum();
+    for b in beta.iter_mut() {
+        if *b < 1e-9 * total {
+            *b = 0.0;
+        }
+    }
     ConstrainedFit {
         alpha,
         beta,
-        objective: nll + penalty,
-        nll,
+        objective,
+        nll: objective - penalty,
         solver: SolverReport {
             converged,
             iterations,
             reason,
         },
+        information,
     }
 }
 
@@ -439,7 +600,7 @@ mod tests {
     }
 
     #[test]
-    fn gradient_matches_finite_differences() {
+    fn gradient_and_curvature_match_finite_differences() {
         let d = tiny();
         let prior = [0.5, 1.0, 1.5];
         let obj = Objective {
@@ -447,18 +608,92 @@ mod tests {
             prior: &prior,
             lambda: 0.01,
             wsum: 8.0,
-            cache: Mutex::new(None),
         };
-        let theta = vec![0.3, 0.8, 1.1, 0.6];
-        let (_, g) = obj.eval(&theta);
-        for j in 0..theta.len() {
+        let theta = vec![0.3, 0.64, 1.21, 0.36];
+        let ev = obj.evaluate(&theta, true);
+        let p = theta.len();
+        // The gradient gathered without the information (another formula) is the same.
+        let plain = obj.evaluate(&theta, false);
+        assert!(plain.curvature.is_empty());
+        assert_relative_eq!(plain.cost, ev.cost, epsilon = 1e-15);
+        for (a, b) in plain.grad.iter().zip(&ev.grad) {
+            assert_relative_eq!(a, b, epsilon = 1e-14);
+        }
+        for j in 0..p {
             let h = 1e-6;
             let mut tp = theta.clone();
             tp[j] += h;
             let mut tm = theta.clone();
             tm[j] -= h;
-            let fd = (obj.eval(&tp).0 - obj.eval(&tm).0) / (2.0 * h);
-            assert_relative_eq!(g[j], fd, epsilon = 1e-7);
+            let (ep, em) = (obj.evaluate(&tp, true), obj.evaluate(&tm, true));
+            assert_relative_eq!(ev.grad[j], (ep.cost - em.cost) / (2.0 * h), epsilon = 1e-7);
+        }
+        // The Fisher information is the Hessian when every metric is present: check it on
+        // the complete rows (row 2 has a missing value).
+        let complete = d.subset(&[0, 1, 3, 4, 5, 6, 7]);
+        let obj = Objective {
+            data: &complete,
+            prior: &prior,
+            lambda: 0.01,
+            wsum: 7.0,
+        };
+        let ev = obj.evaluate(&theta, true);
+        for j in 0..p {
+            let h = 1e-5;
+            let mut tp = theta.clone();
+            tp[j] += h;
+            let mut tm = theta.clone();
+            tm[j] -= h;
+            let (gp, gm) = (obj.evaluate(&tp, true).grad, obj.evaluate(&tm, true).grad);
+            for i in 0..p {
+                assert_relative_eq!(
+                    ev.curvature[i * p + j],
+                    (gp[i] - gm[i]) / (2.0 * h),
+                    epsilon = 1e-8
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn curvature_is_the_gauss_newton_matrix_with_missing_metrics() {
+        // Row 2 has a missing metric: the curvature is Σ w p(1−p) z zᵀ / Σw + 2λ on β,
+        // with z = ∂η/∂θ, checked against finite differences of η.
+        let d = tiny();
+        let prior = [0.5, 1.0, 1.5];
+        let obj = Objective {
+            data: &d,
+            prior: &prior,
+            lambda: 0.0,
+            wsum: 8.0,
+        };
+        let theta = [0.3, 0.64, 1.21, 0.36];
+        let eta = |t: &[f64], i: usize| {
+            let s = d.subset(&[i]).scores(&t[1..])[0];
+            t[0] - t[1..].iter().sum::<f64>() * s
+        };
+        let p = 4;
+        let mut want = vec![0.0; p * p];
+        for i in 0..d.n {
+            let e = eta(&theta, i);
+            let pr = sigmoid(e);
+            let z: Vec<f64> = (0..p)
+                .map(|j| {
+                    let (mut tp, mut tm) = (theta, theta);
+                    tp[j] += 1e-6;
+                    tm[j] -= 1e-6;
+                    (eta(&tp, i) - eta(&tm, i)) / 2e-6
+                })
+                .collect();
+            for a in 0..p {
+                for b in 0..p {
+                    want[a * p + b] += pr * (1.0 - pr) * z[a] * z[b] / 8.0;
+                }
+            }
+        }
+        let ev = obj.evaluate(&theta, true);
+        for (got, want) in ev.curvature.iter().zip(want) {
+            assert_relative_eq!(*got, want, epsilon = 1e-7);
         }
     }
 
@@ -486,7 +721,7 @@ mod tests {
             ),
         ];
         for (lam, alpha, weights) in cases {
-            let f = fit_constrained(&d, &prior, lam, (0.0, &prior), 1000, TIGHT);
+            let f = fit_constrained(&d, &prior, lam, (0.0, &prior), None, 1000, TIGHT);
             assert!(f.solver.converged, "{:?}", f.solver);
             assert_relative_eq!(f.alpha, alpha, epsilon = 1e-4);
             for (w, want) in f.weights().iter().zip(weights) {

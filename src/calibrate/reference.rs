@@ -12,6 +12,7 @@ use linfa::prelude::*;
 use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, Array2};
 
+use super::linalg::{invert_spd, solve_spd};
 use crate::score::sigmoid;
 
 /// Result of the unconstrained fit. Coefficients are per unit sub-score / 100 and signed so
@@ -46,7 +47,7 @@ impl ReferenceFit {
 
 /// linfa's iterations: enough for a starting point that Newton's method (quadratic
 /// convergence) polishes to machine precision in a few steps.
-const LINFA_ITERS: u64 = 25;
+const LINFA_ITERS: u64 = 5;
 
 /// Fit the unconstrained model on a row-major `n × k` feature matrix without missing values.
 pub fn fit_reference(x: &[f64], n: usize, k: usize, y: &[u8]) -> ReferenceFit {
@@ -79,6 +80,24 @@ pub fn fit_reference(x: &[f64], n: usize, k: usize, y: &[u8]) -> ReferenceFit {
         null
     };
     newton(x, n, k, y, from)
+}
+
+/// The same fit on other rows (a cross-validation fold, the rows before a holdout date),
+/// by Newton's method from `from` (the fit on all rows): the same maximum-likelihood
+/// estimate linfa + Newton would reach, without linfa's first-order iterations.
+pub fn refit_reference(
+    x: &[f64],
+    n: usize,
+    k: usize,
+    y: &[u8],
+    from: &ReferenceFit,
+) -> ReferenceFit {
+    let mut start = vec![from.intercept];
+    start.extend(from.coef.iter().map(|c| -c));
+    if !start.iter().all(|v| v.is_finite()) {
+        return fit_reference(x, n, k, y);
+    }
+    newton(x, n, k, y, start)
 }
 
 /// Log-likelihood of (intercept, coefficients).
@@ -214,61 +233,6 @@ fn gradient_information(
     (g, info)
 }
 
-/// Cholesky factor `L` (row-major lower triangle) of a symmetric positive-definite matrix.
-fn cholesky(a: &[f64], n: usize) -> Option<Vec<f64>> {
-    let mut l = vec![0.0; n * n];
-    for i in 0..n {
-        for j in 0..=i {
-            let mut s = a[i * n + j];
-            for m in 0..j {
-                s -= l[i * n + m] * l[j * n + m];
-            }
-            if i == j {
-                if s <= 0.0 || !s.is_finite() {
-                    return None;
-                }
-                l[i * n + i] = s.sqrt();
-            } else {
-                l[i * n + j] = s / l[j * n + j];
-            }
-        }
-    }
-    Some(l)
-}
-
-/// Solve `A x = b` for symmetric positive-definite `A`.
-fn solve_spd(a: &[f64], b: &[f64], n: usize) -> Option<Vec<f64>> {
-    let l = cholesky(a, n)?;
-    let mut z = b.to_vec();
-    for i in 0..n {
-        for m in 0..i {
-            z[i] -= l[i * n + m] * z[m];
-        }
-        z[i] /= l[i * n + i];
-    }
-    for i in (0..n).rev() {
-        for m in i + 1..n {
-            z[i] -= l[m * n + i] * z[m];
-        }
-        z[i] /= l[i * n + i];
-    }
-    Some(z)
-}
-
-/// Inverse of a symmetric positive-definite matrix.
-fn invert_spd(a: &[f64], n: usize) -> Option<Vec<f64>> {
-    let mut inv = vec![0.0; n * n];
-    for j in 0..n {
-        let mut e = vec![0.0; n];
-        e[j] = 1.0;
-        let col = solve_spd(a, &e, n)?;
-        for i in 0..n {
-            inv[i * n + j] = col[i];
-        }
-    }
-    Some(inv)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -320,16 +284,5 @@ mod tests {
             0.18541110648041567,
             max_relative = 1e-9
         );
-    }
-
-    #[test]
-    fn inverse_of_a_known_matrix() {
-        // [[4, 2], [2, 3]]⁻¹ = [[3, −2], [−2, 4]] / 8
-        let inv = invert_spd(&[4.0, 2.0, 2.0, 3.0], 2).unwrap();
-        let want = [0.375, -0.25, -0.25, 0.5];
-        for (a, b) in inv.iter().zip(want) {
-            assert!((a - b).abs() < 1e-12);
-        }
-        assert!(invert_spd(&[1.0, 2.0, 2.0, 1.0], 2).is_none());
     }
 }

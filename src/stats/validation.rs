@@ -224,16 +224,13 @@ fn logit(p: f64) -> f64 {
 /// AUC of `risk` against `y`, weighted by `w` (bootstrap counts) and unweighted, from one
 /// sort: `(weighted, unweighted)`. Ties count ½, as in [`crate::stats::auc`].
 pub fn auc_weighted_and_plain(risk: &[f64], y: &[u8], w: &[f64]) -> (f64, f64) {
-    let mut idx: Vec<u32> = (0..risk.len() as u32).collect();
-    idx.par_sort_unstable_by(|&a, &b| risk[a as usize].total_cmp(&risk[b as usize]));
+    let keys = super::sorted_keys(risk);
     // [weighted, plain]: positives, negatives, negatives below, U
     let (mut pos, mut neg, mut below, mut u) = ([0f64; 2], [0f64; 2], [0f64; 2], [0f64; 2]);
-    let mut i = 0;
-    while i < idx.len() {
-        let v = risk[idx[i] as usize];
+    for group in keys.chunk_by(|a, b| a.0 == b.0) {
         let (mut pt, mut nt) = ([0f64; 2], [0f64; 2]);
-        while i < idx.len() && risk[idx[i] as usize] == v {
-            let r = idx[i] as usize;
+        for &(_, r) in group {
+            let r = r as usize;
             let wr = [w[r], 1.0];
             for k in 0..2 {
                 if y[r] == 1 {
@@ -242,7 +239,6 @@ pub fn auc_weighted_and_plain(risk: &[f64], y: &[u8], w: &[f64]) -> (f64, f64) {
                     nt[k] += wr[k];
                 }
             }
-            i += 1;
         }
         for k in 0..2 {
             u[k] += pt[k] * (below[k] + 0.5 * nt[k]);
@@ -263,27 +259,48 @@ pub fn auc_weighted_and_plain(risk: &[f64], y: &[u8], w: &[f64]) -> (f64, f64) {
 
 /// Weighted calibration slope: b in `logit P(y) = a + b · logit p`, rows weighted by `w`.
 pub fn calibration_slope_weighted(p: &[f64], y: &[u8], w: &[f64]) -> f64 {
+    let lp: Vec<f64> = p.par_iter().map(|&v| logit(v)).collect();
+    calibration_slope_of_logits(&lp, y, w)
+}
+
+/// [`calibration_slope_weighted`] from the predictions' log-odds `lp = logit p`.
+///
+/// Newton's method on (a, b); each pass sums fixed chunks in parallel and adds the chunk
+/// sums in order, so the result does not depend on the thread count.
+pub fn calibration_slope_of_logits(lp: &[f64], y: &[u8], w: &[f64]) -> f64 {
+    const CHUNK: usize = 1 << 14;
     let (mut a, mut b) = (0.0f64, 1.0f64);
     for _ in 0..100 {
-        let (g0, g1, h00, h01, h11) = p
-            .par_iter()
-            .zip(y)
-            .zip(w)
-            .with_min_len(1 << 14)
-            .map(|((&pp, &yy), &ww)| {
-                if ww == 0.0 {
-                    return (0.0, 0.0, 0.0, 0.0, 0.0);
+        let parts: Vec<[f64; 5]> = lp
+            .par_chunks(CHUNK)
+            .enumerate()
+            .map(|(c, xs)| {
+                let mut s = [0.0; 5];
+                let base = c * CHUNK;
+                for (j, &x) in xs.iter().enumerate() {
+                    let ww = w[base + j];
+                    if ww == 0.0 {
+                        continue;
+                    }
+                    let q = crate::score::sigmoid(a + b * x);
+                    let r = ww * (q - y[base + j] as f64);
+                    let v = ww * q * (1.0 - q);
+                    s[0] += r;
+                    s[1] += r * x;
+                    s[2] += v;
+                    s[3] += v * x;
+                    s[4] += v * x * x;
                 }
-                let x = logit(pp);
-                let q = crate::score::sigmoid(a + b * x);
-                let r = ww * (q - yy as f64);
-                let v = ww * q * (1.0 - q);
-                (r, r * x, v, v * x, v * x * x)
+                s
             })
-            .reduce(
-                || (0.0, 0.0, 0.0, 0.0, 0.0),
-                |s, t| (s.0 + t.0, s.1 + t.1, s.2 + t.2, s.3 + t.3, s.4 + t.4),
-            );
+            .collect();
+        let mut t = [0.0; 5];
+        for part in parts {
+            for (a, b) in t.iter_mut().zip(part) {
+                *a += b;
+            }
+        }
+        let [g0, g1, h00, h01, h11] = t;
         let det = h00 * h11 - h01 * h01;
         if det.abs() < 1e-300 {
             break;

@@ -310,7 +310,7 @@ pub fn harrell_optimism(
     replicates: usize,
     seed: u64,
 ) -> Result<Option<Optimism>, ValidateError> {
-    use crate::calibrate::problem::{fit_constrained, FitData, LOOSE};
+    use crate::calibrate::problem::{evaluate_objective, fit_constrained, FitData, LOOSE};
     let Some(cal) = &candidate.calibration else {
         return Ok(None);
     };
@@ -328,7 +328,9 @@ pub fn harrell_optimism(
         .ok_or_else(|| ValidateError::Data("validation needs the outcome".into()))?;
     let lambda = cal.shrinkage.unwrap_or(f64::INFINITY);
     let subs = SubScores::compute(candidate, data)?;
-    let rows: Vec<usize> = (0..data.rows).filter(|&i| subs.present[i] > 0).collect();
+    let mut rows: Vec<usize> = (0..data.rows).filter(|&i| subs.present[i] > 0).collect();
+    // Rows in account order: a replicate's left-out accounts are runs the refits skip.
+    rows.sort_by_key(|&i| data.account[i]);
     let fd = FitData::from_columns(&subs.columns, y_all, &rows);
     let sum_w0: f64 = w0.iter().sum();
     let w0: Vec<f64> = w0.iter().map(|w| 100.0 * w / sum_w0.max(1e-12)).collect();
@@ -336,15 +338,28 @@ pub fn harrell_optimism(
     let w_c = candidate.effective_weights();
     let b_c = -cal.slope;
     let beta_c: Vec<f64> = w_c.iter().map(|w| b_c.max(1e-6) * w / 100.0).collect();
-    let predict = |alpha: f64, beta: &[f64]| -> (Vec<f64>, Vec<f64>) {
+    // Probabilities, risk (−score) and log-odds of the rows for (α, β).
+    let predict = |alpha: f64, beta: &[f64]| -> (Vec<f64>, Vec<f64>, Vec<f64>) {
         let s = fd.scores(beta);
         let slope = -beta.iter().sum::<f64>();
-        let p = s.iter().map(|&v| sigmoid(alpha + slope * v)).collect();
+        let lp: Vec<f64> = s.iter().map(|&v| alpha + slope * v).collect();
+        let p = lp.iter().map(|&v| sigmoid(v)).collect();
         let risk = s.iter().map(|&v| -v).collect();
-        (p, risk)
+        (p, risk, lp)
     };
-    let (p_app, r_app) = predict(cal.intercept, &beta_c);
+    let (p_app, r_app, _) = predict(cal.intercept, &beta_c);
     let apparent = figures(&p_app, &fd.y, &r_app);
+    // The likelihood's curvature at the candidate on the original rows: each refit's first
+    // Newton step (the replicates are resamples of these rows).
+    let theta_c: Vec<f64> = std::iter::once(cal.intercept)
+        .chain(beta_c.iter().copied())
+        .collect();
+    let information = evaluate_objective(&fd, &beta_c, 0.0, &theta_c, true).curvature;
+    // The prior's own intercept and slope on the original rows: each replicate's start.
+    let prior_fit = {
+        let (a, b, _) = fit_two(&fd.scores(&w0), &fd.y, &fd.w, (cal.intercept, cal.slope));
+        (a, b)
+    };
 
     // Accounts of the rows, for resampling.
     let mut acc_index: rustc_hash::FxHashMap<u32, usize> = rustc_hash::FxHashMap::default();
@@ -372,18 +387,25 @@ pub fn harrell_optimism(
             // The prior's own slope on the replicate sets the shrinkage target's scale,
             // as in calibration.
             let s0 = boot.scores(&w0);
-            let (a0, slope0, _) = fit_two(&s0, &boot.y, &boot.w, (cal.intercept, cal.slope));
+            let (a0, slope0, _) = fit_two(&s0, &boot.y, &boot.w, prior_fit);
             let beta0: Vec<f64> = w0.iter().map(|v| (-slope0).max(0.1) * v / 100.0).collect();
             let (alpha, beta, ok) = if lambda.is_infinite() {
                 let (a, sl, ok) = fit_two(&s0, &boot.y, &boot.w, (a0, slope0));
                 let beta: Vec<f64> = w0.iter().map(|v| (-sl).max(1e-6) * v / 100.0).collect();
                 (a, beta, ok)
             } else {
-                let f =
-                    fit_constrained(&boot, &beta0, lambda, (cal.intercept, &beta_c), 1000, LOOSE);
+                let f = fit_constrained(
+                    &boot,
+                    &beta0,
+                    lambda,
+                    (cal.intercept, &beta_c),
+                    Some(&information),
+                    1000,
+                    LOOSE,
+                );
                 (f.alpha, f.beta, f.solver.converged)
             };
-            let (p, risk) = predict(alpha, &beta);
+            let (p, risk, lp) = predict(alpha, &beta);
             // Own sample: the original rows weighted by their bootstrap counts.
             let (auc_own, auc_test) = vs::auc_weighted_and_plain(&risk, &boot.y, &boot.w);
             let (mut b_own, mut b_test, mut n_own) = (0.0, 0.0, 0.0);
@@ -397,12 +419,12 @@ pub fn harrell_optimism(
             let own = Figures {
                 auc: auc_own,
                 brier: b_own / n_own,
-                slope: vs::calibration_slope_weighted(&p, &boot.y, &boot.w),
+                slope: vs::calibration_slope_of_logits(&lp, &boot.y, &boot.w),
             };
             let test = Figures {
                 auc: auc_test,
                 brier: b_test / fd.n as f64,
-                slope: vs::calibration_slope_weighted(&p, &boot.y, &ones),
+                slope: vs::calibration_slope_of_logits(&lp, &boot.y, &ones),
             };
             (own, test, ok)
         })
