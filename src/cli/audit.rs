@@ -196,7 +196,7 @@ pub(super) fn before_fit(
     data_args: &DataArgs,
     force: bool,
     ui: &Ui,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<audit::Audit> {
     let p = params(data_args, 120, 4)?;
     let result = audit::audit(prof, snaps, &[], &p);
     // Calibration has its own events-per-weight guard, with its own --force.
@@ -220,5 +220,5 @@ pub(super) fn before_fit(
             list.join("\n")
         );
     }
-    Ok(())
+    Ok(result)
 }

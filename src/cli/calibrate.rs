@@ -81,7 +81,7 @@ fn sha256_of(path: &str) -> anyhow::Result<String> {
     Ok(format!("{:x}", h.finalize()))
 }
 
-fn progress(ui: &Ui) -> Option<Progress> {
+pub(super) fn progress(ui: &Ui) -> Option<Progress> {
     if ui.quiet {
         return None;
     }
@@ -174,9 +174,9 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         .map(|(f, l)| (parse::format_day(f), parse::format_day(l)));
     let out_dir = a.out.clone().unwrap_or_else(|| {
         let last = dates.as_ref().map_or("all".to_string(), |d| d.1.clone());
-        PathBuf::from("reports").join(format!("{}-{last}", prior.name))
+        PathBuf::from("reports").join(format!("{}-{last}", super::safe_file_name(&prior.name)))
     });
-    let profile_name = format!("{}-calibrated.toml", prior.name);
+    let profile_name = format!("{}-calibrated.toml", super::safe_file_name(&prior.name));
     let profile_path = out_dir.join(&profile_name);
     if profile_path.exists() && !a.force {
         bail!(
@@ -198,30 +198,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         ui.warn(w);
     }
 
-    // Provenance.
-    let churned_accounts = {
-        let o = data.outcome.as_ref().expect("required");
-        let mut acc: Vec<u32> = (0..data.rows)
-            .filter(|&i| o[i] == 1)
-            .map(|i| data.account[i])
-            .collect();
-        acc.sort_unstable();
-        acc.dedup();
-        acc.len() as u64
-    };
-    if let Some(c) = result.profile.calibration.as_mut() {
-        c.prior_sha256 = Some(sha256_of(&a.profile)?);
-        c.data = Some(CalibrationData {
-            path: a.data.data.clone(),
-            sha256: sha256_of(&a.data.data)?,
-            rows: result.rows as u64,
-            accounts: result.accounts as u64,
-            churned: churned_accounts,
-            first: dates.as_ref().map(|d| d.0.clone()),
-            last: dates.as_ref().map(|d| d.1.clone()),
-        });
-        c.created = Some(created_date());
-    }
+    provenance(&mut result, &a.profile, &a.data.data, &data)?;
     result
         .profile
         .validate()
@@ -276,4 +253,41 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         out_dir.display()
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where a calibrated profile came from: the prior's and the data's SHA-256, the data's
+/// rows, accounts, churned accounts and dates, the creation date.
+pub(super) fn provenance(
+    result: &mut churncal::calibrate::Calibration,
+    profile_arg: &str,
+    data_path: &str,
+    data: &churncal::data::Snapshots,
+) -> anyhow::Result<()> {
+    let dates = data
+        .date_range()
+        .map(|(f, l)| (parse::format_day(f), parse::format_day(l)));
+    let churned_accounts = {
+        let o = data.outcome.as_ref().expect("required");
+        let mut acc: Vec<u32> = (0..data.rows)
+            .filter(|&i| o[i] == 1)
+            .map(|i| data.account[i])
+            .collect();
+        acc.sort_unstable();
+        acc.dedup();
+        acc.len() as u64
+    };
+    if let Some(c) = result.profile.calibration.as_mut() {
+        c.prior_sha256 = Some(sha256_of(profile_arg)?);
+        c.data = Some(CalibrationData {
+            path: data_path.to_string(),
+            sha256: sha256_of(data_path)?,
+            rows: result.rows as u64,
+            accounts: result.accounts as u64,
+            churned: churned_accounts,
+            first: dates.as_ref().map(|d| d.0.clone()),
+            last: dates.as_ref().map(|d| d.1.clone()),
+        });
+        c.created = Some(created_date());
+    }
+    Ok(())
 }

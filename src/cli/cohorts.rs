@@ -84,81 +84,16 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| report_dir("cohorts", &profile.name, &data));
     let scored = score::score(&profile, &data)?;
-    let rows = unit_rows(&data, a.unit);
-    let outcome = data.outcome.as_ref().expect("required");
-    let churned = rows.iter().filter(|&&r| outcome[r as usize] == 1).count();
-    let mut notes = Vec::new();
-
-    let table = if keys.is_empty() {
-        notes.push("no cohort keys given (--by industry,tenure,…): segment tables skipped".into());
-        None
-    } else {
-        Some(
-            cohorts::cohort_table(&data, &scored, &rows, &keys, a.min_size)
-                .map_err(anyhow::Error::msg)?,
-        )
-    };
-    let metrics = metric_cohorts::metric_cohorts(&data, &profile, &rows, a.bins, a.zero_bin);
-
-    // Retention curves.
-    let retention_by = match a.retention.as_deref().map(str::trim) {
-        Some("none") => None,
-        Some("signup_year") => Some(RetentionBy::SignupYear),
-        Some("signup_quarter") => Some(RetentionBy::SignupQuarter),
-        Some("tier") => Some(RetentionBy::Tier { reference: 0 }),
-        Some(other) => {
-            bail!("--retention '{other}': use signup_year, signup_quarter, tier or none")
-        }
-        None if data.churn_date.is_none() => {
-            notes.push("no churn-date column: retention curves skipped".into());
-            None
-        }
-        None if data.customer_since.is_some() => Some(RetentionBy::SignupYear),
-        None if data.date.is_some() => Some(RetentionBy::Tier { reference: 0 }),
-        None => None,
-    };
-    let retention = match retention_by {
-        None => None,
-        Some(by) => {
-            let by = match by {
-                RetentionBy::Tier { .. } => {
-                    let first = data.date_range().map(|d| d.0);
-                    let Some(r) = reference.or(first) else {
-                        bail!("retention by tier needs snapshot dates");
-                    };
-                    RetentionBy::Tier { reference: r }
-                }
-                other => other,
-            };
-            let req = a.data.request(&profile, OutcomeNeed::Required)?;
-            let end = req.as_of.unwrap_or_else(|| {
-                let d = data.date_range().map_or(NO_DAY, |d| d.1);
-                let c = data
-                    .churn_date
-                    .as_ref()
-                    .and_then(|c| c.iter().copied().filter(|&x| x != NO_DAY).max())
-                    .unwrap_or(NO_DAY);
-                d.max(c)
-            });
-            Some(
-                survival::retention(&data, &scored, &by, end, a.min_size)
-                    .map_err(anyhow::Error::msg)?,
-            )
-        }
-    };
-
-    let rep = CohortReport {
+    let opts = Options {
         unit: a.unit,
-        units: rows.len(),
-        accounts: distinct_accounts(&data, &rows),
-        churned,
-        overall_rate: churned as f64 / rows.len().max(1) as f64,
-        cohorts: table,
-        metric_cohorts: metrics,
+        keys,
+        min_size: a.min_size,
+        bins: a.bins,
         zero_bin: a.zero_bin,
-        retention,
-        notes,
+        retention: a.retention.clone(),
+        reference,
     };
+    let rep = build(&data, &profile, &scored, &a.data, &opts)?;
     let ctx = report_context(&a.data.data, &profile, &data);
     let mut files: Vec<(&str, String)> = vec![
         ("cohorts.md", report::cohorts_markdown(&rep, &ctx)),
@@ -239,4 +174,100 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         files.iter().map(|f| f.0).collect::<Vec<_>>().join(", ")
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `cohorts` computes, shared with `report`.
+pub(super) struct Options {
+    pub unit: Unit,
+    pub keys: Vec<CohortKey>,
+    pub min_size: usize,
+    pub bins: usize,
+    pub zero_bin: bool,
+    pub retention: Option<String>,
+    pub reference: Option<churncal::data::Day>,
+}
+
+/// Segment cohorts, metric cohorts and retention curves of scored data.
+pub(super) fn build(
+    data: &churncal::data::Snapshots,
+    profile: &churncal::profile::Profile,
+    scored: &score::Scored,
+    data_args: &DataArgs,
+    opts: &Options,
+) -> anyhow::Result<CohortReport> {
+    let rows = unit_rows(data, opts.unit);
+    let outcome = data.outcome.as_ref().expect("required");
+    let churned = rows.iter().filter(|&&r| outcome[r as usize] == 1).count();
+    let mut notes = Vec::new();
+
+    let table = if opts.keys.is_empty() {
+        notes.push("no cohort keys given (--by industry,tenure,…): segment tables skipped".into());
+        None
+    } else {
+        Some(
+            cohorts::cohort_table(data, scored, &rows, &opts.keys, opts.min_size)
+                .map_err(anyhow::Error::msg)?,
+        )
+    };
+    let metrics = metric_cohorts::metric_cohorts(data, profile, &rows, opts.bins, opts.zero_bin);
+
+    // Retention curves.
+    let retention_by = match opts.retention.as_deref().map(str::trim) {
+        Some("none") => None,
+        Some("signup_year") => Some(RetentionBy::SignupYear),
+        Some("signup_quarter") => Some(RetentionBy::SignupQuarter),
+        Some("tier") => Some(RetentionBy::Tier { reference: 0 }),
+        Some(other) => {
+            bail!("--retention '{other}': use signup_year, signup_quarter, tier or none")
+        }
+        None if data.churn_date.is_none() => {
+            notes.push("no churn-date column: retention curves skipped".into());
+            None
+        }
+        None if data.customer_since.is_some() => Some(RetentionBy::SignupYear),
+        None if data.date.is_some() => Some(RetentionBy::Tier { reference: 0 }),
+        None => None,
+    };
+    let retention = match retention_by {
+        None => None,
+        Some(by) => {
+            let by = match by {
+                RetentionBy::Tier { .. } => {
+                    let first = data.date_range().map(|d| d.0);
+                    let Some(r) = opts.reference.or(first) else {
+                        bail!("retention by tier needs snapshot dates");
+                    };
+                    RetentionBy::Tier { reference: r }
+                }
+                other => other,
+            };
+            let req = data_args.request(profile, OutcomeNeed::Required)?;
+            let end = req.as_of.unwrap_or_else(|| {
+                let d = data.date_range().map_or(NO_DAY, |d| d.1);
+                let c = data
+                    .churn_date
+                    .as_ref()
+                    .and_then(|c| c.iter().copied().filter(|&x| x != NO_DAY).max())
+                    .unwrap_or(NO_DAY);
+                d.max(c)
+            });
+            Some(
+                survival::retention(data, scored, &by, end, opts.min_size)
+                    .map_err(anyhow::Error::msg)?,
+            )
+        }
+    };
+
+    Ok(CohortReport {
+        unit: opts.unit,
+        units: rows.len(),
+        accounts: distinct_accounts(data, &rows),
+        churned,
+        overall_rate: churned as f64 / rows.len().max(1) as f64,
+        cohorts: table,
+        metric_cohorts: metrics,
+        zero_bin: opts.zero_bin,
+        retention,
+        notes,
+    })
 }

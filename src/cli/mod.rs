@@ -7,6 +7,7 @@ mod calibrate;
 mod cohorts;
 mod data_args;
 mod profile;
+mod report;
 mod score;
 mod synth;
 mod tiers;
@@ -52,6 +53,9 @@ enum Command {
     Validate(validate::Args),
     /// Data quality before a fit: access, accuracy, currency, impact, integration, outcome.
     Audit(audit::Args),
+    /// The quarterly pack: calibration, tiers, cohorts, validation and audit as one
+    /// self-contained index.html, report.md, report.json and SVG charts.
+    Report(report::Args),
     /// List, show or start from the built-in profiles.
     #[command(subcommand)]
     Profile(profile::Command),
@@ -69,6 +73,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cohorts(a) => cohorts::run(a, &ui),
         Command::Validate(a) => validate::run(a, &ui),
         Command::Audit(a) => audit::run(a, &ui),
+        Command::Report(a) => report::run(a, &ui),
         Command::Profile(c) => profile::run(c),
         Command::Synth(a) => synth::run(a, &ui),
     }
@@ -99,7 +104,31 @@ fn report_dir(kind: &str, profile: &str, data: &churncal::data::Snapshots) -> st
     let last = data.date_range().map_or("all".to_string(), |d| {
         churncal::data::parse::format_day(d.1)
     });
-    std::path::PathBuf::from("reports").join(format!("{kind}-{profile}-{last}"))
+    std::path::PathBuf::from("reports").join(format!("{kind}-{}-{last}", safe_file_name(profile)))
+}
+
+/// A file-name part from text that may come from a user's file (a profile's name): letters,
+/// digits, `.`, `_` and `-` kept, anything else (path separators, `..`, spaces, markup)
+/// replaced by `-`, no leading dot, at most 80 characters.
+fn safe_file_name(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '_' || c == '-' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(80)
+        .collect();
+    while out.starts_with('.') {
+        out.replace_range(0..1, "-");
+    }
+    if out.is_empty() {
+        out.push_str("profile");
+    }
+    out
 }
 
 /// What a report states about its inputs.
@@ -146,6 +175,16 @@ impl Ui {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn file_names_from_text_stay_in_their_folder() {
+        assert_eq!(safe_file_name("eight-pillars"), "eight-pillars");
+        // One path component, never hidden, never a parent folder.
+        assert_eq!(safe_file_name("../../etc/x"), "-.-..-etc-x");
+        assert_eq!(safe_file_name("<script>a b"), "-script-a-b");
+        assert_eq!(safe_file_name(""), "profile");
+        assert!(!safe_file_name("..").contains('/'));
+    }
 
     #[test]
     fn command_definition_is_consistent() {

@@ -96,7 +96,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         let mins = tiers::fit_cutoffs(m, &s, &y, k).map_err(anyhow::Error::msg)?;
         let fitted = tiers::with_cutoffs(&profile, &mins);
         fitted.validate().context("the proposed tiers")?;
-        let file = format!("{}-tiers.toml", profile.name);
+        let file = format!("{}-tiers.toml", super::safe_file_name(&profile.name));
         let path = out_dir.join(&file);
         if path.exists() && !a.force {
             bail!(

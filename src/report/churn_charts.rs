@@ -17,7 +17,7 @@ const LINE: RGBColor = RGBColor(21, 101, 192);
 const OVERALL: RGBColor = RGBColor(120, 120, 120);
 
 /// `#rrggbb` to a colour (grey when malformed).
-fn hex(c: &str) -> RGBColor {
+pub(crate) fn hex(c: &str) -> RGBColor {
     let h = c.trim_start_matches('#');
     let p = |i: usize| u8::from_str_radix(h.get(i..i + 2).unwrap_or("80"), 16).unwrap_or(128);
     if h.len() == 6 {
@@ -28,7 +28,7 @@ fn hex(c: &str) -> RGBColor {
 }
 
 /// A "nice" axis maximum and step for values up to `max`.
-fn nice_axis(max: f64, ticks: f64) -> (f64, f64) {
+pub(crate) fn nice_axis(max: f64, ticks: f64) -> (f64, f64) {
     let max = if max.is_finite() && max > 0.0 {
         max
     } else {
@@ -44,7 +44,7 @@ fn nice_axis(max: f64, ticks: f64) -> (f64, f64) {
     ((max / step).ceil() * step, step)
 }
 
-fn pct(v: f64) -> String {
+pub(crate) fn pct(v: f64) -> String {
     if v == 0.0 {
         "0 %".into()
     } else if v >= 0.01 {

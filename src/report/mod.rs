@@ -6,6 +6,8 @@ pub mod audit;
 pub mod calibration;
 pub mod chart;
 pub mod churn_charts;
+pub mod pack;
+pub mod pack_charts;
 pub mod validation;
 
 /// A number with `d` decimals, or `–` when it is not finite: the one number format of the

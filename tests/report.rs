@@ -1,0 +1,255 @@
+//! End-to-end tests of `churncal report`: the committed example is current, its charts are
+//! well-formed SVG, and hostile data cannot inject markup or write outside `--out`.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use quick_xml::events::Event;
+use quick_xml::Reader;
+
+/// `SOURCE_DATE_EPOCH` of the committed example (2026-04-01, after the sample's last churn date).
+const EXAMPLE_EPOCH: &str = "1775001600";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                out.extend(files_under(&p));
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    files_under(dir)
+        .iter()
+        .map(|p| p.strip_prefix(dir).unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[test]
+fn the_committed_example_report_is_current() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("example");
+    Command::cargo_bin("churncal")
+        .unwrap()
+        .current_dir(root())
+        .env("SOURCE_DATE_EPOCH", EXAMPLE_EPOCH)
+        .args(["report", "--quiet", "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let example = root().join("reports/example");
+    let regenerate = format!(
+        "reports/example is stale; regenerate it with\n  SOURCE_DATE_EPOCH={EXAMPLE_EPOCH} cargo run --release -- report --out reports/example --force"
+    );
+    assert_eq!(names(&out), names(&example), "{regenerate}");
+    for name in names(&out) {
+        let new = std::fs::read(out.join(&name)).unwrap();
+        let old = std::fs::read(example.join(&name)).unwrap();
+        assert!(new == old, "{name} differs. {regenerate}");
+    }
+}
+
+/// Width and height of an SVG's root element.
+fn canvas(svg: &str) -> (f64, f64) {
+    let mut r = Reader::from_str(svg);
+    loop {
+        match r.read_event().expect("well-formed XML") {
+            Event::Start(e) | Event::Empty(e) if e.name().as_ref() == b"svg" => {
+                let get = |k: &[u8]| {
+                    e.attributes()
+                        .flatten()
+                        .find(|a| a.key.as_ref() == k)
+                        .map(|a| String::from_utf8_lossy(&a.value).parse::<f64>().unwrap())
+                        .unwrap()
+                };
+                return (get(b"width"), get(b"height"));
+            }
+            Event::Eof => panic!("no <svg> element"),
+            _ => {}
+        }
+    }
+}
+
+/// Checks every element of an SVG: well-formed, finite coordinates, `<text>` anchored inside
+/// the canvas; returns (element name → count, the texts).
+fn inspect(name: &str, svg: &str) -> (std::collections::BTreeMap<String, usize>, Vec<String>) {
+    let (w, h) = canvas(svg);
+    let mut r = Reader::from_str(svg);
+    let mut counts = std::collections::BTreeMap::new();
+    let mut texts = Vec::new();
+    let mut in_text = false;
+    loop {
+        match r.read_event() {
+            Err(e) => panic!("{name}: not well-formed XML: {e}"),
+            Ok(Event::Eof) => break,
+            Ok(Event::Start(e)) | Ok(Event::Empty(e)) => {
+                let el = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                *counts.entry(el.clone()).or_insert(0) += 1;
+                for a in e.attributes().flatten() {
+                    let v = String::from_utf8_lossy(&a.value).into_owned();
+                    assert!(
+                        !v.contains("NaN") && !v.contains("inf"),
+                        "{name}: <{el}> {}={v}",
+                        String::from_utf8_lossy(a.key.as_ref())
+                    );
+                    if el == "text" && matches!(a.key.as_ref(), b"x" | b"y") {
+                        let c: f64 = v.parse().unwrap();
+                        let max = if a.key.as_ref() == b"x" { w } else { h };
+                        assert!(
+                            (0.0..=max).contains(&c),
+                            "{name}: text at {c} outside 0–{max}"
+                        );
+                    }
+                }
+                in_text = el == "text";
+            }
+            Ok(Event::Text(t)) if in_text => {
+                texts.push(t.decode().unwrap().trim().to_string());
+            }
+            Ok(Event::End(_)) => in_text = false,
+            _ => {}
+        }
+    }
+    (counts, texts)
+}
+
+#[test]
+fn the_example_charts_are_well_formed_with_the_expected_marks() {
+    let dir = root().join("reports/example");
+    let svgs: Vec<PathBuf> = files_under(&dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "svg"))
+        .collect();
+    assert!(svgs.len() >= 11, "{} charts", svgs.len());
+    let mut seen = std::collections::BTreeMap::new();
+    for p in &svgs {
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        let svg = std::fs::read_to_string(p).unwrap();
+        seen.insert(name.clone(), inspect(&name, &svg));
+    }
+    let tiers = ["healthy", "needs-attention", "at-risk", "critical"];
+    let has = |chart: &str, text: &str| seen[chart].1.iter().any(|t| t.contains(text));
+    // Tier bars: one label per tier, a Wilson whisker (3 lines) per non-empty tier.
+    for t in tiers {
+        assert!(has("tiers.svg", t), "tiers.svg lacks {t}");
+        assert!(has("cohort-tiers.svg", t), "cohort-tiers.svg lacks {t}");
+        assert!(has("migration.svg", t), "migration.svg lacks {t}");
+    }
+    // Score distribution: 20 bins × 2 groups of bars, two legend entries.
+    assert!(seen["score-distribution.svg"].0["rect"] >= 40 + 2);
+    assert!(has("score-distribution.svg", "churned (132)"));
+    // Gains: two profiles in the legend; the diagonal is named.
+    assert!(has("gains.svg", "three-dimensions-calibrated (AUC"));
+    assert!(has("gains.svg", "three-dimensions (AUC"));
+    assert!(has("gains.svg", "random flagging"));
+    // Migration: a 4 × 4 grid of counts.
+    let counts = seen["migration.svg"]
+        .1
+        .iter()
+        .filter(|t| t.parse::<usize>().is_ok())
+        .count();
+    assert_eq!(counts, 16);
+    // Score trend: eight quarters of 2024–2025.
+    for q in ["2024 Q1", "2025 Q4"] {
+        assert!(has("score-trend.svg", q), "score-trend.svg lacks {q}");
+    }
+    // Weights: every metric of the profile is labelled.
+    assert!(has("weights.svg", "Days past due"));
+    // ROC: both curves' names.
+    assert!(has("roc.svg", "three-dimensions-calibrated"));
+}
+
+#[test]
+fn hostile_data_cannot_inject_markup_or_write_outside_the_output_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    // The bundled sample with every account id and the plan and industry names hostile.
+    let sample =
+        std::fs::read_to_string(root().join("notebooks-data/sample_snapshots.csv")).unwrap();
+    let mut csv = String::new();
+    for (i, line) in sample.lines().enumerate() {
+        if i == 0 {
+            csv.push_str(line);
+            csv.push('\n');
+            continue;
+        }
+        let mut f: Vec<String> = line.split(',').map(String::from).collect();
+        f[0] = format!(
+            "\"<script>alert(1)</script>\"\"'{}</td><img src=x onerror=alert(2)>\"",
+            f[0]
+        );
+        f[6] = format!("<b onmouseover=alert(3)>{}</b>", f[6]);
+        f[8] = format!("../../{}\"\"", f[8]).replace('"', "");
+        csv.push_str(&f.join(","));
+        csv.push('\n');
+    }
+    std::fs::write(tmp.path().join("hostile.csv"), csv).unwrap();
+    Command::cargo_bin("churncal")
+        .unwrap()
+        .current_dir(tmp.path())
+        .env("SOURCE_DATE_EPOCH", EXAMPLE_EPOCH)
+        .args([
+            "report",
+            "--quiet",
+            "--data",
+            "hostile.csv",
+            "--segment",
+            "plan",
+            "--by",
+            "plan",
+            "--bootstrap",
+            "20",
+            "--optimism-bootstrap",
+            "10",
+            "--out",
+            "out",
+        ])
+        .assert()
+        .success();
+    // Nothing outside out/ besides the input.
+    let all = names(tmp.path());
+    assert!(
+        all.iter()
+            .all(|n| n == "hostile.csv" || n.starts_with("out/")),
+        "{all:?}"
+    );
+    let out = tmp.path().join("out");
+    for p in files_under(&out) {
+        let body = std::fs::read_to_string(&p).unwrap();
+        let lower = body.to_lowercase();
+        let ext = p.extension().unwrap().to_string_lossy().into_owned();
+        if ext == "html" || ext == "svg" {
+            // A handler can only be injected with a tag: no raw tag from the data may appear
+            // (escaped, `&lt;img … onerror=…&gt;` is harmless text).
+            for bad in ["<script", "<img", "<b "] {
+                assert!(!lower.contains(bad), "{}: contains {bad}", p.display());
+            }
+        }
+    }
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    // The snapshots show what a reader sees of hostile names in Markdown and JSON.
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let head: String = md.split("\n## Contents").next().unwrap().to_string();
+    insta::assert_snapshot!("hostile_report_summary", head);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
+    let first: Vec<&serde_json::Value> = json["act_first"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(3)
+        .collect();
+    insta::assert_json_snapshot!("hostile_report_act_first", first);
+}
