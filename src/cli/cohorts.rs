@@ -58,19 +58,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     if a.bins < 2 {
         bail!("--bins must be at least 2");
     }
-    let keys: Vec<CohortKey> =
-        a.by.iter()
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| CohortKey::parse(s))
-            .collect();
-    let mut data_args = a.data.clone();
-    for k in &keys {
-        if let CohortKey::Segment(name) = k {
-            if !data_args.segment.contains(name) {
-                data_args.segment.push(name.clone());
-            }
-        }
-    }
+    let (keys, data_args) = keys_and_data(&a.by, &a.data);
     let reference = match &a.reference {
         None => None,
         Some(s) => match parse::date(s) {
@@ -270,4 +258,23 @@ pub(super) fn build(
         retention,
         notes,
     })
+}
+
+/// Cohort keys from `--by`, and the data flags with every segment key among the segments
+/// to load.
+pub(super) fn keys_and_data(by: &[String], data: &DataArgs) -> (Vec<CohortKey>, DataArgs) {
+    let keys: Vec<CohortKey> = by
+        .iter()
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| CohortKey::parse(s))
+        .collect();
+    let mut data_args = data.clone();
+    for k in &keys {
+        if let CohortKey::Segment(name) = k {
+            if !data_args.segment.contains(name) {
+                data_args.segment.push(name.clone());
+            }
+        }
+    }
+    (keys, data_args)
 }

@@ -78,19 +78,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         None if calibrating => Some(prior.clone()),
         None => None,
     };
-    let mut keys: Vec<CohortKey> =
-        a.by.iter()
-            .filter(|s| !s.trim().is_empty())
-            .map(|s| CohortKey::parse(s))
-            .collect();
-    let mut data_args = a.data.clone();
-    for k in &keys {
-        if let CohortKey::Segment(name) = k {
-            if !data_args.segment.contains(name) {
-                data_args.segment.push(name.clone());
-            }
-        }
-    }
+    let (mut keys, data_args) = super::cohorts::keys_and_data(&a.by, &a.data);
     let profiles: Vec<&Profile> = std::iter::once(&prior).chain(incumbent.iter()).collect();
     let data = data_args.load_for(&profiles, OutcomeNeed::Required, ui)?;
     if keys.is_empty() {
@@ -361,7 +349,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         id: "act-first",
         title: "Accounts to act on first".into(),
         markdown: format!(
-            "Identify → ideate → intervene: the {} riskiest accounts in the lowest tiers at the last snapshot date, with the metrics pulling their score down (points of 100 they cost). Start the conversation there.\n\n{}",
+            "Identify → ideate → intervene: the {} riskiest accounts in the lowest tiers at the last snapshot date, with the metrics pulling their score down (points of 100 they cost). Start the conversation there. P(churn) is the calibrated profile's probability for one snapshot's outcome (the model is fitted on every snapshot), so it reads lower than the tiers' churn per renewal decision.\n\n{}",
             act.len(),
             pack::act_first_markdown(&act)
         ),

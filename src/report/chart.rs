@@ -35,6 +35,31 @@ pub(crate) fn text(size: u32, color: &RGBColor, h: HPos) -> TextStyle<'_> {
         .pos(Pos::new(h, VPos::Center))
 }
 
+/// Horizontal grid lines with labels from `fmt`, for values 0..=`max` in `step`s.
+pub(crate) fn y_grid(
+    root: &DrawingArea<SVGBackend, plotters::coord::Shift>,
+    (left, right): (i32, i32),
+    max: f64,
+    step: f64,
+    ys: &dyn Fn(f64) -> i32,
+    fmt: &dyn Fn(f64) -> String,
+) {
+    let mut v = 0.0;
+    while v <= max + 1e-12 {
+        let y = ys(v);
+        let _ = root.draw(&PathElement::new(
+            vec![(left, y), (right, y)],
+            GRID.stroke_width(1),
+        ));
+        let _ = root.draw(&Text::new(
+            fmt(v),
+            (left - 8, y),
+            text(12, &MUTED, HPos::Right),
+        ));
+        v += step;
+    }
+}
+
 /// Prior vs calibrated weights with bootstrap intervals, grouped by dimension.
 pub fn weights_svg(title: &str, metrics: &[MetricResult]) -> String {
     // Group metrics in order of first appearance of their group.

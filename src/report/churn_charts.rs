@@ -7,7 +7,7 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::chart::{clip, text, FONT, GRID, INK, MUTED};
+use super::chart::{clip, text, y_grid, FONT, GRID, INK, MUTED};
 
 use crate::analysis::metric_cohorts::MetricCohort;
 use crate::analysis::survival::Retention;
@@ -87,20 +87,7 @@ pub fn churn_bars_svg(title: &str, subtitle: &str, rows: &[GroupRow], overall: f
             text(12, &MUTED, HPos::Left),
         ));
         // grid and y axis
-        let mut v = 0.0;
-        while v <= y_max + 1e-12 {
-            let y = ys(v);
-            let _ = root.draw(&PathElement::new(
-                vec![(left, y), (width - right, y)],
-                GRID.stroke_width(1),
-            ));
-            let _ = root.draw(&Text::new(
-                pct(v),
-                (left - 8, y),
-                text(12, &MUTED, HPos::Right),
-            ));
-            v += step;
-        }
+        y_grid(&root, (left, width - right), y_max, step, &ys, &|v| pct(v));
         let _ = root.draw(&Text::new(
             "churn rate",
             (20, top - 16),

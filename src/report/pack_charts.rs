@@ -9,7 +9,7 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::HPos;
 
-use super::chart::{clip, text, GRID, INK, MUTED};
+use super::chart::{clip, text, y_grid, GRID, INK, MUTED};
 use super::churn_charts::{nice_axis, pct};
 use crate::analysis::tiers::TrendRow;
 use crate::validate::ModelEval;
@@ -53,32 +53,6 @@ fn no_data(root: &DrawingArea<SVGBackend, plotters::coord::Shift>, w: i32, h: i3
         (w / 2, h / 2),
         text(14, &MUTED, HPos::Center),
     ));
-}
-
-/// Horizontal grid lines with labels from `fmt`, for values 0..=`max` in `step`s.
-#[allow(clippy::too_many_arguments)]
-fn y_grid(
-    root: &DrawingArea<SVGBackend, plotters::coord::Shift>,
-    (left, right): (i32, i32),
-    max: f64,
-    step: f64,
-    ys: &dyn Fn(f64) -> i32,
-    fmt: &dyn Fn(f64) -> String,
-) {
-    let mut v = 0.0;
-    while v <= max + 1e-12 {
-        let y = ys(v);
-        let _ = root.draw(&PathElement::new(
-            vec![(left, y), (right, y)],
-            GRID.stroke_width(1),
-        ));
-        let _ = root.draw(&Text::new(
-            fmt(v),
-            (left - 8, y),
-            text(12, &MUTED, HPos::Right),
-        ));
-        v += step;
-    }
 }
 
 /// Share of churned and of retained accounts per 5-point score bin (each group sums to
