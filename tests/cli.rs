@@ -1021,3 +1021,70 @@ fn calibrate_refuses_data_the_audit_rejects_unless_forced() {
         .assert()
         .success();
 }
+
+#[test]
+fn a_case_control_sample_gives_weights_inside_the_full_fits_intervals() {
+    // Prentice & Pyke (1979): sampling retained snapshots at rate r leaves the slopes alone
+    // and moves the intercept by −ln r, which calibrate adds back.
+    let dir = tempfile::tempdir().unwrap();
+    for (out, extra) in [("full", None), ("sampled", Some("0.3"))] {
+        let mut c = churncal(dir.path());
+        c.args([
+            "calibrate",
+            "--lambda",
+            "0",
+            "-B",
+            "100",
+            "--out",
+            out,
+            "-q",
+        ]);
+        if let Some(r) = extra {
+            c.args(["--sample-controls", r]);
+        }
+        let a = c.assert().success();
+        if extra.is_some() {
+            a.stderr(predicate::str::contains("case-control sample"));
+        }
+    }
+    let full = summary(&dir.path().join("full"));
+    let sampled = summary(&dir.path().join("sampled"));
+    let (f, s) = (&full["calibration"], &sampled["calibration"]);
+    for (a, b) in f["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(s["metrics"].as_array().unwrap())
+    {
+        let ci = a["weight_ci"].as_array().unwrap();
+        let (lo, hi) = (ci[0].as_f64().unwrap(), ci[1].as_f64().unwrap());
+        let w = b["weight"].as_f64().unwrap();
+        assert!(
+            lo <= w && w <= hi,
+            "{}: {w} outside [{lo}, {hi}]",
+            a["name"]
+        );
+    }
+    // The corrected log-odds at a mid score agree with the full fit's.
+    let at =
+        |c: &Value, s: f64| c["intercept"].as_f64().unwrap() + c["slope"].as_f64().unwrap() * s;
+    for score in [0.3, 0.5, 0.7] {
+        assert!((at(f, score) - at(s, score)).abs() < 0.25, "at {score}");
+    }
+    // Without the correction the sample's log-odds would be off by ln 0.3 ≈ −1.2.
+    assert!((at(f, 0.5) - (at(s, 0.5) - 0.3f64.ln())).abs() > 1.0);
+    // The rate is checked.
+    churncal(dir.path())
+        .args([
+            "calibrate",
+            "--sample-controls",
+            "1.5",
+            "--out",
+            "bad",
+            "-q",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--sample-controls"));
+    assert!(!dir.path().join("bad").exists());
+}

@@ -85,6 +85,7 @@ pub struct CalibrateParams {
     force: bool,
     max_iters: u64,
     progress: Option<Progress>,
+    sample_controls: Option<f64>,
 }
 
 impl Default for CalibrateParams {
@@ -98,6 +99,7 @@ impl Default for CalibrateParams {
             force: false,
             max_iters: 1000,
             progress: None,
+            sample_controls: None,
         }
     }
 }
@@ -153,8 +155,24 @@ impl CalibrateParams {
         self
     }
 
+    /// Fit on a case-control sample: every churned snapshot and each retained one with
+    /// probability `rate` (seeded), then correct the intercept by `ln rate` (Prentice & Pyke,
+    /// "Logistic disease incidence models and case-control studies", Biometrika 66(3),
+    /// 1979: the slopes are those of the full data, only the intercept moves). Default none.
+    pub fn sample_controls(mut self, rate: Option<f64>) -> Self {
+        self.sample_controls = rate;
+        self
+    }
+
     /// Check the parameters.
     pub fn check(&self) -> Result<(), CalibrateError> {
+        if let Some(r) = self.sample_controls {
+            if !(r > 0.0 && r <= 1.0) {
+                return Err(CalibrateError::BadParam(format!(
+                    "--sample-controls must lie in (0, 1], got {r}"
+                )));
+            }
+        }
         if self.folds < 2 {
             return Err(CalibrateError::BadParam(format!(
                 "--folds must be at least 2, got {}",
@@ -367,10 +385,25 @@ impl CalibrateParams {
         // Rows in account order: a bootstrap replicate's left-out accounts are then runs of
         // zero weights the fit skips.
         rows.sort_by_key(|&i| data.account[i]);
+        let unscored = data.rows - rows.len();
+        let mut case_control_note = None;
+        if let Some(rate) = self.sample_controls.filter(|&r| r < 1.0) {
+            let mut rng = ChaCha8Rng::seed_from_u64(self.seed ^ 0x00c0_5e00);
+            let before = rows.len();
+            let controls = rows.iter().filter(|&&i| outcome[i] == 0).count();
+            rows.retain(|&i| outcome[i] == 1 || rng.random::<f64>() < rate);
+            let kept = controls - (before - rows.len());
+            case_control_note = Some(format!(
+                "fitted on a case-control sample: every churned snapshot and {kept} of {controls} retained ones (rate {rate}); the intercept is corrected by ln {rate} = {:.4}. AUC is unaffected; log-loss, Brier and the tier table's churn rates are those of the sample",
+                rate.ln()
+            ));
+        }
         let k = prior.metrics.len();
         let fd = FitData::from_columns(&subs.columns, outcome, &rows);
         let events = fd.y.iter().filter(|&&y| y == 1).count();
-        let mut warnings = Vec::new();
+        let mut warnings: Vec<String> = case_control_note.into_iter().collect();
+        // The case-control intercept correction (0 without sampling).
+        let offset = self.sample_controls.map_or(0.0, f64::ln);
         let epv = events as f64 / k as f64;
         if epv < 5.0 && !self.force {
             return Err(CalibrateError::TooFewEvents {
@@ -384,7 +417,7 @@ impl CalibrateParams {
                 "{events} churn events for {k} weights: {epv:.1} events per weight is below 10; weights will be noisy (Harrell suggests 15)"
             ));
         }
-        let dropped = data.rows - rows.len();
+        let dropped = unscored;
         if dropped > 0 {
             warnings.push(format!(
                 "{dropped} snapshots with no metric present were left out of the fit"
@@ -644,6 +677,7 @@ impl CalibrateParams {
             }
         }
 
+        let ai = ai + offset;
         let profile =
             calibrated_profile(prior, &w_int, &metrics, ai, bi, lambda, &cross_validation);
         let tiers = tier_table(&profile, &fd, &w_int_f);
@@ -684,7 +718,7 @@ impl CalibrateParams {
             lambda,
             lambda_path,
             prior_slope: slope0,
-            intercept: final_fit.alpha,
+            intercept: final_fit.alpha + offset,
             slope: final_fit.slope(),
             intercept_int: ai,
             slope_int: bi,

@@ -43,6 +43,10 @@ pub struct Args {
     /// 0 is pure maximum likelihood); a comma list is searched [default: a grid from inf to 0].
     #[arg(long, value_name = "L[,L...]", value_delimiter = ',')]
     lambda: Vec<String>,
+    /// Fit on a case-control sample for data too large to fit whole: every churned snapshot
+    /// and this share of the retained ones, with the intercept corrected by ln RATE.
+    #[arg(long, value_name = "RATE")]
+    sample_controls: Option<f64>,
     /// First date of the out-of-time holdout [default: the last 25 % of snapshot dates].
     #[arg(long, value_name = "YYYY-MM-DD")]
     holdout_from: Option<String>,
@@ -154,6 +158,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         .holdout_from(holdout_from)
         .force(a.force)
         .max_iters(a.max_iters)
+        .sample_controls(a.sample_controls)
         .progress(progress(ui));
     if let Some(l) = lambdas {
         params = params.lambdas(l);
