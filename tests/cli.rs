@@ -1088,3 +1088,167 @@ fn a_case_control_sample_gives_weights_inside_the_full_fits_intervals() {
         .stderr(predicate::str::contains("--sample-controls"));
     assert!(!dir.path().join("bad").exists());
 }
+
+#[test]
+fn every_command_gives_byte_identical_outputs_across_runs_and_thread_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let commands: [&[&str]; 7] = [
+        &["score", "--out", "OUT/scores.csv"],
+        &["tiers", "--fit-tiers", "separation", "--out", "OUT"],
+        &["cohorts", "--by", "industry,tenure", "--out", "OUT"],
+        &["audit", "--out", "OUT"],
+        &[
+            "validate",
+            "--candidate",
+            "eight-pillars",
+            "--incumbent",
+            "three-dimensions",
+            "-B",
+            "20",
+            "--optimism-bootstrap",
+            "5",
+            "--out",
+            "OUT",
+        ],
+        &["calibrate", "-B", "10", "--seed", "7", "--out", "OUT"],
+        &[
+            "report",
+            "--bootstrap",
+            "10",
+            "--optimism-bootstrap",
+            "5",
+            "--out",
+            "OUT",
+        ],
+    ];
+    for args in commands {
+        let name = args[0];
+        // Two runs on one thread and one on two: all three byte-identical.
+        for (run, threads) in [("1a", "1"), ("1b", "1"), ("2", "2")] {
+            let out = format!("{name}-{run}");
+            let args: Vec<String> = args.iter().map(|a| a.replace("OUT", &out)).collect();
+            if name == "score" {
+                std::fs::create_dir_all(dir.path().join(&out)).unwrap();
+            }
+            let code = churncal(dir.path())
+                .env("RAYON_NUM_THREADS", threads)
+                .args(&args)
+                .arg("-q")
+                .output()
+                .unwrap()
+                .status
+                .code();
+            // validate exits 1 when its gate fails, which is an answer too.
+            assert!(matches!(code, Some(0) | Some(1)), "{name}: exit {code:?}");
+        }
+        let first = files_under(&dir.path().join(format!("{name}-1a")));
+        assert!(!first.is_empty(), "{name} wrote nothing");
+        for other in ["1b", "2"] {
+            let files = files_under(&dir.path().join(format!("{name}-{other}")));
+            assert_eq!(first.len(), files.len(), "{name}");
+            for (x, y) in first.iter().zip(&files) {
+                assert!(
+                    std::fs::read(x).unwrap() == std::fs::read(y).unwrap(),
+                    "{name}: {} differs between runs ({other})",
+                    x.file_name().unwrap().to_string_lossy()
+                );
+            }
+        }
+    }
+}
+
+/// Edge data for the numerical edge cases: `a` separates churners perfectly when
+/// `separable` (churned iff a < 20), `c` is constant, every score stays under 55 (the
+/// profile's two upper tiers stay empty), and one account forms a cohort of its own.
+fn edge_csv(dir: &Path, separable: bool) -> PathBuf {
+    let mut s = String::from("account_id,snapshot_date,churned,a,c,b,seg\n");
+    let mut state = 12345u64;
+    let mut unif = || {
+        // xorshift: a fixed, dependency-free sequence
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state % 10_000) as f64 / 100.0
+    };
+    for i in 0..300 {
+        for d in ["2025-03-31", "2025-06-30", "2025-09-30"] {
+            let a = unif() / 2.0;
+            let b = unif() / 2.0;
+            let y = if separable {
+                (a < 20.0) as u8
+            } else {
+                (unif() < 2.0 + 30.0 * (a < 10.0) as u8 as f64) as u8
+            };
+            let seg = if i == 0 { "solo" } else { "big" };
+            s.push_str(&format!("A{i},{d},{y},{a:.2},50,{b:.2},{seg}\n"));
+        }
+    }
+    let p = dir.join(if separable { "sep.csv" } else { "edge.csv" });
+    std::fs::write(&p, s).unwrap();
+    p
+}
+
+#[test]
+fn numerical_edge_cases_warn_and_never_write_nan() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = root().join("tests/data/edge-profile.toml");
+    let profile = profile.to_str().unwrap();
+    // Perfect separation and a constant metric: calibrate warns about both.
+    let sep = edge_csv(dir.path(), true);
+    churncal(dir.path())
+        .args([
+            "calibrate",
+            "--data",
+            sep.to_str().unwrap(),
+            "--profile",
+            profile,
+        ])
+        .args(["-B", "20", "--out", "sep", "-q"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("separates churned from retained"))
+        .stderr(predicate::str::contains(
+            "'Const' has the same sub-score on every row",
+        ));
+    // Empty tiers, a one-account cohort, all through the report pack.
+    let edge = edge_csv(dir.path(), false);
+    churncal(dir.path())
+        .args([
+            "report",
+            "--data",
+            edge.to_str().unwrap(),
+            "--profile",
+            profile,
+        ])
+        .args(["--segment", "seg", "--by", "seg", "--bootstrap", "20"])
+        .args(["--optimism-bootstrap", "5", "--out", "edge", "-q"])
+        .assert()
+        .success();
+    churncal(dir.path())
+        .args([
+            "tiers",
+            "--data",
+            edge.to_str().unwrap(),
+            "--profile",
+            profile,
+        ])
+        .args(["--out", "tiers", "-q"])
+        .assert()
+        .success();
+    let tiers = std::fs::read_to_string(dir.path().join("tiers/tiers.md")).unwrap();
+    assert!(
+        tiers.contains("| empty-middle | 55.0–60.0 | 0 | 0 | 0 | 0 | – |"),
+        "{tiers}"
+    );
+    let report = std::fs::read_to_string(dir.path().join("edge/report.md")).unwrap();
+    assert!(
+        report.contains("| solo | 1 | 1 | suppressed |"),
+        "one-account cohort not suppressed"
+    );
+    for d in ["sep", "edge", "tiers"] {
+        for f in files_under(&dir.path().join(d)) {
+            let body = std::fs::read_to_string(&f).unwrap();
+            assert!(!body.contains("NaN"), "NaN in {}", f.display());
+        }
+    }
+}

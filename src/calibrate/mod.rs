@@ -450,6 +450,21 @@ impl CalibrateParams {
         // Unconstrained reference on all rows (linfa, then Newton); the folds and the
         // holdout refit it from there.
         let reference = fit_reference(&imputed, fd.n, k, &fd.y);
+        if !reference.converged {
+            warnings.push(
+                "the unconstrained reference fit did not converge (sub-scores that separate churners perfectly, or collinear metrics): its coefficients, intervals and the unconstrained model's figures are not reliable".into(),
+            );
+        }
+        for (m, pm) in prior.metrics.iter().enumerate() {
+            let mut present = fd.x.chunks(k).map(|r| r[m]).filter(|v| !v.is_nan());
+            let first = present.next();
+            if first.is_none_or(|v0| present.all(|v| v == v0)) {
+                warnings.push(format!(
+                    "'{}' has the same sub-score on every row: the data cannot tell its weight from the intercept, so its weight is where the shrinkage puts it",
+                    pm.name
+                ));
+            }
+        }
 
         // Cross-validation grouped by account.
         let fold_of = grouped_folds(&accounts_of, self.folds, self.seed);
@@ -573,6 +588,12 @@ impl CalibrateParams {
             calibrated: Quality::of(&oof[best], &fd.y),
             unconstrained: Quality::of(&oof_unc, &fd.y),
         };
+        if cross_validation.calibrated.auc >= 0.999 {
+            warnings.push(format!(
+                "the calibrated score separates churned from retained snapshots almost perfectly (cross-validated AUC {:.3}): with separable data the weights are set by the shrinkage rather than the data; check the audit for a leaking metric",
+                cross_validation.calibrated.auc
+            ));
+        }
 
         // The final fit on all rows.
         let final_fit = if lambda.is_infinite() {
