@@ -1252,3 +1252,64 @@ fn numerical_edge_cases_warn_and_never_write_nan() {
         }
     }
 }
+
+#[test]
+fn a_killed_calibration_leaves_the_previous_outputs_intact() {
+    let dir = tempfile::tempdir().unwrap();
+    // The previous quarter's outputs.
+    churncal(dir.path())
+        .args(["calibrate", "-B", "10", "--out", "q", "-q"])
+        .assert()
+        .success();
+    let before: Vec<(PathBuf, Vec<u8>)> = files_under(&dir.path().join("q"))
+        .into_iter()
+        .map(|p| {
+            let b = std::fs::read(&p).unwrap();
+            (p, b)
+        })
+        .collect();
+    assert_eq!(before.len(), 4);
+    // A large run into the same folder, killed (SIGKILL) half-way.
+    churncal(dir.path())
+        .args([
+            "synth",
+            "--accounts",
+            "40000",
+            "--churned",
+            "2600",
+            "--out",
+            "big.parquet",
+            "-q",
+        ])
+        .assert()
+        .success();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("churncal"))
+        .current_dir(dir.path())
+        .env("SOURCE_DATE_EPOCH", "1790000000")
+        .args([
+            "calibrate",
+            "--data",
+            "big.parquet",
+            "--profile",
+            "eight-pillars",
+        ])
+        .args(["--out", "q", "--force", "-q"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the run ended before it could be killed"
+    );
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+    let after = files_under(&dir.path().join("q"));
+    assert_eq!(
+        after,
+        before.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>(),
+        "files appeared or vanished"
+    );
+    for (p, b) in &before {
+        assert!(&std::fs::read(p).unwrap() == b, "{} changed", p.display());
+    }
+}

@@ -148,6 +148,15 @@ fn open(path: &str, encoding: Encoding) -> Result<(Format, Source), DataError> {
         }
         return Ok((Format::Parquet, Source::Path(path.into())));
     }
+    if let Some(e) = ext
+        .as_deref()
+        .filter(|e| !matches!(*e, "csv" | "tsv" | "txt"))
+    {
+        return Err(DataError::UnknownFormat {
+            path: path.into(),
+            extension: e.to_string(),
+        });
+    }
     if head.contains(&0) {
         return Err(DataError::NotTabular {
             path: path.into(),
@@ -198,6 +207,7 @@ fn csv_frame(
         Some(d) => d,
         None => sniff_delimiter(source)?,
     };
+    check_field_counts(path, source, delimiter)?;
     let reader = match source {
         Source::Path(p) => LazyCsvReader::new(PlRefPath::new(p.as_str())),
         Source::Bytes(b) => {
@@ -226,6 +236,98 @@ fn csv_frame(
             format: "CSV",
             message: e.to_string(),
         })
+}
+
+/// Every record has as many fields as the header (polars would pad a short row with
+/// nulls and cut a long one): one streaming, quote-aware pass over the bytes. Empty lines are
+/// skipped, as the reader skips them.
+fn check_field_counts(path: &str, source: &Source, delimiter: u8) -> Result<(), DataError> {
+    struct Counter {
+        quoted: bool,
+        fields: usize,
+        len: usize,
+        header: Option<usize>,
+        row: usize,
+    }
+    impl Counter {
+        /// Feeds bytes; returns (row, expected, found) of the first ragged record.
+        fn feed(&mut self, bytes: &[u8], delimiter: u8) -> Option<(usize, usize, usize)> {
+            for &b in bytes {
+                if b == b'"' {
+                    self.quoted = !self.quoted;
+                } else if !self.quoted {
+                    if b == delimiter {
+                        self.fields += 1;
+                    } else if b == b'\n' {
+                        if let Some(bad) = self.end() {
+                            return Some(bad);
+                        }
+                        continue;
+                    } else if b == b'\r' {
+                        continue;
+                    }
+                }
+                self.len += 1;
+            }
+            None
+        }
+        fn end(&mut self) -> Option<(usize, usize, usize)> {
+            let record = (self.len > 0 || self.fields > 0).then_some(self.fields + 1);
+            self.fields = 0;
+            self.len = 0;
+            let n = record?;
+            match self.header {
+                None => self.header = Some(n),
+                Some(h) => {
+                    self.row += 1;
+                    if n != h {
+                        return Some((self.row, h, n));
+                    }
+                }
+            }
+            None
+        }
+    }
+    let mut c = Counter {
+        quoted: false,
+        fields: 0,
+        len: 0,
+        header: None,
+        row: 0,
+    };
+    let bad = match source {
+        Source::Bytes(b) => c.feed(b, delimiter).or_else(|| c.end()),
+        Source::Path(p) => {
+            let io = |source| DataError::Io {
+                path: path.into(),
+                source,
+            };
+            let mut f = std::fs::File::open(p).map_err(io)?;
+            let mut buf = vec![0u8; 1 << 20];
+            let mut bad = None;
+            loop {
+                let n = f.read(&mut buf).map_err(io)?;
+                if n == 0 {
+                    bad = bad.or_else(|| c.end());
+                    break;
+                }
+                if let Some(b) = c.feed(&buf[..n], delimiter) {
+                    bad = Some(b);
+                    break;
+                }
+            }
+            bad
+        }
+    };
+    match bad {
+        Some((row, expected, found)) => Err(DataError::Ragged {
+            path: path.into(),
+            row,
+            expected,
+            found,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// The most frequent of `,` `;` tab `|` outside quotes in the header line (comma on a tie).

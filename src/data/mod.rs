@@ -308,6 +308,26 @@ pub enum DataError {
         /// Every column in the file.
         available: Vec<String>,
     },
+    /// A CSV record with more or fewer fields than the header.
+    #[error("{path}, row {row}: {found} fields where the header has {expected} (a stray delimiter or quote, or a cut-off line)")]
+    Ragged {
+        /// File.
+        path: String,
+        /// 1-based data row (header excluded).
+        row: usize,
+        /// Fields in the header.
+        expected: usize,
+        /// Fields in the row.
+        found: usize,
+    },
+    /// A file whose extension is neither CSV nor Parquet.
+    #[error("{path}: churncal reads .csv (also .tsv, .txt) and .parquet files, not '.{extension}'; export the data as CSV or Parquet")]
+    UnknownFormat {
+        /// File.
+        path: String,
+        /// Its extension.
+        extension: String,
+    },
     /// A value that does not parse for its column's role.
     #[error("{path}, row {row}, column '{column}': value '{value}' is not {expected}")]
     BadValue {

@@ -94,6 +94,16 @@ pub enum ProfileError {
         /// The weight.
         value: f64,
     },
+    /// Weights so large that their sum overflows.
+    #[error("profile '{profile}': the {what} weights sum to more than the largest number ({sum}); scale them down (any positive scale works: they are normalised to 100)")]
+    WeightsOverflow {
+        /// Profile name.
+        profile: String,
+        /// `metric` or `group`.
+        what: &'static str,
+        /// The sum.
+        sum: f64,
+    },
     /// Every weight is zero, so there is no score.
     #[error("profile '{profile}': all {what} weights are zero")]
     AllZeroWeights {
@@ -172,6 +182,14 @@ impl Profile {
                 profile,
                 what: "metric",
             });
+        }
+        for (what, sum) in [
+            ("metric", self.metrics.iter().map(|m| m.weight).sum::<f64>()),
+            ("group", self.groups.iter().map(|g| g.weight).sum::<f64>()),
+        ] {
+            if !sum.is_finite() {
+                return Err(ProfileError::WeightsOverflow { profile, what, sum });
+            }
         }
         if !self.groups.is_empty() {
             let known: Vec<String> = self.groups.iter().map(|g| g.name.clone()).collect();
