@@ -376,7 +376,8 @@ fn check_weight(what: &'static str, name: &str, value: f64) -> Result<(), Profil
     Ok(())
 }
 
-fn check_transform(metric: &str, t: &Transform) -> Result<(), ProfileError> {
+/// Check one transform's parameters (finite, ordered, non-empty), as profile validation does.
+pub fn check_transform(metric: &str, t: &Transform) -> Result<(), ProfileError> {
     let bad = |message: String| ProfileError::BadTransform {
         metric: metric.to_string(),
         message,
