@@ -2,13 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
+mod common;
+
 use assert_cmd::Command;
+use common::{files_under, root};
 use predicates::prelude::*;
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn real(name: &str) -> String {
     root()
@@ -23,22 +22,6 @@ fn churncal(dir: &Path) -> Command {
     let mut c = Command::cargo_bin("churncal").unwrap();
     c.current_dir(dir).env("SOURCE_DATE_EPOCH", "1790000000");
     c
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(files_under(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 fn summary(dir: &Path) -> Value {

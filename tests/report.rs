@@ -3,32 +3,15 @@
 
 use std::path::{Path, PathBuf};
 
+mod common;
+
 use assert_cmd::Command;
+use common::{files_under, root};
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
 /// `SOURCE_DATE_EPOCH` of the committed example (2026-04-01, after the sample's last churn date).
 const EXAMPLE_EPOCH: &str = "1775001600";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn files_under(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(rd) = std::fs::read_dir(dir) {
-        for e in rd.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(files_under(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
 
 fn names(dir: &Path) -> Vec<String> {
     files_under(dir)
@@ -252,4 +235,34 @@ fn hostile_data_cannot_inject_markup_or_write_outside_the_output_folder() {
         .take(3)
         .collect();
     insta::assert_json_snapshot!("hostile_report_act_first", first);
+}
+
+#[test]
+fn the_pack_on_a_real_single_snapshot_export_has_no_trend_chart() {
+    // IBM Telco: one snapshot per customer, Yes/No outcome, no dates.
+    let tmp = tempfile::tempdir().unwrap();
+    let real = root().join("notebooks-data/real");
+    Command::cargo_bin("churncal")
+        .unwrap()
+        .current_dir(tmp.path())
+        .env("SOURCE_DATE_EPOCH", EXAMPLE_EPOCH)
+        .args(["report", "--quiet", "--data"])
+        .arg(real.join("telco_customer_churn.csv"))
+        .arg("--profile")
+        .arg(real.join("telco.toml"))
+        .args(["--id-col", "customerID", "--outcome-col", "Churn"])
+        .args(["--segment", "Contract", "--bootstrap", "10"])
+        .args(["--optimism-bootstrap", "5", "--out", "out"])
+        .assert()
+        .success();
+    let out = tmp.path().join("out");
+    let files = names(&out);
+    assert!(files.contains(&"index.html".to_string()), "{files:?}");
+    assert!(files.contains(&"cohort-tiers.svg".to_string()), "{files:?}");
+    assert!(!files.contains(&"score-trend.svg".to_string()), "{files:?}");
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        md.contains("Riskiest cohorts by Contract: Month-to-month"),
+        "{md}"
+    );
 }

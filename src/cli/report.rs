@@ -270,16 +270,20 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
                     &retained_scores,
                 ),
             ),
-            (
-                "score-trend.svg".into(),
-                pack_charts::score_trend_svg(
-                    "Health score and churn per quarter",
-                    &format!("'{}' on {}, every snapshot", candidate.name, ctx.data),
-                    &tier_rep.trend,
-                ),
-            ),
         ],
     });
+    // A trend needs dates: single-snapshot data (no date column) gets no trend chart.
+    if data.date.is_some() {
+        let tiers_section = sections.last_mut().expect("just pushed");
+        tiers_section.charts.push((
+            "score-trend.svg".into(),
+            pack_charts::score_trend_svg(
+                "Health score and churn per quarter",
+                &format!("'{}' on {}, every snapshot", candidate.name, ctx.data),
+                &tier_rep.trend,
+            ),
+        ));
+    }
     json_parts.insert(
         "tiers".into(),
         parse_json(&arep::tiers_json(&tier_rep, &ctx, None))?,
