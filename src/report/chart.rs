@@ -35,6 +35,35 @@ pub(crate) fn text(size: u32, color: &RGBColor, h: HPos) -> TextStyle<'_> {
         .pos(Pos::new(h, VPos::Center))
 }
 
+/// A white `w × h` SVG canvas with the charts' title and subtitle (clipped to
+/// `subtitle_max` characters); `draw` adds the rest. Returns the SVG text.
+pub(crate) fn canvas(
+    w: u32,
+    h: u32,
+    title: &str,
+    (subtitle, subtitle_max): (&str, usize),
+    draw: impl FnOnce(&DrawingArea<SVGBackend, plotters::coord::Shift>),
+) -> String {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
+        let _ = root.fill(&WHITE);
+        let _ = root.draw(&Text::new(
+            clip(title, 80),
+            (20, 24),
+            text(18, &INK, HPos::Left),
+        ));
+        let _ = root.draw(&Text::new(
+            clip(subtitle, subtitle_max),
+            (20, 48),
+            text(12, &MUTED, HPos::Left),
+        ));
+        draw(&root);
+        let _ = root.present();
+    }
+    svg
+}
+
 /// Horizontal grid lines with labels from `fmt`, for values 0..=`max` in `step`s.
 pub(crate) fn y_grid(
     root: &DrawingArea<SVGBackend, plotters::coord::Shift>,

@@ -7,7 +7,7 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::chart::{clip, text, y_grid, FONT, GRID, INK, MUTED};
+use super::chart::{canvas, clip, text, y_grid, FONT, GRID, INK, MUTED};
 
 use crate::analysis::metric_cohorts::MetricCohort;
 use crate::analysis::survival::Retention;
@@ -71,97 +71,87 @@ pub fn churn_bars_svg(title: &str, subtitle: &str, rows: &[GroupRow], overall: f
     let slot = (width - left - right) / n;
     let bar_w = (slot as f64 * 0.56) as i32;
 
-    let mut svg = String::new();
-    {
-        let root =
-            SVGBackend::with_string(&mut svg, (width as u32, height as u32)).into_drawing_area();
-        let _ = root.fill(&WHITE);
-        let _ = root.draw(&Text::new(
-            clip(title, 80),
-            (20, 24),
-            text(18, &INK, HPos::Left),
-        ));
-        let _ = root.draw(&Text::new(
-            clip(subtitle, 120),
-            (20, 48),
-            text(12, &MUTED, HPos::Left),
-        ));
-        // grid and y axis
-        y_grid(&root, (left, width - right), y_max, step, &ys, &|v| pct(v));
-        let _ = root.draw(&Text::new(
-            "churn rate",
-            (20, top - 16),
-            text(12, &INK, HPos::Left),
-        ));
-        for (i, r) in rows.iter().enumerate() {
-            let cx = left + slot * i as i32 + slot / 2;
-            let color = hex(&r.color);
-            if r.count.units > 0 {
-                let _ = root.draw(&Rectangle::new(
-                    [
-                        (cx - bar_w / 2, ys(r.count.rate)),
-                        (cx + bar_w / 2, ys(0.0)),
-                    ],
-                    color.filled(),
-                ));
-                let (lo, hi) = (ys(r.count.ci[0]), ys(r.count.ci[1]));
-                for seg in [
-                    vec![(cx, lo), (cx, hi)],
-                    vec![(cx - 7, lo), (cx + 7, lo)],
-                    vec![(cx - 7, hi), (cx + 7, hi)],
-                ] {
-                    let _ = root.draw(&PathElement::new(seg, INK.stroke_width(1)));
+    canvas(
+        width as u32,
+        height as u32,
+        title,
+        (subtitle, 120),
+        |root| {
+            // grid and y axis
+            y_grid(root, (left, width - right), y_max, step, &ys, &|v| pct(v));
+            let _ = root.draw(&Text::new(
+                "churn rate",
+                (20, top - 16),
+                text(12, &INK, HPos::Left),
+            ));
+            for (i, r) in rows.iter().enumerate() {
+                let cx = left + slot * i as i32 + slot / 2;
+                let color = hex(&r.color);
+                if r.count.units > 0 {
+                    let _ = root.draw(&Rectangle::new(
+                        [
+                            (cx - bar_w / 2, ys(r.count.rate)),
+                            (cx + bar_w / 2, ys(0.0)),
+                        ],
+                        color.filled(),
+                    ));
+                    let (lo, hi) = (ys(r.count.ci[0]), ys(r.count.ci[1]));
+                    for seg in [
+                        vec![(cx, lo), (cx, hi)],
+                        vec![(cx - 7, lo), (cx + 7, lo)],
+                        vec![(cx - 7, hi), (cx + 7, hi)],
+                    ] {
+                        let _ = root.draw(&PathElement::new(seg, INK.stroke_width(1)));
+                    }
+                    let _ = root.draw(&Text::new(
+                        pct(r.count.rate),
+                        (cx + 10, hi - 10),
+                        text(13, &INK, HPos::Left),
+                    ));
                 }
                 let _ = root.draw(&Text::new(
-                    pct(r.count.rate),
-                    (cx + 10, hi - 10),
-                    text(13, &INK, HPos::Left),
+                    clip(&r.label, 22),
+                    (cx, height - bottom + 18),
+                    text(13, &INK, HPos::Center),
+                ));
+                let _ = root.draw(&Text::new(
+                    format!("{} of {} churned", r.count.churned, r.count.units),
+                    (cx, height - bottom + 38),
+                    text(11, &MUTED, HPos::Center),
+                ));
+                let _ = root.draw(&Text::new(
+                    format!("{:.0} % of churners", 100.0 * r.count.churn_share),
+                    (cx, height - bottom + 54),
+                    text(11, &MUTED, HPos::Center),
                 ));
             }
-            let _ = root.draw(&Text::new(
-                clip(&r.label, 22),
-                (cx, height - bottom + 18),
-                text(13, &INK, HPos::Center),
-            ));
-            let _ = root.draw(&Text::new(
-                format!("{} of {} churned", r.count.churned, r.count.units),
-                (cx, height - bottom + 38),
-                text(11, &MUTED, HPos::Center),
-            ));
-            let _ = root.draw(&Text::new(
-                format!("{:.0} % of churners", 100.0 * r.count.churn_share),
-                (cx, height - bottom + 54),
-                text(11, &MUTED, HPos::Center),
-            ));
-        }
-        if overall.is_finite() {
-            let y = ys(overall);
-            let mut x = left;
-            while x < width - right {
-                let _ = root.draw(&PathElement::new(
-                    vec![(x, y), ((x + 6).min(width - right), y)],
-                    OVERALL.stroke_width(1),
+            if overall.is_finite() {
+                let y = ys(overall);
+                let mut x = left;
+                while x < width - right {
+                    let _ = root.draw(&PathElement::new(
+                        vec![(x, y), ((x + 6).min(width - right), y)],
+                        OVERALL.stroke_width(1),
+                    ));
+                    x += 10;
+                }
+                let _ = root.draw(&Text::new(
+                    format!("overall {}", pct(overall)),
+                    (width - right + 6, y),
+                    text(11, &MUTED, HPos::Left),
                 ));
-                x += 10;
             }
-            let _ = root.draw(&Text::new(
-                format!("overall {}", pct(overall)),
-                (width - right + 6, y),
-                text(11, &MUTED, HPos::Left),
+            let _ = root.draw(&PathElement::new(
+                vec![(left, ys(0.0)), (width - right, ys(0.0))],
+                MUTED.stroke_width(1),
             ));
-        }
-        let _ = root.draw(&PathElement::new(
-            vec![(left, ys(0.0)), (width - right, ys(0.0))],
-            MUTED.stroke_width(1),
-        ));
-        let _ = root.draw(&Text::new(
-            "bars: churn rate; whiskers: Wilson 95 % interval",
-            (width - right, height - 12),
-            text(11, &MUTED, HPos::Right),
-        ));
-        let _ = root.present();
-    }
-    svg
+            let _ = root.draw(&Text::new(
+                "bars: churn rate; whiskers: Wilson 95 % interval",
+                (width - right, height - 12),
+                text(11, &MUTED, HPos::Right),
+            ));
+        },
+    )
 }
 
 /// Metric cohorts as small multiples: churn rate per bin against the bin's mean value

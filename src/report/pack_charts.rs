@@ -9,7 +9,7 @@
 use plotters::prelude::*;
 use plotters::style::text_anchor::HPos;
 
-use super::chart::{clip, text, y_grid, GRID, INK, MUTED};
+use super::chart::{canvas, clip, text, y_grid, GRID, INK, MUTED};
 use super::churn_charts::{nice_axis, pct};
 use crate::analysis::tiers::TrendRow;
 use crate::validate::ModelEval;
@@ -18,34 +18,6 @@ const RETAINED: RGBColor = RGBColor(120, 144, 156);
 const CHURNED: RGBColor = RGBColor(198, 40, 40);
 const CANDIDATE: RGBColor = RGBColor(21, 101, 192);
 const INCUMBENT: RGBColor = RGBColor(230, 81, 0);
-
-/// Draws on an SVG canvas of `w × h` and returns the SVG text.
-fn canvas(
-    w: u32,
-    h: u32,
-    title: &str,
-    subtitle: &str,
-    draw: impl FnOnce(&DrawingArea<SVGBackend, plotters::coord::Shift>),
-) -> String {
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
-        let _ = root.fill(&WHITE);
-        let _ = root.draw(&Text::new(
-            clip(title, 80),
-            (20, 24),
-            text(18, &INK, HPos::Left),
-        ));
-        let _ = root.draw(&Text::new(
-            clip(subtitle, 130),
-            (20, 48),
-            text(12, &MUTED, HPos::Left),
-        ));
-        draw(&root);
-        let _ = root.present();
-    }
-    svg
-}
 
 fn no_data(root: &DrawingArea<SVGBackend, plotters::coord::Shift>, w: i32, h: i32) {
     let _ = root.draw(&Text::new(
@@ -86,70 +58,76 @@ pub fn score_distribution_svg(
     let plot_h = (height - top - bottom) as f64;
     let ys = |v: f64| top + ((1.0 - v.clamp(0.0, y_max) / y_max) * plot_h).round() as i32;
     let slot = (width - left - right) / BINS as i32;
-    canvas(width as u32, height as u32, title, subtitle, |root| {
-        if churned.is_empty() && retained.is_empty() {
-            no_data(root, width, height);
-            return;
-        }
-        y_grid(root, (left, width - right), y_max, step, &ys, &|v| pct(v));
-        let _ = root.draw(&Text::new(
-            "share of the group",
-            (20, top - 16),
-            text(12, &INK, HPos::Left),
-        ));
-        for (i, (c, r)) in hc.iter().zip(&hr).enumerate() {
-            let x0 = left + slot * i as i32;
-            let bw = (slot - 4) / 2;
-            let _ = root.draw(&Rectangle::new(
-                [(x0 + 2, ys(*r)), (x0 + 2 + bw, ys(0.0))],
-                RETAINED.filled(),
-            ));
-            let _ = root.draw(&Rectangle::new(
-                [(x0 + 2 + bw, ys(*c)), (x0 + 2 + 2 * bw, ys(0.0))],
-                CHURNED.filled(),
-            ));
-            if i % 2 == 0 {
-                let _ = root.draw(&Text::new(
-                    format!("{}", i * 5),
-                    (x0, height - bottom + 16),
-                    text(12, &MUTED, HPos::Center),
-                ));
+    canvas(
+        width as u32,
+        height as u32,
+        title,
+        (subtitle, 130),
+        |root| {
+            if churned.is_empty() && retained.is_empty() {
+                no_data(root, width, height);
+                return;
             }
-        }
-        let _ = root.draw(&Text::new(
-            "100",
-            (width - right, height - bottom + 16),
-            text(12, &MUTED, HPos::Center),
-        ));
-        let _ = root.draw(&PathElement::new(
-            vec![(left, ys(0.0)), (width - right, ys(0.0))],
-            MUTED.stroke_width(1),
-        ));
-        let _ = root.draw(&Text::new(
-            "health score (5-point bins)",
-            ((left + width - right) / 2, height - 20),
-            text(12, &INK, HPos::Center),
-        ));
-        let lx = width - right - 330;
-        for (j, (label, color)) in [
-            (format!("retained ({})", retained.len()), RETAINED),
-            (format!("churned ({})", churned.len()), CHURNED),
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            let x = lx + 170 * j as i32;
-            let _ = root.draw(&Rectangle::new(
-                [(x, top - 22), (x + 14, top - 10)],
-                color.filled(),
-            ));
+            y_grid(root, (left, width - right), y_max, step, &ys, &|v| pct(v));
             let _ = root.draw(&Text::new(
-                label,
-                (x + 20, top - 16),
+                "share of the group",
+                (20, top - 16),
                 text(12, &INK, HPos::Left),
             ));
-        }
-    })
+            for (i, (c, r)) in hc.iter().zip(&hr).enumerate() {
+                let x0 = left + slot * i as i32;
+                let bw = (slot - 4) / 2;
+                let _ = root.draw(&Rectangle::new(
+                    [(x0 + 2, ys(*r)), (x0 + 2 + bw, ys(0.0))],
+                    RETAINED.filled(),
+                ));
+                let _ = root.draw(&Rectangle::new(
+                    [(x0 + 2 + bw, ys(*c)), (x0 + 2 + 2 * bw, ys(0.0))],
+                    CHURNED.filled(),
+                ));
+                if i % 2 == 0 {
+                    let _ = root.draw(&Text::new(
+                        format!("{}", i * 5),
+                        (x0, height - bottom + 16),
+                        text(12, &MUTED, HPos::Center),
+                    ));
+                }
+            }
+            let _ = root.draw(&Text::new(
+                "100",
+                (width - right, height - bottom + 16),
+                text(12, &MUTED, HPos::Center),
+            ));
+            let _ = root.draw(&PathElement::new(
+                vec![(left, ys(0.0)), (width - right, ys(0.0))],
+                MUTED.stroke_width(1),
+            ));
+            let _ = root.draw(&Text::new(
+                "health score (5-point bins)",
+                ((left + width - right) / 2, height - 20),
+                text(12, &INK, HPos::Center),
+            ));
+            let lx = width - right - 330;
+            for (j, (label, color)) in [
+                (format!("retained ({})", retained.len()), RETAINED),
+                (format!("churned ({})", churned.len()), CHURNED),
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                let x = lx + 170 * j as i32;
+                let _ = root.draw(&Rectangle::new(
+                    [(x, top - 22), (x + 14, top - 10)],
+                    color.filled(),
+                ));
+                let _ = root.draw(&Text::new(
+                    label,
+                    (x + 20, top - 16),
+                    text(12, &INK, HPos::Left),
+                ));
+            }
+        },
+    )
 }
 
 /// Cumulative gains: the share of churners caught when flagging the riskiest x % of rows,
@@ -166,77 +144,83 @@ pub fn gains_svg(
     let ph = (height - top - bottom) as f64;
     let xs = |v: f64| left + (v.clamp(0.0, 1.0) * pw).round() as i32;
     let ys = |v: f64| top + ((1.0 - v.clamp(0.0, 1.0)) * ph).round() as i32;
-    canvas(width as u32, height as u32, title, subtitle, |root| {
-        y_grid(root, (left, width - right), 1.0, 0.2, &ys, &|v| {
-            format!("{:.0} %", 100.0 * v)
-        });
-        for i in 0..=5 {
-            let v = i as f64 / 5.0;
-            let _ = root.draw(&PathElement::new(
-                vec![(xs(v), top), (xs(v), ys(0.0))],
-                GRID.stroke_width(1),
-            ));
-            let _ = root.draw(&Text::new(
-                format!("{:.0} %", 100.0 * v),
-                (xs(v), height - bottom + 16),
-                text(12, &MUTED, HPos::Center),
-            ));
-        }
-        let _ = root.draw(&PathElement::new(
-            vec![(xs(0.0), ys(0.0)), (xs(1.0), ys(1.0))],
-            MUTED.stroke_width(1),
-        ));
-        let _ = root.draw(&Text::new(
-            "share of churners caught",
-            (20, top - 16),
-            text(12, &INK, HPos::Left),
-        ));
-        let _ = root.draw(&Text::new(
-            "share of rows flagged, riskiest first",
-            ((left + width - right) / 2, height - 20),
-            text(12, &INK, HPos::Center),
-        ));
-        // The incumbent first and wider, so that the candidate stays visible on top of it
-        // where the curves coincide.
-        for (j, m) in [incumbent, candidate].into_iter().enumerate() {
-            let (color, width_px) = if j == 0 {
-                (INCUMBENT, 5)
-            } else {
-                (CANDIDATE, 2)
-            };
-            let pts: Vec<(i32, i32)> = std::iter::once((xs(0.0), ys(0.0)))
-                .chain(
-                    m.lift_deciles
-                        .iter()
-                        .filter(|r| r.share.is_finite() && r.capture.is_finite())
-                        .map(|r| (xs(r.share), ys(r.capture))),
-                )
-                // Flagging every row catches every churner.
-                .chain(std::iter::once((xs(1.0), ys(1.0))))
-                .collect();
-            let _ = root.draw(&PathElement::new(pts.clone(), color.stroke_width(width_px)));
-            for p in &pts[1..pts.len() - 1] {
-                let _ = root.draw(&Circle::new(*p, 3, color.filled()));
+    canvas(
+        width as u32,
+        height as u32,
+        title,
+        (subtitle, 130),
+        |root| {
+            y_grid(root, (left, width - right), 1.0, 0.2, &ys, &|v| {
+                format!("{:.0} %", 100.0 * v)
+            });
+            for i in 0..=5 {
+                let v = i as f64 / 5.0;
+                let _ = root.draw(&PathElement::new(
+                    vec![(xs(v), top), (xs(v), ys(0.0))],
+                    GRID.stroke_width(1),
+                ));
+                let _ = root.draw(&Text::new(
+                    format!("{:.0} %", 100.0 * v),
+                    (xs(v), height - bottom + 16),
+                    text(12, &MUTED, HPos::Center),
+                ));
             }
-            // Legend in the empty corner under the diagonal.
-            let y = ys(0.2) + 20 * (1 - j as i32);
-            let lx = xs(0.45);
             let _ = root.draw(&PathElement::new(
-                vec![(lx, y), (lx + 22, y)],
-                color.stroke_width(3),
+                vec![(xs(0.0), ys(0.0)), (xs(1.0), ys(1.0))],
+                MUTED.stroke_width(1),
             ));
             let _ = root.draw(&Text::new(
-                clip(&format!("{} (AUC {:.3})", m.name, m.auc), 44),
-                (lx + 28, y),
+                "share of churners caught",
+                (20, top - 16),
                 text(12, &INK, HPos::Left),
             ));
-        }
-        let _ = root.draw(&Text::new(
-            "diagonal: random flagging",
-            (xs(0.45) + 28, ys(0.2) + 40),
-            text(11, &MUTED, HPos::Left),
-        ));
-    })
+            let _ = root.draw(&Text::new(
+                "share of rows flagged, riskiest first",
+                ((left + width - right) / 2, height - 20),
+                text(12, &INK, HPos::Center),
+            ));
+            // The incumbent first and wider, so that the candidate stays visible on top of it
+            // where the curves coincide.
+            for (j, m) in [incumbent, candidate].into_iter().enumerate() {
+                let (color, width_px) = if j == 0 {
+                    (INCUMBENT, 5)
+                } else {
+                    (CANDIDATE, 2)
+                };
+                let pts: Vec<(i32, i32)> = std::iter::once((xs(0.0), ys(0.0)))
+                    .chain(
+                        m.lift_deciles
+                            .iter()
+                            .filter(|r| r.share.is_finite() && r.capture.is_finite())
+                            .map(|r| (xs(r.share), ys(r.capture))),
+                    )
+                    // Flagging every row catches every churner.
+                    .chain(std::iter::once((xs(1.0), ys(1.0))))
+                    .collect();
+                let _ = root.draw(&PathElement::new(pts.clone(), color.stroke_width(width_px)));
+                for p in &pts[1..pts.len() - 1] {
+                    let _ = root.draw(&Circle::new(*p, 3, color.filled()));
+                }
+                // Legend in the empty corner under the diagonal.
+                let y = ys(0.2) + 20 * (1 - j as i32);
+                let lx = xs(0.45);
+                let _ = root.draw(&PathElement::new(
+                    vec![(lx, y), (lx + 22, y)],
+                    color.stroke_width(3),
+                ));
+                let _ = root.draw(&Text::new(
+                    clip(&format!("{} (AUC {:.3})", m.name, m.auc), 44),
+                    (lx + 28, y),
+                    text(12, &INK, HPos::Left),
+                ));
+            }
+            let _ = root.draw(&Text::new(
+                "diagonal: random flagging",
+                (xs(0.45) + 28, ys(0.2) + 40),
+                text(11, &MUTED, HPos::Left),
+            ));
+        },
+    )
 }
 
 /// A cell of a heatmap: its shade in [0, 1] and its text.
@@ -263,73 +247,79 @@ pub fn heatmap_svg(
     let (left, top, bottom) = (230i32, 118i32, 56i32);
     let width = (left + cell_w * cols.len().max(1) as i32 + 30).max(640);
     let height = top + cell_h * rows.len().max(1) as i32 + bottom;
-    canvas(width as u32, height as u32, title, subtitle, |root| {
-        if rows.is_empty() || cols.is_empty() {
-            no_data(root, width, height);
-            return;
-        }
-        let _ = root.draw(&Text::new(
-            clip(col_title, 60),
-            (left, top - 46),
-            text(12, &INK, HPos::Left),
-        ));
-        let _ = root.draw(&Text::new(
-            clip(row_title, 30),
-            (20, top - 18),
-            text(12, &INK, HPos::Left),
-        ));
-        for (j, c) in cols.iter().enumerate() {
+    canvas(
+        width as u32,
+        height as u32,
+        title,
+        (subtitle, 130),
+        |root| {
+            if rows.is_empty() || cols.is_empty() {
+                no_data(root, width, height);
+                return;
+            }
             let _ = root.draw(&Text::new(
-                clip(c, 16),
-                (left + cell_w * j as i32 + cell_w / 2, top - 18),
-                text(12, &INK, HPos::Center),
+                clip(col_title, 60),
+                (left, top - 46),
+                text(12, &INK, HPos::Left),
             ));
-        }
-        for (i, r) in rows.iter().enumerate() {
-            let y0 = top + cell_h * i as i32;
             let _ = root.draw(&Text::new(
-                clip(r, 30),
-                (left - 10, y0 + cell_h / 2),
-                text(12, &INK, HPos::Right),
+                clip(row_title, 30),
+                (20, top - 18),
+                text(12, &INK, HPos::Left),
             ));
-            for (j, cell) in cells
-                .get(i)
-                .map(|v| v.as_slice())
-                .unwrap_or(&[])
-                .iter()
-                .enumerate()
-                .take(cols.len())
-            {
-                let x0 = left + cell_w * j as i32;
-                let (fill, ink) = match cell.shade.filter(|s| s.is_finite()) {
-                    Some(s) => {
-                        let s = s.clamp(0.0, 1.0);
-                        let mix =
-                            |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * s).round() as u8;
-                        (
-                            RGBColor(mix(255, 183), mix(255, 28), mix(255, 28)),
-                            if s > 0.55 { WHITE } else { INK },
-                        )
-                    }
-                    None => (RGBColor(238, 238, 238), MUTED),
-                };
-                let _ = root.draw(&Rectangle::new(
-                    [(x0 + 1, y0 + 1), (x0 + cell_w - 1, y0 + cell_h - 1)],
-                    fill.filled(),
-                ));
+            for (j, c) in cols.iter().enumerate() {
                 let _ = root.draw(&Text::new(
-                    clip(&cell.label, 16),
-                    (x0 + cell_w / 2, y0 + cell_h / 2),
-                    text(12, &ink, HPos::Center),
+                    clip(c, 16),
+                    (left + cell_w * j as i32 + cell_w / 2, top - 18),
+                    text(12, &INK, HPos::Center),
                 ));
             }
-        }
-        let _ = root.draw(&Text::new(
-            clip(note, 120),
-            (20, height - 20),
-            text(11, &MUTED, HPos::Left),
-        ));
-    })
+            for (i, r) in rows.iter().enumerate() {
+                let y0 = top + cell_h * i as i32;
+                let _ = root.draw(&Text::new(
+                    clip(r, 30),
+                    (left - 10, y0 + cell_h / 2),
+                    text(12, &INK, HPos::Right),
+                ));
+                for (j, cell) in cells
+                    .get(i)
+                    .map(|v| v.as_slice())
+                    .unwrap_or(&[])
+                    .iter()
+                    .enumerate()
+                    .take(cols.len())
+                {
+                    let x0 = left + cell_w * j as i32;
+                    let (fill, ink) = match cell.shade.filter(|s| s.is_finite()) {
+                        Some(s) => {
+                            let s = s.clamp(0.0, 1.0);
+                            let mix =
+                                |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * s).round() as u8;
+                            (
+                                RGBColor(mix(255, 183), mix(255, 28), mix(255, 28)),
+                                if s > 0.55 { WHITE } else { INK },
+                            )
+                        }
+                        None => (RGBColor(238, 238, 238), MUTED),
+                    };
+                    let _ = root.draw(&Rectangle::new(
+                        [(x0 + 1, y0 + 1), (x0 + cell_w - 1, y0 + cell_h - 1)],
+                        fill.filled(),
+                    ));
+                    let _ = root.draw(&Text::new(
+                        clip(&cell.label, 16),
+                        (x0 + cell_w / 2, y0 + cell_h / 2),
+                        text(12, &ink, HPos::Center),
+                    ));
+                }
+            }
+            let _ = root.draw(&Text::new(
+                clip(note, 120),
+                (20, height - 20),
+                text(11, &MUTED, HPos::Left),
+            ));
+        },
+    )
 }
 
 /// Quarter of a `YYYY-MM…` period label: `YYYY Qn` (the label itself when it has no month).
@@ -370,75 +360,81 @@ pub fn score_trend_svg(title: &str, subtitle: &str, trend: &[TrendRow]) -> Strin
     let n = q.len().max(1);
     let slot = (width - left - right) as f64 / n as f64;
     let xs = |i: usize| left + (slot * (i as f64 + 0.5)).round() as i32;
-    canvas(width as u32, height as u32, title, subtitle, |root| {
-        if q.is_empty() {
-            no_data(root, width, height);
-            return;
-        }
-        let scores: Vec<f64> = q.iter().map(|r| r.1 / r.2).collect();
-        let rates: Vec<f64> = q.iter().map(|r| r.3 / r.2).collect();
-        // Score panel: 0–100.
-        let ys1 =
-            |v: f64| top + ((1.0 - v.clamp(0.0, 100.0) / 100.0) * panel as f64).round() as i32;
-        y_grid(root, (left, width - right), 100.0, 25.0, &ys1, &|v| {
-            format!("{v:.0}")
-        });
-        let _ = root.draw(&Text::new(
-            "mean health score",
-            (20, top - 16),
-            text(12, &INK, HPos::Left),
-        ));
-        let pts: Vec<(i32, i32)> = scores
-            .iter()
-            .enumerate()
-            .map(|(i, &s)| (xs(i), ys1(s)))
-            .collect();
-        let _ = root.draw(&PathElement::new(pts.clone(), CANDIDATE.stroke_width(2)));
-        for (p, s) in pts.iter().zip(&scores) {
-            let _ = root.draw(&Circle::new(*p, 3, CANDIDATE.filled()));
-            if n <= 12 {
-                let _ = root.draw(&Text::new(
-                    format!("{s:.1}"),
-                    (p.0, p.1 - 12),
-                    text(11, &INK, HPos::Center),
-                ));
+    canvas(
+        width as u32,
+        height as u32,
+        title,
+        (subtitle, 130),
+        |root| {
+            if q.is_empty() {
+                no_data(root, width, height);
+                return;
             }
-        }
-        // Churn panel.
-        let top2 = top + panel + gap;
-        let max = rates.iter().cloned().fold(0f64, f64::max);
-        let (y_max, step) = nice_axis(max * 1.1, 4.0);
-        let ys2 =
-            |v: f64| top2 + ((1.0 - v.clamp(0.0, y_max) / y_max) * panel as f64).round() as i32;
-        y_grid(root, (left, width - right), y_max, step, &ys2, &|v| pct(v));
-        let _ = root.draw(&Text::new(
-            "snapshot churn rate",
-            (20, top2 - 16),
-            text(12, &INK, HPos::Left),
-        ));
-        let bw = ((slot * 0.5) as i32).max(2);
-        for (i, &r) in rates.iter().enumerate() {
-            let _ = root.draw(&Rectangle::new(
-                [(xs(i) - bw / 2, ys2(r)), (xs(i) + bw / 2, ys2(0.0))],
-                CHURNED.filled(),
+            let scores: Vec<f64> = q.iter().map(|r| r.1 / r.2).collect();
+            let rates: Vec<f64> = q.iter().map(|r| r.3 / r.2).collect();
+            // Score panel: 0–100.
+            let ys1 =
+                |v: f64| top + ((1.0 - v.clamp(0.0, 100.0) / 100.0) * panel as f64).round() as i32;
+            y_grid(root, (left, width - right), 100.0, 25.0, &ys1, &|v| {
+                format!("{v:.0}")
+            });
+            let _ = root.draw(&Text::new(
+                "mean health score",
+                (20, top - 16),
+                text(12, &INK, HPos::Left),
             ));
-        }
-        let every = n.div_ceil(12);
-        for (i, r) in q.iter().enumerate() {
-            if i % every == 0 {
-                let _ = root.draw(&Text::new(
-                    r.0.clone(),
-                    (xs(i), height - bottom + 16),
-                    text(12, &MUTED, HPos::Center),
+            let pts: Vec<(i32, i32)> = scores
+                .iter()
+                .enumerate()
+                .map(|(i, &s)| (xs(i), ys1(s)))
+                .collect();
+            let _ = root.draw(&PathElement::new(pts.clone(), CANDIDATE.stroke_width(2)));
+            for (p, s) in pts.iter().zip(&scores) {
+                let _ = root.draw(&Circle::new(*p, 3, CANDIDATE.filled()));
+                if n <= 12 {
+                    let _ = root.draw(&Text::new(
+                        format!("{s:.1}"),
+                        (p.0, p.1 - 12),
+                        text(11, &INK, HPos::Center),
+                    ));
+                }
+            }
+            // Churn panel.
+            let top2 = top + panel + gap;
+            let max = rates.iter().cloned().fold(0f64, f64::max);
+            let (y_max, step) = nice_axis(max * 1.1, 4.0);
+            let ys2 =
+                |v: f64| top2 + ((1.0 - v.clamp(0.0, y_max) / y_max) * panel as f64).round() as i32;
+            y_grid(root, (left, width - right), y_max, step, &ys2, &|v| pct(v));
+            let _ = root.draw(&Text::new(
+                "snapshot churn rate",
+                (20, top2 - 16),
+                text(12, &INK, HPos::Left),
+            ));
+            let bw = ((slot * 0.5) as i32).max(2);
+            for (i, &r) in rates.iter().enumerate() {
+                let _ = root.draw(&Rectangle::new(
+                    [(xs(i) - bw / 2, ys2(r)), (xs(i) + bw / 2, ys2(0.0))],
+                    CHURNED.filled(),
                 ));
             }
-        }
-        let _ = root.draw(&Text::new(
-            "calendar quarter of the snapshot",
-            ((left + width - right) / 2, height - 18),
-            text(12, &INK, HPos::Center),
-        ));
-    })
+            let every = n.div_ceil(12);
+            for (i, r) in q.iter().enumerate() {
+                if i % every == 0 {
+                    let _ = root.draw(&Text::new(
+                        r.0.clone(),
+                        (xs(i), height - bottom + 16),
+                        text(12, &MUTED, HPos::Center),
+                    ));
+                }
+            }
+            let _ = root.draw(&Text::new(
+                "calendar quarter of the snapshot",
+                ((left + width - right) / 2, height - 18),
+                text(12, &INK, HPos::Center),
+            ));
+        },
+    )
 }
 
 #[cfg(test)]
