@@ -1,81 +1,192 @@
-//! Criterion benchmarks of the hot kernels, on synthetic data built outside the timed loop.
+//! Criterion benchmarks of the hot kernels, by rows × metrics, on synthetic data built
+//! outside the timed loop.
 //!
-//! Run: `cargo bench --bench kernels`. Rows are snapshots of the synth generator (8 per
-//! account); metrics are the 13 of the `eight-pillars` preset.
+//! Run: `cargo bench --bench kernels` (100k and 1M rows × 12 and 40 metrics);
+//! `CHURNCAL_BENCH_10M=1 cargo bench --bench kernels` adds 10M rows (about 12 GB of memory
+//! at 40 metrics, and a quarter of an hour). Filter as usual: `cargo bench --bench kernels
+//! -- objective/`.
+//!
+//! Rows are snapshots of the synth generator (8 quarters per account, about 6.5 % of
+//! accounts churning, a fifth of rows missing some metric). Metrics are the `eight-pillars`
+//! preset's, cycled under new names to reach the count: 12 is the preset without its last
+//! metric, 40 repeats its columns (same values, so the same missingness).
+//!
+//! Kernels: transform + score + tier + reason codes (`score`); one pass of the fit's
+//! objective, with and without the Fisher information (`objective`); a constrained fit
+//! from a cold start (`constrained_fit`); a bootstrap replicate (multinomial account
+//! weights, warm start from the full fit, as `calibrate` runs 200 of them) (`bootstrap`);
+//! AUC with its DeLong interval and DeLong's paired test (`auc`); the churn counts per
+//! tier × segment behind the tier and cohort tables (`group_by`).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use rand::{Rng, SeedableRng};
 
-use churncal::calibrate::problem::{evaluate_objective, fit_constrained, FitData, TIGHT};
-use churncal::profile::presets;
-use churncal::score::{score_subscores, SubScores};
+use churncal::analysis::{count_groups, unit_rows, Unit};
+use churncal::calibrate::problem::{evaluate_objective, fit_constrained, FitData, LOOSE, TIGHT};
+use churncal::data::{MetricColumn, Snapshots};
+use churncal::profile::{presets, Profile};
+use churncal::score::{score, SubScores};
+use churncal::stats::validation::{auc_ci, delong};
 use churncal::synth::{generate, SynthParams};
 
-fn data(rows: usize) -> (churncal::profile::Profile, SubScores, Vec<u8>) {
+fn sizes() -> Vec<usize> {
+    let mut v = vec![100_000, 1_000_000];
+    if std::env::var_os("CHURNCAL_BENCH_10M").is_some() {
+        v.push(10_000_000);
+    }
+    v
+}
+
+const METRICS: [usize; 2] = [12, 40];
+
+/// Synth snapshots with `rows` rows and a profile of `k` metrics over them.
+fn data(rows: usize, k: usize) -> (Profile, Snapshots) {
     let synth = generate(&SynthParams {
         accounts: rows / 8,
         target_churned: rows as f64 / 8.0 * 0.065,
         ..Default::default()
     });
-    let profile = presets::preset("eight-pillars").expect("preset");
-    let subs = SubScores::compute(&profile, &synth.snapshots).expect("scores");
-    let y = synth.snapshots.outcome.clone().expect("outcome");
-    (profile, subs, y)
-}
-
-fn scoring(c: &mut Criterion) {
-    let mut g = c.benchmark_group("score");
-    g.sample_size(10);
-    for rows in [100_000usize, 1_000_000] {
-        let (profile, subs, _) = data(rows);
-        g.throughput(Throughput::Elements(subs.rows as u64));
-        g.bench_with_input(
-            BenchmarkId::new("score+tier+reasons", subs.rows),
-            &subs,
-            |b, s| b.iter(|| score_subscores(&profile, s)),
-        );
+    let mut snaps = synth.snapshots;
+    let base = presets::preset("eight-pillars").expect("preset");
+    let mut profile = base.clone();
+    profile.metrics.clear();
+    for i in 0..k {
+        let mut m = base.metrics[i % base.metrics.len()].clone();
+        if i >= base.metrics.len() {
+            let column = format!("{}_{}", m.column, i);
+            let copy: MetricColumn = snaps.metric(&m.column).expect("synth column").clone();
+            snaps.metrics.push((column.clone(), copy));
+            m.name = format!("{} #{}", m.name, i);
+            m.column = column;
+        }
+        profile.metrics.push(m);
     }
-    g.finish();
+    profile.validate().expect("bench profile");
+    (profile, snaps)
 }
 
-fn constrained_fit(c: &mut Criterion) {
-    let mut g = c.benchmark_group("constrained_fit");
-    g.sample_size(10);
-    for rows in [100_000usize, 1_000_000] {
-        let (profile, subs, y) = data(rows);
-        let all: Vec<usize> = (0..subs.rows).collect();
-        let fd = FitData::from_columns(&subs.columns, &y, &all);
-        let w0 = profile.effective_weights();
-        let prior: Vec<f64> = w0.iter().map(|w| 5.0 * w / 100.0).collect();
-        g.throughput(Throughput::Elements(fd.n as u64));
-        g.bench_with_input(BenchmarkId::new("lambda=1e-3", fd.n), &fd, |b, d| {
-            b.iter(|| fit_constrained(d, &prior, 1e-3, (-4.0, &prior), None, 1000, TIGHT))
-        });
-    }
-    g.finish();
+fn fit_data(profile: &Profile, snaps: &Snapshots) -> FitData {
+    let subs = SubScores::compute(profile, snaps).expect("sub-scores");
+    let y = snaps.outcome.as_ref().expect("outcome");
+    let rows: Vec<usize> = (0..snaps.rows).filter(|&i| subs.present[i] > 0).collect();
+    FitData::from_columns(&subs.columns, y, &rows)
 }
 
-/// One pass of the fit's objective: value and gradient (most solver steps), and with the
-/// Fisher information (the steps that refresh the curvature).
-fn objective(c: &mut Criterion) {
-    let mut g = c.benchmark_group("objective");
-    g.sample_size(10);
-    let (profile, subs, y) = data(1_000_000);
-    let all: Vec<usize> = (0..subs.rows).collect();
-    let fd = FitData::from_columns(&subs.columns, &y, &all);
-    let prior: Vec<f64> = profile
+fn prior(profile: &Profile) -> Vec<f64> {
+    profile
         .effective_weights()
         .iter()
         .map(|w| 5.0 * w / 100.0)
-        .collect();
-    let theta: Vec<f64> = std::iter::once(-4.0).chain(prior.iter().copied()).collect();
-    g.throughput(Throughput::Elements(fd.n as u64));
-    for (name, curvature) in [("gradient", false), ("gradient+information", true)] {
-        g.bench_with_input(BenchmarkId::new(name, fd.n), &fd, |b, d| {
-            b.iter(|| evaluate_objective(d, &prior, 1e-3, &theta, curvature))
-        });
-    }
-    g.finish();
+        .collect()
 }
 
-criterion_group!(benches, scoring, constrained_fit, objective);
+fn label(rows: usize, k: usize) -> String {
+    format!("{}k rows × {k}", rows / 1000)
+}
+
+fn kernels(c: &mut Criterion) {
+    for rows in sizes() {
+        for k in METRICS {
+            let (profile, snaps) = data(rows, k);
+            let id = label(rows, k);
+            let n = snaps.rows as u64;
+
+            let mut g = c.benchmark_group("score");
+            g.sample_size(10).throughput(Throughput::Elements(n));
+            g.bench_function(BenchmarkId::new("transform+score+tier+reasons", &id), |b| {
+                b.iter(|| score(&profile, &snaps).expect("scores"))
+            });
+            g.finish();
+
+            let scored = score(&profile, &snaps).expect("scores");
+            let mut g = c.benchmark_group("group_by");
+            g.sample_size(10).throughput(Throughput::Elements(n));
+            let seg = &snaps.segments[0];
+            let tiers = profile.tiers.len() as u32;
+            let group: Vec<u32> = (0..snaps.rows)
+                .map(|i| scored.tier[i] as u32 * seg.labels.len() as u32 + seg.codes[i])
+                .collect();
+            let cells = (tiers as usize) * seg.labels.len();
+            g.bench_function(BenchmarkId::new("decisions × tier × segment", &id), |b| {
+                b.iter(|| {
+                    let rows = unit_rows(&snaps, Unit::Account);
+                    count_groups(&snaps, &rows, &group, cells)
+                })
+            });
+            g.finish();
+
+            let fd = fit_data(&profile, &snaps);
+            drop(scored);
+            drop(snaps);
+            let beta0 = prior(&profile);
+            let theta: Vec<f64> = std::iter::once(-4.0).chain(beta0.iter().copied()).collect();
+            let mut g = c.benchmark_group("objective");
+            g.sample_size(10)
+                .throughput(Throughput::Elements(fd.n as u64));
+            for (name, curvature) in [("gradient", false), ("gradient+information", true)] {
+                g.bench_function(BenchmarkId::new(name, &id), |b| {
+                    b.iter(|| evaluate_objective(&fd, &beta0, 1e-3, &theta, curvature))
+                });
+            }
+            g.finish();
+
+            let mut g = c.benchmark_group("constrained_fit");
+            g.sample_size(10)
+                .throughput(Throughput::Elements(fd.n as u64));
+            g.bench_function(BenchmarkId::new("cold start, λ = 1e-3", &id), |b| {
+                b.iter(|| fit_constrained(&fd, &beta0, 1e-3, (-4.0, &beta0), None, 1000, TIGHT))
+            });
+            g.finish();
+
+            // One bootstrap replicate: multinomial counts per account (8 rows each), warm
+            // start from the full-data fit and its information.
+            let full = fit_constrained(&fd, &beta0, 0.0, (-4.0, &beta0), None, 1000, TIGHT);
+            let accounts = fd.n.div_ceil(8);
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+            let mut count = vec![0.0; accounts];
+            for _ in 0..accounts {
+                count[rng.random_range(0..accounts)] += 1.0;
+            }
+            let replicate = fd.with_weights((0..fd.n).map(|i| count[i / 8]).collect());
+            let mut g = c.benchmark_group("bootstrap");
+            g.sample_size(10)
+                .throughput(Throughput::Elements(fd.n as u64));
+            g.bench_function(BenchmarkId::new("one replicate, warm", &id), |b| {
+                b.iter(|| {
+                    fit_constrained(
+                        &replicate,
+                        &beta0,
+                        0.0,
+                        (full.alpha, &full.beta),
+                        Some(&full.information),
+                        1000,
+                        LOOSE,
+                    )
+                })
+            });
+            g.finish();
+
+            // AUC and DeLong depend on rows only: once per size.
+            if k == METRICS[0] {
+                let s1 = fd.scores(&beta0);
+                let s2 = fd.scores(&full.beta);
+                let r1: Vec<f64> = s1.iter().map(|s| 1.0 - s).collect();
+                let r2: Vec<f64> = s2.iter().map(|s| 1.0 - s).collect();
+                let mut g = c.benchmark_group("auc");
+                g.sample_size(10)
+                    .throughput(Throughput::Elements(fd.n as u64));
+                let rows_id = format!("{}k rows", rows / 1000);
+                g.bench_function(BenchmarkId::new("auc+delong interval", &rows_id), |b| {
+                    b.iter(|| auc_ci(&r1, &fd.y))
+                });
+                g.bench_function(BenchmarkId::new("delong paired test", &rows_id), |b| {
+                    b.iter(|| delong(&r1, &r2, &fd.y))
+                });
+                g.finish();
+            }
+        }
+    }
+}
+
+criterion_group!(benches, kernels);
 criterion_main!(benches);

@@ -33,6 +33,7 @@ pub mod report;
 pub mod score;
 pub mod stats;
 pub mod synth;
+pub mod timing;
 pub mod validate;
 
 /// The tool's name and version, as written into calibrated profiles.

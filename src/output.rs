@@ -48,11 +48,12 @@ pub fn write_atomic_with(
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&dir)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("out");
+    remove_stale_temporaries(&dir, name);
+    // `.name.<pid>.<random>.tmp`: the process id tells a later run whether the writer is
+    // still alive (see remove_stale_temporaries).
     let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(
-            ".{}.",
-            path.file_name().and_then(|n| n.to_str()).unwrap_or("out")
-        ))
+        .prefix(&format!(".{name}.{}.", std::process::id()))
         .suffix(".tmp")
         .tempfile_in(&dir)?;
     {
@@ -75,6 +76,36 @@ pub fn write_atomic_with(
         tmp.persist_noclobber(path).map_err(|e| e.error)?;
     }
     Ok(())
+}
+
+/// Remove the temporary siblings of `name` in `dir` whose writer is gone: a run killed
+/// while writing (SIGKILL, a power cut) cannot remove its own, so the next run writing the
+/// same output does. Only `.name.<pid>.<random>.tmp` files of a process that no longer
+/// exists are touched; where processes cannot be checked (no /proc), nothing is.
+fn remove_stale_temporaries(dir: &Path, name: &str) {
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(rest) = file
+            .to_str()
+            .and_then(|f| f.strip_prefix(&prefix))
+            .and_then(|f| f.strip_suffix(".tmp"))
+        else {
+            continue;
+        };
+        let Some(pid) = rest.split('.').next().and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Write to a sink; a broken pipe on standard output ends quietly.
@@ -118,5 +149,27 @@ mod tests {
         let r = write_atomic_with(&p, false, |_| Err(io::Error::other("boom")));
         assert!(r.is_err());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn a_dead_writers_temporary_is_removed_and_a_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("scores.csv");
+        // pid_max is at most 2^22 on Linux: this process cannot exist.
+        let dead = dir.path().join(".scores.csv.4294967294.a1B2c3.tmp");
+        let alive = dir
+            .path()
+            .join(format!(".scores.csv.{}.zz9.tmp", std::process::id()));
+        let other = dir.path().join(".other.csv.4294967294.a1B2c3.tmp");
+        for p in [&dead, &alive, &other] {
+            std::fs::write(p, b"partial").unwrap();
+        }
+        write_atomic(&target, b"done", true).unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"done");
+        if Path::new("/proc/self").exists() {
+            assert!(!dead.exists(), "stale temporary left behind");
+        }
+        assert!(alive.exists(), "a live writer's temporary removed");
+        assert!(other.exists(), "another output's temporary removed");
     }
 }

@@ -1296,3 +1296,122 @@ fn a_killed_calibration_leaves_the_previous_outputs_intact() {
         assert!(&std::fs::read(p).unwrap() == b, "{} changed", p.display());
     }
 }
+
+/// SIGKILL while `score` writes a large table: the previous table stays whole, and the
+/// killed run's temporary sibling (which no process can remove at SIGKILL) is cleared by the
+/// next run that writes the same file.
+#[cfg(unix)]
+#[test]
+fn a_score_killed_while_writing_leaves_the_old_table_and_the_next_run_clears_its_temporary() {
+    let dir = tempfile::tempdir().unwrap();
+    churncal(dir.path())
+        .args(["synth", "--accounts", "40000", "--churned", "2600"])
+        .args(["--out", "big.parquet", "-q"])
+        .assert()
+        .success();
+    std::fs::write(dir.path().join("scores.csv"), b"the previous table\n").unwrap();
+    let temporaries = || -> Vec<PathBuf> {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| {
+                let n = p.file_name().unwrap().to_string_lossy().to_string();
+                n.starts_with(".scores.csv.") && n.ends_with(".tmp")
+            })
+            .collect()
+    };
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("churncal"))
+        .current_dir(dir.path())
+        .args([
+            "score",
+            "--data",
+            "big.parquet",
+            "--profile",
+            "eight-pillars",
+        ])
+        .args(["--out", "scores.csv", "-q"])
+        .spawn()
+        .unwrap();
+    // Kill as soon as the temporary output exists (the table is being written).
+    let start = std::time::Instant::now();
+    while temporaries().is_empty() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "score finished before its output could be caught half-written"
+        );
+        assert!(
+            start.elapsed().as_secs() < 120,
+            "no temporary output appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+    assert_eq!(
+        std::fs::read(dir.path().join("scores.csv")).unwrap(),
+        b"the previous table\n",
+        "the previous table changed"
+    );
+    assert_eq!(temporaries().len(), 1, "the killed run's temporary");
+    churncal(dir.path())
+        .args([
+            "score",
+            "--data",
+            "big.parquet",
+            "--profile",
+            "eight-pillars",
+        ])
+        .args(["--out", "scores.csv", "-q"])
+        .assert()
+        .success();
+    assert!(
+        temporaries().is_empty(),
+        "temporaries left: {:?}",
+        temporaries()
+    );
+    let table = std::fs::read_to_string(dir.path().join("scores.csv")).unwrap();
+    assert!(table.lines().count() > 200_000, "the whole table");
+}
+
+/// An export larger than the memory allowed stops before reading, saying how much it needs.
+#[test]
+fn a_run_that_would_not_fit_in_memory_stops_up_front_naming_the_need() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = root().join("notebooks-data/sample_snapshots.csv");
+    for args in [
+        vec!["calibrate", "--out", "out"],
+        vec!["score", "--out", "out/s.csv"],
+        vec!["tiers", "--out", "out"],
+        vec!["audit", "--out", "out"],
+    ] {
+        churncal(dir.path())
+            .args(&args)
+            .args(["--data", data.to_str().unwrap(), "--max-memory", "2M"])
+            .assert()
+            .code(2)
+            .stderr(
+                predicate::str::contains("need about")
+                    .and(predicate::str::contains("is the --max-memory limit"))
+                    .and(predicate::str::contains("rows × ")),
+            );
+        assert!(!dir.path().join("out").exists(), "{args:?} wrote something");
+    }
+    // A sane limit lets it run.
+    churncal(dir.path())
+        .args(["score", "--out", "out/s.csv", "-q", "--max-memory", "2G"])
+        .args(["--data", data.to_str().unwrap()])
+        .assert()
+        .success();
+    churncal(dir.path())
+        .args([
+            "score",
+            "--max-memory",
+            "lots",
+            "--data",
+            data.to_str().unwrap(),
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not a size"));
+}

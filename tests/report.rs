@@ -34,7 +34,7 @@ fn the_committed_example_report_is_current() {
         .success();
     let example = root().join("reports/example");
     let regenerate = format!(
-        "reports/example is stale; regenerate it with\n  SOURCE_DATE_EPOCH={EXAMPLE_EPOCH} cargo run --release -- report --out reports/example --force"
+        "reports/example is stale; regenerate it with\n  cargo build --release && SOURCE_DATE_EPOCH={EXAMPLE_EPOCH} \"${{CARGO_TARGET_DIR:-target}}\"/release/churncal report --out reports/example --force"
     );
     assert_eq!(names(&out), names(&example), "{regenerate}");
     for name in names(&out) {

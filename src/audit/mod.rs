@@ -108,6 +108,10 @@ pub struct AuditParams {
     pub stale_days: i32,
     /// Accounts with at least this many snapshots are checked for metrics that never change.
     pub stale_snapshots: usize,
+    /// Measure each metric's impact (AUC with its interval, information value with a
+    /// bootstrap interval) and flag suspected leakage. These checks only warn, and they are
+    /// the audit's most expensive part on large data: the check before a fit skips them.
+    pub impact: bool,
 }
 
 /// Pearson correlation over rows where both are present.
@@ -590,7 +594,11 @@ pub fn audit(
     let mut churn_by_date = Vec::new();
     if let Some(o) = y {
         let events = o.iter().filter(|&&v| v == 1).count();
-        if let Ok(subs) = SubScores::compute(profile, data) {
+        if let Some(subs) = params
+            .impact
+            .then(|| SubScores::compute(profile, data).ok())
+            .flatten()
+        {
             use rayon::prelude::*;
             let mine: Vec<Impact> = profile
                 .metrics
@@ -628,7 +636,7 @@ pub fn audit(
                 .collect();
             impact.extend(mine);
         }
-        for (name, v) in extra {
+        for (name, v) in extra.iter().filter(|_| params.impact) {
             let rows: Vec<usize> = (0..n).filter(|&i| !v[i].is_nan()).collect();
             let risk: Vec<f64> = rows.iter().map(|&i| v[i]).collect();
             let yy: Vec<u8> = rows.iter().map(|&i| o[i]).collect();
@@ -1024,6 +1032,7 @@ mod tests {
 
     fn params() -> AuditParams {
         AuditParams {
+            impact: true,
             as_of: 19_000 + 91 * 3 + 30,
             stale_days: 120,
             stale_snapshots: 4,

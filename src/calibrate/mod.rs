@@ -15,7 +15,6 @@ pub mod problem;
 pub mod reference;
 pub mod transforms;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use rand::{Rng, SeedableRng};
@@ -29,9 +28,10 @@ use crate::profile::{self, MetricCalibration, Profile};
 use crate::score::{sigmoid, SubScores};
 use crate::stats;
 use problem::{
-    fit_constrained, fit_two, nll_of_scores, ConstrainedFit, FitData, SolverReport, LOOSE, TIGHT,
+    fit_constrained, fit_constrained_from, fit_two, nll_of_scores, ConstrainedFit, FitData,
+    SolverReport, LOOSE, TIGHT,
 };
-use reference::{fit_reference, refit_reference, ReferenceFit};
+use reference::{fit_reference, refit_reference, Features, ReferenceFit};
 
 /// Why a calibration cannot run.
 #[derive(Debug, Error)]
@@ -372,19 +372,20 @@ pub struct Calibration {
 }
 
 impl CalibrateParams {
-    /// Calibrate `prior` on `data` whose sub-scores under the prior are `subs`.
+    /// Calibrate `prior` on `data` whose sub-scores under the prior are `subs`. The
+    /// sub-scores are consumed: their columns are freed once copied into the fit's matrix.
     pub fn fit(
         &self,
         prior: &Profile,
         data: &Snapshots,
-        subs: &SubScores,
+        subs: SubScores,
     ) -> Result<Calibration, CalibrateError> {
         self.check()?;
         let outcome = data.outcome.as_ref().ok_or(CalibrateError::NoOutcome)?;
         let mut rows: Vec<usize> = (0..data.rows).filter(|&i| subs.present[i] > 0).collect();
         // Rows in account order: a bootstrap replicate's left-out accounts are then runs of
         // zero weights the fit skips.
-        rows.sort_by_key(|&i| data.account[i]);
+        rows.par_sort_by_key(|&i| data.account[i]);
         let unscored = data.rows - rows.len();
         let mut case_control_note = None;
         if let Some(rate) = self.sample_controls.filter(|&r| r < 1.0) {
@@ -398,8 +399,21 @@ impl CalibrateParams {
                 rate.ln()
             ));
         }
+        // Cross-validation folds grouped by account, and the rows in (fold, account) order:
+        // a fold's test rows are then one block, which its training fit leaves out as zero
+        // weights without copying the data, and every account's rows stay a run, which a
+        // bootstrap replicate that did not draw the account skips.
+        let fold_of: Vec<usize> = {
+            let accounts: Vec<u32> = rows.iter().map(|&i| data.account[i]).collect();
+            let folds = grouped_folds(&accounts, self.folds, self.seed);
+            let mut order: Vec<usize> = (0..rows.len()).collect();
+            order.par_sort_by_key(|&j| folds[j]);
+            rows = order.iter().map(|&j| rows[j]).collect();
+            order.iter().map(|&j| folds[j]).collect()
+        };
         let k = prior.metrics.len();
         let fd = FitData::from_columns(&subs.columns, outcome, &rows);
+        drop(subs);
         let events = fd.y.iter().filter(|&&y| y == 1).count();
         let mut warnings: Vec<String> = case_control_note.into_iter().collect();
         // The case-control intercept correction (0 without sampling).
@@ -445,20 +459,42 @@ impl CalibrateParams {
             b0 = 0.1;
         }
         let beta0: Vec<f64> = w0.iter().map(|w| b0 * w / 100.0).collect();
-        let imputed = impute(&fd, &s0);
-
         // Unconstrained reference on all rows (linfa, then Newton); the folds and the
         // holdout refit it from there.
-        let reference = fit_reference(&imputed, fd.n, k, &fd.y);
+        crate::timing::mark("calibrate: data ready, prior slope fitted");
+        let reference = fit_reference(&features(&fd, &s0, &fd.w));
+        crate::timing::mark("calibrate: unconstrained reference fit");
         if !reference.converged {
             warnings.push(
                 "the unconstrained reference fit did not converge (sub-scores that separate churners perfectly, or collinear metrics): its coefficients, intervals and the unconstrained model's figures are not reliable".into(),
             );
         }
-        for (m, pm) in prior.metrics.iter().enumerate() {
-            let mut present = fd.x.chunks(k).map(|r| r[m]).filter(|v| !v.is_nan());
-            let first = present.next();
-            if first.is_none_or(|v0| present.all(|v| v == v0)) {
+        // Each metric's smallest and largest present sub-score, in one pass.
+        let ranges =
+            fd.x.par_chunks(k * 16_384)
+                .map(|rows| {
+                    let mut r = vec![(f64::INFINITY, f64::NEG_INFINITY); k];
+                    for row in rows.chunks(k) {
+                        for (v, (lo, hi)) in row.iter().zip(r.iter_mut()) {
+                            if !v.is_nan() {
+                                *lo = lo.min(*v);
+                                *hi = hi.max(*v);
+                            }
+                        }
+                    }
+                    r
+                })
+                .reduce(
+                    || vec![(f64::INFINITY, f64::NEG_INFINITY); k],
+                    |a, b| {
+                        a.iter()
+                            .zip(&b)
+                            .map(|(x, y)| (x.0.min(y.0), x.1.max(y.1)))
+                            .collect()
+                    },
+                );
+        for (pm, &(lo, hi)) in prior.metrics.iter().zip(&ranges) {
+            if !(lo < hi) {
                 warnings.push(format!(
                     "'{}' has the same sub-score on every row: the data cannot tell its weight from the intercept, so its weight is where the shrinkage puts it",
                     pm.name
@@ -466,8 +502,9 @@ impl CalibrateParams {
             }
         }
 
-        // Cross-validation grouped by account.
-        let fold_of = grouped_folds(&accounts_of, self.folds, self.seed);
+        // Cross-validation grouped by account: fold f's test rows are block f.
+        let block =
+            |f: usize| fold_of.partition_point(|&g| g < f)..fold_of.partition_point(|&g| g <= f);
         let lambdas = self.lambdas.clone().unwrap_or_else(default_lambdas);
         let mut order: Vec<usize> = (0..lambdas.len()).collect();
         // From most to least shrinkage, for warm starts.
@@ -477,30 +514,32 @@ impl CalibrateParams {
         let per_fold: Vec<FoldResult> = (0..self.folds)
             .into_par_iter()
             .map(|f| {
-                let train: Vec<usize> = (0..fd.n).filter(|&i| fold_of[i] != f).collect();
-                let test: Vec<usize> = (0..fd.n).filter(|&i| fold_of[i] == f).collect();
-                let tr = fd.subset(&train);
-                let te = fd.subset(&test);
-                let tr_s0 = tr.scores(&w0);
-                let (pa, pb, _) = fit_two(&tr_s0, &tr.y, &tr.w, (a0, slope0));
+                let test = block(f);
+                let mut w = fd.w.clone();
+                w[test.clone()].fill(0.0);
+                let tr = fd.with_weights(w);
+                let (pa, pb, _) = fit_two(&s0, &tr.y, &tr.w, (a0, slope0));
                 let mut warm = (pa, beta_from(&w0, -pb));
                 let mut warm_info: Option<Vec<f64>> = None;
-                let mut preds = vec![Vec::new(); lambdas.len()];
+                let mut warm_term = None;
+                let mut fits = vec![(0.0, Vec::new()); lambdas.len()];
                 let mut not_conv = vec![0usize; lambdas.len()];
                 for &li in &order {
                     let lam = lambdas[li];
                     let (alpha, beta) = if lam.is_infinite() {
                         (pa, beta_from(&w0, -pb))
                     } else {
-                        let fit = fit_constrained(
+                        let fit = fit_constrained_from(
                             &tr,
                             &beta0,
                             lam,
                             (warm.0, &warm.1),
                             warm_info.as_deref(),
+                            warm_term.take(),
                             self.max_iters,
                             LOOSE,
                         );
+                        warm_term = fit.data_term.clone();
                         if !fit.solver.converged {
                             not_conv[li] += 1;
                         }
@@ -508,43 +547,59 @@ impl CalibrateParams {
                         warm_info = Some(fit.information);
                         (fit.alpha, fit.beta)
                     };
-                    preds[li] = predict(&te, alpha, &beta);
+                    fits[li] = (alpha, beta);
                     let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                     self.tick(Stage::LambdaSearch, d, total_fits);
                 }
-                let tr_imp = subset_rows(&imputed, k, &train);
-                let te_imp = subset_rows(&imputed, k, &test);
-                let rf = refit_reference(&tr_imp, train.len(), k, &tr.y, &reference);
-                let unc: Vec<f64> = te_imp.chunks(k).map(|r| rf.probability(r)).collect();
+                let train_features = features(&fd, &s0, &tr.w);
+                let rf = refit_reference(&train_features, &reference);
+                let unc = test
+                    .clone()
+                    .into_par_iter()
+                    .map_init(
+                        || vec![0.0; k],
+                        |row, i| {
+                            train_features.row_into(i, row);
+                            rf.probability(row)
+                        },
+                    )
+                    .collect();
                 FoldResult {
                     test,
-                    preds,
+                    fits,
                     unconstrained: unc,
                     not_converged: not_conv,
                 }
             })
             .collect();
         // Pool out-of-fold predictions in row order.
-        let mut oof = vec![vec![0.0; fd.n]; lambdas.len()];
+        // Out-of-fold predictions of one λ, pooled in row order (one λ at a time: at ten
+        // million rows, all of them at once would take more memory than the data).
+        let pooled = |li: usize| {
+            let mut p = vec![0.0; fd.n];
+            for fr in &per_fold {
+                let (alpha, beta) = &fr.fits[li];
+                p[fr.test.clone()].copy_from_slice(&predict(&fd, fr.test.clone(), *alpha, beta));
+            }
+            p
+        };
         let mut oof_unc = vec![0.0; fd.n];
         let mut nc = vec![0usize; lambdas.len()];
         for fr in &per_fold {
-            for (li, p) in fr.preds.iter().enumerate() {
-                for (j, &i) in fr.test.iter().enumerate() {
-                    oof[li][i] = p[j];
-                }
-                nc[li] += fr.not_converged[li];
+            for (li, n) in nc.iter_mut().enumerate() {
+                *n += fr.not_converged[li];
             }
-            for (j, &i) in fr.test.iter().enumerate() {
-                oof_unc[i] = fr.unconstrained[j];
-            }
+            oof_unc[fr.test.clone()].copy_from_slice(&fr.unconstrained);
         }
         let lambda_path: Vec<LambdaPoint> = (0..lambdas.len())
-            .map(|li| LambdaPoint {
-                lambda: lambdas[li],
-                cv_log_loss: stats::log_loss(&oof[li], &fd.y),
-                cv_auc: stats::auc(&oof[li], &fd.y),
-                not_converged: nc[li],
+            .map(|li| {
+                let p = pooled(li);
+                LambdaPoint {
+                    lambda: lambdas[li],
+                    cv_log_loss: stats::log_loss(&p, &fd.y),
+                    cv_auc: stats::auc(&p, &fd.y),
+                    not_converged: nc[li],
+                }
             })
             .collect();
         // Smallest CV log-loss; ties go to the larger λ (closer to the prior).
@@ -560,22 +615,20 @@ impl CalibrateParams {
         let lambda = lambdas[best];
         let prior_idx = lambdas.iter().position(|l| l.is_infinite());
         let cv_prior = match prior_idx {
-            Some(i) => Quality::of(&oof[i], &fd.y),
+            Some(i) => Quality::of(&pooled(i), &fd.y),
             None => {
                 // Not in the grid: evaluate the prior out of fold anyway.
                 let mut p = vec![0.0; fd.n];
                 for fr in &per_fold {
-                    let f = fold_of[fr.test[0]];
-                    let train: Vec<usize> = (0..fd.n).filter(|&i| fold_of[i] != f).collect();
-                    let tr = fd.subset(&train);
-                    let (pa, pb, _) = fit_two(&tr.scores(&w0), &tr.y, &tr.w, (a0, slope0));
-                    let te = fd.subset(&fr.test);
-                    for (j, v) in predict(&te, pa, &beta_from(&w0, -pb))
-                        .into_iter()
-                        .enumerate()
-                    {
-                        p[fr.test[j]] = v;
-                    }
+                    let mut w = fd.w.clone();
+                    w[fr.test.clone()].fill(0.0);
+                    let (pa, pb, _) = fit_two(&s0, &fd.y, &w, (a0, slope0));
+                    p[fr.test.clone()].copy_from_slice(&predict(
+                        &fd,
+                        fr.test.clone(),
+                        pa,
+                        &beta_from(&w0, -pb),
+                    ));
                 }
                 Quality::of(&p, &fd.y)
             }
@@ -585,7 +638,7 @@ impl CalibrateParams {
             rows: fd.n,
             events,
             prior: cv_prior,
-            calibrated: Quality::of(&oof[best], &fd.y),
+            calibrated: Quality::of(&pooled(best), &fd.y),
             unconstrained: Quality::of(&oof_unc, &fd.y),
         };
         if cross_validation.calibrated.auc >= 0.999 {
@@ -595,6 +648,7 @@ impl CalibrateParams {
             ));
         }
 
+        crate::timing::mark("calibrate: cross-validation");
         // The final fit on all rows.
         let final_fit = if lambda.is_infinite() {
             let (a, b, ok) = fit_two(&s0, &fd.y, &fd.w, (a0, slope0));
@@ -610,6 +664,7 @@ impl CalibrateParams {
                         .into(),
                 },
                 information: Vec::new(),
+                data_term: None,
             }
         } else {
             fit_constrained(
@@ -630,11 +685,13 @@ impl CalibrateParams {
         }
         let weights = final_fit.weights();
 
+        crate::timing::mark("calibrate: final fit");
         // Out-of-time holdout.
         let (holdout, holdout_note) = self.holdout(
-            data, &rows, &fd, &imputed, &w0, &beta0, lambda, &final_fit, &reference,
+            data, &rows, &fd, &s0, &w0, &beta0, lambda, &final_fit, &reference,
         );
 
+        crate::timing::mark("calibrate: out-of-time holdout");
         // Bootstrap over accounts of the maximum-likelihood weights (λ = 0): the range of
         // weights the data alone supports, whatever shrinkage the cross-validation chose.
         let ml_fit = if lambda == 0.0 {
@@ -652,6 +709,7 @@ impl CalibrateParams {
         };
         let (boot, boot_nc) = self.bootstrap_weights(&fd, &accounts_of, &beta0, &ml_fit);
 
+        crate::timing::mark("calibrate: bootstrap");
         // Integer weights and their cost.
         let w_int = stats::largest_remainder(&weights, 100);
         let w_int_f: Vec<f64> = w_int.iter().map(|&v| v as f64).collect();
@@ -765,7 +823,7 @@ impl CalibrateParams {
         data: &Snapshots,
         rows: &[usize],
         fd: &FitData,
-        imputed: &[f64],
+        s0: &[f64],
         w0: &[f64],
         beta0: &[f64],
         lambda: f64,
@@ -785,12 +843,24 @@ impl CalibrateParams {
         let cut = self
             .holdout_from
             .unwrap_or_else(|| default_holdout(&distinct_dates));
-        let train: Vec<usize> = (0..fd.n).filter(|&i| row_dates[i] < cut).collect();
+        // The earlier rows fit (the later ones as zero weights), the later ones are scored.
+        let tr = fd.with_weights(
+            (0..fd.n)
+                .map(|i| if row_dates[i] < cut { fd.w[i] } else { 0.0 })
+                .collect(),
+        );
         let test: Vec<usize> = (0..fd.n).filter(|&i| row_dates[i] >= cut).collect();
-        let tr = fd.subset(&train);
-        let te = fd.subset(&test);
-        let ev = |d: &FitData| d.y.iter().filter(|&&y| y == 1).count();
-        if ev(&tr) == 0 || ev(&te) == 0 || ev(&tr) == tr.n || ev(&te) == te.n {
+        let test_y: Vec<u8> = test.iter().map(|&i| fd.y[i]).collect();
+        let train_n = fd.n - test.len();
+        let train_events = (0..fd.n)
+            .filter(|&i| row_dates[i] < cut && fd.y[i] == 1)
+            .count();
+        let test_events = test_y.iter().filter(|&&y| y == 1).count();
+        if train_events == 0
+            || test_events == 0
+            || train_events == train_n
+            || test_events == test.len()
+        {
             return (
                 None,
                 Some(format!(
@@ -799,14 +869,8 @@ impl CalibrateParams {
                 )),
             );
         }
-        let k = fd.k;
-        let (pa, pb, _) = fit_two(
-            &tr.scores(w0),
-            &tr.y,
-            &tr.w,
-            (final_fit.alpha, final_fit.slope()),
-        );
-        let prior_p = predict(&te, pa, &beta_from(w0, -pb));
+        let (pa, pb, _) = fit_two(s0, &tr.y, &tr.w, (final_fit.alpha, final_fit.slope()));
+        let prior_p = predict(fd, test.par_iter().copied(), pa, &beta_from(w0, -pb));
         let cal = if lambda.is_infinite() {
             prior_p.clone()
         } else {
@@ -819,18 +883,17 @@ impl CalibrateParams {
                 self.max_iters,
                 LOOSE,
             );
-            predict(&te, f.alpha, &f.beta)
+            predict(fd, test.par_iter().copied(), f.alpha, &f.beta)
         };
-        let rf = refit_reference(
-            &subset_rows(imputed, k, &train),
-            train.len(),
-            k,
-            &tr.y,
-            reference,
-        );
-        let unc: Vec<f64> = subset_rows(imputed, k, &test)
-            .chunks(k)
-            .map(|r| rf.probability(r))
+        let features = features(fd, s0, &tr.w);
+        let rf = refit_reference(&features, reference);
+        let mut row = vec![0.0; fd.k];
+        let unc: Vec<f64> = test
+            .iter()
+            .map(|&i| {
+                features.row_into(i, &mut row);
+                rf.probability(&row)
+            })
             .collect();
         (
             Some(Comparison {
@@ -838,11 +901,11 @@ impl CalibrateParams {
                     "out-of-time: fitted before {}, evaluated from it on",
                     parse::format_day(cut)
                 ),
-                rows: te.n,
-                events: ev(&te),
-                prior: Quality::of(&prior_p, &te.y),
-                calibrated: Quality::of(&cal, &te.y),
-                unconstrained: Quality::of(&unc, &te.y),
+                rows: test.len(),
+                events: test_events,
+                prior: Quality::of(&prior_p, &test_y),
+                calibrated: Quality::of(&cal, &test_y),
+                unconstrained: Quality::of(&unc, &test_y),
             }),
             None,
         )
@@ -859,7 +922,8 @@ impl CalibrateParams {
             return (Vec::new(), 0);
         }
         let ids = distinct(accounts_of);
-        let index: BTreeMap<u32, usize> = ids.iter().enumerate().map(|(i, a)| (*a, i)).collect();
+        let index: rustc_hash::FxHashMap<u32, usize> =
+            ids.iter().enumerate().map(|(i, a)| (*a, i)).collect();
         let acc_idx: Vec<usize> = accounts_of.iter().map(|a| index[a]).collect();
         let done = std::sync::atomic::AtomicUsize::new(0);
         let results: Vec<(Vec<f64>, bool)> = (0..self.bootstrap)
@@ -900,15 +964,17 @@ impl CalibrateParams {
 }
 
 struct FoldResult {
-    test: Vec<usize>,
-    preds: Vec<Vec<f64>>,
+    /// The fold's test rows (a block of the fit's row order).
+    test: std::ops::Range<usize>,
+    /// (α, β) per λ, fitted on the other folds.
+    fits: Vec<(f64, Vec<f64>)>,
     unconstrained: Vec<f64>,
     not_converged: Vec<usize>,
 }
 
 fn distinct(v: &[u32]) -> Vec<u32> {
     let mut d = v.to_vec();
-    d.sort_unstable();
+    d.par_sort_unstable();
     d.dedup();
     d
 }
@@ -923,34 +989,29 @@ fn beta_from(w: &[f64], b: f64) -> Vec<f64> {
     w.iter().map(|v| b.max(0.0) * v / 100.0).collect()
 }
 
-/// P(churn) of each row for (α, β).
-fn predict(d: &FitData, alpha: f64, beta: &[f64]) -> Vec<f64> {
+/// The unconstrained reference model's features: the fit's sub-scores, a missing one read
+/// as the row's prior score `s0`, with row weights `w`.
+fn features<'a>(fd: &'a FitData, s0: &'a [f64], w: &'a [f64]) -> Features<'a> {
+    Features {
+        x: &fd.x,
+        k: fd.k,
+        fill: s0,
+        y: &fd.y,
+        w,
+    }
+}
+
+/// P(churn) for (α, β) of the given rows, in their order.
+fn predict<I>(d: &FitData, rows: I, alpha: f64, beta: &[f64]) -> Vec<f64>
+where
+    I: IntoParallelIterator<Item = usize>,
+    I::Iter: IndexedParallelIterator,
+{
     let b: f64 = beta.iter().sum();
-    d.scores(beta)
-        .into_iter()
-        .map(|s| sigmoid(alpha - b * s))
+    rows.into_par_iter()
+        .with_min_len(1024)
+        .map(|i| sigmoid(alpha - b * d.score_row(i, beta)))
         .collect()
-}
-
-/// Features for the unconstrained fit: missing sub-scores replaced by the row's prior score.
-fn impute(fd: &FitData, prior_scores: &[f64]) -> Vec<f64> {
-    let mut x = fd.x.to_vec();
-    for (i, row) in x.chunks_mut(fd.k).enumerate() {
-        for v in row.iter_mut() {
-            if v.is_nan() {
-                *v = prior_scores[i];
-            }
-        }
-    }
-    x
-}
-
-fn subset_rows(x: &[f64], k: usize, rows: &[usize]) -> Vec<f64> {
-    let mut out = Vec::with_capacity(rows.len() * k);
-    for &i in rows {
-        out.extend_from_slice(&x[i * k..(i + 1) * k]);
-    }
-    out
 }
 
 /// The first date of the default out-of-time holdout: the last 25 % of the distinct dates
@@ -970,12 +1031,12 @@ pub fn grouped_folds(accounts: &[u32], folds: usize, seed: u64) -> Vec<usize> {
         let j = rng.random_range(0..=i);
         ids.swap(i, j);
     }
-    let fold: BTreeMap<u32, usize> = ids
+    let fold: rustc_hash::FxHashMap<u32, usize> = ids
         .iter()
         .enumerate()
         .map(|(r, a)| (*a, r % folds))
         .collect();
-    accounts.iter().map(|a| fold[a]).collect()
+    accounts.par_iter().map(|a| fold[a]).collect()
 }
 
 fn calibrated_profile(
@@ -1040,7 +1101,7 @@ fn tier_table(profile: &Profile, fd: &FitData, w: &[f64]) -> Vec<TierRow> {
     let names = profile.tier_names();
     let mut n = vec![0usize; mins.len()];
     let mut c = vec![0usize; mins.len()];
-    for (s, &y) in scores.iter().zip(&fd.y) {
+    for (s, &y) in scores.iter().zip(fd.y.iter()) {
         let t = mins.iter().position(|&m| *s >= m).unwrap_or(mins.len() - 1);
         n[t] += 1;
         c[t] += y as usize;
@@ -1104,7 +1165,7 @@ pub(crate) mod kat {
             n,
             k: 3,
             x: x.into(),
-            y,
+            y: y.into(),
             w: vec![1.0; n],
         }
     }

@@ -49,13 +49,71 @@ impl ReferenceFit {
 /// convergence) polishes to machine precision in a few steps.
 const LINFA_ITERS: u64 = 5;
 
-/// Fit the unconstrained model on a row-major `n × k` feature matrix without missing values.
-pub fn fit_reference(x: &[f64], n: usize, k: usize, y: &[u8]) -> ReferenceFit {
-    let records = Array2::from_shape_vec((n, k), x.to_vec()).expect("n × k features");
-    let targets = Array1::from_vec(y.to_vec());
+/// Rows linfa sees for the starting point: an even stride through the data beyond this.
+/// Newton's method then runs on every row, so the estimate is the full data's.
+const LINFA_ROWS: usize = 20_000;
+
+/// Rows of the sample Newton's method runs on before the full data, beyond twice this.
+const SAMPLE_ROWS: usize = 250_000;
+
+/// The reference model's features without a copy: the fit's row-major sub-scores with each
+/// missing one read as the row's `fill` (its prior score), and row weights (0 leaves a row
+/// out: a cross-validation fold's test rows, a holdout's later snapshots).
+#[derive(Clone, Copy)]
+pub struct Features<'a> {
+    /// Row-major `n × k` sub-scores / 100, NaN where missing.
+    pub x: &'a [f64],
+    /// Metrics per row.
+    pub k: usize,
+    /// The value of a missing sub-score, per row.
+    pub fill: &'a [f64],
+    /// Outcomes (1 = churned).
+    pub y: &'a [u8],
+    /// Row weights.
+    pub w: &'a [f64],
+}
+
+impl Features<'_> {
+    /// Number of rows.
+    pub fn n(&self) -> usize {
+        self.y.len()
+    }
+
+    /// Row `i` with missing values filled, into `out` (length k).
+    #[inline]
+    pub fn row_into(&self, i: usize, out: &mut [f64]) {
+        let fill = self.fill[i];
+        for (o, &v) in out.iter_mut().zip(&self.x[i * self.k..(i + 1) * self.k]) {
+            *o = if v.is_nan() { fill } else { v };
+        }
+    }
+}
+
+/// Fit the unconstrained model on the rows with positive weight.
+///
+/// On large data the start is found on an even sample of rows: linfa's first-order
+/// iterations on [`LINFA_ROWS`] of them, then Newton's method to convergence on
+/// [`SAMPLE_ROWS`]; Newton's method on every row then needs two or three passes, since the
+/// sample's estimate lies within its sampling error of the full data's.
+pub fn fit_reference(f: &Features) -> ReferenceFit {
+    let k = f.k;
+    let used: Vec<usize> = (0..f.n()).filter(|&i| f.w[i] > 0.0).collect();
+    let sample = |max: usize| -> Vec<usize> {
+        let stride = used.len().div_ceil(max).max(1);
+        used.iter().step_by(stride).copied().collect()
+    };
+    let small = sample(LINFA_ROWS);
+    let mut records = Array2::zeros((small.len(), k));
+    for (r, &i) in small.iter().enumerate() {
+        f.row_into(
+            i,
+            records.row_mut(r).as_slice_mut().expect("standard layout"),
+        );
+    }
+    let targets = Array1::from_iter(small.iter().map(|&i| f.y[i]));
     let dataset = Dataset::new(records, targets);
     // linfa's default alpha is an L2 penalty of 1; the reference fit is unpenalised.
-    let start: Vec<f64> = match LogisticRegression::default()
+    let linfa: Vec<f64> = match LogisticRegression::default()
         .alpha(0.0)
         .max_iterations(LINFA_ITERS)
         .gradient_tolerance(1e-6)
@@ -71,73 +129,187 @@ pub fn fit_reference(x: &[f64], n: usize, k: usize, y: &[u8]) -> ReferenceFit {
     };
     // Newton from linfa's solution, or from the null model if that is more likely
     // (linfa stops at a gradient tolerance and can stop far out on a flat ridge).
-    let rate = y.iter().filter(|&&v| v == 1).count() as f64 / n.max(1) as f64;
+    let (events, total) = (0..f.n()).fold((0.0, 0.0), |(e, t), i| {
+        (e + f.w[i] * f.y[i] as f64, t + f.w[i])
+    });
+    let rate = (events / f64::max(total, 1e-300)).clamp(1e-9, 1.0 - 1e-9);
     let mut null = vec![0.0; k + 1];
-    null[0] = (rate.clamp(1e-9, 1.0 - 1e-9) / (1.0 - rate.clamp(1e-9, 1.0 - 1e-9))).ln();
-    let from = if loglik(x, n, k, y, &start) >= loglik(x, n, k, y, &null) {
-        start
-    } else {
-        null
+    null[0] = (rate / (1.0 - rate)).ln();
+    let better = |on: &Features, a: Vec<f64>, b: Vec<f64>| {
+        if loglik(on, &a) >= loglik(on, &b) {
+            a
+        } else {
+            b
+        }
     };
-    newton(x, n, k, y, from)
+    if used.len() <= 2 * SAMPLE_ROWS {
+        return newton_with(f, better(f, linfa, null), true);
+    }
+    // On large data the start is chosen and polished on the sample.
+    let rows = sample(SAMPLE_ROWS);
+    let mut x = Vec::with_capacity(rows.len() * k);
+    let mut row = vec![0.0; k];
+    for &i in &rows {
+        f.row_into(i, &mut row);
+        x.extend_from_slice(&row);
+    }
+    let y: Vec<u8> = rows.iter().map(|&i| f.y[i]).collect();
+    let w: Vec<f64> = rows.iter().map(|&i| f.w[i]).collect();
+    let none = vec![0.0; rows.len()];
+    let on = Features {
+        x: &x,
+        k,
+        fill: &none,
+        y: &y,
+        w: &w,
+    };
+    let chosen = better(&on, linfa, null.clone());
+    let fit = newton_with(&on, chosen, false);
+    let mut from = vec![fit.intercept];
+    from.extend(fit.coef.iter().map(|c| -c));
+    if !from.iter().all(|v| v.is_finite()) {
+        from = null;
+    }
+    newton_with(f, from, true)
 }
 
 /// The same fit on other rows (a cross-validation fold, the rows before a holdout date),
 /// by Newton's method from `from` (the fit on all rows): the same maximum-likelihood
 /// estimate linfa + Newton would reach, without linfa's first-order iterations.
-pub fn refit_reference(
-    x: &[f64],
-    n: usize,
-    k: usize,
-    y: &[u8],
-    from: &ReferenceFit,
-) -> ReferenceFit {
+pub fn refit_reference(f: &Features, from: &ReferenceFit) -> ReferenceFit {
     let mut start = vec![from.intercept];
     start.extend(from.coef.iter().map(|c| -c));
     if !start.iter().all(|v| v.is_finite()) {
-        return fit_reference(x, n, k, y);
+        return fit_reference(f);
     }
-    newton(x, n, k, y, start)
+    // The folds' and the holdout's refits only predict: no standard errors.
+    newton_with(f, start, false)
 }
 
-/// Log-likelihood of (intercept, coefficients).
-fn loglik(x: &[f64], n: usize, k: usize, y: &[u8], theta: &[f64]) -> f64 {
-    let mut ll = 0.0;
-    for i in 0..n {
-        let row = &x[i * k..(i + 1) * k];
-        let eta = theta[0] + row.iter().zip(&theta[1..]).map(|(a, b)| a * b).sum::<f64>();
-        ll += y[i] as f64 * eta - super::problem::log1pexp(eta);
+/// Rows per parallel work item of the passes below.
+const ROWS: usize = 8192;
+
+/// Rows the information is computed from during the iterations, at least (as in the
+/// constrained fit: beyond twice this, every `stride`-th group of 4 rows); the gradient and
+/// log-likelihood always use every row, and the standard errors the exact information.
+const INFO_ROWS: usize = 262_144;
+
+/// Weighted log-likelihood of (intercept, coefficients), summed in chunk order.
+fn loglik(f: &Features, theta: &[f64]) -> f64 {
+    pass(f, theta, None).ll
+}
+
+/// One pass over the rows: log-likelihood, its gradient and the lower triangle of the
+/// information `Xᵀ diag(w p(1−p)) X` (with the intercept column), from every row
+/// (`stride` 1), a sample of row groups (`stride` > 1, scaled to the whole weight), or not
+/// at all (`None`). Chunk sums are added in chunk order: the same bits whatever the thread
+/// count.
+struct Pass {
+    ll: f64,
+    grad: Vec<f64>,
+    info: Vec<f64>,
+}
+
+fn pass(f: &Features, theta: &[f64], stride: Option<usize>) -> Pass {
+    use rayon::prelude::*;
+    let k = f.k;
+    let n = f.n();
+    let p = k + 1;
+    let parts: Vec<(f64, Vec<f64>, Vec<f64>, f64)> = (0..n.div_ceil(ROWS))
+        .into_par_iter()
+        .map(|c| {
+            let mut ll = 0.0;
+            let mut g = vec![0.0; if stride.is_some() { p } else { 0 }];
+            let mut info = vec![0.0; if stride.is_some() { p * p } else { 0 }];
+            let mut info_w = 0.0;
+            let mut z = vec![1.0; p];
+            for i in c * ROWS..((c + 1) * ROWS).min(n) {
+                let w = f.w[i];
+                if w == 0.0 {
+                    continue;
+                }
+                f.row_into(i, &mut z[1..]);
+                let eta: f64 = z.iter().zip(theta).map(|(a, b)| a * b).sum();
+                let y = f.y[i] as f64;
+                ll += w * (y * eta - super::problem::log1pexp(eta));
+                let Some(stride) = stride else {
+                    continue;
+                };
+                let pr = sigmoid(eta);
+                let r = w * (y - pr);
+                for (ga, za) in g.iter_mut().zip(&z) {
+                    *ga += r * za;
+                }
+                if (i / 4) % stride != 0 {
+                    continue;
+                }
+                info_w += w;
+                let v = w * pr * (1.0 - pr);
+                for a in 0..p {
+                    let vz = v * z[a];
+                    let row = &mut info[a * p..a * p + a + 1];
+                    for (cell, zb) in row.iter_mut().zip(&z[..=a]) {
+                        *cell += vz * zb;
+                    }
+                }
+            }
+            (ll, g, info, info_w)
+        })
+        .collect();
+    let mut out = Pass {
+        ll: 0.0,
+        grad: vec![0.0; p],
+        info: vec![0.0; p * p],
+    };
+    let (mut info_w, mut total_w) = (0.0, 0.0);
+    for (ll, g, info, w) in parts {
+        out.ll += ll;
+        for (a, b) in out.grad.iter_mut().zip(g) {
+            *a += b;
+        }
+        for (a, b) in out.info.iter_mut().zip(info) {
+            *a += b;
+        }
+        info_w += w;
     }
-    if ll.is_finite() {
-        ll
-    } else {
-        f64::NEG_INFINITY
+    if !out.ll.is_finite() {
+        out.ll = f64::NEG_INFINITY;
     }
+    if stride.is_some_and(|s| s > 1) && info_w > 0.0 {
+        total_w = (0..n).map(|i| f.w[i]).sum::<f64>();
+    }
+    // Lower triangle to full, scaled from the sample to the whole weight.
+    let scale = if total_w > 0.0 { total_w / info_w } else { 1.0 };
+    for a in 0..p {
+        for b in 0..=a {
+            let v = out.info[a * p + b] * scale;
+            out.info[a * p + b] = v;
+            out.info[b * p + a] = v;
+        }
+    }
+    out
 }
 
 /// Newton–Raphson on the logistic log-likelihood from `start` = (intercept, coefficients),
-/// with step halving so that the likelihood never falls.
-fn newton(x: &[f64], n: usize, k: usize, y: &[u8], start: Vec<f64>) -> ReferenceFit {
-    let p = k + 1;
+/// with step halving so that the likelihood never falls. Each iteration is one pass (the
+/// pass at an accepted point gives the next step's gradient and information); on large data
+/// the information comes from a sample of rows during the iterations (a Newton step with a
+/// slightly inexact Hessian still converges, judged on the exact gradient) and from every
+/// row at the end, for the standard errors when `errors` is set.
+fn newton_with(f: &Features, start: Vec<f64>, errors: bool) -> ReferenceFit {
+    let p = f.k + 1;
+    let stride = (f.n() / INFO_ROWS).max(1);
     let mut theta = start;
     let mut converged = false;
-    let mut info = vec![0.0; p * p];
-    let mut ll = loglik(x, n, k, y, &theta);
+    let mut at = pass(f, &theta, Some(stride));
     for _ in 0..100 {
-        let (g, lower) = gradient_information(x, n, k, y, &theta);
-        for a in 0..p {
-            for b in 0..=a {
-                info[a * p + b] = lower[a * p + b];
-                info[b * p + a] = lower[a * p + b];
-            }
-        }
-        let Some(step) = solve_spd(&info, &g, p) else {
+        let Some(step) = solve_spd(&at.info, &at.grad, p) else {
             break;
         };
         // Newton decrement: the expected gain of the full step is ½ gᵀ H⁻¹ g. Below
         // rounding level of the log-likelihood, the optimum is reached.
-        let decrement: f64 = g.iter().zip(&step).map(|(a, b)| a * b).sum();
-        if decrement < 1e-12 * ll.abs().max(1.0) {
+        let decrement: f64 = at.grad.iter().zip(&step).map(|(a, b)| a * b).sum();
+        if decrement < 1e-12 * at.ll.abs().max(1.0) {
             for (t, s) in theta.iter_mut().zip(&step) {
                 *t += s;
             }
@@ -145,30 +317,23 @@ fn newton(x: &[f64], n: usize, k: usize, y: &[u8], start: Vec<f64>) -> Reference
             break;
         }
         let mut t = 1.0;
-        let mut next;
         loop {
-            next = theta
-                .iter()
-                .zip(&step)
-                .map(|(a, s)| a + t * s)
-                .collect::<Vec<_>>();
-            let l = loglik(x, n, k, y, &next);
-            if l >= ll || t < 1e-8 {
-                ll = l.max(ll);
+            let next: Vec<f64> = theta.iter().zip(&step).map(|(a, s)| a + t * s).collect();
+            let there = pass(f, &next, Some(stride));
+            if there.ll >= at.ll || t < 1e-8 {
+                theta = next;
+                at = there;
                 break;
             }
             t *= 0.5;
         }
-        theta = next;
     }
-    // The information at the final point.
-    let (_, lower) = gradient_information(x, n, k, y, &theta);
-    for a in 0..p {
-        for b in 0..=a {
-            info[a * p + b] = lower[a * p + b];
-            info[b * p + a] = lower[a * p + b];
-        }
-    }
+    // The information at the final point: exact for standard errors, else the last one.
+    let info = if errors || stride == 1 {
+        pass(f, &theta, Some(1)).info
+    } else {
+        at.info
+    };
     let cov = invert_spd(&info, p);
     let se: Vec<f64> = (0..p)
         .map(|j| cov.as_ref().map_or(f64::NAN, |c| c[j * p + j].sqrt()))
@@ -180,57 +345,6 @@ fn newton(x: &[f64], n: usize, k: usize, y: &[u8], start: Vec<f64>) -> Reference
         se: se[1..].to_vec(),
         converged: converged && cov.is_some(),
     }
-}
-
-/// Gradient of the log-likelihood and the lower triangle of the information matrix
-/// `Xᵀ diag(p(1−p)) X` (with the intercept column), summed over row chunks in parallel and
-/// added in chunk order so that the result does not depend on the thread count.
-fn gradient_information(
-    x: &[f64],
-    n: usize,
-    k: usize,
-    y: &[u8],
-    theta: &[f64],
-) -> (Vec<f64>, Vec<f64>) {
-    use rayon::prelude::*;
-    const ROWS: usize = 8192;
-    let p = k + 1;
-    let parts: Vec<(Vec<f64>, Vec<f64>)> = (0..n.div_ceil(ROWS))
-        .into_par_iter()
-        .map(|c| {
-            let mut g = vec![0.0; p];
-            let mut info = vec![0.0; p * p];
-            let mut z = vec![1.0; p];
-            for i in c * ROWS..((c + 1) * ROWS).min(n) {
-                z[1..].copy_from_slice(&x[i * k..(i + 1) * k]);
-                let eta: f64 = z.iter().zip(theta).map(|(a, b)| a * b).sum();
-                let pr = sigmoid(eta);
-                let r = y[i] as f64 - pr;
-                let v = pr * (1.0 - pr);
-                for a in 0..p {
-                    let za = z[a];
-                    g[a] += r * za;
-                    let vz = v * za;
-                    let row = &mut info[a * p..a * p + a + 1];
-                    for (cell, zb) in row.iter_mut().zip(&z[..=a]) {
-                        *cell += vz * zb;
-                    }
-                }
-            }
-            (g, info)
-        })
-        .collect();
-    let mut g = vec![0.0; p];
-    let mut info = vec![0.0; p * p];
-    for (pg, pi) in parts {
-        for (a, b) in g.iter_mut().zip(pg) {
-            *a += b;
-        }
-        for (a, b) in info.iter_mut().zip(pi) {
-            *a += b;
-        }
-    }
-    (g, info)
 }
 
 #[cfg(test)]
@@ -246,7 +360,14 @@ mod tests {
     #[test]
     fn matches_statsmodels_logit() {
         let d = crate::calibrate::kat::data();
-        let r = fit_reference(&d.x, d.n, d.k, &d.y);
+        let fill = vec![0.0; d.n];
+        let r = fit_reference(&Features {
+            x: &d.x,
+            k: d.k,
+            fill: &fill,
+            y: &d.y,
+            w: &d.w,
+        });
         assert!(r.converged);
         let params = [
             1.372113373638526,

@@ -45,6 +45,7 @@ pub(super) fn params(
     data: &DataArgs,
     stale_days: i32,
     stale_snapshots: usize,
+    impact: bool,
 ) -> anyhow::Result<AuditParams> {
     let as_of = match &data.as_of {
         None => today(),
@@ -57,6 +58,7 @@ pub(super) fn params(
         as_of,
         stale_days,
         stale_snapshots,
+        impact,
     })
 }
 
@@ -111,6 +113,8 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    a.data
+        .check_memory(churncal::data::memory::Job::Score, req.metrics.len())?;
     let snaps = data::load(&a.data.data, &req)?;
     for w in &snaps.notes.warnings {
         ui.warn(w);
@@ -136,7 +140,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
             None => None,
         })
         .collect();
-    let p = params(&a.data, a.stale_days, a.stale_snapshots)?;
+    let p = params(&a.data, a.stale_days, a.stale_snapshots, true)?;
     let result = audit::audit(&prof, &snaps, &extra, &p);
     let out_dir = a
         .out
@@ -189,15 +193,18 @@ pub(super) fn print_findings(result: &audit::Audit, ui: &Ui) {
     ));
 }
 
-/// The audit `calibrate` runs first: its errors stop the fit unless `--force`.
+/// The audit `calibrate` and `report` run first: its errors stop the fit unless `--force`.
+/// Without `impact` the per-metric impact and leakage checks (warnings only, and the
+/// expensive part on large data) are left to `churncal audit`.
 pub(super) fn before_fit(
     prof: &Profile,
     snaps: &data::Snapshots,
     data_args: &DataArgs,
     force: bool,
+    impact: bool,
     ui: &Ui,
 ) -> anyhow::Result<audit::Audit> {
-    let p = params(data_args, 120, 4)?;
+    let p = params(data_args, 120, 4, impact)?;
     let result = audit::audit(prof, snaps, &[], &p);
     // Calibration has its own events-per-weight guard, with its own --force.
     let errors: Vec<&audit::Finding> = result
@@ -206,9 +213,14 @@ pub(super) fn before_fit(
         .filter(|f| f.severity == Severity::Error && f.check != "events per parameter")
         .collect();
     ui.note(format!(
-        "audit: {} errors, {} warnings (churncal audit writes the details)",
+        "audit: {} errors, {} warnings (churncal audit writes the details{})",
         result.count(Severity::Error),
-        result.count(Severity::Warn)
+        result.count(Severity::Warn),
+        if impact {
+            ""
+        } else {
+            " and checks each metric's impact and leakage"
+        }
     ));
     if !errors.is_empty() && !force {
         let list: Vec<String> = errors

@@ -165,8 +165,14 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     }
     params.check()?;
 
-    let data = a.data.load(&prior, OutcomeNeed::Required, ui)?;
-    super::audit::before_fit(&prior, &data, &a.data, a.force, ui)?;
+    let data = a.data.load(
+        &prior,
+        OutcomeNeed::Required,
+        churncal::data::memory::Job::Fit,
+        ui,
+    )?;
+    churncal::timing::mark("loaded");
+    super::audit::before_fit(&prior, &data, &a.data, a.force, false, ui)?;
     let (prior_fitted, transform_fits) = if a.fit_transforms {
         let (p, t) = transforms::fit_transforms(&prior, &data);
         p.validate().context("the fitted transforms")?;
@@ -189,7 +195,12 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
             profile_path.display()
         );
     }
+    churncal::timing::mark("audited");
     let subs = SubScores::compute(&prior_fitted, &data)?;
+    // The metric values are not needed past the sub-scores: free them before the fit.
+    let mut data = data;
+    data.metrics = Vec::new();
+    churncal::timing::mark("sub-scores");
     ui.note(format!(
         "calibrating '{}' on {}: {} snapshots, {} accounts, {} churn events",
         prior.name,
@@ -198,11 +209,12 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         data.n_accounts,
         data.churned_rows().unwrap_or(0)
     ));
-    let mut result = params.fit(&prior_fitted, &data, &subs)?;
+    let mut result = params.fit(&prior_fitted, &data, subs)?;
     for w in &result.warnings {
         ui.warn(w);
     }
 
+    churncal::timing::mark("fitted");
     provenance(&mut result, &a.profile, &a.data.data, &data)?;
     result
         .profile
@@ -235,6 +247,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("writing {}", p.display()))?;
     }
 
+    churncal::timing::mark("written");
     let cv = &result.cross_validation;
     ui.note(format!(
         "cross-validated AUC: prior {:.3}, calibrated {:.3}, unconstrained {:.3}; log-loss: prior {:.4}, calibrated {:.4}",

@@ -66,7 +66,12 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
             _ => bail!("--reference '{s}' is not a date as YYYY-MM-DD"),
         },
     };
-    let data = data_args.load(&profile, OutcomeNeed::Required, ui)?;
+    let data = data_args.load(
+        &profile,
+        OutcomeNeed::Required,
+        churncal::data::memory::Job::Score,
+        ui,
+    )?;
     let out_dir = a
         .out
         .clone()

@@ -3,6 +3,7 @@
 use anyhow::bail;
 use clap::Args;
 
+use churncal::data::memory::{self, Job};
 use churncal::data::{parse, Encoding, Horizon, LoadRequest, OutcomeNeed, Roles};
 use churncal::profile::Profile;
 
@@ -48,6 +49,10 @@ pub struct DataArgs {
     /// CSV text encoding: utf8 or latin1.
     #[arg(long, value_name = "ENC", default_value = "utf8")]
     pub encoding: String,
+    /// Refuse to start when the run's estimated peak memory exceeds SIZE (800M, 4G, ...)
+    /// [default: the memory available now]
+    #[arg(long, value_name = "SIZE")]
+    pub max_memory: Option<String>,
 }
 
 impl DataArgs {
@@ -101,9 +106,10 @@ impl DataArgs {
         &self,
         profile: &Profile,
         outcome: OutcomeNeed,
+        job: Job,
         ui: &super::Ui,
     ) -> anyhow::Result<churncal::data::Snapshots> {
-        self.load_for(&[profile], outcome, ui)
+        self.load_for(&[profile], outcome, job, ui)
     }
 
     /// Load the columns every one of `profiles` needs.
@@ -111,6 +117,7 @@ impl DataArgs {
         &self,
         profiles: &[&Profile],
         outcome: OutcomeNeed,
+        job: Job,
         ui: &super::Ui,
     ) -> anyhow::Result<churncal::data::Snapshots> {
         let mut req = self.request(profiles[0], outcome)?;
@@ -130,10 +137,44 @@ impl DataArgs {
         if self.data == SAMPLE_DATA && !std::path::Path::new(SAMPLE_DATA).exists() {
             ui.note("no --data given and no notebooks-data/ here: using the bundled sample compiled into churncal");
         }
+        self.check_memory(job, req.metrics.len())?;
         let snaps = churncal::data::load(&self.data, &req)?;
         for w in &snaps.notes.warnings {
             ui.warn(w);
         }
         Ok(snaps)
+    }
+
+    /// Stop before reading when the run would need more memory than `--max-memory` (or
+    /// than the machine has available), naming both figures.
+    pub(super) fn check_memory(&self, job: Job, metrics: usize) -> anyhow::Result<()> {
+        let limit = match &self.max_memory {
+            Some(s) => {
+                Some(memory::parse_size(s).map_err(|e| anyhow::anyhow!("--max-memory {e}"))?)
+            }
+            None => memory::available(),
+        };
+        let (Some(limit), Some(est)) = (limit, memory::estimate(&self.data, job, metrics)) else {
+            return Ok(());
+        };
+        if est.bytes > limit {
+            bail!(
+                "{}: {}{} rows × {metrics} metric columns need about {} of memory, and {} {}. \
+                 Pass --max-memory {} to try anyway, fit on a sample (calibrate --sample-controls), \
+                 or see docs/scale.md for data beyond one machine",
+                self.data,
+                if est.exact { "" } else { "about " },
+                est.rows,
+                memory::human(est.bytes),
+                memory::human(limit),
+                if self.max_memory.is_some() {
+                    "is the --max-memory limit"
+                } else {
+                    "is available"
+                },
+                memory::human(est.bytes).replace(' ', "").replace("GB", "G").replace("MB", "M"),
+            );
+        }
+        Ok(())
     }
 }

@@ -80,7 +80,12 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     };
     let (mut keys, data_args) = super::cohorts::keys_and_data(&a.by, &a.data);
     let profiles: Vec<&Profile> = std::iter::once(&prior).chain(incumbent.iter()).collect();
-    let data = data_args.load_for(&profiles, OutcomeNeed::Required, ui)?;
+    let data = data_args.load_for(
+        &profiles,
+        OutcomeNeed::Required,
+        churncal::data::memory::Job::Fit,
+        ui,
+    )?;
     if keys.is_empty() {
         keys = data
             .segments
@@ -106,7 +111,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     }
 
     // 1. The audit (errors stop a fit without --force).
-    let audit = super::audit::before_fit(&prior, &data, &data_args, a.force, ui)?;
+    let audit = super::audit::before_fit(&prior, &data, &data_args, a.force, true, ui)?;
 
     // 2. Calibration.
     let calibration = if calibrating {
@@ -117,7 +122,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
             .force(a.force)
             .progress(super::calibrate::progress(ui));
         ui.note(format!("calibrating '{}'", prior.name));
-        let mut result = params.fit(&prior, &data, &subs)?;
+        let mut result = params.fit(&prior, &data, subs)?;
         super::calibrate::provenance(&mut result, &a.profile, &a.data.data, &data)?;
         result
             .profile

@@ -27,8 +27,15 @@ pub struct Args {
 
 pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     let profile = profile::read_profile(&a.profile)?;
-    let data = a.data.load(&profile, OutcomeNeed::Optional, ui)?;
+    let data = a.data.load(
+        &profile,
+        OutcomeNeed::Optional,
+        churncal::data::memory::Job::Score,
+        ui,
+    )?;
+    churncal::timing::mark("loaded");
     let scored = score::score(&profile, &data)?;
+    churncal::timing::mark("scored");
     let out = a
         .out
         .unwrap_or_else(|| format!("reports/{}-scores.csv", profile.name));
@@ -47,6 +54,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
             output::write_sink(&sink, &buf, true)?;
         }
     }
+    churncal::timing::mark("written");
     let rows = summary::tier_summary(&scored, data.outcome.as_deref());
     ui.note(format!(
         "{}: {} snapshots of {} accounts scored with '{}'",

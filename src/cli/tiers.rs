@@ -70,7 +70,12 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     if !(0.0..0.5).contains(&a.min_share) {
         bail!("--min-share must lie in [0, 0.5)");
     }
-    let data = a.data.load(&profile, OutcomeNeed::Required, ui)?;
+    let data = a.data.load(
+        &profile,
+        OutcomeNeed::Required,
+        churncal::data::memory::Job::Score,
+        ui,
+    )?;
     let out_dir = a
         .out
         .clone()

@@ -81,9 +81,12 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         seed: a.seed,
         ..ValidateParams::default()
     };
-    let data = a
-        .data
-        .load_for(&[&candidate, &incumbent], OutcomeNeed::Required, ui)?;
+    let data = a.data.load_for(
+        &[&candidate, &incumbent],
+        OutcomeNeed::Required,
+        churncal::data::memory::Job::Fit,
+        ui,
+    )?;
     let out_dir = a
         .out
         .clone()
@@ -131,13 +134,23 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
 
 fn run_monitor(a: &Args, path: &str, gate: &Gate, ui: &Ui) -> anyhow::Result<ExitCode> {
     let prof = profile::read_profile(path)?;
-    let data = a.data.load(&prof, OutcomeNeed::Required, ui)?;
+    let data = a.data.load(
+        &prof,
+        OutcomeNeed::Required,
+        churncal::data::memory::Job::Score,
+        ui,
+    )?;
     // The data the profile was calibrated on, when that file is here and is not this data.
     let reference = match prof.calibration.as_ref().and_then(|c| c.data.as_ref()) {
         Some(d) if d.path != a.data.data && std::path::Path::new(&d.path).exists() => {
             let mut args = a.data.clone();
             args.data = d.path.clone();
-            let r = args.load(&prof, OutcomeNeed::Optional, ui)?;
+            let r = args.load(
+                &prof,
+                OutcomeNeed::Optional,
+                churncal::data::memory::Job::Score,
+                ui,
+            )?;
             let s = churncal::score::score(&prof, &r)?;
             let scores: Vec<f64> = s.score.into_iter().filter(|v| !v.is_nan()).collect();
             Some((d.path.clone(), scores))

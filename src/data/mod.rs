@@ -7,6 +7,7 @@
 //! header excluded), the column and the value. The contract is `data-contract.md`.
 
 mod load;
+pub mod memory;
 pub mod parse;
 
 use std::borrow::Cow;

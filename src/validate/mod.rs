@@ -409,7 +409,7 @@ pub fn harrell_optimism(
             // Own sample: the original rows weighted by their bootstrap counts.
             let (auc_own, auc_test) = vs::auc_weighted_and_plain(&risk, &boot.y, &boot.w);
             let (mut b_own, mut b_test, mut n_own) = (0.0, 0.0, 0.0);
-            for ((&pp, &yy), &ww) in p.iter().zip(&boot.y).zip(&boot.w) {
+            for ((&pp, &yy), &ww) in p.iter().zip(boot.y.iter()).zip(&boot.w) {
                 let e = (pp - yy as f64).powi(2);
                 b_own += ww * e;
                 b_test += e;
