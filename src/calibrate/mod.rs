@@ -494,7 +494,8 @@ impl CalibrateParams {
                     },
                 );
         for (pm, &(lo, hi)) in prior.metrics.iter().zip(&ranges) {
-            if !(lo < hi) {
+            // No present value (∞ ≥ −∞) or a single one.
+            if lo >= hi {
                 warnings.push(format!(
                     "'{}' has the same sub-score on every row: the data cannot tell its weight from the intercept, so its weight is where the shrinkage puts it",
                     pm.name
