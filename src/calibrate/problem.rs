@@ -279,60 +279,52 @@ struct Partial {
 /// down to a fraction of a per cent.
 const INFO_ROWS: usize = 262_144;
 
+/// The point a pass evaluates, and the information's sampling stride (1: every row).
+#[derive(Clone, Copy)]
+struct At<'a> {
+    alpha: f64,
+    beta: &'a [f64],
+    big_b: f64,
+    stride: usize,
+}
+
 /// Rows evaluated together: independent accumulation chains across rows, and one update of
 /// the gradient and information cells per group instead of per row.
 const LANES: usize = 4;
 
 impl Objective<'_> {
-    /// Sums over one chunk of rows starting at row `start`: groups of [`LANES`] rows, then
-    /// the remainder one at a time.
     /// [`Self::chunk`] compiled for AVX2 when the processor has it (4 doubles per vector
     /// instead of SSE2's 2), else the portable build. The arithmetic is the same operations
     /// in the same order (Rust does not fuse or reorder floating-point operations), so both
     /// give identical bits.
-    #[allow(clippy::too_many_arguments)]
-    fn chunk_fast<const FISHER: bool>(
-        &self,
-        rows: &[f64],
-        start: usize,
-        alpha: f64,
-        beta: &[f64],
-        big_b: f64,
-        stride: usize,
-    ) -> Partial {
+    fn chunk_fast<const FISHER: bool>(&self, rows: &[f64], start: usize, at: At) -> Partial {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the processor supports AVX2, checked just above.
-            return unsafe { self.chunk_avx2::<FISHER>(rows, start, alpha, beta, big_b, stride) };
+            return unsafe { self.chunk_avx2::<FISHER>(rows, start, at) };
         }
-        self.chunk::<FISHER>(rows, start, alpha, beta, big_b, stride)
+        self.chunk::<FISHER>(rows, start, at)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    #[allow(clippy::too_many_arguments)]
-    fn chunk_avx2<const FISHER: bool>(
-        &self,
-        rows: &[f64],
-        start: usize,
-        alpha: f64,
-        beta: &[f64],
-        big_b: f64,
-        stride: usize,
-    ) -> Partial {
-        self.chunk::<FISHER>(rows, start, alpha, beta, big_b, stride)
+    fn chunk_avx2<const FISHER: bool>(&self, rows: &[f64], start: usize, at: At) -> Partial {
+        self.chunk::<FISHER>(rows, start, at)
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Sums over one chunk of rows starting at row `start`: groups of [`LANES`] rows, then
+    /// the remainder one at a time.
     #[inline(always)]
     fn chunk<const FISHER: bool>(
         &self,
         rows: &[f64],
         start: usize,
-        alpha: f64,
-        beta: &[f64],
-        big_b: f64,
-        stride: usize,
+        At {
+            alpha,
+            beta,
+            big_b,
+            stride,
+        }: At,
     ) -> Partial {
         let k = self.data.k;
         let p = k + 1;
@@ -523,10 +515,16 @@ impl Objective<'_> {
             d.x.par_chunks(k * CHUNK)
                 .enumerate()
                 .map(|(c, rows)| {
+                    let at = At {
+                        alpha,
+                        beta,
+                        big_b,
+                        stride,
+                    };
                     if with_curvature {
-                        self.chunk_fast::<true>(rows, c * CHUNK, alpha, beta, big_b, stride)
+                        self.chunk_fast::<true>(rows, c * CHUNK, at)
                     } else {
-                        self.chunk_fast::<false>(rows, c * CHUNK, alpha, beta, big_b, 1)
+                        self.chunk_fast::<false>(rows, c * CHUNK, At { stride: 1, ..at })
                     }
                 })
                 .collect()
