@@ -35,9 +35,10 @@ pub struct Estimate {
 }
 
 /// Bytes per row and per loaded metric. Checked against measured peaks (synth data, 13
-/// metrics): at 9.7 M rows `score` 4.8 GB (estimate 5.0), `tiers` 3.6 GB, `validate` 5.6 GB
-/// (estimate 6.0), `calibrate` 3.9 GB; at 1 M rows `score` 595 MB (560), `validate` 593 MB
-/// (663). The estimate errs high for `calibrate`, which frees the metric values early.
+/// metrics, GiB and MiB): at 9.7 M rows `score` 4.7 GB (estimate 5.0), `tiers` 3.5 GB,
+/// `validate` 5.5 GB (estimate 5.6), `calibrate` 3.8 GB; at 1 M rows `score` 595 MB (576),
+/// `validate` 593 MB (635). It errs high for `calibrate`, which frees the metric values
+/// before fitting.
 fn per_metric(job: Job) -> u64 {
     match job {
         Job::Score => 24,
@@ -48,7 +49,7 @@ fn per_metric(job: Job) -> u64 {
 /// Bytes per row besides the metrics.
 fn per_row(job: Job) -> u64 {
     match job {
-        Job::Score => 200,
+        Job::Score => 240,
         Job::Fit => 200,
     }
 }
