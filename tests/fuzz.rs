@@ -16,6 +16,8 @@ fn cases(default: u32) -> ProptestConfig {
         .unwrap_or(default);
     ProptestConfig {
         cases: n,
+        // Generators that make invalid profiles skip them; allow that at any case count.
+        max_global_rejects: n.max(1024),
         failure_persistence: None,
         ..ProptestConfig::default()
     }
@@ -121,5 +123,293 @@ proptest! {
         req.metrics.retain(|m| ["nps", "days_past_due", "csm_assessment"].contains(&m.0.as_str()));
         req.outcome = OutcomeNeed::Optional;
         let _ = load(path.to_str().unwrap(), &req);
+    }
+}
+
+/// Any f64 at all, with the awkward ones (NaN, ±∞, ±0, subnormals, ±MAX) far more often
+/// than chance would draw them.
+fn any_value() -> impl Strategy<Value = f64> {
+    prop_oneof![
+        2 => prop::sample::select(vec![
+            f64::NAN,
+            -f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.0,
+            -0.0,
+            f64::MIN_POSITIVE,
+            -f64::MIN_POSITIVE,
+            5e-324,
+            f64::MAX,
+            f64::MIN,
+            f64::EPSILON,
+            -1.0,
+            1.0,
+        ]),
+        2 => -1e3f64..1e3,
+        1 => prop::num::f64::ANY,
+    ]
+}
+
+/// One generated metric: transform kind, its parameters, direction, missing policy, weight.
+type MetricSpec = (u8, (f64, f64), Vec<f64>, bool, u8, f64);
+
+fn metric_spec() -> impl Strategy<Value = MetricSpec> {
+    (
+        0u8..6,
+        (any_value(), any_value()),
+        prop::collection::vec(any_value(), 1..6),
+        any::<bool>(),
+        0u8..4,
+        prop_oneof![Just(0.0), 1e-300f64..1e-290, 0.0f64..100.0, 1e290f64..1e300],
+    )
+}
+
+/// The profile metric for `spec`, reading column `c{i}`; a generated transform that does
+/// not validate becomes `linear 0..1` (the property is about profiles that load).
+fn build_metric(i: usize, spec: &MetricSpec) -> churncal::profile::Metric {
+    use churncal::profile::{Direction, Metric, Missing};
+    let (kind, (a, b), pts, higher, policy, weight) = spec;
+    let (lo, hi) = if a < b { (*a, *b) } else { (*b, *a) };
+    let mut sorted: Vec<f64> = pts.iter().copied().filter(|v| v.is_finite()).collect();
+    sorted.sort_by(f64::total_cmp);
+    sorted.dedup();
+    let transform = match kind {
+        0 => Transform::Linear { lo, hi },
+        1 => Transform::Log { lo, hi },
+        2 => Transform::Points {
+            map: sorted
+                .iter()
+                .enumerate()
+                .map(|(j, &x)| [x, (j as f64 * 37.0) % 101.0])
+                .collect(),
+        },
+        3 => Transform::Percentile { breaks: sorted },
+        4 => Transform::Boolean,
+        _ => Transform::Categories {
+            map: [("low", 0.0), ("mid", 55.5), ("high", 100.0)]
+                .iter()
+                .map(|(k, v)| (k.to_string(), *v))
+                .collect(),
+        },
+    };
+    let transform = match churncal::profile::validate::check_transform("m", &transform) {
+        Ok(()) => transform,
+        Err(_) => Transform::Linear { lo: 0.0, hi: 1.0 },
+    };
+    Metric {
+        name: format!("metric {i}"),
+        column: format!("c{i}"),
+        group: None,
+        weight: *weight,
+        direction: if *higher {
+            Direction::HigherIsBetter
+        } else {
+            Direction::LowerIsBetter
+        },
+        transform,
+        missing: [
+            Missing::Redistribute,
+            Missing::Neutral,
+            Missing::Worst,
+            Missing::Error,
+        ][*policy as usize],
+        calibration: None,
+    }
+}
+
+proptest! {
+    #![proptest_config(cases(256))]
+
+    /// Scoring arbitrary values, finite and not, through every transform, direction and
+    /// missing policy, with weights from zero to 1e300, fixed and quantile tiers, and a
+    /// calibration: never a panic; a refusal exactly when a `missing = "error"` metric
+    /// meets a missing value or a categorical metric an unknown label; otherwise every
+    /// score equals Σ w·s / Σ w over the metrics that count (checked against a direct
+    /// computation), lies in [0, 100], is NaN exactly where no weighted metric is
+    /// present, and tiers, group scores, probabilities and reason codes are all sane.
+    #[test]
+    fn scoring_arbitrary_values_is_total_and_bounded(
+        specs in prop::collection::vec(metric_spec(), 1..5),
+        values in prop::collection::vec(prop::collection::vec(any_value(), 24), 5),
+        labels in prop::collection::vec(0u32..5, 24),
+        tiers in prop::sample::select(vec!["eight-pillars", "quartiles", "three-dimensions"]),
+        calibration in (-50.0f64..50.0, -50.0f64..50.0),
+    ) {
+        use churncal::data::{LoadNotes, MetricColumn, Snapshots};
+        use churncal::profile::{Calibration, Direction, Missing};
+        use churncal::score::{score, ScoreError};
+        let metrics: Vec<_> = specs.iter().enumerate().map(|(i, s)| build_metric(i, s)).collect();
+        let mut profile = presets::preset(tiers).unwrap();
+        profile.groups.clear();
+        profile.metrics = metrics;
+        let calibration: Calibration = serde_json::from_value(serde_json::json!({
+            "intercept": calibration.0,
+            "slope": calibration.1,
+        }))
+        .unwrap();
+        profile.calibration = Some(calibration);
+        prop_assume!(profile.validate().is_ok());
+        let rows = 24;
+        // Label codes: 0..3 known, 3 unknown ("zz"), 4 missing.
+        let text = MetricColumn::Text {
+            codes: labels.iter().map(|&c| if c == 4 { MetricColumn::MISSING_CODE } else { c }).collect(),
+            labels: ["low", "mid", "high", "zz"].iter().map(|s| s.to_string()).collect(),
+        };
+        let data = Snapshots {
+            source: "fuzz.csv".into(),
+            rows,
+            account: (0..rows as u32).collect(),
+            account_names: None,
+            n_accounts: rows,
+            id_column: "row".into(),
+            date: None,
+            date_column: None,
+            outcome: None,
+            outcome_source: None,
+            metrics: profile
+                .metrics
+                .iter()
+                .enumerate()
+                .map(|(i, m)| {
+                    let col = match m.transform {
+                        Transform::Categories { .. } => text.clone(),
+                        _ => MetricColumn::Numeric(values[i % values.len()].clone()),
+                    };
+                    (m.column.clone(), col)
+                })
+                .collect(),
+            segments: vec![],
+            customer_since: None,
+            churn_date: None,
+            arr: None,
+            source_row: (1..=rows as u32).collect(),
+            notes: LoadNotes::default(),
+        };
+        let missing = |c: &MetricColumn, r: usize| c.is_missing(r);
+        let refuses_missing = profile.metrics.iter().zip(&data.metrics).any(|(m, (_, c))| {
+            m.missing == Missing::Error && (0..rows).any(|r| missing(c, r))
+        });
+        let unknown_label = profile.metrics.iter().any(|m| matches!(m.transform, Transform::Categories { .. }))
+            && labels.contains(&3);
+        let result = score(&profile, &data);
+        match result {
+            Err(ScoreError::MissingValue { row, .. }) => {
+                prop_assert!(refuses_missing);
+                prop_assert!((1..=rows).contains(&row));
+            }
+            Err(ScoreError::UnknownCategory(u)) => {
+                prop_assert!(unknown_label);
+                prop_assert_eq!(u.value.as_str(), "zz");
+            }
+            Err(e) => prop_assert!(false, "unexpected refusal: {}", e),
+            Ok(s) => {
+                prop_assert!(!refuses_missing && !unknown_label);
+                let w = profile.effective_weights();
+                prop_assert!(w.iter().all(|w| w.is_finite() && *w >= 0.0), "weights {:?}", w);
+                let tiers_n = s.tier_names.len();
+                let mut unscored = 0;
+                for r in 0..rows {
+                    // The score computed directly from the transforms.
+                    let (mut num, mut den, mut present) = (0.0, 0.0, 0);
+                    for ((m, (_, col)), &wm) in profile.metrics.iter().zip(&data.metrics).zip(&w) {
+                        let sub = if missing(col, r) {
+                            match m.missing {
+                                Missing::Neutral => 50.0,
+                                Missing::Worst => 0.0,
+                                _ => continue,
+                            }
+                        } else {
+                            present += 1;
+                            let raw = match (col, &m.transform) {
+                                (MetricColumn::Text { codes, .. }, Transform::Categories { map }) => {
+                                    map[["low", "mid", "high"][codes[r] as usize]]
+                                }
+                                (MetricColumn::Numeric(v), t) => numeric(t, v[r]).unwrap(),
+                                _ => unreachable!(),
+                            };
+                            match m.direction {
+                                Direction::HigherIsBetter => raw,
+                                Direction::LowerIsBetter => 100.0 - raw,
+                            }
+                        };
+                        prop_assert!((0.0..=100.0).contains(&sub), "{:?} gave {}", m.transform, sub);
+                        if wm > 0.0 {
+                            num += wm * sub;
+                            den += wm;
+                        }
+                    }
+                    let score = s.score[r];
+                    // A row with no raw value at all has no score, whatever the policies
+                        // (profile-format.md: "reported, not silently scored").
+                    if den > 0.0 && present > 0 {
+                        let want = num / den;
+                        prop_assert!((0.0..=100.0).contains(&score), "row {} score {}", r, score);
+                        prop_assert!((score - want).abs() <= 1e-9 * 100.0, "row {}: {} vs {}", r, score, want);
+                        prop_assert!((s.tier[r] as usize) < tiers_n);
+                        let p = s.probability.as_ref().unwrap()[r];
+                        prop_assert!((0.0..=1.0).contains(&p), "probability {}", p);
+                    } else {
+                        prop_assert!(score.is_nan(), "row {} should be unscored, got {}", r, score);
+                        prop_assert_eq!(s.tier[r], u8::MAX);
+                        unscored += 1;
+                    }
+                    for g in &s.group_scores {
+                        prop_assert!(g[r].is_nan() || (0.0..=100.0).contains(&g[r]));
+                    }
+                }
+                prop_assert_eq!(s.unscored, unscored);
+                prop_assert!(s.tier_mins.iter().all(|m| m.is_finite()));
+                prop_assert!(s.reason_points.iter().all(|p| p.is_finite() && *p >= 0.0));
+                prop_assert!(s.reasons.iter().all(|&r| r == u16::MAX || (r as usize) < profile.metrics.len()));
+            }
+        }
+    }
+
+    /// Non-finite numbers written as text in every spelling a spreadsheet or a database
+    /// might export are refused at load, naming the row, the column and the value; the
+    /// finite ones load and score.
+    #[test]
+    fn non_finite_text_in_a_file_is_refused_with_its_place(
+        cells in prop::collection::vec(prop::sample::select(vec![
+            "1", "-2.5", "", " ", "0", "-0", "1e-320", "1e308", "1.7976931348623157e308",
+            "inf", "-inf", "+inf", "Inf", "INF", "infinity", "-Infinity", "NaN", "nan", "-nan",
+            "1e309", "-1e999", "NAN", " inf ",
+        ]), 1..12),
+    ) {
+        let mut csv = String::from("account_id,churned,nps\n");
+        for (i, c) in cells.iter().enumerate() {
+            csv.push_str(&format!("a{i},{},{c}\n", i % 2));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.csv");
+        std::fs::write(&path, &csv).unwrap();
+        let mut profile = presets::preset("eight-pillars").unwrap();
+        profile.groups.clear();
+        profile.metrics.retain(|m| m.column == "nps");
+        prop_assume!(profile.metrics.len() == 1);
+        profile.metrics[0].group = None;
+        let mut req = churncal::data::LoadRequest::for_profile(&profile);
+        req.outcome = OutcomeNeed::Optional;
+        let bad = cells.iter().position(|c| {
+            let t = c.trim();
+            !t.is_empty() && !t.parse::<f64>().is_ok_and(f64::is_finite)
+        });
+        match load(path.to_str().unwrap(), &req) {
+            Ok(data) => {
+                prop_assert!(bad.is_none(), "{:?} loaded", cells);
+                let s = churncal::score::score(&profile, &data).unwrap();
+                prop_assert!(s.score.iter().all(|v| v.is_nan() || (0.0..=100.0).contains(v)));
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                let i = bad.unwrap_or_else(|| panic!("{cells:?} refused: {msg}"));
+                prop_assert!(msg.contains("nps"), "{}", msg);
+                prop_assert!(msg.contains(&format!("row {}", i + 1)), "{} (cell {})", msg, i);
+                // The value as written, or as the CSV reader parsed it (`+inf` → `inf`).
+                let parsed = cells[i].trim().parse::<f64>().map(|v| v.to_string()).unwrap_or_default();
+                prop_assert!(msg.contains(cells[i].trim()) || msg.contains(&format!("'{parsed}'")), "{}", msg);
+            }
+        }
     }
 }

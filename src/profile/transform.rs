@@ -12,7 +12,7 @@ use super::{Direction, Transform};
 /// `boolean` takes 1.0 for true and 0.0 for false.
 pub fn numeric(transform: &Transform, x: f64) -> Option<f64> {
     let s = match transform {
-        Transform::Linear { lo, hi } => 100.0 * (x.clamp(*lo, *hi) - lo) / (hi - lo),
+        Transform::Linear { lo, hi } => 100.0 * fraction(x.clamp(*lo, *hi), *lo, *hi),
         Transform::Log { lo, hi } => {
             let (a, b) = (lo.ln_1p(), hi.ln_1p());
             100.0 * (x.clamp(*lo, *hi).ln_1p() - a) / (b - a)
@@ -54,7 +54,20 @@ fn points(map: &[[f64; 2]], x: f64) -> f64 {
     // First point whose x exceeds the value; the segment is [i-1, i].
     let i = map.partition_point(|p| p[0] <= x);
     let (p, q) = (map[i - 1], map[i]);
-    p[1] + (q[1] - p[1]) * (x - p[0]) / (q[0] - p[0])
+    p[1] + (q[1] - p[1]) * fraction(x, p[0], q[0])
+}
+
+/// Where `x` lies between `a < b`, in [0, 1]; exact where `b − a` is representable, and
+/// computed on halved values where it overflows (a span of ±1.8e308).
+#[inline]
+fn fraction(x: f64, a: f64, b: f64) -> f64 {
+    // x lies in [a, b], so x − a cannot overflow where b − a does not.
+    let t = if (b - a).is_finite() {
+        (x - a) / (b - a)
+    } else {
+        (0.5 * x - 0.5 * a) / (0.5 * b - 0.5 * a)
+    };
+    t.clamp(0.0, 1.0)
 }
 
 /// Quantile rank (×100) of `x` among breakpoints at evenly spaced quantiles.
@@ -79,7 +92,7 @@ fn percentile(breaks: &[f64], x: f64) -> f64 {
         return 100.0;
     }
     let (a, b) = (breaks[lo - 1], breaks[lo]);
-    step * ((lo - 1) as f64 + (x - a) / (b - a))
+    step * ((lo - 1) as f64 + fraction(x, a, b))
 }
 
 #[cfg(test)]
@@ -89,6 +102,27 @@ mod tests {
     use std::collections::BTreeMap;
 
     // Hand calculations, one per transform.
+
+    // Found by the scoring fuzz target: spans wider than f64::MAX gave NaN (∞/∞).
+    #[test]
+    fn spans_past_f64_max_still_interpolate() {
+        let max = f64::MAX;
+        let t = Transform::Linear { lo: -max, hi: max };
+        assert_relative_eq!(numeric(&t, 0.0).unwrap(), 50.0);
+        assert_relative_eq!(numeric(&t, max).unwrap(), 100.0);
+        let t = Transform::Points {
+            map: vec![[-max, 0.0], [1.8e294, 37.0]],
+        };
+        // 0 sits next to 1.8e294 on a span of 1.8e308.
+        assert_relative_eq!(numeric(&t, 0.0).unwrap(), 37.0, max_relative = 1e-12);
+        let t = Transform::Percentile {
+            breaks: vec![-max, max],
+        };
+        assert_relative_eq!(numeric(&t, 0.0).unwrap(), 50.0);
+        for x in [f64::INFINITY, f64::NEG_INFINITY, -max, max, 0.0] {
+            assert!((0.0..=100.0).contains(&numeric(&t, x).unwrap()));
+        }
+    }
 
     #[test]
     fn linear_clips_and_scales() {

@@ -243,8 +243,9 @@ impl SubScores {
                 }
             }
             for (j, (o, d)) in out.iter_mut().zip(den).enumerate() {
+                // Clamped: Σ w·s / Σ w can round a hair past 100 (or below 0).
                 *o = if d > 0.0 && self.present[start + j] > 0 {
-                    *o / d
+                    (*o / d).clamp(0.0, 100.0)
                 } else {
                     f64::NAN
                 };
@@ -549,6 +550,22 @@ mod tests {
             source_row: (1..=rows as u32).collect(),
             notes: LoadNotes::default(),
         }
+    }
+
+    // Found by the scoring fuzz target: Σ w·s / Σ w rounded to 100.00000000000001 here.
+    #[test]
+    fn a_perfect_row_scores_exactly_100() {
+        let p = profile(vec![
+            metric("a", 0.2, Missing::Redistribute),
+            metric("b", 0.1, Missing::Redistribute),
+            metric("c", 0.3, Missing::Redistribute),
+        ]);
+        let d = data(vec![
+            ("a", vec![100.0]),
+            ("b", vec![100.0]),
+            ("c", vec![100.0]),
+        ]);
+        assert_eq!(score(&p, &d).unwrap().score, vec![100.0]);
     }
 
     // Hand calculations: weights a = 3, b = 1 (effective 75 / 25); a = 80, b = 40.
