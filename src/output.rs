@@ -122,6 +122,15 @@ pub fn write_sink(sink: &Sink, bytes: &[u8], overwrite: bool) -> io::Result<()> 
     }
 }
 
+/// Stream `fill`'s output to standard output; a closed pipe (`| head`) ends it quietly.
+pub fn write_stdout_with(fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    match fill(&mut out).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        r => r,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

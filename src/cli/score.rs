@@ -27,32 +27,31 @@ pub struct Args {
 
 pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     let profile = profile::read_profile(&a.profile)?;
-    let data = a.data.load(
+    let mut data = a.data.load(
         &profile,
         OutcomeNeed::Optional,
         churncal::data::memory::Job::Score,
         ui,
     )?;
     churncal::timing::mark("loaded");
-    let scored = score::score(&profile, &data)?;
+    let subs = score::SubScores::compute(&profile, &data)?;
+    // The raw metric values are not needed past their sub-scores (a gigabyte at 10M rows
+    // × 13 metrics); nor are the sub-scores past the scores.
+    data.metrics = Vec::new();
+    let scored = score::score_subscores(&profile, &subs);
+    drop(subs);
     churncal::timing::mark("scored");
     let out = a
         .out
         .unwrap_or_else(|| format!("reports/{}-scores.csv", profile.name));
     let sink = Sink::parse(&out);
     let format = table::TableFormat::from_path(&out);
-    let mut df = table::score_frame(&data, &scored).context("building the score table")?;
-    let mut write = |w: &mut dyn std::io::Write| {
-        table::write_table(&mut df, format, w).map_err(std::io::Error::other)
-    };
+    let write = |w: &mut dyn std::io::Write| table::write_scores(&data, &scored, format, w);
     match &sink {
         Sink::File(p) => output::write_atomic_with(p, true, write)
             .with_context(|| format!("writing {}", p.display()))?,
-        Sink::Stdout => {
-            let mut buf = Vec::new();
-            write(&mut buf)?;
-            output::write_sink(&sink, &buf, true)?;
-        }
+        Sink::Stdout => output::write_stdout_with(write)
+            .context("writing the score table to standard output")?,
     }
     churncal::timing::mark("written");
     let rows = summary::tier_summary(&scored, data.outcome.as_deref());

@@ -79,7 +79,7 @@ pub fn load(path: &str, req: &LoadRequest) -> Result<Snapshots, DataError> {
             path: path.to_string(),
         });
     }
-    build(path, req, &cols, &df)
+    build(path, req, &cols, df)
 }
 
 /// The column names of a snapshot file, in file order (CSV header or Parquet schema).
@@ -601,16 +601,6 @@ fn truncate(v: &str) -> String {
     }
 }
 
-fn series<'a>(df: &'a DataFrame, name: &str) -> &'a Series {
-    df.column(name)
-        .expect("resolved columns are selected")
-        .as_materialized_series()
-}
-
-fn column_ctx<'a>(df: &'a DataFrame, path: &'a str, column: &'a str) -> (&'a Series, Ctx<'a>) {
-    (series(df, column), Ctx { path, column })
-}
-
 fn is_numeric(dt: &DataType) -> bool {
     dt.is_primitive_numeric()
 }
@@ -837,7 +827,7 @@ fn build(
     path: &str,
     req: &LoadRequest,
     cols: &Columns,
-    df: &DataFrame,
+    df: DataFrame,
 ) -> Result<Snapshots, DataError> {
     let n = df.height();
     // Every column converts independently: do them in parallel, report the first error in
@@ -878,11 +868,36 @@ fn build(
     if let Some(c) = &cols.arr {
         tasks.push(Task::Arr(c));
     }
-    let results: Vec<Result<Converted, DataError>> = tasks
-        .par_iter()
+    // Each task owns its column (a reference-counted handle): once the frame is dropped, a
+    // column's memory goes as soon as its conversion is done, so the peak holds the frame
+    // plus a column or two per thread rather than the frame and all its conversions.
+    fn name_of<'a>(t: Task<'a>) -> &'a str {
+        match t {
+            Task::Metric(_, c, _) | Task::Segment(_, c) => c,
+            Task::Accounts(c)
+            | Task::Dates(c)
+            | Task::Outcome(c)
+            | Task::Since(c)
+            | Task::ChurnDate(c)
+            | Task::Arr(c) => c,
+        }
+    }
+    let owned: Vec<(Task, Column)> = tasks
+        .iter()
         .map(|t| {
-            let run = |column| column_ctx(df, path, column);
-            Ok(match *t {
+            let c = df
+                .column(name_of(*t))
+                .expect("resolved columns are selected");
+            (*t, c.clone())
+        })
+        .collect();
+    drop(df);
+    let results: Vec<Result<Converted, DataError>> = owned
+        .into_par_iter()
+        .map(|(t, column)| {
+            let series = column.as_materialized_series();
+            let run = |name| (series, Ctx { path, column: name });
+            Ok(match t {
                 Task::Metric(i, c, k) => {
                     let (s, cx) = run(c);
                     let m = match k {

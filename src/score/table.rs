@@ -1,11 +1,21 @@
-//! The per-snapshot score table `score` writes, as a polars frame and as CSV or Parquet.
+//! The per-snapshot score table `score` writes, as CSV or Parquet, streamed from the score
+//! buffers a batch of rows at a time (10M rows never become one frame or one string).
 
-use std::io::Write;
+use std::borrow::Cow;
+use std::io::{self, Write};
+use std::ops::Range;
 
 use polars::prelude::*;
+use rayon::prelude::*;
 
 use super::Scored;
+use crate::data::parse::{format_day, Day};
 use crate::data::Snapshots;
+
+/// Rows per Parquet row group, and per CSV formatting batch.
+const BATCH: usize = 1 << 18;
+/// Rows one worker formats as CSV at a time.
+const CSV_PIECE: usize = 1 << 14;
 
 /// Output file formats of tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,66 +38,286 @@ impl TableFormat {
     }
 }
 
-/// One row per snapshot: id, date, score, group scores, tier, probability, reasons.
-pub fn score_frame(data: &Snapshots, s: &Scored) -> PolarsResult<DataFrame> {
-    let n = data.rows;
-    let mut cols: Vec<Column> = Vec::new();
+/// Write the score table of `s` (one row per snapshot of `data`) in `format`.
+pub fn write_scores(
+    data: &Snapshots,
+    s: &Scored,
+    format: TableFormat,
+    w: &mut dyn Write,
+) -> io::Result<()> {
+    write_in_batches(data, s, format, w, BATCH)
+}
+
+/// [`write_scores`] with `batch` rows per Parquet row group and CSV formatting round.
+fn write_in_batches(
+    data: &Snapshots,
+    s: &Scored,
+    format: TableFormat,
+    w: &mut dyn Write,
+    batch: usize,
+) -> io::Result<()> {
+    match format {
+        TableFormat::Csv => write_scores_csv(data, s, w, batch),
+        TableFormat::Parquet => {
+            let first = score_frame(data, s, 0..batch.min(data.rows)).map_err(io::Error::other)?;
+            let mut writer = ParquetWriter::new(w)
+                .batched(first.schema())
+                .map_err(io::Error::other)?;
+            writer.write_batch(&first).map_err(io::Error::other)?;
+            drop(first);
+            for start in (batch..data.rows).step_by(batch) {
+                let df = score_frame(data, s, start..(start + batch).min(data.rows))
+                    .map_err(io::Error::other)?;
+                writer.write_batch(&df).map_err(io::Error::other)?;
+            }
+            writer.finish().map_err(io::Error::other)?;
+            Ok(())
+        }
+    }
+}
+
+/// Column names of the score table, in order.
+fn header(data: &Snapshots, s: &Scored) -> Vec<String> {
+    let mut h = vec![match &data.account_names {
+        Some(_) => data.id_column.clone(),
+        None => "row".to_string(),
+    }];
+    if let (Some(_), Some(name)) = (&data.date, &data.date_column) {
+        h.push(name.clone());
+    }
+    h.push("score".into());
+    h.extend(s.group_labels.iter().map(|l| format!("group_{l}")));
+    h.push("tier".into());
+    if s.probability.is_some() {
+        h.push("p_churn".into());
+    }
+    for r in 1..=s.reasons_per_row {
+        h.push(format!("reason_{r}"));
+        h.push(format!("reason_{r}_points"));
+    }
+    h
+}
+
+/// Rows `rows` of the score table as a frame: id, date, score, group scores, tier,
+/// probability, reasons. Scores are rounded to 2 decimals, probabilities to 6.
+pub fn score_frame(data: &Snapshots, s: &Scored, rows: Range<usize>) -> PolarsResult<DataFrame> {
+    let names = header(data, s);
+    let mut name = names.iter().map(|n| PlSmallStr::from(n.as_str()));
+    let mut next = || name.next().expect("a name per column");
+    let n = rows.len();
+    let mut cols: Vec<Column> = Vec::with_capacity(names.len());
     let ids: StringChunked = match &data.account_names {
         Some(names) => StringChunked::from_iter_values(
-            data.id_column.as_str().into(),
-            data.account.iter().map(|&a| names[a as usize].as_str()),
+            next(),
+            data.account[rows.clone()]
+                .iter()
+                .map(|&a| names[a as usize].as_str()),
         ),
         None => StringChunked::from_iter_values(
-            "row".into(),
-            data.source_row.iter().map(|r| r.to_string()),
+            next(),
+            data.source_row[rows.clone()].iter().map(|r| r.to_string()),
         ),
     };
     cols.push(ids.into_series().into());
-    if let (Some(d), Some(name)) = (&data.date, &data.date_column) {
-        let days = Int32Chunked::from_vec(name.as_str().into(), d.clone());
+    if let (Some(d), Some(_)) = (&data.date, &data.date_column) {
+        let days = Int32Chunked::from_slice(next(), &d[rows.clone()]);
         cols.push(days.into_series().cast(&DataType::Date)?.into());
     }
-    cols.push(Column::new("score".into(), round(&s.score, 2)));
-    for (label, g) in s.group_labels.iter().zip(&s.group_scores) {
-        cols.push(Column::new(format!("group_{label}").into(), round(g, 2)));
+    let rounded = |name: PlSmallStr, v: &[f64], digits: i32| -> Column {
+        let f = 10f64.powi(digits);
+        Float64Chunked::from_iter_options(
+            name,
+            v.iter()
+                .map(|&x| (!x.is_nan()).then(|| (x * f).round() / f)),
+        )
+        .into_series()
+        .into()
+    };
+    cols.push(rounded(next(), &s.score[rows.clone()], 2));
+    for g in &s.group_scores {
+        cols.push(rounded(next(), &g[rows.clone()], 2));
     }
     let tiers = StringChunked::from_iter_options(
-        "tier".into(),
-        s.tier
+        next(),
+        s.tier[rows.clone()]
             .iter()
             .map(|&t| s.tier_names.get(t as usize).map(String::as_str)),
     );
     cols.push(tiers.into_series().into());
     if let Some(p) = &s.probability {
-        cols.push(Column::new("p_churn".into(), round(p, 6)));
+        cols.push(rounded(next(), &p[rows.clone()], 6));
     }
-    for r in 0..s.reasons_per_row {
+    let k = s.reasons_per_row;
+    for r in 0..k {
+        let at = |i: usize| (rows.start + i) * k + r;
         let names = StringChunked::from_iter_options(
-            format!("reason_{}", r + 1).into(),
+            next(),
             (0..n).map(|i| {
                 s.metric_names
-                    .get(s.reasons[i * s.reasons_per_row + r] as usize)
+                    .get(s.reasons[at(i)] as usize)
                     .map(String::as_str)
             }),
         );
         cols.push(names.into_series().into());
-        let pts: Vec<Option<f64>> = (0..n)
-            .map(|i| {
-                let j = i * s.reasons_per_row + r;
-                (s.reasons[j] != u16::MAX)
-                    .then(|| (s.reason_points[j] as f64 * 100.0).round() / 100.0)
-            })
-            .collect();
-        cols.push(Column::new(format!("reason_{}_points", r + 1).into(), pts));
+        let pts = Float64Chunked::from_iter_options(
+            next(),
+            (0..n).map(|i| {
+                (s.reasons[at(i)] != u16::MAX)
+                    .then(|| (s.reason_points[at(i)] as f64 * 100.0).round() / 100.0)
+            }),
+        );
+        cols.push(pts.into_series().into());
     }
     DataFrame::new(n, cols)
 }
 
-fn round(v: &[f64], digits: i32) -> Vec<Option<f64>> {
-    let f = 10f64.powi(digits);
-    v.iter()
-        .map(|&x| (!x.is_nan()).then(|| (x * f).round() / f))
-        .collect()
+/// `field` as a CSV field: quoted (with quotes doubled) when it holds a comma, a quote or a
+/// line break, as it is otherwise.
+fn csv_field(field: &str) -> Cow<'_, str> {
+    if field.contains([',', '"', '\n', '\r']) {
+        Cow::Owned(format!("\"{}\"", field.replace('"', "\"\"")))
+    } else {
+        Cow::Borrowed(field)
+    }
+}
+
+/// `x` rounded to `digits` decimals (at most 6), written as the shortest decimal that reads
+/// back as the rounded value — what polars writes for it (`26.24`, `100.0`, `0.000123`);
+/// nothing for NaN.
+fn push_rounded(out: &mut Vec<u8>, x: f64, digits: u32) {
+    if x.is_nan() {
+        return;
+    }
+    let scale = 10u64.pow(digits);
+    let k = (x * scale as f64).round();
+    if k.abs() >= 9.0e15 {
+        // Out of the exact-integer range (never for scores or probabilities).
+        let _ = write!(out, "{:?}", k / scale as f64);
+        return;
+    }
+    if k < 0.0 {
+        out.push(b'-');
+    }
+    let k = k.abs() as u64;
+    let mut ibuf = itoa::Buffer::new();
+    out.extend_from_slice(ibuf.format(k / scale).as_bytes());
+    out.push(b'.');
+    let mut frac = k % scale;
+    if frac == 0 {
+        out.push(b'0');
+        return;
+    }
+    let mut width = digits;
+    while frac % 10 == 0 {
+        frac /= 10;
+        width -= 1;
+    }
+    let s = ibuf.format(frac);
+    out.extend(std::iter::repeat_n(b'0', width as usize - s.len()));
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// The score table as CSV: rows formatted in parallel pieces straight from the buffers.
+fn write_scores_csv(
+    data: &Snapshots,
+    s: &Scored,
+    w: &mut dyn Write,
+    batch: usize,
+) -> io::Result<()> {
+    let header = header(data, s);
+    let line: Vec<Cow<str>> = header.iter().map(|h| csv_field(h)).collect();
+    writeln!(w, "{}", line.join(","))?;
+    let ids: Option<Vec<Cow<str>>> = data
+        .account_names
+        .as_ref()
+        .map(|names| names.iter().map(|n| csv_field(n)).collect());
+    let tiers: Vec<Cow<str>> = s.tier_names.iter().map(|t| csv_field(t)).collect();
+    let metrics: Vec<Cow<str>> = s.metric_names.iter().map(|m| csv_field(m)).collect();
+    let dates = data.date.as_deref().filter(|_| data.date_column.is_some());
+    let k = s.reasons_per_row;
+    let piece = |out: &mut Vec<u8>, rows: Range<usize>| {
+        out.clear();
+        let mut ibuf = itoa::Buffer::new();
+        // Snapshot dates repeat (quarter ends): a small direct-mapped cache of formatted days.
+        let mut day_cache: [(Day, [u8; 10]); 64] = [(Day::MIN, [0; 10]); 64];
+        for i in rows {
+            match &ids {
+                Some(ids) => out.extend_from_slice(ids[data.account[i] as usize].as_bytes()),
+                None => out.extend_from_slice(ibuf.format(data.source_row[i]).as_bytes()),
+            }
+            if let Some(d) = dates {
+                out.push(b',');
+                let day = d[i];
+                let slot = &mut day_cache[(day as usize) & 63];
+                if slot.0 == day {
+                    out.extend_from_slice(&slot.1);
+                } else {
+                    let text = format_day(day);
+                    // Years past 9999 (longer text) are written but not cached.
+                    if let Ok(bytes) = <[u8; 10]>::try_from(text.as_bytes()) {
+                        *slot = (day, bytes);
+                    }
+                    out.extend_from_slice(text.as_bytes());
+                }
+            }
+            continue_row(out, s, i, k, &tiers, &metrics);
+        }
+    };
+    // Buffers reused from batch to batch: fresh ones would be fresh pages for the kernel to
+    // zero each time.
+    let mut pieces: Vec<Vec<u8>> = vec![Vec::new(); batch.div_ceil(CSV_PIECE)];
+    for start in (0..data.rows).step_by(batch) {
+        let end = (start + batch).min(data.rows);
+        let used = (end - start).div_ceil(CSV_PIECE);
+        pieces[..used]
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(p, buf)| {
+                let a = start + p * CSV_PIECE;
+                piece(buf, a..(a + CSV_PIECE).min(end));
+            });
+        for p in &pieces[..used] {
+            w.write_all(p)?;
+        }
+    }
+    Ok(())
+}
+
+/// Everything after the id and date of row `i`, with the line break.
+fn continue_row(
+    out: &mut Vec<u8>,
+    s: &Scored,
+    i: usize,
+    k: usize,
+    tiers: &[Cow<str>],
+    metrics: &[Cow<str>],
+) {
+    out.push(b',');
+    push_rounded(out, s.score[i], 2);
+    for g in &s.group_scores {
+        out.push(b',');
+        push_rounded(out, g[i], 2);
+    }
+    out.push(b',');
+    if let Some(t) = tiers.get(s.tier[i] as usize) {
+        out.extend_from_slice(t.as_bytes());
+    }
+    if let Some(p) = &s.probability {
+        out.push(b',');
+        push_rounded(out, p[i], 6);
+    }
+    for r in 0..k {
+        let j = i * k + r;
+        out.push(b',');
+        if let Some(m) = metrics.get(s.reasons[j] as usize) {
+            out.extend_from_slice(m.as_bytes());
+        }
+        out.push(b',');
+        if s.reasons[j] != u16::MAX {
+            push_rounded(out, s.reason_points[j] as f64, 2);
+        }
+    }
+    out.push(b'\n');
 }
 
 /// Write a frame in the given format.
@@ -95,5 +325,125 @@ pub fn write_table(df: &mut DataFrame, format: TableFormat, w: &mut dyn Write) -
     match format {
         TableFormat::Csv => CsvWriter::new(w).include_header(true).finish(df),
         TableFormat::Parquet => ParquetWriter::new(w).finish(df).map(|_| ()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::presets;
+    use crate::synth::{generate, SynthParams};
+
+    /// A scored synthetic population with awkward account names and a calibration.
+    fn scored() -> (Snapshots, Scored) {
+        let synth = generate(&SynthParams {
+            accounts: 700,
+            quarters: 6,
+            ..Default::default()
+        });
+        let mut data = synth.snapshots;
+        if let Some(names) = &mut data.account_names {
+            names[0] = "comma, inc".into();
+            names[1] = "say \"hi\"".into();
+            names[2] = "two\nlines".into();
+            names[3] = "<script>é</script>".into();
+        }
+        let mut profile = presets::preset("eight-pillars").unwrap();
+        profile.metrics[0].name = "odd, \"name\"".into();
+        profile.calibration = Some(
+            serde_json::from_value(serde_json::json!({"intercept": -9.0, "slope": -6.0})).unwrap(),
+        );
+        let s = crate::score::score(&profile, &data).unwrap();
+        (data, s)
+    }
+
+    /// The CSV polars writes for the whole frame, and ours, both read back by polars.
+    fn both_read_back(data: &Snapshots, s: &Scored) -> (DataFrame, DataFrame, String) {
+        let mut df = score_frame(data, s, 0..data.rows).unwrap();
+        let mut theirs = Vec::new();
+        write_table(&mut df, TableFormat::Csv, &mut theirs).unwrap();
+        let mut ours = Vec::new();
+        write_in_batches(data, s, TableFormat::Csv, &mut ours, 1000).unwrap();
+        let read = |bytes: Vec<u8>| {
+            CsvReadOptions::default()
+                .with_infer_schema_length(None)
+                .into_reader_with_file_handle(std::io::Cursor::new(bytes))
+                .finish()
+                .unwrap()
+        };
+        let text = String::from_utf8(ours.clone()).unwrap();
+        (read(ours), read(theirs), text)
+    }
+
+    // Ours writes small probabilities as 0.000008 where polars writes 8e-6; the values, the
+    // quoting and everything else are the same.
+    #[test]
+    fn the_streamed_csv_reads_back_as_the_frame_polars_writes() {
+        let (data, s) = scored();
+        assert!(s.probability.as_ref().unwrap().iter().any(|&p| p < 1e-4));
+        let (ours, theirs, text) = both_read_back(&data, &s);
+        assert_eq!(ours.height(), data.rows);
+        assert!(ours.equals_missing(&theirs));
+        assert!(text.contains("\n\"comma, inc\",2024-03-31,"));
+        assert!(text.contains("\"two\nlines\""));
+        assert!(text.contains(",\"odd, \"\"name\"\"\","));
+        assert!(!text.contains("e-"));
+    }
+
+    #[test]
+    fn the_streamed_csv_matches_polars_without_ids_or_dates_and_with_unscored_rows() {
+        let (mut data, mut s) = scored();
+        data.account_names = None;
+        data.date = None;
+        s.score[5] = f64::NAN;
+        s.tier[5] = u8::MAX;
+        s.reasons[0] = u16::MAX;
+        let (ours, theirs, text) = both_read_back(&data, &s);
+        assert!(ours.equals_missing(&theirs));
+        assert!(text.starts_with("row,score,"));
+        assert!(text.lines().nth(6).unwrap().starts_with("6,,"));
+    }
+
+    #[test]
+    fn rounded_numbers_are_written_as_their_shortest_decimal() {
+        let cases = [
+            (26.2449, 2, "26.24"),
+            (100.0, 2, "100.0"),
+            (0.0, 2, "0.0"),
+            (18.4, 2, "18.4"),
+            (0.000123449, 6, "0.000123"),
+            (0.5, 6, "0.5"),
+            (1.0, 6, "1.0"),
+            (-2.5, 2, "-2.5"),
+            (f64::NAN, 2, ""),
+        ];
+        for (x, d, want) in cases {
+            let mut out = Vec::new();
+            push_rounded(&mut out, x, d);
+            assert_eq!(String::from_utf8(out).unwrap(), want, "{x}");
+        }
+    }
+
+    #[test]
+    fn parquet_is_written_in_row_groups_and_reads_back_whole() {
+        let (data, s) = scored();
+        let mut out = Vec::new();
+        write_in_batches(&data, &s, TableFormat::Parquet, &mut out, 1000).unwrap();
+        let back = ParquetReader::new(std::io::Cursor::new(out))
+            .finish()
+            .unwrap();
+        let whole = score_frame(&data, &s, 0..data.rows).unwrap();
+        assert!(
+            data.rows > 2500,
+            "{} rows: several row groups of 1000",
+            data.rows
+        );
+        assert!(back.equals_missing(&whole));
+        let mut one = Vec::new();
+        write_scores(&data, &s, TableFormat::Parquet, &mut one).unwrap();
+        let one = ParquetReader::new(std::io::Cursor::new(one))
+            .finish()
+            .unwrap();
+        assert!(one.equals_missing(&whole));
     }
 }
