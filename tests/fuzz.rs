@@ -236,7 +236,7 @@ proptest! {
         tiers in prop::sample::select(vec!["eight-pillars", "quartiles", "three-dimensions"]),
         calibration in (-50.0f64..50.0, -50.0f64..50.0),
     ) {
-        use churncal::data::{LoadNotes, MetricColumn, Snapshots};
+        use churncal::data::{MetricColumn, Snapshots};
         use churncal::profile::{Calibration, Direction, Missing};
         use churncal::score::{score, ScoreError};
         let metrics: Vec<_> = specs.iter().enumerate().map(|(i, s)| build_metric(i, s)).collect();
@@ -256,18 +256,9 @@ proptest! {
             codes: labels.iter().map(|&c| if c == 4 { MetricColumn::MISSING_CODE } else { c }).collect(),
             labels: ["low", "mid", "high", "zz"].iter().map(|s| s.to_string()).collect(),
         };
-        let data = Snapshots {
-            source: "fuzz.csv".into(),
-            rows,
-            account: (0..rows as u32).collect(),
-            account_names: None,
-            n_accounts: rows,
-            id_column: "row".into(),
-            date: None,
-            date_column: None,
-            outcome: None,
-            outcome_source: None,
-            metrics: profile
+        let data = Snapshots::from_metrics(
+            "fuzz.csv",
+            profile
                 .metrics
                 .iter()
                 .enumerate()
@@ -279,13 +270,7 @@ proptest! {
                     (m.column.clone(), col)
                 })
                 .collect(),
-            segments: vec![],
-            customer_since: None,
-            churn_date: None,
-            arr: None,
-            source_row: (1..=rows as u32).collect(),
-            notes: LoadNotes::default(),
-        };
+        );
         let missing = |c: &MetricColumn, r: usize| c.is_missing(r);
         let refuses_missing = profile.metrics.iter().zip(&data.metrics).any(|(m, (_, c))| {
             m.missing == Missing::Error && (0..rows).any(|r| missing(c, r))

@@ -220,6 +220,32 @@ pub struct Snapshots {
 }
 
 impl Snapshots {
+    /// Snapshots holding only metric columns (all of one length): no ids, dates or outcome,
+    /// one account per row, rows numbered from 1. For scoring values that did not come from
+    /// a file, and for tests.
+    pub fn from_metrics(source: &str, metrics: Vec<(String, MetricColumn)>) -> Snapshots {
+        let rows = metrics.first().map_or(0, |(_, c)| c.len());
+        Snapshots {
+            source: source.to_string(),
+            rows,
+            account: (0..rows as u32).collect(),
+            account_names: None,
+            n_accounts: rows,
+            id_column: "row".into(),
+            date: None,
+            date_column: None,
+            outcome: None,
+            outcome_source: None,
+            metrics,
+            segments: vec![],
+            customer_since: None,
+            churn_date: None,
+            arr: None,
+            source_row: (1..=rows as u32).collect(),
+            notes: LoadNotes::default(),
+        }
+    }
+
     /// The name of an account index.
     pub fn account_name(&self, account: u32) -> Cow<'_, str> {
         match &self.account_names {

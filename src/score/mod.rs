@@ -485,7 +485,7 @@ fn reasons(subs: &SubScores, weights: &[f64]) -> (Vec<u16>, Vec<f32>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::data::{LoadNotes, MetricColumn};
+    use crate::data::MetricColumn;
     use crate::profile::{Direction, Metric, Tier};
     use approx::assert_relative_eq;
 
@@ -527,29 +527,12 @@ mod tests {
     }
 
     fn data(cols: Vec<(&str, Vec<f64>)>) -> Snapshots {
-        let rows = cols[0].1.len();
-        Snapshots {
-            source: "t.csv".into(),
-            rows,
-            account: (0..rows as u32).collect(),
-            account_names: None,
-            n_accounts: rows,
-            id_column: "row".into(),
-            date: None,
-            date_column: None,
-            outcome: None,
-            outcome_source: None,
-            metrics: cols
-                .into_iter()
+        Snapshots::from_metrics(
+            "t.csv",
+            cols.into_iter()
                 .map(|(n, v)| (n.to_string(), MetricColumn::Numeric(v)))
                 .collect(),
-            segments: vec![],
-            customer_since: None,
-            churn_date: None,
-            arr: None,
-            source_row: (1..=rows as u32).collect(),
-            notes: LoadNotes::default(),
-        }
+        )
     }
 
     // Found by the scoring fuzz target: Σ w·s / Σ w rounded to 100.00000000000001 here.
