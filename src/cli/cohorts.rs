@@ -76,7 +76,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| report_dir("cohorts", &profile.name, &data));
-    let scored = score::score(&profile, &data)?;
+    let scored = score::score_tiers(&profile, &data)?;
     let opts = Options {
         unit: a.unit,
         keys,

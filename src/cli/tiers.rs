@@ -80,7 +80,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| report_dir("tiers", &profile.name, &data));
-    let scored = score::score(&profile, &data)?;
+    let scored = score::score_tiers(&profile, &data)?;
     let r = tiers::tier_report(&data, &scored, a.unit, &a.bands);
     let ctx = report_context(&a.data.data, &profile, &data);
 
@@ -109,7 +109,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
                 path.display()
             );
         }
-        let rescored = score::score(&fitted, &data)?;
+        let rescored = score::score_tiers(&fitted, &data)?;
         proposal = Some(Proposal {
             method: a.fit_tiers.clone().unwrap_or_default(),
             mins,

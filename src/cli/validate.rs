@@ -151,7 +151,7 @@ fn run_monitor(a: &Args, path: &str, gate: &Gate, ui: &Ui) -> anyhow::Result<Exi
                 churncal::data::memory::Job::Score,
                 ui,
             )?;
-            let s = churncal::score::score(&prof, &r)?;
+            let s = churncal::score::score_tiers(&prof, &r)?;
             let scores: Vec<f64> = s.score.into_iter().filter(|v| !v.is_nan()).collect();
             Some((d.path.clone(), scores))
         }

@@ -338,12 +338,26 @@ pub fn score(profile: &Profile, data: &Snapshots) -> Result<Scored, ScoreError> 
     Ok(score_subscores(profile, &subs))
 }
 
+/// Scores, tiers and probabilities only, for the commands that count by tier (`tiers`,
+/// `cohorts`, `validate`): the group scores and reason codes are left empty, which saves a
+/// pass per group and per reason and their memory (0.8 GB at 10M rows and 8 groups).
+pub fn score_tiers(profile: &Profile, data: &Snapshots) -> Result<Scored, ScoreError> {
+    let subs = SubScores::compute(profile, data)?;
+    Ok(assemble(profile, &subs, false))
+}
+
 /// Score precomputed sub-scores with a profile's weights, tiers and calibration.
 pub fn score_subscores(profile: &Profile, subs: &SubScores) -> Scored {
+    assemble(profile, subs, true)
+}
+
+/// [`score_subscores`], with the group scores and reason codes only when `full`.
+fn assemble(profile: &Profile, subs: &SubScores, full: bool) -> Scored {
     let weights = profile.effective_weights();
     let score = subs.scores(&weights);
     let (group_labels, group_of) = profile.group_labels();
-    let group_scores: Vec<Vec<f64>> = (0..group_labels.len())
+    let groups = if full { group_labels.len() } else { 0 };
+    let group_scores: Vec<Vec<f64>> = (0..groups)
         .into_par_iter()
         .map(|g| {
             let w: Vec<f64> = weights
@@ -373,11 +387,15 @@ pub fn score_subscores(profile: &Profile, subs: &SubScores) -> Scored {
         .calibration
         .as_ref()
         .map(|c| score.par_iter().map(|&s| c.probability(s)).collect());
-    let (reasons, reason_points) = reasons(subs, &weights);
+    let (reasons, reason_points) = if full {
+        reasons(subs, &weights)
+    } else {
+        (Vec::new(), Vec::new())
+    };
     Scored {
         unscored: score.iter().filter(|s| s.is_nan()).count(),
         score,
-        group_labels,
+        group_labels: if full { group_labels } else { Vec::new() },
         group_scores,
         tier,
         tier_names: profile.tier_names(),
@@ -387,7 +405,7 @@ pub fn score_subscores(profile: &Profile, subs: &SubScores) -> Scored {
         metric_names: profile.metrics.iter().map(|m| m.name.clone()).collect(),
         reasons,
         reason_points,
-        reasons_per_row: REASONS,
+        reasons_per_row: if full { REASONS } else { 0 },
     }
 }
 
@@ -533,6 +551,30 @@ mod tests {
                 .map(|(n, v)| (n.to_string(), MetricColumn::Numeric(v)))
                 .collect(),
         )
+    }
+
+    #[test]
+    fn tier_only_scoring_gives_the_same_scores_tiers_and_probabilities() {
+        let synth = crate::synth::generate(&crate::synth::SynthParams {
+            accounts: 300,
+            ..Default::default()
+        });
+        let mut p = crate::profile::presets::preset("eight-pillars").unwrap();
+        p.calibration = Some(
+            serde_json::from_value(serde_json::json!({"intercept": -2.0, "slope": -3.0})).unwrap(),
+        );
+        let full = score(&p, &synth.snapshots).unwrap();
+        let lean = score_tiers(&p, &synth.snapshots).unwrap();
+        assert_eq!(full.score.len(), lean.score.len());
+        for (a, b) in full.score.iter().zip(&lean.score) {
+            assert_eq!(a.to_bits(), b.to_bits());
+        }
+        assert_eq!(full.tier, lean.tier);
+        assert_eq!(full.probability, lean.probability);
+        assert_eq!(full.unscored, lean.unscored);
+        assert!(!full.group_scores.is_empty() && !full.reasons.is_empty());
+        assert!(lean.group_scores.is_empty() && lean.group_labels.is_empty());
+        assert!(lean.reasons.is_empty() && lean.reasons_per_row == 0);
     }
 
     // Found by the scoring fuzz target: Σ w·s / Σ w rounded to 100.00000000000001 here.

@@ -666,8 +666,8 @@ pub fn validate(
         .outcome
         .as_deref()
         .ok_or_else(|| ValidateError::Data("validation needs the outcome".into()))?;
-    let sc = score::score(candidate, data)?;
-    let si = score::score(incumbent, data)?;
+    let sc = score::score_tiers(candidate, data)?;
+    let si = score::score_tiers(incumbent, data)?;
     let scored_both: Vec<usize> = (0..data.rows)
         .filter(|&i| sc.tier[i] != u8::MAX && si.tier[i] != u8::MAX)
         .collect();

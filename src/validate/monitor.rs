@@ -83,7 +83,7 @@ pub fn monitor(
     let dates = data.date.as_ref().ok_or_else(|| {
         super::ValidateError::Data("monitoring by quarter needs snapshot dates".into())
     })?;
-    let sc = score::score(profile, data)?;
+    let sc = score::score_tiers(profile, data)?;
     let mut distinct: Vec<i32> = dates.clone();
     distinct.sort_unstable();
     distinct.dedup();
