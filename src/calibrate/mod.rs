@@ -573,7 +573,7 @@ impl CalibrateParams {
                 }
             })
             .collect();
-        // Pool out-of-fold predictions in row order.
+        crate::timing::mark("calibrate: cross-validation folds fitted");
         // Out-of-fold predictions of one λ, pooled in row order (one λ at a time: at ten
         // million rows, all of them at once would take more memory than the data).
         let pooled = |li: usize| {

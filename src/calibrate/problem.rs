@@ -85,7 +85,14 @@ impl FitData {
     /// Score in [0, 1] of row `i` for weights `beta`.
     #[inline]
     pub fn score_row(&self, i: usize, beta: &[f64]) -> f64 {
-        let (c, d) = ratio_sums(&self.x[i * self.k..(i + 1) * self.k], beta);
+        let row = &self.x[i * self.k..(i + 1) * self.k];
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the processor supports AVX2, checked just above.
+            let (c, d) = unsafe { ratio_sums_avx2(row, beta) };
+            return c / d;
+        }
+        let (c, d) = ratio_sums(row, beta);
         c / d
     }
 
@@ -151,6 +158,93 @@ fn ratio_sums(row: &[f64], beta: &[f64]) -> (f64, f64) {
         (c4[0] + c4[1]) + (c4[2] + c4[3]),
         (d4[0] + d4[1]) + (d4[2] + d4[3]),
     )
+}
+
+/// [`ratio_sums`] in AVX2 registers: the same four partial sums, the same operations in the
+/// same order per lane, so the same bits.
+///
+/// # Safety
+/// The processor must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn ratio_sums_avx2(row: &[f64], beta: &[f64]) -> (f64, f64) {
+    use std::arch::x86_64::*;
+    let n = row.len().min(beta.len());
+    let full = n / 4;
+    let floor = _mm256_set1_pd(WEIGHT_FLOOR);
+    let (mut c, mut d) = (_mm256_setzero_pd(), _mm256_setzero_pd());
+    for q in 0..full {
+        // SAFETY: 4q + 3 < n ≤ both lengths.
+        let (x, b) = unsafe {
+            (
+                _mm256_loadu_pd(row.as_ptr().add(4 * q)),
+                _mm256_loadu_pd(beta.as_ptr().add(4 * q)),
+            )
+        };
+        // All ones where x is a number (present), zero where it is NaN (missing).
+        let present = _mm256_cmp_pd::<_CMP_ORD_Q>(x, x);
+        let b = _mm256_and_pd(_mm256_add_pd(b, floor), present);
+        c = _mm256_add_pd(c, _mm256_mul_pd(b, _mm256_and_pd(x, present)));
+        d = _mm256_add_pd(d, b);
+    }
+    let (mut c4, mut d4) = ([0.0f64; 4], [0.0f64; 4]);
+    // SAFETY: stores into local arrays of four.
+    unsafe {
+        _mm256_storeu_pd(c4.as_mut_ptr(), c);
+        _mm256_storeu_pd(d4.as_mut_ptr(), d);
+    }
+    for (t, (&x, &b)) in row[4 * full..n].iter().zip(&beta[4 * full..n]).enumerate() {
+        let present = !x.is_nan();
+        let b = if present { b + WEIGHT_FLOOR } else { 0.0 };
+        c4[t] += b * if present { x } else { 0.0 };
+        d4[t] += b;
+    }
+    (
+        (c4[0] + c4[1]) + (c4[2] + c4[3]),
+        (d4[0] + d4[1]) + (d4[2] + d4[3]),
+    )
+}
+
+/// The gradient's per-metric parts of one row without the information (see
+/// [`Objective::group`]): `value_m += c·x_m` and `present_m += c·score` over present metrics,
+/// in AVX2 registers; the same operations per element as the portable loop, so the same bits.
+///
+/// # Safety
+/// The processor must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn value_present_avx2(
+    row: &[f64],
+    c: f64,
+    c_score: f64,
+    value: &mut [f64],
+    pres: &mut [f64],
+) {
+    use std::arch::x86_64::*;
+    let n = row.len().min(value.len()).min(pres.len());
+    let (cv, csv) = (_mm256_set1_pd(c), _mm256_set1_pd(c_score));
+    let full = n / 4;
+    for q in 0..full {
+        // SAFETY: 4q + 3 < n ≤ every length.
+        unsafe {
+            let x = _mm256_loadu_pd(row.as_ptr().add(4 * q));
+            let present = _mm256_cmp_pd::<_CMP_ORD_Q>(x, x);
+            let v = _mm256_loadu_pd(value.as_ptr().add(4 * q));
+            let v = _mm256_add_pd(v, _mm256_mul_pd(cv, _mm256_and_pd(x, present)));
+            _mm256_storeu_pd(value.as_mut_ptr().add(4 * q), v);
+            let p = _mm256_loadu_pd(pres.as_ptr().add(4 * q));
+            let p = _mm256_add_pd(p, _mm256_and_pd(csv, present));
+            _mm256_storeu_pd(pres.as_mut_ptr().add(4 * q), p);
+        }
+    }
+    for m in 4 * full..n {
+        let x = row[m];
+        let present = !x.is_nan();
+        value[m] += c * if present { x } else { 0.0 };
+        pres[m] += if present { c_score } else { 0.0 };
+    }
 }
 
 /// `log(1 + e^η)` without overflow.
@@ -303,19 +397,19 @@ impl Objective<'_> {
             // SAFETY: the processor supports AVX2, checked just above.
             return unsafe { self.chunk_avx2::<FISHER>(rows, start, at) };
         }
-        self.chunk::<FISHER>(rows, start, at)
+        self.chunk::<FISHER, false>(rows, start, at)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn chunk_avx2<const FISHER: bool>(&self, rows: &[f64], start: usize, at: At) -> Partial {
-        self.chunk::<FISHER>(rows, start, at)
+        self.chunk::<FISHER, true>(rows, start, at)
     }
 
     /// Sums over one chunk of rows starting at row `start`: groups of [`LANES`] rows, then
     /// the remainder one at a time.
     #[inline(always)]
-    fn chunk<const FISHER: bool>(
+    fn chunk<const FISHER: bool, const AVX: bool>(
         &self,
         rows: &[f64],
         start: usize,
@@ -346,17 +440,17 @@ impl Objective<'_> {
             // Groups are numbered from the start of the data, so the sample does not
             // depend on how rows are split into chunks.
             if FISHER && (first / LANES) % stride == 0 {
-                self.group::<LANES, true>(group, first, params, &mut z, &mut out);
+                self.group::<LANES, true, AVX>(group, first, params, &mut z, &mut out);
             } else {
-                self.group::<LANES, false>(group, first, params, &mut z, &mut out);
+                self.group::<LANES, false, AVX>(group, first, params, &mut z, &mut out);
             }
         }
         for i in full * LANES..rows.len() / k {
             let row = &rows[i * k..(i + 1) * k];
             if FISHER && stride == 1 {
-                self.group::<1, true>(row, start + i, params, &mut z, &mut out);
+                self.group::<1, true, AVX>(row, start + i, params, &mut z, &mut out);
             } else {
-                self.group::<1, false>(row, start + i, params, &mut z, &mut out);
+                self.group::<1, false, AVX>(row, start + i, params, &mut z, &mut out);
             }
         }
         // The rows without the information gathered their gradient in three parts.
@@ -377,7 +471,7 @@ impl Objective<'_> {
     /// Hessian of the linear model (every metric present), and a positive semi-definite
     /// (Gauss–Newton) stand-in for it where the score is a ratio.
     #[inline(always)]
-    fn group<const L: usize, const FISHER: bool>(
+    fn group<const L: usize, const FISHER: bool, const AVX: bool>(
         &self,
         rows: &[f64],
         first: usize,
@@ -395,7 +489,19 @@ impl Objective<'_> {
         let p = k + 1;
         let (mut cs, mut ds) = ([0.0; L], [0.0; L]);
         for j in 0..L {
-            (cs[j], ds[j]) = ratio_sums(&rows[j * k..(j + 1) * k], beta);
+            let row = &rows[j * k..(j + 1) * k];
+            (cs[j], ds[j]) = {
+                #[cfg(target_arch = "x86_64")]
+                if AVX {
+                    // SAFETY: AVX is true only inside `chunk_avx2`, which runs after the
+                    // processor was found to support AVX2.
+                    unsafe { ratio_sums_avx2(row, beta) }
+                } else {
+                    ratio_sums(row, beta)
+                }
+                #[cfg(not(target_arch = "x86_64"))]
+                ratio_sums(row, beta)
+            };
         }
         let (mut r, mut v) = ([0.0; L], [0.0; L]);
         for j in 0..L {
@@ -424,6 +530,14 @@ impl Objective<'_> {
                 out.grad[0] += r[j];
                 out.mean += r[j] * score;
                 let row = &rows[j * k..(j + 1) * k];
+                #[cfg(target_arch = "x86_64")]
+                if AVX {
+                    // SAFETY: as for ratio_sums_avx2 above.
+                    unsafe {
+                        value_present_avx2(row, c, c_score, &mut out.value, &mut out.present)
+                    };
+                    continue;
+                }
                 for ((val, pre), &x) in out.value.iter_mut().zip(out.present.iter_mut()).zip(row) {
                     let present = !x.is_nan();
                     *val += c * if present { x } else { 0.0 };
@@ -923,6 +1037,58 @@ mod tests {
             assert_relative_eq!(f.alpha, alpha, epsilon = 1e-4);
             for (w, want) in f.weights().iter().zip(weights) {
                 assert_relative_eq!(*w, want, epsilon = 1e-4);
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_avx2_row_sums_give_the_portable_bits() {
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            return;
+        }
+        let mut u = 0.123_456_789_012_345_6f64;
+        let mut next = || {
+            u = (u * 7_919.0 + 0.271_828_182_845) % 1.0;
+            u
+        };
+        for k in 1..=41 {
+            for _ in 0..200 {
+                let row: Vec<f64> = (0..k)
+                    .map(|_| {
+                        let r = next();
+                        if r < 0.15 {
+                            f64::NAN
+                        } else if r < 0.2 {
+                            -0.0
+                        } else {
+                            next() * 100.0
+                        }
+                    })
+                    .collect();
+                let beta: Vec<f64> = (0..k)
+                    .map(|_| if next() < 0.2 { 0.0 } else { next() })
+                    .collect();
+                let want = ratio_sums(&row, &beta);
+                // SAFETY: AVX2 checked above.
+                let got = unsafe { ratio_sums_avx2(&row, &beta) };
+                assert_eq!(
+                    (got.0.to_bits(), got.1.to_bits()),
+                    (want.0.to_bits(), want.1.to_bits())
+                );
+                let (c, cs) = (next() - 0.5, next() - 0.5);
+                let (mut v1, mut p1) = (vec![0.25; k], vec![-0.0; k]);
+                let (mut v2, mut p2) = (v1.clone(), p1.clone());
+                for ((val, pre), &x) in v1.iter_mut().zip(p1.iter_mut()).zip(&row) {
+                    let present = !x.is_nan();
+                    *val += c * if present { x } else { 0.0 };
+                    *pre += if present { cs } else { 0.0 };
+                }
+                // SAFETY: AVX2 checked above.
+                unsafe { value_present_avx2(&row, c, cs, &mut v2, &mut p2) };
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&v1), bits(&v2));
+                assert_eq!(bits(&p1), bits(&p2));
             }
         }
     }
