@@ -148,7 +148,14 @@ fn ratio_sums(row: &[f64], beta: &[f64]) -> (f64, f64) {
             d4[t] += b;
         }
     }
-    for (t, (&x, &b)) in xs.remainder().iter().zip(bs.remainder()).enumerate() {
+    ratio_tail(xs.remainder(), bs.remainder(), c4, d4)
+}
+
+/// The last `row.len() % 4` metrics of [`ratio_sums`] into the first lanes of the partial
+/// sums, then the four lanes summed in a fixed order.
+#[inline(always)]
+fn ratio_tail(row: &[f64], beta: &[f64], mut c4: [f64; 4], mut d4: [f64; 4]) -> (f64, f64) {
+    for (t, (&x, &b)) in row.iter().zip(beta).enumerate() {
         let present = !x.is_nan();
         let b = if present { b + WEIGHT_FLOOR } else { 0.0 };
         c4[t] += b * if present { x } else { 0.0 };
@@ -194,16 +201,7 @@ unsafe fn ratio_sums_avx2(row: &[f64], beta: &[f64]) -> (f64, f64) {
         _mm256_storeu_pd(c4.as_mut_ptr(), c);
         _mm256_storeu_pd(d4.as_mut_ptr(), d);
     }
-    for (t, (&x, &b)) in row[4 * full..n].iter().zip(&beta[4 * full..n]).enumerate() {
-        let present = !x.is_nan();
-        let b = if present { b + WEIGHT_FLOOR } else { 0.0 };
-        c4[t] += b * if present { x } else { 0.0 };
-        d4[t] += b;
-    }
-    (
-        (c4[0] + c4[1]) + (c4[2] + c4[3]),
-        (d4[0] + d4[1]) + (d4[2] + d4[3]),
-    )
+    ratio_tail(&row[4 * full..n], &beta[4 * full..n], c4, d4)
 }
 
 /// The gradient's per-metric parts of one row without the information (see
