@@ -1321,16 +1321,19 @@ fn a_score_killed_while_writing_leaves_the_old_table_and_the_next_run_clears_its
             })
             .collect()
     };
+    let score_args = [
+        "score",
+        "--data",
+        "big.parquet",
+        "--profile",
+        "eight-pillars",
+        "--out",
+        "scores.csv",
+        "-q",
+    ];
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("churncal"))
         .current_dir(dir.path())
-        .args([
-            "score",
-            "--data",
-            "big.parquet",
-            "--profile",
-            "eight-pillars",
-        ])
-        .args(["--out", "scores.csv", "-q"])
+        .args(score_args)
         .spawn()
         .unwrap();
     // Kill as soon as the temporary output exists (the table is being written).
@@ -1354,17 +1357,7 @@ fn a_score_killed_while_writing_leaves_the_old_table_and_the_next_run_clears_its
         "the previous table changed"
     );
     assert_eq!(temporaries().len(), 1, "the killed run's temporary");
-    churncal(dir.path())
-        .args([
-            "score",
-            "--data",
-            "big.parquet",
-            "--profile",
-            "eight-pillars",
-        ])
-        .args(["--out", "scores.csv", "-q"])
-        .assert()
-        .success();
+    churncal(dir.path()).args(score_args).assert().success();
     assert!(
         temporaries().is_empty(),
         "temporaries left: {:?}",
