@@ -11,24 +11,90 @@ use super::{Direction, Transform};
 /// Returns `None` for the text transforms (`categories`), which take labels.
 /// `boolean` takes 1.0 for true and 0.0 for false.
 pub fn numeric(transform: &Transform, x: f64) -> Option<f64> {
-    let s = match transform {
-        Transform::Linear { lo, hi } => 100.0 * fraction(x.clamp(*lo, *hi), *lo, *hi),
-        Transform::Log { lo, hi } => {
-            let (a, b) = (lo.ln_1p(), hi.ln_1p());
-            100.0 * (x.clamp(*lo, *hi).ln_1p() - a) / (b - a)
-        }
-        Transform::Points { map } => points(map, x),
-        Transform::Percentile { breaks } => percentile(breaks, x),
-        Transform::Boolean => {
-            if x != 0.0 {
-                100.0
-            } else {
-                0.0
-            }
-        }
+    prepare(transform).map(|p| p.apply(x))
+}
+
+/// A numeric transform made ready for a column: what it needs per value beyond the value
+/// (the `log` transform's ends on the log scale) is computed once.
+#[derive(Debug, Clone, Copy)]
+pub enum Prepared<'a> {
+    /// `linear` from `lo` to `hi`.
+    Linear {
+        /// Value scoring 0.
+        lo: f64,
+        /// Value scoring 100.
+        hi: f64,
+    },
+    /// `log` from `lo` to `hi`.
+    Log {
+        /// Value scoring 0.
+        lo: f64,
+        /// Value scoring 100.
+        hi: f64,
+        /// `ln(1 + lo)`.
+        a: f64,
+        /// `ln(1 + hi)`.
+        b: f64,
+    },
+    /// `points` through these (x, s) points.
+    Points(&'a [[f64; 2]]),
+    /// `percentile` over these breakpoints.
+    Percentile(&'a [f64]),
+    /// `boolean`: 100 for any non-zero value.
+    Boolean,
+}
+
+/// `transform` ready for a column of values; `None` for `categories`, which takes labels.
+pub fn prepare(transform: &Transform) -> Option<Prepared<'_>> {
+    Some(match transform {
+        Transform::Linear { lo, hi } => Prepared::Linear { lo: *lo, hi: *hi },
+        Transform::Log { lo, hi } => Prepared::Log {
+            lo: *lo,
+            hi: *hi,
+            a: lo.ln_1p(),
+            b: hi.ln_1p(),
+        },
+        Transform::Points { map } => Prepared::Points(map),
+        Transform::Percentile { breaks } => Prepared::Percentile(breaks),
+        Transform::Boolean => Prepared::Boolean,
         Transform::Categories { .. } => return None,
-    };
-    Some(s.clamp(0.0, 100.0))
+    })
+}
+
+impl Prepared<'_> {
+    /// The sub-score of `x`, before the direction.
+    #[inline]
+    pub fn apply(&self, x: f64) -> f64 {
+        match *self {
+            Prepared::Linear { lo, hi } => linear(x, lo, hi),
+            Prepared::Log { lo, hi, a, b } => log(x, lo, hi, a, b),
+            Prepared::Points(map) => points(map, x).clamp(0.0, 100.0),
+            Prepared::Percentile(breaks) => percentile(breaks, x).clamp(0.0, 100.0),
+            Prepared::Boolean => boolean(x),
+        }
+    }
+}
+
+/// `linear` from `lo` to `hi` (a free function so a column loop can be compiled for it).
+#[inline]
+pub fn linear(x: f64, lo: f64, hi: f64) -> f64 {
+    (100.0 * fraction(x.clamp(lo, hi), lo, hi)).clamp(0.0, 100.0)
+}
+
+/// `log` from `lo` to `hi`, given `a = ln(1 + lo)` and `b = ln(1 + hi)`.
+#[inline]
+pub fn log(x: f64, lo: f64, hi: f64, a: f64, b: f64) -> f64 {
+    (100.0 * (x.clamp(lo, hi).ln_1p() - a) / (b - a)).clamp(0.0, 100.0)
+}
+
+/// `boolean`: 100 for any non-zero value, 0 for zero.
+#[inline]
+pub fn boolean(x: f64) -> f64 {
+    if x != 0.0 {
+        100.0
+    } else {
+        0.0
+    }
 }
 
 /// Apply `direction` to a transform's output.
@@ -42,7 +108,7 @@ pub fn directed(direction: Direction, s: f64) -> f64 {
 
 /// Piecewise-linear interpolation through `(x, s)` points with strictly increasing x,
 /// flat outside them.
-fn points(map: &[[f64; 2]], x: f64) -> f64 {
+pub fn points(map: &[[f64; 2]], x: f64) -> f64 {
     let first = map[0];
     let last = map[map.len() - 1];
     if x <= first[0] {
@@ -76,7 +142,7 @@ fn fraction(x: f64, a: f64, b: f64) -> f64 {
 /// rank is interpolated linearly. A value equal to a run of tied breakpoints gets the middle
 /// of that run's quantile range (so a metric that is zero for 40 % of the population scores
 /// those zeros at the 20th percentile, not at 0 or 40).
-fn percentile(breaks: &[f64], x: f64) -> f64 {
+pub fn percentile(breaks: &[f64], x: f64) -> f64 {
     let n = breaks.len();
     let step = 100.0 / (n - 1) as f64;
     let lo = breaks.partition_point(|b| *b < x); // first break >= x

@@ -14,8 +14,8 @@ use rayon::prelude::*;
 use thiserror::Error;
 
 use crate::data::{MetricColumn, Snapshots};
-use crate::profile::transform::{directed, numeric};
-use crate::profile::{CutStat, Missing, Profile, QuantileCut, Transform};
+use crate::profile::transform::{boolean, directed, linear, log, prepare, Prepared};
+use crate::profile::{CutStat, Direction, Missing, Profile, QuantileCut, Transform};
 
 /// Rows per parallel work item in the row-wise kernels.
 const CHUNK: usize = 8192;
@@ -157,18 +157,13 @@ impl SubScores {
                             needed: "text labels",
                         });
                     }
-                    (MetricColumn::Numeric(v), t) => v
-                        .iter()
-                        .zip(present.iter_mut())
-                        .map(|(&x, p)| {
-                            if x.is_nan() {
-                                *p = false;
-                                fill
-                            } else {
-                                directed(m.direction, numeric(t, x).expect("numeric transform"))
-                            }
-                        })
-                        .collect(),
+                    (MetricColumn::Numeric(v), t) => transformed(
+                        v,
+                        prepare(t).expect("numeric transform"),
+                        m.direction,
+                        fill,
+                        &mut present,
+                    ),
                     (MetricColumn::Text { codes, labels }, Transform::Categories { map }) => {
                         let table: Vec<Option<f64>> = labels
                             .iter()
@@ -225,6 +220,20 @@ impl SubScores {
         })
     }
 
+    /// Whether `a`'s sub-scores are `b`'s: the same metrics' columns, transforms,
+    /// directions and missing policies in the same order (weights, groups, tiers and
+    /// calibration may differ). A recalibrated profile and the one it came from share them,
+    /// so comparing the two computes them once.
+    pub fn same_for(a: &Profile, b: &Profile) -> bool {
+        a.metrics.len() == b.metrics.len()
+            && a.metrics.iter().zip(&b.metrics).all(|(x, y)| {
+                x.column == y.column
+                    && x.transform == y.transform
+                    && x.direction == y.direction
+                    && x.missing == y.missing
+            })
+    }
+
     /// Scores for the given effective weights: `Σ_present w s / Σ_present w`; NaN where no
     /// metric is present or the present ones all weigh 0.
     pub fn scores(&self, weights: &[f64]) -> Vec<f64> {
@@ -252,6 +261,49 @@ impl SubScores {
             }
         });
         out
+    }
+}
+
+/// Sub-scores of a numeric column: `fill` where a value is missing (and `present` false).
+/// One loop per transform kind, so that each compiles to straight-line code (the linear
+/// one to vector instructions).
+fn transformed(
+    values: &[f64],
+    prep: Prepared,
+    direction: Direction,
+    fill: f64,
+    present: &mut [bool],
+) -> Vec<f64> {
+    #[inline(always)]
+    fn run(
+        values: &[f64],
+        fill: f64,
+        present: &mut [bool],
+        f: impl Fn(f64) -> f64 + Copy,
+    ) -> Vec<f64> {
+        values
+            .iter()
+            .zip(present.iter_mut())
+            .map(|(&x, p)| {
+                *p = !x.is_nan();
+                if x.is_nan() {
+                    fill
+                } else {
+                    f(x)
+                }
+            })
+            .collect()
+    }
+    let d = move |s: f64| directed(direction, s);
+    match prep {
+        Prepared::Linear { lo, hi } => run(values, fill, present, move |x| d(linear(x, lo, hi))),
+        Prepared::Log { lo, hi, a, b } => {
+            run(values, fill, present, move |x| d(log(x, lo, hi, a, b)))
+        }
+        Prepared::Boolean => run(values, fill, present, move |x| d(boolean(x))),
+        p @ (Prepared::Points(_) | Prepared::Percentile(_)) => {
+            run(values, fill, present, move |x| d(p.apply(x)))
+        }
     }
 }
 
@@ -344,6 +396,11 @@ pub fn score(profile: &Profile, data: &Snapshots) -> Result<Scored, ScoreError> 
 pub fn score_tiers(profile: &Profile, data: &Snapshots) -> Result<Scored, ScoreError> {
     let subs = SubScores::compute(profile, data)?;
     Ok(assemble(profile, &subs, false))
+}
+
+/// [`score_tiers`] from precomputed sub-scores (see [`SubScores::same_for`]).
+pub fn score_tiers_subscores(profile: &Profile, subs: &SubScores) -> Scored {
+    assemble(profile, subs, false)
 }
 
 /// Score precomputed sub-scores with a profile's weights, tiers and calibration.
@@ -504,7 +561,7 @@ fn reasons(subs: &SubScores, weights: &[f64]) -> (Vec<u16>, Vec<f32>) {
 mod tests {
     use super::*;
     use crate::data::MetricColumn;
-    use crate::profile::{Direction, Metric, Tier};
+    use crate::profile::{Metric, Tier};
     use approx::assert_relative_eq;
 
     fn metric(name: &str, weight: f64, missing: Missing) -> Metric {
@@ -700,6 +757,7 @@ mod tests {
 mod properties {
     use super::*;
     use crate::profile::presets;
+    use crate::profile::transform::numeric;
     use proptest::prelude::*;
 
     fn raw() -> impl Strategy<Value = f64> {
@@ -720,6 +778,35 @@ mod properties {
                         let s = directed(m.direction, s);
                         prop_assert!((0.0..=100.0).contains(&s), "{} {x} -> {s}", m.name);
                     }
+                }
+            }
+        }
+
+        // The column loops (one per transform kind) give the bits of the one-value
+        // function, missing values aside.
+        #[test]
+        fn column_transforms_match_the_value_function(
+            xs in prop::collection::vec(raw(), 1..40),
+            lo in -1e3..1e3f64,
+            span in 1e-6..1e4f64,
+            lower in any::<bool>(),
+        ) {
+            let hi = lo + span;
+            let direction = if lower { Direction::LowerIsBetter } else { Direction::HigherIsBetter };
+            let transforms = [
+                Transform::Linear { lo, hi },
+                Transform::Log { lo: lo.abs(), hi: lo.abs() + span },
+                Transform::Points { map: vec![[lo, 10.0], [lo + span / 3.0, 70.0], [hi, 40.0]] },
+                Transform::Percentile { breaks: vec![lo, lo, lo + span / 2.0, hi] },
+                Transform::Boolean,
+            ];
+            for t in &transforms {
+                let mut present = vec![true; xs.len()];
+                let col = transformed(&xs, prepare(t).unwrap(), direction, 50.0, &mut present);
+                for (i, &x) in xs.iter().enumerate() {
+                    let want = if x.is_nan() { 50.0 } else { directed(direction, numeric(t, x).unwrap()) };
+                    prop_assert_eq!(col[i].to_bits(), want.to_bits(), "{:?} at {}", t, x);
+                    prop_assert_eq!(present[i], !x.is_nan());
                 }
             }
         }

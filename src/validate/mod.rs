@@ -666,8 +666,15 @@ pub fn validate(
         .outcome
         .as_deref()
         .ok_or_else(|| ValidateError::Data("validation needs the outcome".into()))?;
-    let sc = score::score_tiers(candidate, data)?;
-    let si = score::score_tiers(incumbent, data)?;
+    // The candidate's sub-scores serve the incumbent too when they are the same (a
+    // recalibration changes weights, not transforms) and the stability figures below.
+    let subs = SubScores::compute(candidate, data)?;
+    let sc = score::score_tiers_subscores(candidate, &subs);
+    let si = if SubScores::same_for(candidate, incumbent) {
+        score::score_tiers_subscores(incumbent, &subs)
+    } else {
+        score::score_tiers(incumbent, data)?
+    };
     let scored_both: Vec<usize> = (0..data.rows)
         .filter(|&i| sc.tier[i] != u8::MAX && si.tier[i] != u8::MAX)
         .collect();
@@ -716,6 +723,8 @@ pub fn validate(
             )
         }
     };
+    // Sub-scores are kept for the out-of-time stability figures only.
+    let subs = folds.is_none().then_some(subs);
     let events = |rows: &[usize]| rows.iter().filter(|&&i| y[i] == 1).count();
     let (dev_events, val_events) = (events(&dev), events(&val));
     if val_events == 0 || val_events == val.len() {
@@ -830,8 +839,7 @@ pub fn validate(
         let v: Vec<f64> = val.iter().map(|&i| sc.score[i]).collect();
         vs::psi(&d, &v, 10)
     });
-    let csi = if oot {
-        let subs = SubScores::compute(candidate, data)?;
+    let csi = if let Some(subs) = &subs {
         candidate
             .metrics
             .iter()
