@@ -76,12 +76,15 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         churncal::data::memory::Job::Score,
         ui,
     )?;
+    churncal::timing::mark("loaded");
     let out_dir = a
         .out
         .clone()
         .unwrap_or_else(|| report_dir("tiers", &profile.name, &data));
     let scored = score::score_tiers(&profile, &data)?;
+    churncal::timing::mark("scored");
     let r = tiers::tier_report(&data, &scored, a.unit, &a.bands);
+    churncal::timing::mark("tier table");
     let ctx = report_context(&a.data.data, &profile, &data);
 
     let mut proposal = None;

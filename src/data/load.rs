@@ -74,6 +74,7 @@ pub fn load(path: &str, req: &LoadRequest) -> Result<Snapshots, DataError> {
         }
         Err(e) => return Err(polars_error(path, format, &source, e)),
     };
+    crate::timing::mark("load: file read into a frame");
     if df.height() == 0 {
         return Err(DataError::NoRows {
             path: path.to_string(),
@@ -713,8 +714,17 @@ fn to_codes(
     let mut labels: Vec<String> = Vec::new();
     let mut codes = Vec::with_capacity(ca.len());
     let mut missing_code = None;
+    // Exports list an account's snapshots together and a label repeats in runs: a value
+    // equal to the previous row's takes its code without a lookup.
+    let mut last: Option<(&str, u32)> = None;
     for v in ca.iter() {
         let t = v.map(str::trim).unwrap_or("");
+        if let Some((l, c)) = last {
+            if l == t {
+                codes.push(c);
+                continue;
+            }
+        }
         if t.is_empty() {
             match missing_label {
                 None => codes.push(MetricColumn::MISSING_CODE),
@@ -733,6 +743,7 @@ fn to_codes(
             (labels.len() - 1) as u32
         });
         codes.push(code);
+        last = Some((t, code));
     }
     Ok((codes, labels))
 }
@@ -788,6 +799,29 @@ fn to_days(s: &Series, ctx: Ctx, required: Option<&str>) -> Result<Vec<Day>, Dat
 
 /// Outcome labels as 0/1.
 fn to_outcome(s: &Series, ctx: Ctx) -> Result<Vec<u8>, DataError> {
+    // Integer outcomes (0/1, the common export) without going through text: an integer's
+    // text is its decimal digits, so a value other than 0 or 1 is reported as written.
+    if s.dtype().is_integer() {
+        let cast = s
+            .cast(&DataType::Int64)
+            .map_err(|e| ctx.bad(0, &e.to_string(), "an outcome"))?;
+        let ca = cast.i64().expect("cast to i64");
+        let mut out = Vec::with_capacity(ca.len());
+        for (i, v) in ca.iter().enumerate() {
+            match v {
+                None => return Err(ctx.missing(i, "every snapshot needs an outcome")),
+                Some(y @ (0 | 1)) => out.push(y as u8),
+                Some(y) => {
+                    return Err(ctx.bad(
+                        i,
+                        &y.to_string(),
+                        "an outcome: 0/1, true/false, yes/no or churned/renewed",
+                    ))
+                }
+            }
+        }
+        return Ok(out);
+    }
     let as_text = s
         .cast(&DataType::String)
         .map_err(|e| ctx.bad(0, &e.to_string(), "an outcome"))?;
@@ -943,6 +977,7 @@ fn build(
             })
         })
         .collect();
+    crate::timing::mark("load: columns converted");
 
     let mut notes = LoadNotes::default();
     let mut snap = Snapshots {
