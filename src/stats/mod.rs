@@ -21,6 +21,31 @@ pub(crate) fn sorted_keys(v: &[f64]) -> Vec<(u64, u32)> {
     k
 }
 
+/// Row numbers in the order of a stable sort of `v` by [`f64::total_cmp`] (ascending, or
+/// descending when `descending`; ties keep row order either way), computed as one parallel
+/// sort of contiguous `(key, row)` pairs rather than of indices into `v`.
+pub(crate) fn stable_order(v: &[f64], descending: bool) -> Vec<u32> {
+    let flip = if descending { u64::MAX } else { 0 };
+    let mut k: Vec<(u64, u32)> = v
+        .par_iter()
+        .enumerate()
+        .map(|(i, &x)| (total_key(x) ^ flip, i as u32))
+        .collect();
+    k.par_sort_unstable();
+    k.into_par_iter().map(|(_, i)| i).collect()
+}
+
+/// A `u64` whose order is [`f64::total_cmp`]'s.
+#[inline]
+fn total_key(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b >> 63 == 1 {
+        !b
+    } else {
+        b | 1 << 63
+    }
+}
+
 /// A `u64` whose order is the order of `x` (−0 and +0 one key).
 #[inline]
 fn order_key(x: f64) -> u64 {
@@ -242,6 +267,37 @@ mod tests {
             return f64::NAN;
         }
         u / (pos * neg)
+    }
+
+    #[test]
+    fn stable_order_is_a_stable_sort_by_total_cmp() {
+        let v = [
+            0.5,
+            -0.0,
+            0.0,
+            f64::NAN,
+            -f64::NAN,
+            0.5,
+            f64::INFINITY,
+            -1e-300,
+            f64::NEG_INFINITY,
+            0.5,
+            1e-300,
+            -0.0,
+        ];
+        for descending in [false, true] {
+            let mut want: Vec<u32> = (0..v.len() as u32).collect();
+            if descending {
+                want.sort_by(|&a, &b| v[b as usize].total_cmp(&v[a as usize]));
+            } else {
+                want.sort_by(|&a, &b| v[a as usize].total_cmp(&v[b as usize]));
+            }
+            assert_eq!(
+                stable_order(&v, descending),
+                want,
+                "descending {descending}"
+            );
+        }
     }
 
     #[test]

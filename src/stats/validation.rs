@@ -343,8 +343,7 @@ pub fn calibration(p: &[f64], y: &[u8], bins: usize) -> CalibrationStats {
     };
     let slope = calibration_slope_weighted(p, y, &vec![1.0; n]);
     // Stable: tied probabilities keep row order, so bins do not depend on the thread count.
-    let mut idx: Vec<u32> = (0..n as u32).collect();
-    idx.par_sort_by(|&a, &b| p[a as usize].total_cmp(&p[b as usize]));
+    let idx = super::stable_order(p, false);
     let bins = bins.clamp(1, n.max(1));
     let ybar = obs / n as f64;
     let mut out = Vec::with_capacity(bins);
