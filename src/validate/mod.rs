@@ -760,62 +760,76 @@ pub fn validate(
         ));
     }
 
-    let (pc, src_c) = probabilities(candidate, &sc, y, &dev, folds.as_deref());
-    let (pi, src_i) = probabilities(incumbent, &si, y, &dev, folds.as_deref());
+    // The two profiles' figures are independent: each pair runs on both cores (much of
+    // each is a serial walk over the validation rows).
+    let ((pc, src_c), (pi, src_i)) = rayon::join(
+        || probabilities(candidate, &sc, y, &dev, folds.as_deref()),
+        || probabilities(incumbent, &si, y, &dev, folds.as_deref()),
+    );
 
     let val_data = data.select_rows(&val);
-    let val_sc = subset_scored(&sc, &val);
-    let val_si = subset_scored(&si, &val);
-    let cand = evaluate(
-        candidate,
-        &sc,
-        &pc,
-        src_c,
-        &val,
-        y,
-        &val_data,
-        &val_sc,
-        params.bins,
-    );
-    let inc = evaluate(
-        incumbent,
-        &si,
-        &pi,
-        src_i,
-        &val,
-        y,
-        &val_data,
-        &val_si,
-        params.bins,
+    let (val_sc, val_si) = (subset_scored(&sc, &val), subset_scored(&si, &val));
+    let (cand, inc) = rayon::join(
+        || {
+            evaluate(
+                candidate,
+                &sc,
+                &pc,
+                src_c,
+                &val,
+                y,
+                &val_data,
+                &val_sc,
+                params.bins,
+            )
+        },
+        || {
+            evaluate(
+                incumbent,
+                &si,
+                &pi,
+                src_i,
+                &val,
+                y,
+                &val_data,
+                &val_si,
+                params.bins,
+            )
+        },
     );
 
     let risk_c: Vec<f64> = val.iter().map(|&i| 100.0 - sc.score[i]).collect();
     let risk_i: Vec<f64> = val.iter().map(|&i| 100.0 - si.score[i]).collect();
     let yv: Vec<u8> = val.iter().map(|&i| y[i]).collect();
-    let delong = vs::delong(&risk_c, &risk_i, &yv);
-
-    // Paired bootstrap over validation accounts.
-    let mut acc_index: rustc_hash::FxHashMap<u32, usize> = rustc_hash::FxHashMap::default();
-    let mut sums: Vec<AccountSums> = Vec::new();
-    let eps = 1e-15;
-    for &i in &val {
-        let next = acc_index.len();
-        let a = *acc_index.entry(data.account[i]).or_insert(next);
-        if a == sums.len() {
-            sums.push(AccountSums([0.0; 5]));
-        }
-        let yy = y[i] as f64;
-        let ll = |p: f64| {
-            let p = p.clamp(eps, 1.0 - eps);
-            -(yy * p.ln() + (1.0 - yy) * (1.0 - p).ln())
-        };
-        let s = &mut sums[a].0;
-        s[0] += ll(pc[i]);
-        s[1] += ll(pi[i]);
-        s[2] += (pc[i] - yy).powi(2);
-        s[3] += (pi[i] - yy).powi(2);
-        s[4] += 1.0;
-    }
+    // DeLong's test and the per-account sums of the paired bootstrap, side by side.
+    let (delong, sums) = rayon::join(
+        || vs::delong(&risk_c, &risk_i, &yv),
+        || {
+            // Paired bootstrap over validation accounts.
+            let mut acc_index: rustc_hash::FxHashMap<u32, usize> = rustc_hash::FxHashMap::default();
+            let mut sums: Vec<AccountSums> = Vec::new();
+            let eps = 1e-15;
+            for &i in &val {
+                let next = acc_index.len();
+                let a = *acc_index.entry(data.account[i]).or_insert(next);
+                if a == sums.len() {
+                    sums.push(AccountSums([0.0; 5]));
+                }
+                let yy = y[i] as f64;
+                let ll = |p: f64| {
+                    let p = p.clamp(eps, 1.0 - eps);
+                    -(yy * p.ln() + (1.0 - yy) * (1.0 - p).ln())
+                };
+                let s = &mut sums[a].0;
+                s[0] += ll(pc[i]);
+                s[1] += ll(pi[i]);
+                s[2] += (pc[i] - yy).powi(2);
+                s[3] += (pi[i] - yy).powi(2);
+                s[4] += 1.0;
+            }
+            sums
+        },
+    );
     let na = sums.len();
     let reps: Vec<(f64, f64)> = (0..params.bootstrap)
         .into_par_iter()
@@ -876,7 +890,7 @@ pub fn validate(
     let csi = if let Some(subs) = &subs {
         candidate
             .metrics
-            .iter()
+            .par_iter()
             .enumerate()
             .map(|(m, metric)| {
                 let col = &subs.columns[m];
