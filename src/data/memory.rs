@@ -221,6 +221,7 @@ mod tests {
         assert!(bytes_needed(Job::Score, n, 13, true) > gb(3.64)); // audit, Parquet
         assert!(bytes_needed(Job::Score, n, 13, false) > gb(4.47)); // score/tiers, CSV
         assert!(bytes_needed(Job::Fit, n, 13, true) > gb(4.05)); // validate, Parquet
+
         // … and not wildly above them: a 10M-row Parquet `score` asks for < 4 GiB.
         assert!(bytes_needed(Job::Score, n, 13, true) < 4 << 30);
     }
