@@ -12,27 +12,29 @@ use rayon::prelude::*;
 /// (−0 and +0 share one). Sorting contiguous pairs rather than indices into `v` keeps the
 /// sort cache-friendly at tens of millions of rows.
 pub(crate) fn sorted_keys(v: &[f64]) -> Vec<(u64, u32)> {
-    let mut k: Vec<(u64, u32)> = v
-        .par_iter()
-        .enumerate()
-        .map(|(i, &x)| (order_key(x), i as u32))
-        .collect();
-    k.par_sort_unstable();
-    k
+    sorted_pairs(v, order_key)
 }
 
 /// Row numbers in the order of a stable sort of `v` by [`f64::total_cmp`] (ascending, or
-/// descending when `descending`; ties keep row order either way), computed as one parallel
-/// sort of contiguous `(key, row)` pairs rather than of indices into `v`.
+/// descending when `descending`; ties keep row order either way), from one parallel sort
+/// of `(key, row)` pairs as in [`sorted_keys`].
 pub(crate) fn stable_order(v: &[f64], descending: bool) -> Vec<u32> {
     let flip = if descending { u64::MAX } else { 0 };
+    sorted_pairs(v, |x| total_key(x) ^ flip)
+        .into_par_iter()
+        .map(|(_, i)| i)
+        .collect()
+}
+
+/// `(key(v[i]), i)` for every row, sorted: ties in key come out in row order.
+fn sorted_pairs(v: &[f64], key: impl Fn(f64) -> u64 + Sync) -> Vec<(u64, u32)> {
     let mut k: Vec<(u64, u32)> = v
         .par_iter()
         .enumerate()
-        .map(|(i, &x)| (total_key(x) ^ flip, i as u32))
+        .map(|(i, &x)| (key(x), i as u32))
         .collect();
     k.par_sort_unstable();
-    k.into_par_iter().map(|(_, i)| i).collect()
+    k
 }
 
 /// A `u64` whose order is [`f64::total_cmp`]'s.
@@ -42,20 +44,14 @@ fn total_key(x: f64) -> u64 {
     if b >> 63 == 1 {
         !b
     } else {
-        b | 1 << 63
+        b | (1 << 63)
     }
 }
 
 /// A `u64` whose order is the order of `x` (−0 and +0 one key).
 #[inline]
 fn order_key(x: f64) -> u64 {
-    let x = if x == 0.0 { 0.0 } else { x };
-    let b = x.to_bits();
-    if b >> 63 == 1 {
-        !b
-    } else {
-        b | (1 << 63)
-    }
+    total_key(if x == 0.0 { 0.0 } else { x })
 }
 
 /// Area under the ROC curve of `risk` (higher = more likely to churn) against `y` (1 =
