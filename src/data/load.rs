@@ -13,6 +13,7 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+use super::fields::{FieldCounter, Ragged};
 use super::parse::{self, Day, NO_DAY};
 use super::{
     closest_names, DataError, Encoding, LoadNotes, LoadRequest, MetricColumn, OutcomeNeed, Roles,
@@ -29,15 +30,40 @@ enum Format {
 /// Where the bytes come from.
 enum Source {
     Path(String),
-    Bytes(Vec<u8>),
+    /// Bytes in memory (standard input, the bundled sample, re-encoded text), held as
+    /// polars' shared buffer so that each scan of them is a reference, not a copy.
+    Bytes(ScanSources),
+}
+
+impl Source {
+    fn in_memory(bytes: Vec<u8>) -> Source {
+        Source::Bytes(ScanSources::Buffers(Arc::from(vec![bytes.into()])))
+    }
+
+    /// The in-memory bytes (empty for a file path).
+    fn bytes(&self) -> &[u8] {
+        match self {
+            Source::Bytes(ScanSources::Buffers(b)) => b.first().map_or(&[], |b| b),
+            _ => &[],
+        }
+    }
 }
 
 /// Load snapshots from `path` (`-` is CSV on standard input) as `req` says.
 pub fn load(path: &str, req: &LoadRequest) -> Result<Snapshots, DataError> {
     let (format, source) = open(path, req.encoding)?;
+    let delimiter = match format {
+        Format::Csv => {
+            let d = delimiter(&source, req)?;
+            check_field_counts(path, &source, d)?;
+            crate::timing::mark("load: CSV field counts checked");
+            d
+        }
+        Format::Parquet => 0,
+    };
     let lf_for = |as_float: &[&str]| -> Result<LazyFrame, DataError> {
         match format {
-            Format::Csv => csv_frame(path, &source, req, as_float),
+            Format::Csv => csv_frame(path, &source, delimiter, as_float),
             Format::Parquet => parquet_frame(path),
         }
     };
@@ -87,7 +113,7 @@ pub fn load(path: &str, req: &LoadRequest) -> Result<Snapshots, DataError> {
 pub fn column_names(path: &str, req: &LoadRequest) -> Result<Vec<String>, DataError> {
     let (format, source) = open(path, req.encoding)?;
     let mut probe = match format {
-        Format::Csv => csv_frame(path, &source, req, &[])?,
+        Format::Csv => csv_frame(path, &source, delimiter(&source, req)?, &[])?,
         Format::Parquet => parquet_frame(path)?,
     };
     let schema = probe
@@ -99,7 +125,7 @@ pub fn column_names(path: &str, req: &LoadRequest) -> Result<Vec<String>, DataEr
 /// Open the file and decide its format.
 fn open(path: &str, encoding: Encoding) -> Result<(Format, Source), DataError> {
     if path == super::SAMPLE_PATH && !Path::new(path).exists() {
-        return Ok((Format::Csv, Source::Bytes(super::SAMPLE_CSV.to_vec())));
+        return Ok((Format::Csv, Source::in_memory(super::SAMPLE_CSV.to_vec())));
     }
     if path == "-" {
         let mut bytes = Vec::new();
@@ -114,7 +140,7 @@ fn open(path: &str, encoding: Encoding) -> Result<(Format, Source), DataError> {
                 path: "<stdin>".into(),
             });
         }
-        return Ok((Format::Csv, Source::Bytes(text_bytes(bytes, encoding))));
+        return Ok((Format::Csv, Source::in_memory(text_bytes(bytes, encoding))));
     }
     let io = |source| DataError::Io {
         path: path.into(),
@@ -171,7 +197,7 @@ fn open(path: &str, encoding: Encoding) -> Result<(Format, Source), DataError> {
         std::fs::File::open(path)
             .and_then(|mut f| f.read_to_end(&mut bytes))
             .map_err(io)?;
-        return Ok((Format::Csv, Source::Bytes(text_bytes(bytes, encoding))));
+        return Ok((Format::Csv, Source::in_memory(text_bytes(bytes, encoding))));
     }
     Ok((Format::Csv, Source::Path(path.into())))
 }
@@ -194,26 +220,23 @@ fn text_bytes(mut bytes: Vec<u8>, encoding: Encoding) -> Vec<u8> {
     }
 }
 
-fn to_buffers<B: From<Vec<u8>>>(bytes: Vec<u8>) -> Arc<[B]> {
-    Arc::from(vec![B::from(bytes)])
+/// The delimiter the user gave, or the one the header suggests.
+fn delimiter(source: &Source, req: &LoadRequest) -> Result<u8, DataError> {
+    match req.delimiter {
+        Some(d) => Ok(d),
+        None => sniff_delimiter(source),
+    }
 }
 
 fn csv_frame(
     path: &str,
     source: &Source,
-    req: &LoadRequest,
+    delimiter: u8,
     as_float: &[&str],
 ) -> Result<LazyFrame, DataError> {
-    let delimiter = match req.delimiter {
-        Some(d) => d,
-        None => sniff_delimiter(source)?,
-    };
-    check_field_counts(path, source, delimiter)?;
     let reader = match source {
         Source::Path(p) => LazyCsvReader::new(PlRefPath::new(p.as_str())),
-        Source::Bytes(b) => {
-            LazyCsvReader::new_with_sources(ScanSources::Buffers(to_buffers(b.clone())))
-        }
+        Source::Bytes(b) => LazyCsvReader::new_with_sources(b.clone()),
     };
     let overwrite = if as_float.is_empty() {
         None
@@ -240,64 +263,11 @@ fn csv_frame(
 }
 
 /// Every record has as many fields as the header (polars would pad a short row with
-/// nulls and cut a long one): one streaming, quote-aware pass over the bytes. Empty lines are
-/// skipped, as the reader skips them.
+/// nulls and cut a long one); see [`super::fields`].
 fn check_field_counts(path: &str, source: &Source, delimiter: u8) -> Result<(), DataError> {
-    struct Counter {
-        quoted: bool,
-        fields: usize,
-        len: usize,
-        header: Option<usize>,
-        row: usize,
-    }
-    impl Counter {
-        /// Feeds bytes; returns (row, expected, found) of the first ragged record.
-        fn feed(&mut self, bytes: &[u8], delimiter: u8) -> Option<(usize, usize, usize)> {
-            for &b in bytes {
-                if b == b'"' {
-                    self.quoted = !self.quoted;
-                } else if !self.quoted {
-                    if b == delimiter {
-                        self.fields += 1;
-                    } else if b == b'\n' {
-                        if let Some(bad) = self.end() {
-                            return Some(bad);
-                        }
-                        continue;
-                    } else if b == b'\r' {
-                        continue;
-                    }
-                }
-                self.len += 1;
-            }
-            None
-        }
-        fn end(&mut self) -> Option<(usize, usize, usize)> {
-            let record = (self.len > 0 || self.fields > 0).then_some(self.fields + 1);
-            self.fields = 0;
-            self.len = 0;
-            let n = record?;
-            match self.header {
-                None => self.header = Some(n),
-                Some(h) => {
-                    self.row += 1;
-                    if n != h {
-                        return Some((self.row, h, n));
-                    }
-                }
-            }
-            None
-        }
-    }
-    let mut c = Counter {
-        quoted: false,
-        fields: 0,
-        len: 0,
-        header: None,
-        row: 0,
-    };
+    let mut counter = FieldCounter::new(delimiter);
     let bad = match source {
-        Source::Bytes(b) => c.feed(b, delimiter).or_else(|| c.end()),
+        Source::Bytes(_) => counter.feed(source.bytes()).or_else(|| counter.finish()),
         Source::Path(p) => {
             let io = |source| DataError::Io {
                 path: path.into(),
@@ -305,23 +275,23 @@ fn check_field_counts(path: &str, source: &Source, delimiter: u8) -> Result<(), 
             };
             let mut f = std::fs::File::open(p).map_err(io)?;
             let mut buf = vec![0u8; 1 << 20];
-            let mut bad = None;
             loop {
                 let n = f.read(&mut buf).map_err(io)?;
                 if n == 0 {
-                    bad = bad.or_else(|| c.end());
-                    break;
+                    break counter.finish();
                 }
-                if let Some(b) = c.feed(&buf[..n], delimiter) {
-                    bad = Some(b);
-                    break;
+                if let Some(bad) = counter.feed(&buf[..n]) {
+                    break Some(bad);
                 }
             }
-            bad
         }
     };
     match bad {
-        Some((row, expected, found)) => Err(DataError::Ragged {
+        Some(Ragged {
+            row,
+            expected,
+            found,
+        }) => Err(DataError::Ragged {
             path: path.into(),
             row,
             expected,
@@ -347,7 +317,10 @@ fn sniff_delimiter(source: &Source) -> Result<u8, DataError> {
                     source,
                 })?;
         }
-        Source::Bytes(b) => head.extend_from_slice(&b[..b.len().min(65536)]),
+        Source::Bytes(_) => {
+            let b = source.bytes();
+            head.extend_from_slice(&b[..b.len().min(65536)]);
+        }
     }
     let mut counts = [0usize; 4];
     let cands = [b',', b';', b'\t', b'|'];
@@ -403,8 +376,8 @@ fn polars_error(path: &str, format: Format, source: &Source, e: PolarsError) -> 
 /// Find the first invalid UTF-8 sequence and the data row it is on.
 fn locate_bad_utf8(path: &str, source: &Source) -> Option<DataError> {
     let bytes = match source {
-        Source::Path(p) => std::fs::read(p).ok()?,
-        Source::Bytes(b) => b.clone(),
+        Source::Path(p) => std::borrow::Cow::Owned(std::fs::read(p).ok()?),
+        Source::Bytes(_) => std::borrow::Cow::Borrowed(source.bytes()),
     };
     let err = std::str::from_utf8(&bytes).err()?;
     let at = err.valid_up_to();
