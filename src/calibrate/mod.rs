@@ -936,10 +936,7 @@ impl CalibrateParams {
                 for _ in 0..ids.len() {
                     count[rng.random_range(0..ids.len())] += 1.0;
                 }
-                let d = FitData {
-                    w: acc_idx.iter().map(|&a| count[a]).collect(),
-                    ..fd.clone()
-                };
+                let d = fd.with_weights(acc_idx.iter().map(|&a| count[a]).collect());
                 let out = if d.events() == 0.0 {
                     (ml_fit.weights(), false)
                 } else {

@@ -38,10 +38,12 @@ pub struct FitData {
     /// Number of metrics.
     pub k: usize,
     /// Row-major `n × k` sub-scores / 100; NaN where the metric drops out. Shared, so that
-    /// bootstrap replicates (which differ only in `w`) do not copy it.
-    pub x: Arc<[f64]>,
+    /// bootstrap replicates (which differ only in `w`) do not copy it. An `Arc<Vec>` rather
+    /// than an `Arc<[f64]>`, whose conversion from the built `Vec` would copy it (a second
+    /// gigabyte at 10M rows).
+    pub x: Arc<Vec<f64>>,
     /// Outcomes (1 = churned), shared like `x`.
-    pub y: Arc<[u8]>,
+    pub y: Arc<Vec<u8>>,
     /// Row weights (1 for a plain fit; bootstrap counts, or 0 for the rows a fold or a
     /// holdout leaves out).
     pub w: Vec<f64>,
@@ -65,7 +67,7 @@ impl FitData {
             n: rows.len(),
             k,
             x: x.into(),
-            y: rows.iter().map(|&i| y[i]).collect(),
+            y: Arc::new(rows.iter().map(|&i| y[i]).collect()),
             w: vec![1.0; rows.len()],
         }
     }
@@ -106,7 +108,7 @@ impl FitData {
             n: rows.len(),
             k: self.k,
             x: x.into(),
-            y: rows.iter().map(|&i| self.y[i]).collect(),
+            y: Arc::new(rows.iter().map(|&i| self.y[i]).collect()),
             w: rows.iter().map(|&i| self.w[i]).collect(),
         }
     }

@@ -196,9 +196,10 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         );
     }
     churncal::timing::mark("audited");
-    let subs = SubScores::compute(&prior_fitted, &data)?;
-    // The metric values are not needed past the sub-scores: free them before the fit.
+    // The metric values are not needed past the sub-scores: they become the sub-scores in
+    // place, and the rest is freed before the fit.
     let mut data = data;
+    let subs = SubScores::compute_consuming(&prior_fitted, &mut data)?;
     data.metrics = Vec::new();
     churncal::timing::mark("sub-scores");
     ui.note(format!(

@@ -178,7 +178,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
             Some(validate::validate(
                 &candidate,
                 inc,
-                &data,
+                std::borrow::Cow::Borrowed(&data),
                 &segments,
                 &params,
                 &Gate::default(),

@@ -34,9 +34,10 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         ui,
     )?;
     churncal::timing::mark("loaded");
-    let subs = score::SubScores::compute(&profile, &data)?;
     // The raw metric values are not needed past their sub-scores (a gigabyte at 10M rows
-    // × 13 metrics); nor are the sub-scores past the scores.
+    // × 13 metrics): they become the sub-scores in place; nor are the sub-scores needed
+    // past the scores.
+    let subs = score::SubScores::compute_consuming(&profile, &mut data)?;
     data.metrics = Vec::new();
     let scored = score::score_subscores(&profile, &subs);
     drop(subs);

@@ -1,5 +1,6 @@
 //! `churncal validate`: the pre-rollout gate, a candidate profile against the incumbent.
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -98,9 +99,18 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         .filter(|s| !s.is_empty())
         .cloned()
         .collect();
-    let v = validate::validate(&candidate, &incumbent, &data, &segments, &params, &gate)?;
     let mut ctx = report_context(&a.data.data, &candidate, &data);
     ctx.profile = format!("{} vs {}", candidate.name, incumbent.name);
+    let source = data.source.clone();
+    // Handed over, so that validation frees the metric values once it has the sub-scores.
+    let v = validate::validate(
+        &candidate,
+        &incumbent,
+        Cow::Owned(data),
+        &segments,
+        &params,
+        &gate,
+    )?;
     let files = [
         ("validation.md", report::markdown(&v, &ctx)),
         ("validation.json", report::json(&v, &ctx)),
@@ -110,7 +120,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     super::write_reports(&out_dir, &files)?;
     ui.note(format!(
         "{}: {} validation rows of {} accounts, {} churned ({})",
-        data.source, v.validation_rows, v.validation_accounts, v.validation_events, v.scheme
+        source, v.validation_rows, v.validation_accounts, v.validation_events, v.scheme
     ));
     print_checks(&v.checks);
     ui.note(format!(

@@ -1142,6 +1142,16 @@ impl Snapshots {
     /// A new set holding only the rows at `keep` (indices into this one), every column
     /// copied row by row; the rest is not cloned.
     pub fn select_rows(&self, keep: &[usize]) -> Snapshots {
+        self.select(keep, true)
+    }
+
+    /// [`Snapshots::select_rows`] without the metric values (for what needs the rows'
+    /// accounts, dates, outcomes and segments only).
+    pub fn select_rows_without_metrics(&self, keep: &[usize]) -> Snapshots {
+        self.select(keep, false)
+    }
+
+    fn select(&self, keep: &[usize], metrics: bool) -> Snapshots {
         fn pick<T: Copy>(v: &[T], keep: &[usize]) -> Vec<T> {
             keep.iter().map(|&i| v[i]).collect()
         }
@@ -1159,6 +1169,7 @@ impl Snapshots {
             metrics: self
                 .metrics
                 .iter()
+                .filter(|_| metrics)
                 .map(|(n, m)| {
                     let m = match m {
                         MetricColumn::Numeric(v) => MetricColumn::Numeric(pick(v, keep)),

@@ -13,6 +13,8 @@ pub mod monitor;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::tiers::{tier_report, Monotonicity, DEFAULT_BANDS};
@@ -304,12 +306,17 @@ fn figures(p: &[f64], y: &[u8], risk: &[f64]) -> Figures {
 /// candidate's λ from its prior (warm-started at the candidate's own fit), score the refit on
 /// its own sample and on the original rows; the mean difference is the optimism. `None` when
 /// the candidate is not a churncal calibration (no prior weights to shrink toward).
+///
+/// `subs` are the candidate's sub-scores on `data`; they are consumed (freed once copied into
+/// the refits' matrix).
 pub fn harrell_optimism(
     candidate: &Profile,
     data: &Snapshots,
+    subs: SubScores,
     replicates: usize,
     seed: u64,
 ) -> Result<Option<Optimism>, ValidateError> {
+    assert_eq!(subs.rows, data.rows, "sub-scores of these data");
     use crate::calibrate::problem::{evaluate_objective, fit_constrained, FitData, LOOSE};
     let Some(cal) = &candidate.calibration else {
         return Ok(None);
@@ -327,11 +334,11 @@ pub fn harrell_optimism(
         .as_deref()
         .ok_or_else(|| ValidateError::Data("validation needs the outcome".into()))?;
     let lambda = cal.shrinkage.unwrap_or(f64::INFINITY);
-    let subs = SubScores::compute(candidate, data)?;
     let mut rows: Vec<usize> = (0..data.rows).filter(|&i| subs.present[i] > 0).collect();
     // Rows in account order: a replicate's left-out accounts are runs the refits skip.
     rows.sort_by_key(|&i| data.account[i]);
     let fd = FitData::from_columns(&subs.columns, y_all, &rows);
+    drop(subs);
     let sum_w0: f64 = w0.iter().sum();
     let w0: Vec<f64> = w0.iter().map(|w| 100.0 * w / sum_w0.max(1e-12)).collect();
     // The candidate's own fit, as the starting point and the apparent model.
@@ -383,7 +390,7 @@ pub fn harrell_optimism(
                     w[r as usize] += 1.0;
                 }
             }
-            let boot = FitData { w, ..fd.clone() };
+            let boot = fd.with_weights(w);
             // The prior's own slope on the replicate sets the shrinkage target's scale,
             // as in calibration.
             let s0 = boot.scores(&w0);
@@ -678,27 +685,46 @@ fn prefetch<T>(v: &T) {
 pub fn validate(
     candidate: &Profile,
     incumbent: &Profile,
-    data: &Snapshots,
+    data: Cow<'_, Snapshots>,
     segments: &[String],
     params: &ValidateParams,
     gate: &Gate,
 ) -> Result<Validation, ValidateError> {
-    let y = data
-        .outcome
-        .as_deref()
-        .ok_or_else(|| ValidateError::Data("validation needs the outcome".into()))?;
+    let mut data = data;
+    if data.outcome.is_none() {
+        return Err(ValidateError::Data("validation needs the outcome".into()));
+    }
     // The candidate's sub-scores serve the incumbent too when they are the same (a
-    // recalibration changes weights, not transforms) and the stability figures below.
-    let subs = SubScores::compute(candidate, data)?;
-    let sc = score::score_tiers_subscores(candidate, &subs);
-    let si = if SubScores::same_for(candidate, incumbent) {
-        score::score_tiers_subscores(incumbent, &subs)
-    } else {
-        score::score_tiers(incumbent, data)?
+    // recalibration changes weights, not transforms), and the stability and optimism
+    // figures below. Otherwise the incumbent is scored first, so that its own sub-scores
+    // are freed before the candidate's exist.
+    // Past the candidate's sub-scores the metric values are not needed: when the data is
+    // ours they become the sub-scores in place, and the rest is freed.
+    let candidate_subs = |data: &mut Cow<'_, Snapshots>| match data {
+        Cow::Owned(d) => {
+            let subs = SubScores::compute_consuming(candidate, d);
+            d.metrics = Vec::new();
+            subs
+        }
+        Cow::Borrowed(d) => SubScores::compute(candidate, d),
     };
+    let (subs, sc, si) = if SubScores::same_for(candidate, incumbent) {
+        let subs = candidate_subs(&mut data)?;
+        let sc = score::score_tiers_subscores(candidate, &subs);
+        let si = score::score_tiers_subscores(incumbent, &subs);
+        (subs, sc, si)
+    } else {
+        let si = score::score_tiers(incumbent, &data)?;
+        let subs = candidate_subs(&mut data)?;
+        let sc = score::score_tiers_subscores(candidate, &subs);
+        (subs, sc, si)
+    };
+    let data: &Snapshots = &data;
+    let y = data.outcome.as_deref().expect("checked above");
     let scored_both: Vec<usize> = (0..data.rows)
         .filter(|&i| sc.tier[i] != u8::MAX && si.tier[i] != u8::MAX)
         .collect();
+    crate::timing::mark("validate: both profiles scored");
 
     // The split.
     let mut distinct: Vec<Day> = data.date.clone().unwrap_or_default();
@@ -744,8 +770,6 @@ pub fn validate(
             )
         }
     };
-    // Sub-scores are kept for the out-of-time stability figures only.
-    let subs = folds.is_none().then_some(subs);
     let events = |rows: &[usize]| rows.iter().filter(|&&i| y[i] == 1).count();
     let (dev_events, val_events) = (events(&dev), events(&val));
     if val_events == 0 || val_events == val.len() {
@@ -760,6 +784,38 @@ pub fn validate(
         ));
     }
 
+    // What needs the candidate's sub-scores comes first, and then they are freed: the
+    // per-metric stability (out of time only) and Harrell's optimism.
+    let oot = folds.is_none();
+    let csi = if oot {
+        candidate
+            .metrics
+            .par_iter()
+            .enumerate()
+            .map(|(m, metric)| {
+                let col = &subs.columns[m];
+                let d: Vec<f64> = dev.iter().map(|&i| col[i]).collect();
+                let v: Vec<f64> = val.iter().map(|&i| col[i]).collect();
+                (metric.name.clone(), vs::psi(&d, &v, 10))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let optimism = if params.optimism_bootstrap > 0 {
+        harrell_optimism(
+            candidate,
+            data,
+            subs,
+            params.optimism_bootstrap,
+            params.seed,
+        )?
+    } else {
+        drop(subs);
+        None
+    };
+    crate::timing::mark("validate: stability of the metrics, optimism");
+
     // The two profiles' figures are independent: each pair runs on both cores (much of
     // each is a serial walk over the validation rows).
     let ((pc, src_c), (pi, src_i)) = rayon::join(
@@ -767,7 +823,8 @@ pub fn validate(
         || probabilities(incumbent, &si, y, &dev, folds.as_deref()),
     );
 
-    let val_data = data.select_rows(&val);
+    let val_data = data.select_rows_without_metrics(&val);
+    crate::timing::mark("validate: probabilities");
     let (val_sc, val_si) = (subset_scored(&sc, &val), subset_scored(&si, &val));
     let (cand, inc) = rayon::join(
         || {
@@ -799,6 +856,7 @@ pub fn validate(
     );
 
     let risk_c: Vec<f64> = val.iter().map(|&i| 100.0 - sc.score[i]).collect();
+    crate::timing::mark("validate: evaluations");
     let risk_i: Vec<f64> = val.iter().map(|&i| 100.0 - si.score[i]).collect();
     let yv: Vec<u8> = val.iter().map(|&i| y[i]).collect();
     // DeLong's test and the per-account sums of the paired bootstrap, side by side.
@@ -831,6 +889,7 @@ pub fn validate(
         },
     );
     let na = sums.len();
+    crate::timing::mark("validate: DeLong and the bootstrap's account sums");
     let reps: Vec<(f64, f64)> = (0..params.bootstrap)
         .into_par_iter()
         .map(|b| {
@@ -880,28 +939,13 @@ pub fn validate(
         cand.calibration.brier - inc.calibration.brier,
     );
 
-    // Stability.
-    let oot = folds.is_none();
+    crate::timing::mark("validate: paired bootstrap");
+    // Stability of the score.
     let psi = oot.then(|| {
         let d: Vec<f64> = dev.iter().map(|&i| sc.score[i]).collect();
         let v: Vec<f64> = val.iter().map(|&i| sc.score[i]).collect();
         vs::psi(&d, &v, 10)
     });
-    let csi = if let Some(subs) = &subs {
-        candidate
-            .metrics
-            .par_iter()
-            .enumerate()
-            .map(|(m, metric)| {
-                let col = &subs.columns[m];
-                let d: Vec<f64> = dev.iter().map(|&i| col[i]).collect();
-                let v: Vec<f64> = val.iter().map(|&i| col[i]).collect();
-                (metric.name.clone(), vs::psi(&d, &v, 10))
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
 
     // Migration on validation accounts.
     let ki = si.tier_names.len();
@@ -947,6 +991,7 @@ pub fn validate(
     }
 
     let params_n = candidate.metrics.len().max(1) as f64;
+    crate::timing::mark("validate: stability, migration, segments");
     let epv = dev_events as f64 / params_n;
 
     let checks = gate_checks(
@@ -979,11 +1024,7 @@ pub fn validate(
         incumbent_tiers: si.tier_names.clone(),
         candidate_tiers: sc.tier_names.clone(),
         events_per_parameter: epv,
-        optimism: if params.optimism_bootstrap > 0 {
-            harrell_optimism(candidate, data, params.optimism_bootstrap, params.seed)?
-        } else {
-            None
-        },
+        optimism,
         segments: seg_out,
         gate: gate.clone(),
         checks,
