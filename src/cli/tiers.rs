@@ -70,7 +70,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     if !(0.0..0.5).contains(&a.min_share) {
         bail!("--min-share must lie in [0, 0.5)");
     }
-    let data = a.data.load(
+    let mut data = a.data.load(
         &profile,
         OutcomeNeed::Required,
         churncal::data::memory::Job::Score,
@@ -81,7 +81,11 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| report_dir("tiers", &profile.name, &data));
-    let scored = score::score_tiers(&profile, &data)?;
+    // The metric values become the sub-scores in place (no second gigabyte at 10M rows);
+    // the sub-scores are kept only to re-tier under proposed cut-offs.
+    let subs = score::SubScores::compute_consuming(&profile, &mut data)?;
+    let scored = score::score_tiers_subscores(&profile, &subs);
+    let subs = method.is_some().then_some(subs);
     churncal::timing::mark("scored");
     let r = tiers::tier_report(&data, &scored, a.unit, &a.bands);
     churncal::timing::mark("tier table");
@@ -112,7 +116,8 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
                 path.display()
             );
         }
-        let rescored = score::score_tiers(&fitted, &data)?;
+        let subs = subs.as_ref().expect("kept when tiers are fitted");
+        let rescored = score::score_tiers_subscores(&fitted, subs);
         proposal = Some(Proposal {
             method: a.fit_tiers.clone().unwrap_or_default(),
             mins,
