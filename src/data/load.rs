@@ -618,37 +618,27 @@ fn to_f64(s: &Series, ctx: Ctx) -> Result<Vec<f64>, DataError> {
     let mut out = Vec::with_capacity(ca.len());
     for arr in ca.downcast_iter() {
         let values = arr.values().as_slice();
-        match arr.validity() {
-            None => out.extend_from_slice(values),
-            Some(valid) => {
-                out.extend(
-                    values
-                        .iter()
-                        .zip(valid.iter())
-                        .map(|(&v, ok)| if ok { v } else { f64::NAN }),
-                )
+        let offset = out.len();
+        let nulls = arr.validity().filter(|v| v.unset_bits() > 0);
+        // A NaN or infinity in the data itself is an error; a null's slot may hold anything.
+        let mut from = 0;
+        while let Some(j) = values[from..].iter().position(|v| !v.is_finite()) {
+            let j = from + j;
+            if nulls.is_none_or(|valid| valid.get_bit(j)) {
+                return Err(ctx.bad(
+                    offset + j,
+                    &values[j].to_string(),
+                    "a finite number (NaN and infinities are not allowed)",
+                ));
             }
+            from = j + 1;
         }
-    }
-    // Nulls became NaN above; a NaN or infinity in the data itself is an error.
-    if let Some(i) = out.iter().position(|v| !v.is_finite()) {
-        let is_null = ca.get(i).is_none();
-        if !is_null {
-            return Err(ctx.bad(
-                i,
-                &out[i].to_string(),
-                "a finite number (NaN and infinities are not allowed)",
-            ));
-        }
-        // Slow path only when nulls exist: check the rest precisely.
-        for (j, v) in ca.iter().enumerate().skip(i) {
-            if let Some(x) = v {
-                if !x.is_finite() {
-                    return Err(ctx.bad(
-                        j,
-                        &x.to_string(),
-                        "a finite number (NaN and infinities are not allowed)",
-                    ));
+        out.extend_from_slice(values);
+        // Nulls become NaN.
+        if let Some(valid) = nulls {
+            for (v, ok) in out[offset..].iter_mut().zip(valid.iter()) {
+                if !ok {
+                    *v = f64::NAN;
                 }
             }
         }
@@ -1497,6 +1487,49 @@ mod tests {
         let s = load(pq.to_str().unwrap(), &req(&[("nps", InputKind::Numeric)])).unwrap();
         assert_eq!(s.rows, 3);
         assert_eq!(s.outcome.as_deref(), Some(&[0, 1, 0][..]));
+    }
+
+    #[test]
+    fn parquet_floats_with_nulls_become_nan_and_a_nan_value_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let frame = |nps: &[Option<f64>]| {
+            DataFrame::new_infer_height(vec![
+                Column::new("account_id".into(), ["a", "a", "b", "b"]),
+                Column::new(
+                    "snapshot_date".into(),
+                    ["2024-03-31", "2024-06-30", "2024-03-31", "2024-06-30"],
+                ),
+                Column::new("churned".into(), [0i64, 1, 0, 0]),
+                Column::new("nps".into(), nps),
+            ])
+            .unwrap()
+        };
+        let save = |name: &str, mut df: DataFrame| {
+            let pq = dir.path().join(name);
+            let f = std::fs::File::create(&pq).unwrap();
+            ParquetWriter::new(f).finish(&mut df).unwrap();
+            pq.to_str().unwrap().to_string()
+        };
+        let req = req(&[("nps", InputKind::Numeric)]);
+        let good = save(
+            "good.parquet",
+            frame(&[Some(10.0), None, Some(-20.0), None]),
+        );
+        let s = load(&good, &req).unwrap();
+        let MetricColumn::Numeric(v) = s.metric("nps").unwrap() else {
+            panic!("numeric")
+        };
+        assert_eq!(v[0], 10.0);
+        assert!(v[1].is_nan() && v[3].is_nan());
+        assert_eq!(v[2], -20.0);
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let p = save("bad.parquet", frame(&[Some(10.0), None, Some(bad), None]));
+            let e = load(&p, &req).unwrap_err();
+            assert!(
+                matches!(&e, DataError::BadValue { row: 3, .. }),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]
