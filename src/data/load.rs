@@ -611,16 +611,35 @@ fn to_f64(s: &Series, ctx: Ctx) -> Result<Vec<f64>, DataError> {
             "a number (the column has another type)",
         ));
     }
-    let cast = s
-        .cast(&DataType::Float64)
-        .map_err(|e| ctx.bad(0, &e.to_string(), "a number"))?;
-    let ca = cast.f64().expect("cast to f64");
+    // The common integer types convert straight into the output (no polars cast, which
+    // would build a second column first).
+    match dt {
+        DataType::Float64 => numbers(s.f64().expect("f64"), ctx, |v| v),
+        DataType::Int64 => numbers(s.i64().expect("i64"), ctx, |v| v as f64),
+        DataType::Int32 => numbers(s.i32().expect("i32"), ctx, f64::from),
+        _ => {
+            let cast = s
+                .cast(&DataType::Float64)
+                .map_err(|e| ctx.bad(0, &e.to_string(), "a number"))?;
+            numbers(cast.f64().expect("cast to f64"), ctx, |v| v)
+        }
+    }
+}
+
+/// A numeric column as `f64` through `to`, nulls as NaN; a NaN or infinity in the data
+/// itself is an error.
+fn numbers<T: PolarsNumericType>(
+    ca: &ChunkedArray<T>,
+    ctx: Ctx,
+    to: impl Fn(T::Native) -> f64,
+) -> Result<Vec<f64>, DataError> {
     let mut out = Vec::with_capacity(ca.len());
     for arr in ca.downcast_iter() {
-        let values = arr.values().as_slice();
         let offset = out.len();
+        out.extend(arr.values().iter().map(|&v| to(v)));
+        let values = &mut out[offset..];
         let nulls = arr.validity().filter(|v| v.unset_bits() > 0);
-        // A NaN or infinity in the data itself is an error; a null's slot may hold anything.
+        // A null's slot may hold anything: only a valid value is checked.
         let mut from = 0;
         while let Some(j) = values[from..].iter().position(|v| !v.is_finite()) {
             let j = from + j;
@@ -633,10 +652,8 @@ fn to_f64(s: &Series, ctx: Ctx) -> Result<Vec<f64>, DataError> {
             }
             from = j + 1;
         }
-        out.extend_from_slice(values);
-        // Nulls become NaN.
         if let Some(valid) = nulls {
-            for (v, ok) in out[offset..].iter_mut().zip(valid.iter()) {
+            for (v, ok) in values.iter_mut().zip(valid.iter()) {
                 if !ok {
                     *v = f64::NAN;
                 }
@@ -648,16 +665,41 @@ fn to_f64(s: &Series, ctx: Ctx) -> Result<Vec<f64>, DataError> {
 
 /// A boolean metric as 1/0, NaN for missing.
 fn to_bool(s: &Series, ctx: Ctx) -> Result<Vec<f64>, DataError> {
-    let as_text = s
-        .cast(&DataType::String)
-        .map_err(|e| ctx.bad(0, &e.to_string(), "a boolean"))?;
-    let ca = as_text.str().expect("string");
-    let mut out = Vec::with_capacity(ca.len());
-    for (i, v) in ca.iter().enumerate() {
-        match v.map(parse::boolean) {
-            None | Some(Ok(None)) => out.push(f64::NAN),
-            Some(Ok(Some(b))) => out.push(if b { 1.0 } else { 0.0 }),
-            Some(Err(exp)) => return Err(ctx.bad(i, v.unwrap_or(""), exp)),
+    if s.dtype() == &DataType::Boolean {
+        let ca = s.bool().expect("bool dtype");
+        return Ok(ca
+            .iter()
+            .map(|v| v.map_or(f64::NAN, |b| if b { 1.0 } else { 0.0 }))
+            .collect());
+    }
+    parse_labels(s, ctx, f64::NAN, |t| {
+        parse::boolean(t).map(|b| b.map(|b| if b { 1.0 } else { 0.0 }))
+    })
+}
+
+/// Text parsed once per distinct label: dates, booleans and outcomes repeat, so the column
+/// is interned by [`to_codes`] and each label parsed once; `missing` where a value is
+/// missing (empty or null). A label that does not parse names the first row holding it.
+fn parse_labels<T: Copy>(
+    s: &Series,
+    ctx: Ctx,
+    missing: T,
+    parse: impl Fn(&str) -> Result<Option<T>, &'static str>,
+) -> Result<Vec<T>, DataError> {
+    let (codes, labels) = to_codes(s, ctx, None)?;
+    let table: Vec<Result<T, &'static str>> = labels
+        .iter()
+        .map(|l| parse(l).map(|v| v.unwrap_or(missing)))
+        .collect();
+    let mut out = Vec::with_capacity(codes.len());
+    for (i, &c) in codes.iter().enumerate() {
+        if c == MetricColumn::MISSING_CODE {
+            out.push(missing);
+            continue;
+        }
+        match table[c as usize] {
+            Ok(v) => out.push(v),
+            Err(expected) => return Err(ctx.bad(i, &labels[c as usize], expected)),
         }
     }
     Ok(out)
@@ -673,40 +715,66 @@ fn to_codes(
         .cast(&DataType::String)
         .map_err(|e| ctx.bad(0, &e.to_string(), "text"))?;
     let ca = as_text.str().expect("string");
-    let mut map: FxHashMap<&str, u32> = FxHashMap::default();
+    let mut by_text: FxHashMap<&str, u32> = FxHashMap::default();
+    // polars keeps a string of up to 12 bytes inside its 16-byte view, so two equal views
+    // of such strings are equal strings (and longer strings with equal views in one array
+    // are the same bytes): most rows find their code by comparing or hashing a `u128`,
+    // without reading or trimming the text.
+    let mut by_view: FxHashMap<u128, u32> = FxHashMap::default();
     let mut labels: Vec<String> = Vec::new();
     let mut codes = Vec::with_capacity(ca.len());
     let mut missing_code = None;
-    // Exports list an account's snapshots together and a label repeats in runs: a value
-    // equal to the previous row's takes its code without a lookup.
-    let mut last: Option<(&str, u32)> = None;
-    for v in ca.iter() {
-        let t = v.map(str::trim).unwrap_or("");
-        if let Some((l, c)) = last {
-            if l == t {
-                codes.push(c);
-                continue;
-            }
-        }
-        if t.is_empty() {
-            match missing_label {
-                None => codes.push(MetricColumn::MISSING_CODE),
-                Some(l) => {
-                    let c = *missing_code.get_or_insert_with(|| {
-                        labels.push(l.to_string());
-                        (labels.len() - 1) as u32
-                    });
+    for (arr, chunk) in ca.downcast_iter().zip(ca.chunks()) {
+        let views = arr.views();
+        // (Through the chunk's `dyn Array`: polars does not re-export the `Array` trait.)
+        let validity = chunk.validity();
+        // Exports list an account's snapshots together and a label repeats in runs: a
+        // view equal to the previous row's takes its code without a lookup.
+        let mut last: Option<(u128, u32)> = None;
+        for (i, view) in views.iter().enumerate() {
+            let bits = view.as_u128();
+            if validity.is_none_or(|v| v.get_bit(i)) {
+                if let Some((l, c)) = last.filter(|&(l, _)| l == bits) {
                     codes.push(c);
+                    last = Some((l, c));
+                    continue;
+                }
+                if view.is_inline() {
+                    if let Some(&c) = by_view.get(&bits) {
+                        codes.push(c);
+                        last = Some((bits, c));
+                        continue;
+                    }
                 }
             }
-            continue;
+            let t = if validity.is_none_or(|v| v.get_bit(i)) {
+                arr.value(i).trim()
+            } else {
+                ""
+            };
+            if t.is_empty() {
+                match missing_label {
+                    None => codes.push(MetricColumn::MISSING_CODE),
+                    Some(l) => {
+                        let c = *missing_code.get_or_insert_with(|| {
+                            labels.push(l.to_string());
+                            (labels.len() - 1) as u32
+                        });
+                        codes.push(c);
+                    }
+                }
+                continue;
+            }
+            let code = *by_text.entry(t).or_insert_with(|| {
+                labels.push(t.to_string());
+                (labels.len() - 1) as u32
+            });
+            if view.is_inline() {
+                by_view.insert(bits, code);
+            }
+            codes.push(code);
+            last = Some((bits, code));
         }
-        let code = *map.entry(t).or_insert_with(|| {
-            labels.push(t.to_string());
-            (labels.len() - 1) as u32
-        });
-        codes.push(code);
-        last = Some((t, code));
     }
     Ok((codes, labels))
 }
@@ -732,18 +800,7 @@ fn to_days(s: &Series, ctx: Ctx, required: Option<&str>) -> Result<Vec<Day>, Dat
                 .map(|v| v.unwrap_or(NO_DAY))
                 .collect()
         }
-        DataType::String => {
-            let ca = s.str().expect("string");
-            let mut out = Vec::with_capacity(ca.len());
-            for (i, v) in ca.iter().enumerate() {
-                match v.map(parse::date) {
-                    None | Some(Ok(None)) => out.push(NO_DAY),
-                    Some(Ok(Some(d))) => out.push(d),
-                    Some(Err(exp)) => return Err(ctx.bad(i, v.unwrap_or(""), exp)),
-                }
-            }
-            out
-        }
+        DataType::String => parse_labels(s, ctx, NO_DAY, parse::date)?,
         other => {
             return Err(ctx.bad(
                 0,
@@ -785,17 +842,10 @@ fn to_outcome(s: &Series, ctx: Ctx) -> Result<Vec<u8>, DataError> {
         }
         return Ok(out);
     }
-    let as_text = s
-        .cast(&DataType::String)
-        .map_err(|e| ctx.bad(0, &e.to_string(), "an outcome"))?;
-    let ca = as_text.str().expect("string");
-    let mut out = Vec::with_capacity(ca.len());
-    for (i, v) in ca.iter().enumerate() {
-        match v.map(parse::outcome) {
-            None | Some(Ok(None)) => return Err(ctx.missing(i, "every snapshot needs an outcome")),
-            Some(Ok(Some(y))) => out.push(y),
-            Some(Err(exp)) => return Err(ctx.bad(i, v.unwrap_or(""), exp)),
-        }
+    const MISSING: u8 = u8::MAX;
+    let out = parse_labels(s, ctx, MISSING, parse::outcome)?;
+    if let Some(i) = out.iter().position(|&y| y == MISSING) {
+        return Err(ctx.missing(i, "every snapshot needs an outcome"));
     }
     Ok(out)
 }
