@@ -1583,6 +1583,38 @@ mod tests {
     }
 
     #[test]
+    fn labels_are_interned_across_chunks_whatever_their_length() {
+        let long = "a label longer than twelve bytes";
+        let first = Series::new(
+            "c".into(),
+            [Some("x"), Some(" x "), None, Some(long), Some("y"), Some(long)],
+        );
+        let second = Series::new("c".into(), [Some(long), Some("x"), Some(""), Some("y ")]);
+        let mut s = first.clone();
+        s.append(&second).unwrap();
+        assert_eq!(s.n_chunks(), 2);
+        let ctx = Ctx {
+            path: "p",
+            column: "c",
+        };
+        let (codes, labels) = to_codes(&s, ctx, None).unwrap();
+        let m = MetricColumn::MISSING_CODE;
+        assert_eq!(labels, ["x", long, "y"]);
+        assert_eq!(codes, [0, 0, m, 1, 2, 1, 1, 0, m, 2]);
+        let (codes, labels) = to_codes(&s, ctx, Some("(missing)")).unwrap();
+        assert_eq!(labels, ["x", "(missing)", long, "y"]);
+        assert_eq!(codes, [0, 0, 1, 2, 3, 2, 2, 0, 1, 3]);
+        // Parsed once per label; a bad label names its first row.
+        let dates = Series::new("d".into(), ["2024-03-31", "2024-03-31", "", "2024-13-01"]);
+        let e = to_days(&dates, ctx, None).unwrap_err();
+        assert!(matches!(&e, DataError::BadValue { row: 4, value, .. } if value == "2024-13-01"));
+        let flags = Series::new("b".into(), [Some("yes"), None, Some(" no"), Some("yes")]);
+        let v = to_bool(&flags, ctx).unwrap();
+        assert_eq!((v[0], v[2], v[3]), (1.0, 0.0, 1.0));
+        assert!(v[1].is_nan());
+    }
+
+    #[test]
     fn truncated_parquet_rejected() {
         let dir = tempfile::tempdir().unwrap();
         let p = write(&dir, "t.parquet", b"PAR1\x15\x00\x15");
