@@ -1587,7 +1587,14 @@ mod tests {
         let long = "a label longer than twelve bytes";
         let first = Series::new(
             "c".into(),
-            [Some("x"), Some(" x "), None, Some(long), Some("y"), Some(long)],
+            [
+                Some("x"),
+                Some(" x "),
+                None,
+                Some(long),
+                Some("y"),
+                Some(long),
+            ],
         );
         let second = Series::new("c".into(), [Some(long), Some("x"), Some(""), Some("y ")]);
         let mut s = first.clone();
