@@ -10,8 +10,8 @@
 //!
 //! Rules (those of the byte-at-a-time reading, kept as the tests' oracle): a `"` toggles
 //! quoting; outside quotes the delimiter ends a field, a line feed ends a record and a
-//! carriage return is ignored; a record with no other byte (an empty line) is skipped, as
-//! polars skips it.
+//! carriage return is ignored; a record with no other byte (an empty line) is not counted
+//! (polars reads it as a row of missing values, which the loader then judges).
 
 /// The first record whose field count differs from the header's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +33,12 @@ pub(super) struct FieldCounter {
     nonempty: bool,
     header: Option<usize>,
     row: usize,
+    /// Bytes fed so far.
+    fed: u64,
+    /// Offset just past the line feed that ended the header record.
+    header_end: Option<u64>,
+    /// Offset just past the last line feed that ended a record.
+    record_end: u64,
 }
 
 /// Bytes per block: one bit of a `u64` each.
@@ -47,7 +53,21 @@ impl FieldCounter {
             nonempty: false,
             header: None,
             row: 0,
+            fed: 0,
+            header_end: None,
+            record_end: 0,
         }
+    }
+
+    /// The offset (in bytes fed) just past the header record's line feed, once seen.
+    pub fn header_end(&self) -> Option<u64> {
+        self.header_end
+    }
+
+    /// The offset (in bytes fed) just past the line feed of the last record that is not
+    /// an empty line: the bytes before it are whole records, where a reader may cut.
+    pub fn record_end(&self) -> u64 {
+        self.record_end
     }
 
     /// Feeds the next bytes; returns the first ragged record among them.
@@ -58,6 +78,7 @@ impl FieldCounter {
             if let Some(bad) = self.block(block, u64::MAX) {
                 return Some(bad);
             }
+            self.fed += BLOCK as u64;
         }
         let rest = blocks.remainder();
         if rest.is_empty() {
@@ -65,7 +86,9 @@ impl FieldCounter {
         }
         let mut padded = [0u8; BLOCK];
         padded[..rest.len()].copy_from_slice(rest);
-        self.block(&padded, (1u64 << rest.len()) - 1)
+        let bad = self.block(&padded, (1u64 << rest.len()) - 1);
+        self.fed += rest.len() as u64;
+        bad
     }
 
     /// Ends the input: checks a last record without a line end.
@@ -96,8 +119,16 @@ impl FieldCounter {
             let here = record & ((1u64 << at) - 1);
             self.delimiters += (delimiter & here).count_ones() as usize;
             self.nonempty |= content & here != 0;
+            let empty_line = !self.nonempty && self.delimiters == 0;
             if let Some(bad) = self.end_record() {
                 return Some(bad);
+            }
+            // An empty line is not a record end: polars reads it as a row of nulls, so a
+            // reader cutting the text leaves it at the start of what follows, where polars
+            // reads it the same way.
+            if !empty_line {
+                self.record_end = self.fed + u64::from(at) + 1;
+                self.header_end.get_or_insert(self.record_end);
             }
             record = u64::MAX.checked_shl(at + 1).unwrap_or(0);
             ends &= ends - 1;
@@ -226,6 +257,33 @@ mod tests {
         end(&mut fields, &mut len)
     }
 
+    /// Where the oracle's reading ends the header and the last record that is not an
+    /// empty line: just past their unquoted line feeds.
+    fn oracle_ends(bytes: &[u8], delimiter: u8) -> (Option<u64>, u64) {
+        let (mut quoted, mut fields, mut len) = (false, 0usize, 0usize);
+        let (mut header_end, mut record_end) = (None, 0u64);
+        for (i, &b) in bytes.iter().enumerate() {
+            if b == b'"' {
+                quoted = !quoted;
+            } else if !quoted {
+                if b == delimiter {
+                    fields += 1;
+                } else if b == b'\n' {
+                    if len > 0 || fields > 0 {
+                        header_end.get_or_insert(i as u64 + 1);
+                        record_end = i as u64 + 1;
+                    }
+                    (fields, len) = (0, 0);
+                    continue;
+                } else if b == b'\r' {
+                    continue;
+                }
+            }
+            len += 1;
+        }
+        (header_end, record_end)
+    }
+
     fn counted(pieces: &[&[u8]], delimiter: u8) -> Option<Ragged> {
         let mut c = FieldCounter::new(delimiter);
         for p in pieces {
@@ -288,6 +346,23 @@ mod tests {
         ) {
             let pieces: Vec<&[u8]> = bytes.chunks(piece).collect();
             prop_assert_eq!(counted(&pieces, delimiter), oracle(&bytes, delimiter));
+        }
+
+        #[test]
+        fn record_ends_match_the_oracle(
+            bytes in proptest::collection::vec(
+                proptest::sample::select(b"ab\"\n\r".to_vec()), 0..400),
+            piece in 1usize..130,
+        ) {
+            // Without delimiters every record has one field, so none is ragged: the
+            // header and the last record end where the byte-at-a-time reading says.
+            let mut c = FieldCounter::new(b',');
+            for p in bytes.chunks(piece) {
+                prop_assert_eq!(c.feed(p), None);
+            }
+            let (header_end, record_end) = oracle_ends(&bytes, b',');
+            prop_assert_eq!(c.header_end(), header_end);
+            prop_assert_eq!(c.record_end(), record_end);
         }
     }
 }

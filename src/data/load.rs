@@ -51,23 +51,24 @@ impl Source {
 
 /// Load snapshots from `path` (`-` is CSV on standard input) as `req` says.
 pub fn load(path: &str, req: &LoadRequest) -> Result<Snapshots, DataError> {
+    load_in_batches(path, req, CSV_BATCH_BYTES)
+}
+
+/// [`load`], reading a CSV text longer than `batch_bytes` in batches of about that size.
+fn load_in_batches(
+    path: &str,
+    req: &LoadRequest,
+    batch_bytes: usize,
+) -> Result<Snapshots, DataError> {
     let (format, source) = open(path, req.encoding)?;
     let delimiter = match format {
-        Format::Csv => {
-            let d = delimiter(&source, req)?;
-            check_field_counts(path, &source, d)?;
-            crate::timing::mark("load: CSV field counts checked");
-            d
-        }
+        Format::Csv => delimiter(&source, req)?,
         Format::Parquet => 0,
     };
-    let lf_for = |as_float: &[&str]| -> Result<LazyFrame, DataError> {
-        match format {
-            Format::Csv => csv_frame(path, &source, delimiter, as_float),
-            Format::Parquet => parquet_frame(path),
-        }
+    let mut probe = match format {
+        Format::Csv => csv_frame(path, &source, delimiter, &[])?,
+        Format::Parquet => parquet_frame(path)?,
     };
-    let mut probe = lf_for(&[])?;
     let schema = probe
         .collect_schema()
         .map_err(|e| polars_error(path, format, &source, e))?;
@@ -89,24 +90,228 @@ pub fn load(path: &str, req: &LoadRequest) -> Result<Snapshots, DataError> {
         .collect();
     let needed = cols.all();
     let select: Vec<Expr> = needed.iter().map(|c| col(c.as_str())).collect();
-    let df = match lf_for(&float_cols)?.select(&select).collect() {
-        Ok(df) => df,
-        Err(first) if format == Format::Csv && !float_cols.is_empty() => {
-            // Retry with every column as text; the parsers below say what is wrong.
-            lf_for(&[])?
-                .select(&select)
-                .collect()
-                .map_err(|_| polars_error(path, format, &source, first))?
+    // A frame of the needed columns from `from` (the whole file, or a batch of its CSV).
+    let frame = |from: &Source| -> Result<DataFrame, DataError> {
+        let lf = |as_float: &[&str]| match format {
+            Format::Csv => csv_frame(path, from, delimiter, as_float),
+            Format::Parquet => parquet_frame(path),
+        };
+        match lf(&float_cols)?.select(&select).collect() {
+            Ok(df) => Ok(df),
+            Err(first) if format == Format::Csv && !float_cols.is_empty() => {
+                // Read again with every column as text; the parsers below say what is wrong.
+                lf(&[])?
+                    .select(&select)
+                    .collect()
+                    .map_err(|_| polars_error(path, format, &source, first))
+            }
+            Err(e) => Err(polars_error(path, format, &source, e)),
         }
-        Err(e) => return Err(polars_error(path, format, &source, e)),
     };
-    crate::timing::mark("load: file read into a frame");
-    if df.height() == 0 {
-        return Err(DataError::NoRows {
-            path: path.to_string(),
-        });
+    let mut targets = targets(&cols);
+    let finish = |rows: usize, targets: Vec<Target>| {
+        if rows == 0 {
+            return Err(DataError::NoRows {
+                path: path.to_string(),
+            });
+        }
+        crate::timing::mark("load: columns converted");
+        assemble(path, req, &cols, targets, rows)
+    };
+    let rows;
+    match format {
+        Format::Parquet => {
+            let df = frame(&source)?;
+            crate::timing::mark("load: file read into a frame");
+            rows = df.height();
+            append_frame(path, &mut targets, df, 0)?;
+        }
+        Format::Csv => {
+            // Batch by batch: memory holds the converted columns and one batch, not the
+            // whole file and the whole frame besides.
+            let io = |e| DataError::Io {
+                path: path.into(),
+                source: e,
+            };
+            let (reader, len): (Box<dyn Read + Send>, u64) = match &source {
+                Source::Path(p) => {
+                    let file = std::fs::File::open(p).map_err(io)?;
+                    let len = file.metadata().map_err(io)?.len();
+                    (Box::new(file), len)
+                }
+                Source::Bytes(_) => (Box::new(source.bytes()), source.bytes().len() as u64),
+            };
+            if len <= batch_bytes as u64 {
+                // One batch: polars reads the text where it is (a file is mapped, not
+                // copied) once its field counts are checked.
+                check_field_counts(path, reader, delimiter)?;
+                let df = frame(&source)?;
+                crate::timing::mark("load: file read into a frame");
+                rows = df.height();
+                append_frame(path, &mut targets, df, 0)?;
+            } else {
+                let batches = CsvBatches::new(reader, delimiter, batch_bytes);
+                rows = append_batches(path, batches, &frame, &mut targets)?;
+            }
+        }
     }
-    build(path, req, &cols, df)
+    finish(rows, targets)
+}
+
+/// Appends the batches' rows to the targets, polars parsing the next batch while one
+/// converts; returns the number of rows.
+fn append_batches(
+    path: &str,
+    mut batches: CsvBatches,
+    frame: &(impl Fn(&Source) -> Result<DataFrame, DataError> + Sync),
+    targets: &mut [Target],
+) -> Result<usize, DataError> {
+    let (mut rows, mut n_batches) = (0, 0);
+    std::thread::scope(|scope| -> Result<(), DataError> {
+        let (send, frames) = std::sync::mpsc::sync_channel(1);
+        scope.spawn(move || loop {
+            let next = batches
+                .next_batch(path)
+                .and_then(|b| b.map(|b| frame(&Source::in_memory(b))).transpose());
+            let last = !matches!(next, Ok(Some(_)));
+            // A closed channel means the conversion stopped at an error.
+            if send.send(next).is_err() || last {
+                break;
+            }
+        });
+        while let Some(df) = frames.recv().expect("the parser sends until its end")? {
+            let height = df.height();
+            append_frame(path, targets, df, rows)?;
+            rows += height;
+            n_batches += 1;
+        }
+        Ok(())
+    })?;
+    crate::timing::mark(&format!("load: read and converted in {n_batches} batches"));
+    Ok(rows)
+}
+
+/// Bytes of CSV per batch (and at least one whole record). Each batch is parsed by polars
+/// and converted before the next is read.
+const CSV_BATCH_BYTES: usize = 32 << 20;
+
+/// Every record has as many fields as the header (polars would pad a short record with
+/// nulls and cut a long one); see [`super::fields`].
+fn check_field_counts(path: &str, mut reader: impl Read, delimiter: u8) -> Result<(), DataError> {
+    let mut counter = FieldCounter::new(delimiter);
+    let mut buf = vec![0u8; 1 << 20];
+    let bad = loop {
+        let n = reader.read(&mut buf).map_err(|e| DataError::Io {
+            path: path.into(),
+            source: e,
+        })?;
+        if n == 0 {
+            break counter.finish();
+        }
+        if let Some(bad) = counter.feed(&buf[..n]) {
+            break Some(bad);
+        }
+    };
+    match bad {
+        Some(r) => Err(ragged(path, r)),
+        None => Ok(()),
+    }
+}
+
+fn ragged(path: &str, r: Ragged) -> DataError {
+    DataError::Ragged {
+        path: path.into(),
+        row: r.row,
+        expected: r.expected,
+        found: r.found,
+    }
+}
+
+/// A CSV text cut into batches of whole records, each with the header in front, its field
+/// counts checked on the way (polars would pad a short record with nulls and cut a long
+/// one; see [`super::fields`]).
+struct CsvBatches<'a> {
+    reader: Box<dyn Read + Send + 'a>,
+    counter: FieldCounter,
+    batch_bytes: usize,
+    /// The header record (with any empty lines before it), once read.
+    header: Option<Vec<u8>>,
+    /// Bytes read past the last whole record.
+    carry: Vec<u8>,
+    /// The offset in the text of `carry`'s first byte.
+    carry_at: u64,
+    done: bool,
+}
+
+impl<'a> CsvBatches<'a> {
+    fn new(reader: Box<dyn Read + Send + 'a>, delimiter: u8, batch_bytes: usize) -> Self {
+        CsvBatches {
+            reader,
+            counter: FieldCounter::new(delimiter),
+            batch_bytes,
+            header: None,
+            carry: Vec::new(),
+            carry_at: 0,
+            done: false,
+        }
+    }
+
+    /// The next batch: the header and the next whole records; `None` after the last.
+    fn next_batch(&mut self, path: &str) -> Result<Option<Vec<u8>>, DataError> {
+        if self.done {
+            return Ok(None);
+        }
+        let head = self.header.as_ref().map_or(0, Vec::len);
+        let mut buf = Vec::with_capacity(head + self.carry.len() + self.batch_bytes);
+        if let Some(h) = &self.header {
+            buf.extend_from_slice(h);
+        }
+        // `buf[data..]` holds the text from offset `carry_at` (the first batch holds the
+        // text from its start, header and all).
+        let data = buf.len();
+        buf.append(&mut self.carry);
+        loop {
+            let before = buf.len();
+            let read = (&mut self.reader)
+                .take(self.batch_bytes as u64)
+                .read_to_end(&mut buf)
+                .map_err(|e| DataError::Io {
+                    path: path.into(),
+                    source: e,
+                })?;
+            if let Some(bad) = self.counter.feed(&buf[before..]) {
+                return Err(ragged(path, bad));
+            }
+            if read == 0 {
+                if let Some(bad) = self.counter.finish() {
+                    return Err(ragged(path, bad));
+                }
+                self.done = true;
+                let start = match (&self.header, self.counter.header_end()) {
+                    (Some(_), _) => data,
+                    (None, Some(end)) => end as usize,
+                    (None, None) => buf.len(),
+                };
+                return Ok((buf.len() > start).then_some(buf));
+            }
+            if self.header.is_none() {
+                if let Some(end) = self.counter.header_end() {
+                    self.header = Some(buf[..end as usize].to_vec());
+                }
+            }
+            let Some(header_end) = self.counter.header_end() else {
+                continue;
+            };
+            let end = self.counter.record_end();
+            if end > header_end.max(self.carry_at) {
+                let cut = data + (end - self.carry_at) as usize;
+                self.carry = buf[cut..].to_vec();
+                self.carry_at = end;
+                buf.truncate(cut);
+                return Ok(Some(buf));
+            }
+        }
+    }
 }
 
 /// The column names of a snapshot file, in file order (CSV header or Parquet schema).
@@ -260,45 +465,6 @@ fn csv_frame(
             format: "CSV",
             message: e.to_string(),
         })
-}
-
-/// Every record has as many fields as the header (polars would pad a short row with
-/// nulls and cut a long one); see [`super::fields`].
-fn check_field_counts(path: &str, source: &Source, delimiter: u8) -> Result<(), DataError> {
-    let mut counter = FieldCounter::new(delimiter);
-    let bad = match source {
-        Source::Bytes(_) => counter.feed(source.bytes()).or_else(|| counter.finish()),
-        Source::Path(p) => {
-            let io = |source| DataError::Io {
-                path: path.into(),
-                source,
-            };
-            let mut f = std::fs::File::open(p).map_err(io)?;
-            let mut buf = vec![0u8; 1 << 20];
-            loop {
-                let n = f.read(&mut buf).map_err(io)?;
-                if n == 0 {
-                    break counter.finish();
-                }
-                if let Some(bad) = counter.feed(&buf[..n]) {
-                    break Some(bad);
-                }
-            }
-        }
-    };
-    match bad {
-        Some(Ragged {
-            row,
-            expected,
-            found,
-        }) => Err(DataError::Ragged {
-            path: path.into(),
-            row,
-            expected,
-            found,
-        }),
-        None => Ok(()),
-    }
 }
 
 /// The most frequent of `,` `;` tab `|` outside quotes in the header line (comma on a tie).
@@ -543,13 +709,15 @@ fn resolve(path: &str, req: &LoadRequest, available: &[String]) -> Result<Column
 struct Ctx<'a> {
     path: &'a str,
     column: &'a str,
+    /// The file's row (0-based) of the values' first row.
+    first_row: usize,
 }
 
 impl Ctx<'_> {
     fn bad(&self, i: usize, value: &str, expected: &str) -> DataError {
         DataError::BadValue {
             path: self.path.into(),
-            row: i + 1,
+            row: self.first_row + i + 1,
             column: self.column.into(),
             value: truncate(value),
             expected: expected.into(),
@@ -558,7 +726,7 @@ impl Ctx<'_> {
     fn missing(&self, i: usize, why: &str) -> DataError {
         DataError::MissingValue {
             path: self.path.into(),
-            row: i + 1,
+            row: self.first_row + i + 1,
             column: self.column.into(),
             why: why.into(),
         }
@@ -579,12 +747,13 @@ fn is_numeric(dt: &DataType) -> bool {
     dt.is_primitive_numeric()
 }
 
-/// A numeric column: NaN for missing values, errors for text and non-finite numbers.
-fn to_f64(s: &Series, ctx: Ctx) -> Result<Vec<f64>, DataError> {
+/// A numeric column appended to `out`: NaN for missing values, errors for text and
+/// non-finite numbers.
+fn to_f64(s: &Series, ctx: Ctx, out: &mut Vec<f64>) -> Result<(), DataError> {
     let dt = s.dtype();
     if dt == &DataType::String {
         let ca = s.str().expect("string dtype");
-        let mut out = Vec::with_capacity(ca.len());
+        out.reserve(ca.len());
         for (i, v) in ca.iter().enumerate() {
             match v {
                 None => out.push(f64::NAN),
@@ -595,14 +764,10 @@ fn to_f64(s: &Series, ctx: Ctx) -> Result<Vec<f64>, DataError> {
                 },
             }
         }
-        return Ok(out);
+        return Ok(());
     }
     if dt == &DataType::Boolean {
-        let ca = s.bool().expect("bool dtype");
-        return Ok(ca
-            .iter()
-            .map(|v| v.map_or(f64::NAN, |b| if b { 1.0 } else { 0.0 }))
-            .collect());
+        return to_bool(s, ctx, out);
     }
     if !is_numeric(dt) {
         return Err(ctx.bad(
@@ -614,26 +779,28 @@ fn to_f64(s: &Series, ctx: Ctx) -> Result<Vec<f64>, DataError> {
     // The common integer types convert straight into the output (no polars cast, which
     // would build a second column first).
     match dt {
-        DataType::Float64 => numbers(s.f64().expect("f64"), ctx, |v| v),
-        DataType::Int64 => numbers(s.i64().expect("i64"), ctx, |v| v as f64),
-        DataType::Int32 => numbers(s.i32().expect("i32"), ctx, f64::from),
+        DataType::Float64 => numbers(s.f64().expect("f64"), ctx, |v| v, out),
+        DataType::Int64 => numbers(s.i64().expect("i64"), ctx, |v| v as f64, out),
+        DataType::Int32 => numbers(s.i32().expect("i32"), ctx, f64::from, out),
         _ => {
             let cast = s
                 .cast(&DataType::Float64)
                 .map_err(|e| ctx.bad(0, &e.to_string(), "a number"))?;
-            numbers(cast.f64().expect("cast to f64"), ctx, |v| v)
+            numbers(cast.f64().expect("cast to f64"), ctx, |v| v, out)
         }
     }
 }
 
-/// A numeric column as `f64` through `to`, nulls as NaN; a NaN or infinity in the data
-/// itself is an error.
+/// A numeric column appended to `out` as `f64` through `to`, nulls as NaN; a NaN or
+/// infinity in the data itself is an error.
 fn numbers<T: PolarsNumericType>(
     ca: &ChunkedArray<T>,
     ctx: Ctx,
     to: impl Fn(T::Native) -> f64,
-) -> Result<Vec<f64>, DataError> {
-    let mut out = Vec::with_capacity(ca.len());
+    out: &mut Vec<f64>,
+) -> Result<(), DataError> {
+    let start = out.len();
+    out.reserve(ca.len());
     for arr in ca.downcast_iter() {
         let offset = out.len();
         out.extend(arr.values().iter().map(|&v| to(v)));
@@ -645,7 +812,7 @@ fn numbers<T: PolarsNumericType>(
             let j = from + j;
             if nulls.is_none_or(|valid| valid.get_bit(j)) {
                 return Err(ctx.bad(
-                    offset + j,
+                    offset - start + j,
                     &values[j].to_string(),
                     "a finite number (NaN and infinities are not allowed)",
                 ));
@@ -660,38 +827,44 @@ fn numbers<T: PolarsNumericType>(
             }
         }
     }
-    Ok(out)
+    Ok(())
 }
 
-/// A boolean metric as 1/0, NaN for missing.
-fn to_bool(s: &Series, ctx: Ctx) -> Result<Vec<f64>, DataError> {
+/// A boolean metric appended to `out` as 1/0, NaN for missing.
+fn to_bool(s: &Series, ctx: Ctx, out: &mut Vec<f64>) -> Result<(), DataError> {
     if s.dtype() == &DataType::Boolean {
         let ca = s.bool().expect("bool dtype");
-        return Ok(ca
-            .iter()
-            .map(|v| v.map_or(f64::NAN, |b| if b { 1.0 } else { 0.0 }))
-            .collect());
+        out.extend(
+            ca.iter()
+                .map(|v| v.map_or(f64::NAN, |b| if b { 1.0 } else { 0.0 })),
+        );
+        return Ok(());
     }
-    parse_labels(s, ctx, f64::NAN, |t| {
+    parse_labels(s, ctx, f64::NAN, out, |t| {
         parse::boolean(t).map(|b| b.map(|b| if b { 1.0 } else { 0.0 }))
     })
 }
 
-/// Text parsed once per distinct label: dates, booleans and outcomes repeat, so the column
-/// is interned by [`to_codes`] and each label parsed once; `missing` where a value is
-/// missing (empty or null). A label that does not parse names the first row holding it.
+/// Text parsed once per distinct label and appended to `out`: dates, booleans and outcomes
+/// repeat, so the column is interned by an [`Interner`] and each label parsed once;
+/// `missing` where a value is missing (empty or null). A label that does not parse names
+/// the first row holding it.
 fn parse_labels<T: Copy>(
     s: &Series,
     ctx: Ctx,
     missing: T,
+    out: &mut Vec<T>,
     parse: impl Fn(&str) -> Result<Option<T>, &'static str>,
-) -> Result<Vec<T>, DataError> {
-    let (codes, labels) = to_codes(s, ctx, None)?;
+) -> Result<(), DataError> {
+    let mut interner = Interner::default();
+    let mut codes = Vec::new();
+    interner.push(s, ctx, None, &mut codes)?;
+    let labels = interner.into_labels();
     let table: Vec<Result<T, &'static str>> = labels
         .iter()
         .map(|l| parse(l).map(|v| v.unwrap_or(missing)))
         .collect();
-    let mut out = Vec::with_capacity(codes.len());
+    out.reserve(codes.len());
     for (i, &c) in codes.iter().enumerate() {
         if c == MetricColumn::MISSING_CODE {
             out.push(missing);
@@ -702,105 +875,147 @@ fn parse_labels<T: Copy>(
             Err(expected) => return Err(ctx.bad(i, &labels[c as usize], expected)),
         }
     }
-    Ok(out)
+    Ok(())
 }
 
-/// Labels interned as codes; empty is missing.
-fn to_codes(
-    s: &Series,
-    ctx: Ctx,
-    missing_label: Option<&str>,
-) -> Result<(Vec<u32>, Vec<String>), DataError> {
-    let as_text = s
-        .cast(&DataType::String)
-        .map_err(|e| ctx.bad(0, &e.to_string(), "text"))?;
-    let ca = as_text.str().expect("string");
-    let mut by_text: FxHashMap<&str, u32> = FxHashMap::default();
-    // polars keeps a string of up to 12 bytes inside its 16-byte view, so two equal views
-    // of such strings are equal strings (and longer strings with equal views in one array
-    // are the same bytes): most rows find their code by comparing or hashing a `u128`,
-    // without reading or trimming the text.
-    let mut by_view: FxHashMap<u128, u32> = FxHashMap::default();
-    let mut labels: Vec<String> = Vec::new();
-    let mut codes = Vec::with_capacity(ca.len());
-    let mut missing_code = None;
-    for (arr, chunk) in ca.downcast_iter().zip(ca.chunks()) {
-        let views = arr.views();
-        // (Through the chunk's `dyn Array`: polars does not re-export the `Array` trait.)
-        let validity = chunk.validity();
-        // Exports list an account's snapshots together and a label repeats in runs: a
-        // view equal to the previous row's takes its code without a lookup.
-        let mut last: Option<(u128, u32)> = None;
-        for (i, view) in views.iter().enumerate() {
-            let bits = view.as_u128();
-            if validity.is_none_or(|v| v.get_bit(i)) {
-                if let Some((l, c)) = last.filter(|&(l, _)| l == bits) {
-                    codes.push(c);
-                    last = Some((l, c));
-                    continue;
-                }
-                if view.is_inline() {
-                    if let Some(&c) = by_view.get(&bits) {
+/// Labels interned as codes, over as many batches of a column as come; empty is missing.
+#[derive(Default)]
+struct Interner {
+    by_text: FxHashMap<Box<str>, u32>,
+    /// polars keeps a string of up to 12 bytes inside its 16-byte view, so two equal views
+    /// of such strings are equal strings (and longer strings with equal views in one array
+    /// are the same bytes): most rows find their code by comparing or hashing a `u128`,
+    /// without reading or trimming the text.
+    by_view: FxHashMap<u128, u32>,
+    /// The code and label given to missing values, when they have one.
+    missing: Option<(u32, String)>,
+    len: u32,
+}
+
+impl Interner {
+    /// Appends the codes of `s`'s values to `codes`; a missing value is
+    /// [`MetricColumn::MISSING_CODE`], or the code of `missing_label` when given.
+    fn push(
+        &mut self,
+        s: &Series,
+        ctx: Ctx,
+        missing_label: Option<&str>,
+        codes: &mut Vec<u32>,
+    ) -> Result<(), DataError> {
+        let as_text = s
+            .cast(&DataType::String)
+            .map_err(|e| ctx.bad(0, &e.to_string(), "text"))?;
+        let ca = as_text.str().expect("string");
+        codes.reserve(ca.len());
+        for (arr, chunk) in ca.downcast_iter().zip(ca.chunks()) {
+            let views = arr.views();
+            // (Through the chunk's `dyn Array`: polars does not re-export the `Array` trait.)
+            let validity = chunk.validity();
+            // Exports list an account's snapshots together and a label repeats in runs: a
+            // view equal to the previous row's takes its code without a lookup.
+            let mut last: Option<(u128, u32)> = None;
+            for (i, view) in views.iter().enumerate() {
+                let bits = view.as_u128();
+                if validity.is_none_or(|v| v.get_bit(i)) {
+                    if let Some((l, c)) = last.filter(|&(l, _)| l == bits) {
                         codes.push(c);
-                        last = Some((bits, c));
+                        last = Some((l, c));
                         continue;
                     }
-                }
-            }
-            let t = if validity.is_none_or(|v| v.get_bit(i)) {
-                arr.value(i).trim()
-            } else {
-                ""
-            };
-            if t.is_empty() {
-                match missing_label {
-                    None => codes.push(MetricColumn::MISSING_CODE),
-                    Some(l) => {
-                        let c = *missing_code.get_or_insert_with(|| {
-                            labels.push(l.to_string());
-                            (labels.len() - 1) as u32
-                        });
-                        codes.push(c);
+                    if view.is_inline() {
+                        if let Some(&c) = self.by_view.get(&bits) {
+                            codes.push(c);
+                            last = Some((bits, c));
+                            continue;
+                        }
                     }
                 }
-                continue;
+                let t = if validity.is_none_or(|v| v.get_bit(i)) {
+                    arr.value(i).trim()
+                } else {
+                    ""
+                };
+                if t.is_empty() {
+                    codes.push(match missing_label {
+                        None => MetricColumn::MISSING_CODE,
+                        Some(l) => self.missing_code(l),
+                    });
+                    continue;
+                }
+                let code = match self.by_text.get(t) {
+                    Some(&c) => c,
+                    None => {
+                        let c = self.next_code();
+                        self.by_text.insert(t.into(), c);
+                        c
+                    }
+                };
+                if view.is_inline() {
+                    self.by_view.insert(bits, code);
+                }
+                codes.push(code);
+                last = Some((bits, code));
             }
-            let code = *by_text.entry(t).or_insert_with(|| {
-                labels.push(t.to_string());
-                (labels.len() - 1) as u32
-            });
-            if view.is_inline() {
-                by_view.insert(bits, code);
-            }
-            codes.push(code);
-            last = Some((bits, code));
         }
+        Ok(())
     }
-    Ok((codes, labels))
+
+    fn next_code(&mut self) -> u32 {
+        self.len += 1;
+        self.len - 1
+    }
+
+    fn missing_code(&mut self, label: &str) -> u32 {
+        if let Some((c, _)) = self.missing {
+            return c;
+        }
+        let c = self.next_code();
+        self.missing = Some((c, label.to_string()));
+        c
+    }
+
+    /// The labels by code.
+    fn into_labels(self) -> Vec<String> {
+        let mut labels = vec![String::new(); self.len as usize];
+        for (text, c) in self.by_text {
+            labels[c as usize] = text.into_string();
+        }
+        if let Some((c, label)) = self.missing {
+            labels[c as usize] = label;
+        }
+        labels
+    }
 }
 
-/// Dates as day numbers; `NO_DAY` for missing when allowed.
-fn to_days(s: &Series, ctx: Ctx, required: Option<&str>) -> Result<Vec<Day>, DataError> {
-    let out: Vec<Day> = match s.dtype() {
-        DataType::Date => s
-            .date()
-            .expect("date")
-            .physical()
-            .iter()
-            .map(|v| v.unwrap_or(NO_DAY))
-            .collect(),
+/// Dates appended to `out` as day numbers; `NO_DAY` for missing when allowed.
+fn to_days(
+    s: &Series,
+    ctx: Ctx,
+    required: Option<&str>,
+    out: &mut Vec<Day>,
+) -> Result<(), DataError> {
+    let start = out.len();
+    match s.dtype() {
+        DataType::Date => out.extend(
+            s.date()
+                .expect("date")
+                .physical()
+                .iter()
+                .map(|v| v.unwrap_or(NO_DAY)),
+        ),
         DataType::Datetime(_, _) => {
             let d = s
                 .cast(&DataType::Date)
                 .map_err(|e| ctx.bad(0, &e.to_string(), "a date"))?;
-            d.date()
-                .expect("date")
-                .physical()
-                .iter()
-                .map(|v| v.unwrap_or(NO_DAY))
-                .collect()
+            out.extend(
+                d.date()
+                    .expect("date")
+                    .physical()
+                    .iter()
+                    .map(|v| v.unwrap_or(NO_DAY)),
+            );
         }
-        DataType::String => parse_labels(s, ctx, NO_DAY, parse::date)?,
+        DataType::String => parse_labels(s, ctx, NO_DAY, out, parse::date)?,
         other => {
             return Err(ctx.bad(
                 0,
@@ -810,15 +1025,15 @@ fn to_days(s: &Series, ctx: Ctx, required: Option<&str>) -> Result<Vec<Day>, Dat
         }
     };
     if let Some(why) = required {
-        if let Some(i) = out.iter().position(|&d| d == NO_DAY) {
+        if let Some(i) = out[start..].iter().position(|&d| d == NO_DAY) {
             return Err(ctx.missing(i, why));
         }
     }
-    Ok(out)
+    Ok(())
 }
 
-/// Outcome labels as 0/1.
-fn to_outcome(s: &Series, ctx: Ctx) -> Result<Vec<u8>, DataError> {
+/// Outcome labels appended to `out` as 0/1.
+fn to_outcome(s: &Series, ctx: Ctx, out: &mut Vec<u8>) -> Result<(), DataError> {
     // Integer outcomes (0/1, the common export) without going through text: an integer's
     // text is its decimal digits, so a value other than 0 or 1 is reported as written.
     if s.dtype().is_integer() {
@@ -826,7 +1041,7 @@ fn to_outcome(s: &Series, ctx: Ctx) -> Result<Vec<u8>, DataError> {
             .cast(&DataType::Int64)
             .map_err(|e| ctx.bad(0, &e.to_string(), "an outcome"))?;
         let ca = cast.i64().expect("cast to i64");
-        let mut out = Vec::with_capacity(ca.len());
+        out.reserve(ca.len());
         for (i, v) in ca.iter().enumerate() {
             match v {
                 None => return Err(ctx.missing(i, "every snapshot needs an outcome")),
@@ -840,158 +1055,191 @@ fn to_outcome(s: &Series, ctx: Ctx) -> Result<Vec<u8>, DataError> {
                 }
             }
         }
-        return Ok(out);
+        return Ok(());
     }
     const MISSING: u8 = u8::MAX;
-    let out = parse_labels(s, ctx, MISSING, parse::outcome)?;
-    if let Some(i) = out.iter().position(|&y| y == MISSING) {
+    let start = out.len();
+    parse_labels(s, ctx, MISSING, out, parse::outcome)?;
+    if let Some(i) = out[start..].iter().position(|&y| y == MISSING) {
         return Err(ctx.missing(i, "every snapshot needs an outcome"));
     }
-    Ok(out)
+    Ok(())
 }
 
-/// Account ids interned as codes.
-fn to_accounts(s: &Series, ctx: Ctx) -> Result<(Vec<u32>, Vec<String>), DataError> {
-    let (codes, labels) = to_codes(s, ctx, None)?;
-    if let Some(i) = codes.iter().position(|&c| c == MetricColumn::MISSING_CODE) {
-        return Err(ctx.missing(i, "every snapshot needs an account id"));
-    }
-    Ok((codes, labels))
+/// Where a column's values go in [`Snapshots`].
+#[derive(Clone, Copy)]
+enum Role {
+    Metric(usize),
+    Segment(usize),
+    Accounts,
+    Dates,
+    Outcome,
+    Since,
+    ChurnDate,
+    Arr,
 }
 
-enum Converted {
-    Metric(usize, MetricColumn),
-    Segment(usize, Vec<u32>, Vec<String>),
-    Accounts(Vec<u32>, Vec<String>),
-    Dates(Vec<Day>),
+/// A column's values converted so far.
+enum Sink {
+    Numbers {
+        values: Vec<f64>,
+        boolean: bool,
+    },
+    Codes {
+        codes: Vec<u32>,
+        interner: Interner,
+        missing_label: Option<&'static str>,
+        /// Why a missing value is an error, when it is.
+        required: Option<&'static str>,
+    },
+    Days {
+        days: Vec<Day>,
+        required: Option<&'static str>,
+    },
     Outcome(Vec<u8>),
-    Since(Vec<Day>),
-    ChurnDate(Vec<Day>),
-    Arr(Vec<f64>),
 }
 
-fn build(
-    path: &str,
-    req: &LoadRequest,
-    cols: &Columns,
-    df: DataFrame,
-) -> Result<Snapshots, DataError> {
-    let n = df.height();
-    // Every column converts independently: do them in parallel, report the first error in
-    // column order so that the message is deterministic.
-    #[derive(Clone, Copy)]
-    enum Task<'a> {
-        Metric(usize, &'a str, InputKind),
-        Segment(usize, &'a str),
-        Accounts(&'a str),
-        Dates(&'a str),
-        Outcome(&'a str),
-        Since(&'a str),
-        ChurnDate(&'a str),
-        Arr(&'a str),
-    }
-    let mut tasks: Vec<Task> = Vec::new();
-    if let Some(c) = &cols.id {
-        tasks.push(Task::Accounts(c));
-    }
-    if let Some(c) = &cols.date {
-        tasks.push(Task::Dates(c));
-    }
-    if let Some(c) = &cols.outcome {
-        tasks.push(Task::Outcome(c));
-    }
-    for (i, (c, k)) in cols.metrics.iter().enumerate() {
-        tasks.push(Task::Metric(i, c, *k));
-    }
-    for (i, c) in cols.segments.iter().enumerate() {
-        tasks.push(Task::Segment(i, c));
-    }
-    if let Some(c) = &cols.customer_since {
-        tasks.push(Task::Since(c));
-    }
-    if let Some(c) = &cols.churn_date {
-        tasks.push(Task::ChurnDate(c));
-    }
-    if let Some(c) = &cols.arr {
-        tasks.push(Task::Arr(c));
-    }
-    // Each task owns its column (a reference-counted handle): once the frame is dropped, a
-    // column's memory goes as soon as its conversion is done, so the peak holds the frame
-    // plus a column or two per thread rather than the frame and all its conversions.
-    fn name_of<'a>(t: Task<'a>) -> &'a str {
-        match t {
-            Task::Metric(_, c, _) | Task::Segment(_, c) => c,
-            Task::Accounts(c)
-            | Task::Dates(c)
-            | Task::Outcome(c)
-            | Task::Since(c)
-            | Task::ChurnDate(c)
-            | Task::Arr(c) => c,
+/// One column being read, batch after batch.
+struct Target<'a> {
+    column: &'a str,
+    role: Role,
+    sink: Sink,
+}
+
+impl Target<'_> {
+    fn append(&mut self, s: &Series, ctx: Ctx) -> Result<(), DataError> {
+        match &mut self.sink {
+            Sink::Numbers { values, boolean } => {
+                if *boolean {
+                    to_bool(s, ctx, values)
+                } else {
+                    to_f64(s, ctx, values)
+                }
+            }
+            Sink::Codes {
+                codes,
+                interner,
+                missing_label,
+                required,
+            } => {
+                let start = codes.len();
+                interner.push(s, ctx, *missing_label, codes)?;
+                match required {
+                    Some(why) => match codes[start..]
+                        .iter()
+                        .position(|&c| c == MetricColumn::MISSING_CODE)
+                    {
+                        Some(i) => Err(ctx.missing(i, why)),
+                        None => Ok(()),
+                    },
+                    None => Ok(()),
+                }
+            }
+            Sink::Days { days, required } => to_days(s, ctx, *required, days),
+            Sink::Outcome(out) => to_outcome(s, ctx, out),
         }
     }
-    let owned: Vec<(Task, Column)> = tasks
+}
+
+/// The columns to read, in the order their errors are reported.
+fn targets<'a>(cols: &'a Columns) -> Vec<Target<'a>> {
+    let numbers = |boolean| Sink::Numbers {
+        values: Vec::new(),
+        boolean,
+    };
+    let codes = |missing_label, required| Sink::Codes {
+        codes: Vec::new(),
+        interner: Interner::default(),
+        missing_label,
+        required,
+    };
+    let days = |required| Sink::Days {
+        days: Vec::new(),
+        required,
+    };
+    let mut t = Vec::new();
+    let mut push = |column: &'a str, role, sink| {
+        t.push(Target { column, role, sink });
+    };
+    if let Some(c) = &cols.id {
+        push(
+            c,
+            Role::Accounts,
+            codes(None, Some("every snapshot needs an account id")),
+        );
+    }
+    if let Some(c) = &cols.date {
+        push(c, Role::Dates, days(Some("every snapshot needs a date")));
+    }
+    if let Some(c) = &cols.outcome {
+        push(c, Role::Outcome, Sink::Outcome(Vec::new()));
+    }
+    for (i, (c, k)) in cols.metrics.iter().enumerate() {
+        let sink = match k {
+            InputKind::Numeric => numbers(false),
+            InputKind::Boolean => numbers(true),
+            InputKind::Text => codes(None, None),
+        };
+        push(c, Role::Metric(i), sink);
+    }
+    for (i, c) in cols.segments.iter().enumerate() {
+        push(c, Role::Segment(i), codes(Some("(missing)"), None));
+    }
+    if let Some(c) = &cols.customer_since {
+        push(c, Role::Since, days(None));
+    }
+    if let Some(c) = &cols.churn_date {
+        push(c, Role::ChurnDate, days(None));
+    }
+    if let Some(c) = &cols.arr {
+        push(c, Role::Arr, numbers(false));
+    }
+    t
+}
+
+/// Appends a frame's rows (the file's rows from `first_row`, 0-based) to the targets.
+fn append_frame(
+    path: &str,
+    targets: &mut [Target],
+    df: DataFrame,
+    first_row: usize,
+) -> Result<(), DataError> {
+    // Each target takes its column (a reference-counted handle) and the frame goes: a
+    // column's memory is freed as soon as its conversion is done.
+    let columns: Vec<Column> = targets
         .iter()
         .map(|t| {
-            let c = df
-                .column(name_of(*t))
-                .expect("resolved columns are selected");
-            (*t, c.clone())
+            df.column(t.column)
+                .expect("resolved columns are selected")
+                .clone()
         })
         .collect();
     drop(df);
-    let results: Vec<Result<Converted, DataError>> = owned
-        .into_par_iter()
+    // Every column converts independently: in parallel, with the first error in column
+    // order reported, so that the message is deterministic.
+    let results: Vec<Result<(), DataError>> = targets
+        .par_iter_mut()
+        .zip(columns)
         .map(|(t, column)| {
-            let series = column.as_materialized_series();
-            let run = |name| (series, Ctx { path, column: name });
-            Ok(match t {
-                Task::Metric(i, c, k) => {
-                    let (s, cx) = run(c);
-                    let m = match k {
-                        InputKind::Numeric => MetricColumn::Numeric(to_f64(s, cx)?),
-                        InputKind::Boolean => MetricColumn::Numeric(to_bool(s, cx)?),
-                        InputKind::Text => {
-                            let (codes, labels) = to_codes(s, cx, None)?;
-                            MetricColumn::Text { codes, labels }
-                        }
-                    };
-                    Converted::Metric(i, m)
-                }
-                Task::Segment(i, c) => {
-                    let (s, cx) = run(c);
-                    let (codes, labels) = to_codes(s, cx, Some("(missing)"))?;
-                    Converted::Segment(i, codes, labels)
-                }
-                Task::Accounts(c) => {
-                    let (s, cx) = run(c);
-                    let (codes, labels) = to_accounts(s, cx)?;
-                    Converted::Accounts(codes, labels)
-                }
-                Task::Dates(c) => {
-                    let (s, cx) = run(c);
-                    Converted::Dates(to_days(s, cx, Some("every snapshot needs a date"))?)
-                }
-                Task::Outcome(c) => {
-                    let (s, cx) = run(c);
-                    Converted::Outcome(to_outcome(s, cx)?)
-                }
-                Task::Since(c) => {
-                    let (s, cx) = run(c);
-                    Converted::Since(to_days(s, cx, None)?)
-                }
-                Task::ChurnDate(c) => {
-                    let (s, cx) = run(c);
-                    Converted::ChurnDate(to_days(s, cx, None)?)
-                }
-                Task::Arr(c) => {
-                    let (s, cx) = run(c);
-                    Converted::Arr(to_f64(s, cx)?)
-                }
-            })
+            let ctx = Ctx {
+                path,
+                column: t.column,
+                first_row,
+            };
+            t.append(column.as_materialized_series(), ctx)
         })
         .collect();
-    crate::timing::mark("load: columns converted");
+    results.into_iter().collect()
+}
 
+/// The snapshots from the converted columns.
+fn assemble(
+    path: &str,
+    req: &LoadRequest,
+    cols: &Columns,
+    targets: Vec<Target>,
+    n: usize,
+) -> Result<Snapshots, DataError> {
     let mut notes = LoadNotes::default();
     let mut snap = Snapshots {
         source: path.to_string(),
@@ -1024,23 +1272,46 @@ fn build(
         source_row: (1..=n as u32).collect(),
         notes: LoadNotes::default(),
     };
-    for r in results {
-        match r? {
-            Converted::Metric(i, m) => snap.metrics[i].1 = m,
-            Converted::Segment(i, codes, labels) => {
-                snap.segments[i].codes = codes;
-                snap.segments[i].labels = labels;
+    for Target { role, sink, .. } in targets {
+        match (role, sink) {
+            (Role::Metric(i), Sink::Numbers { values, .. }) => {
+                snap.metrics[i].1 = MetricColumn::Numeric(values);
             }
-            Converted::Accounts(codes, names) => {
+            (
+                Role::Metric(i),
+                Sink::Codes {
+                    codes, interner, ..
+                },
+            ) => {
+                let labels = interner.into_labels();
+                snap.metrics[i].1 = MetricColumn::Text { codes, labels };
+            }
+            (
+                Role::Segment(i),
+                Sink::Codes {
+                    codes, interner, ..
+                },
+            ) => {
+                snap.segments[i].codes = codes;
+                snap.segments[i].labels = interner.into_labels();
+            }
+            (
+                Role::Accounts,
+                Sink::Codes {
+                    codes, interner, ..
+                },
+            ) => {
+                let names = interner.into_labels();
                 snap.n_accounts = names.len();
                 snap.account = codes;
                 snap.account_names = Some(names);
             }
-            Converted::Dates(d) => snap.date = Some(d),
-            Converted::Outcome(o) => snap.outcome = Some(o),
-            Converted::Since(d) => snap.customer_since = Some(d),
-            Converted::ChurnDate(d) => snap.churn_date = Some(d),
-            Converted::Arr(a) => snap.arr = Some(a),
+            (Role::Dates, Sink::Days { days, .. }) => snap.date = Some(days),
+            (Role::Outcome, Sink::Outcome(o)) => snap.outcome = Some(o),
+            (Role::Since, Sink::Days { days, .. }) => snap.customer_since = Some(days),
+            (Role::ChurnDate, Sink::Days { days, .. }) => snap.churn_date = Some(days),
+            (Role::Arr, Sink::Numbers { values, .. }) => snap.arr = Some(values),
+            _ => unreachable!("each role is given its kind of sink by `targets`"),
         }
     }
     if cols.id.is_none() {
@@ -1284,6 +1555,125 @@ mod tests {
         }
         assert!(s.metric("plan").unwrap().is_missing(2));
         assert_eq!(s.date_range().map(|(a, b)| b - a), Some(91));
+    }
+
+    /// A text for the batch tests: quoted fields with delimiters and line feeds, CRLF
+    /// and empty lines, labels and accounts that recur across batches, missing values.
+    fn batch_text(rows: usize, empty_lines: bool) -> String {
+        // With empty lines (rows of missing values to polars) the role columns are named
+        // otherwise, as they may not be missing.
+        let mut t = String::from(if empty_lines {
+            "acct,day,label,nps,plan,region,arr\r\n"
+        } else {
+            "account_id,snapshot_date,churned,nps,plan,region,arr\r\n"
+        });
+        for i in 0..rows {
+            let plan = [
+                "gold",
+                "\"silver, \"\"old\"\"\"",
+                "",
+                "a label longer than twelve bytes",
+            ][i % 4];
+            let region = ["\"EU\nwest\"", "", "US"][i % 3];
+            let nps = if i % 5 == 0 {
+                String::new()
+            } else {
+                format!("{}", i as i64 % 201 - 100)
+            };
+            let outcome = ["0", "yes", "1", "no"][i % 4];
+            t.push_str(&format!(
+                "acct-{},2024-{:02}-01,{outcome},{nps},{plan},{region},{}.5\r\n",
+                i / 3,
+                i % 3 + 1,
+                i * 10
+            ));
+            if empty_lines && i % 7 == 0 {
+                t.push_str(["\n", "\r\n", "\n\n"][i % 3]);
+            }
+        }
+        t
+    }
+
+    fn batch_req() -> LoadRequest {
+        let mut r = req(&[
+            ("nps", InputKind::Numeric),
+            ("plan", InputKind::Text),
+            ("arr", InputKind::Numeric),
+        ]);
+        r.roles.segments = vec!["region".into()];
+        r
+    }
+
+    #[test]
+    fn batches_give_what_one_read_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        for empty_lines in [false, true] {
+            let text = batch_text(300, empty_lines);
+            let p = write(&dir, "s.csv", text.as_bytes());
+            let whole = load_in_batches(&p, &batch_req(), usize::MAX).unwrap();
+            if empty_lines {
+                // One row of missing values per empty line.
+                assert_eq!(whole.rows, 300 + 43 + 14);
+            } else {
+                assert_eq!((whole.rows, whole.n_accounts), (300, 100));
+            }
+            for batch_bytes in [1, 2, 37, 64, 65, 1000, text.len() - 1] {
+                let s = load_in_batches(&p, &batch_req(), batch_bytes).unwrap();
+                assert_eq!(
+                    format!("{s:?}"),
+                    format!("{whole:?}"),
+                    "batches of {batch_bytes} bytes, empty lines {empty_lines}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn errors_in_later_batches_name_the_files_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut lines = vec!["account_id,snapshot_date,churned,nps,plan,region,arr".to_string()];
+        for i in 0..300 {
+            lines.push(format!(
+                "a{},2024-0{}-01,{},{i},p{},r{},1",
+                i / 3,
+                i % 3 + 1,
+                i % 2,
+                i % 4,
+                i % 3
+            ));
+        }
+        let line_of = |row: usize| row;
+        let bad_number = {
+            let mut l = lines.clone();
+            l[line_of(250)] = "acct-x,2024-01-01,0,n/a,gold,US,1".into();
+            l.join("\n")
+        };
+        let ragged = {
+            let mut l = lines.clone();
+            l[line_of(260)] = "acct-y,2024-01-01,0,5,gold,US".into();
+            l.join("\n")
+        };
+        lines[line_of(270)] = ",2024-01-01,0,5,gold,US,1".into();
+        let no_id = lines.join("\n");
+        for (name, text, want) in [
+            (
+                "number.csv",
+                bad_number,
+                "row 250, column 'nps': value 'n/a'",
+            ),
+            ("ragged.csv", ragged, "row 260"),
+            ("id.csv", no_id, "row 270, column 'account_id'"),
+        ] {
+            let p = write(&dir, name, text.as_bytes());
+            let whole = load_in_batches(&p, &batch_req(), usize::MAX)
+                .unwrap_err()
+                .to_string();
+            assert!(whole.contains(want), "{whole}");
+            for batch_bytes in [1, 100, 1000] {
+                let e = load_in_batches(&p, &batch_req(), batch_bytes).unwrap_err();
+                assert_eq!(e.to_string(), whole, "batches of {batch_bytes} bytes");
+            }
+        }
     }
 
     #[test]
@@ -1603,22 +1993,43 @@ mod tests {
         let ctx = Ctx {
             path: "p",
             column: "c",
+            first_row: 0,
         };
-        let (codes, labels) = to_codes(&s, ctx, None).unwrap();
+        let codes_of = |batches: &[&Series], missing: Option<&str>| {
+            let mut interner = Interner::default();
+            let mut codes = Vec::new();
+            for b in batches {
+                interner.push(b, ctx, missing, &mut codes).unwrap();
+            }
+            (codes, interner.into_labels())
+        };
         let m = MetricColumn::MISSING_CODE;
-        assert_eq!(labels, ["x", long, "y"]);
-        assert_eq!(codes, [0, 0, m, 1, 2, 1, 1, 0, m, 2]);
-        let (codes, labels) = to_codes(&s, ctx, Some("(missing)")).unwrap();
-        assert_eq!(labels, ["x", "(missing)", long, "y"]);
-        assert_eq!(codes, [0, 0, 1, 2, 3, 2, 2, 0, 1, 3]);
-        // Parsed once per label; a bad label names its first row.
+        // One series of two chunks, or two batches: the same codes.
+        for batches in [vec![&s], vec![&first, &second]] {
+            let (codes, labels) = codes_of(&batches, None);
+            assert_eq!(labels, ["x", long, "y"]);
+            assert_eq!(codes, [0, 0, m, 1, 2, 1, 1, 0, m, 2]);
+            let (codes, labels) = codes_of(&batches, Some("(missing)"));
+            assert_eq!(labels, ["x", "(missing)", long, "y"]);
+            assert_eq!(codes, [0, 0, 1, 2, 3, 2, 2, 0, 1, 3]);
+        }
+        // Parsed once per label; a bad label names its first row, counted from the
+        // batch's first row in the file.
         let dates = Series::new("d".into(), ["2024-03-31", "2024-03-31", "", "2024-13-01"]);
-        let e = to_days(&dates, ctx, None).unwrap_err();
+        let mut days = Vec::new();
+        let e = to_days(&dates, ctx, None, &mut days).unwrap_err();
         assert!(matches!(&e, DataError::BadValue { row: 4, value, .. } if value == "2024-13-01"));
+        let later = Ctx {
+            first_row: 100,
+            ..ctx
+        };
+        let e = to_days(&dates, later, None, &mut days).unwrap_err();
+        assert!(matches!(&e, DataError::BadValue { row: 104, .. }), "{e}");
         let flags = Series::new("b".into(), [Some("yes"), None, Some(" no"), Some("yes")]);
-        let v = to_bool(&flags, ctx).unwrap();
-        assert_eq!((v[0], v[2], v[3]), (1.0, 0.0, 1.0));
-        assert!(v[1].is_nan());
+        let mut v = vec![0.5];
+        to_bool(&flags, ctx, &mut v).unwrap();
+        assert_eq!((v[0], v[1], v[3], v[4]), (0.5, 1.0, 0.0, 1.0));
+        assert!(v[2].is_nan());
     }
 
     #[test]
