@@ -7,6 +7,7 @@
 
 use std::io::Read;
 use std::path::Path;
+use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 
 use polars::prelude::*;
@@ -38,6 +39,12 @@ enum Source {
 impl Source {
     fn in_memory(bytes: Vec<u8>) -> Source {
         Source::Bytes(ScanSources::Buffers(Arc::from(vec![bytes.into()])))
+    }
+
+    /// A batch's bytes, whose memory goes back to the reader once polars is done with them.
+    fn recycled(bytes: Recycled) -> Source {
+        let buffer = polars_buffer::Buffer::from_owner(bytes);
+        Source::Bytes(ScanSources::Buffers(Arc::from(vec![buffer])))
     }
 
     /// The in-memory bytes (empty for a file path).
@@ -158,32 +165,67 @@ fn load_in_batches(
     finish(rows, targets)
 }
 
-/// Appends the batches' rows to the targets, polars parsing the next batch while one
-/// converts; returns the number of rows.
+/// Appends the batches' rows to the targets; returns the number of rows. Three stages run
+/// side by side: one thread cuts the text into batches, two have polars parse them (polars
+/// finds a batch's lines in one serial pass before parsing them in parallel, so two
+/// batches at once keep the cores busy), and this thread converts the frames in order.
 fn append_batches(
     path: &str,
     mut batches: CsvBatches,
     frame: &(impl Fn(&Source) -> Result<DataFrame, DataError> + Sync),
     targets: &mut [Target],
 ) -> Result<usize, DataError> {
+    use std::sync::mpsc::sync_channel;
+    use std::sync::Mutex;
+    const PARSERS: usize = 2;
     let (mut rows, mut n_batches) = (0, 0);
     std::thread::scope(|scope| -> Result<(), DataError> {
-        let (send, frames) = std::sync::mpsc::sync_channel(1);
-        scope.spawn(move || loop {
-            let next = batches
-                .next_batch(path)
-                .and_then(|b| b.map(|b| frame(&Source::in_memory(b))).transpose());
-            let last = !matches!(next, Ok(Some(_)));
-            // A closed channel means the conversion stopped at an error.
-            if send.send(next).is_err() || last {
-                break;
+        let (send_text, texts) = sync_channel::<(usize, Recycled)>(1);
+        let (send_frame, frames) = sync_channel::<(usize, Result<DataFrame, DataError>)>(1);
+        // Each stage ends when the next one hangs up (the conversion stopped at an error)
+        // or when the one before has nothing more.
+        let cut = send_frame.clone();
+        scope.spawn(move || {
+            for i in 0.. {
+                let sent = match batches.next_batch(path) {
+                    Ok(Some(text)) => send_text.send((i, text)).is_ok(),
+                    Ok(None) => false,
+                    Err(e) => {
+                        let _ = cut.send((i, Err(e)));
+                        false
+                    }
+                };
+                if !sent {
+                    break;
+                }
             }
         });
-        while let Some(df) = frames.recv().expect("the parser sends until its end")? {
-            let height = df.height();
-            append_frame(path, targets, df, rows)?;
-            rows += height;
-            n_batches += 1;
+        let texts = std::sync::Arc::new(Mutex::new(texts));
+        for _ in 0..PARSERS {
+            let (texts, send_frame) = (texts.clone(), send_frame.clone());
+            scope.spawn(move || loop {
+                let next = texts.lock().map(|t| t.recv());
+                let Ok(Ok((i, text))) = next else { break };
+                if send_frame
+                    .send((i, frame(&Source::recycled(text))))
+                    .is_err()
+                {
+                    break;
+                }
+            });
+        }
+        drop((texts, send_frame));
+        // Frames arrive in any order and convert in the file's.
+        let mut waiting = std::collections::BTreeMap::new();
+        for (i, df) in frames {
+            waiting.insert(i, df);
+            while let Some(df) = waiting.remove(&n_batches) {
+                let df = df?;
+                let height = df.height();
+                append_frame(path, targets, df, rows)?;
+                rows += height;
+                n_batches += 1;
+            }
         }
         Ok(())
     })?;
@@ -241,6 +283,30 @@ struct CsvBatches<'a> {
     /// The offset in the text of `carry`'s first byte.
     carry_at: u64,
     done: bool,
+    /// Batches' memory coming back (each batch fills a buffer: fresh memory each time
+    /// would cost a page fault per 4 kB).
+    spare: (Sender<Vec<u8>>, Receiver<Vec<u8>>),
+}
+
+/// A batch of CSV text, whose memory goes back to its [`CsvBatches`] when dropped.
+struct Recycled {
+    bytes: Vec<u8>,
+    back: Sender<Vec<u8>>,
+}
+
+impl AsRef<[u8]> for Recycled {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl Drop for Recycled {
+    fn drop(&mut self) {
+        let mut bytes = std::mem::take(&mut self.bytes);
+        bytes.clear();
+        // (The reader may have finished: then the memory is freed.)
+        let _ = self.back.send(bytes);
+    }
 }
 
 impl<'a> CsvBatches<'a> {
@@ -253,16 +319,25 @@ impl<'a> CsvBatches<'a> {
             carry: Vec::new(),
             carry_at: 0,
             done: false,
+            spare: std::sync::mpsc::channel(),
+        }
+    }
+
+    fn recycled(&self, bytes: Vec<u8>) -> Recycled {
+        Recycled {
+            bytes,
+            back: self.spare.0.clone(),
         }
     }
 
     /// The next batch: the header and the next whole records; `None` after the last.
-    fn next_batch(&mut self, path: &str) -> Result<Option<Vec<u8>>, DataError> {
+    fn next_batch(&mut self, path: &str) -> Result<Option<Recycled>, DataError> {
         if self.done {
             return Ok(None);
         }
         let head = self.header.as_ref().map_or(0, Vec::len);
-        let mut buf = Vec::with_capacity(head + self.carry.len() + self.batch_bytes);
+        let mut buf = self.spare.1.try_recv().unwrap_or_default();
+        buf.reserve(head + self.carry.len() + self.batch_bytes);
         if let Some(h) = &self.header {
             buf.extend_from_slice(h);
         }
@@ -292,7 +367,7 @@ impl<'a> CsvBatches<'a> {
                     (None, Some(end)) => end as usize,
                     (None, None) => buf.len(),
                 };
-                return Ok((buf.len() > start).then_some(buf));
+                return Ok((buf.len() > start).then(|| self.recycled(buf)));
             }
             if self.header.is_none() {
                 if let Some(end) = self.counter.header_end() {
@@ -308,7 +383,7 @@ impl<'a> CsvBatches<'a> {
                 self.carry = buf[cut..].to_vec();
                 self.carry_at = end;
                 buf.truncate(cut);
-                return Ok(Some(buf));
+                return Ok(Some(self.recycled(buf)));
             }
         }
     }
