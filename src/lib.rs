@@ -23,6 +23,7 @@
 
 #![warn(missing_docs)]
 
+pub mod alloc;
 pub mod analysis;
 pub mod audit;
 pub mod calibrate;

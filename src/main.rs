@@ -7,6 +7,9 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+#[global_allocator]
+static ALLOCATOR: churncal::alloc::HugePages = churncal::alloc::HugePages;
+
 fn main() -> ExitCode {
     churncal::timing::start();
     let args = cli::Cli::parse();
