@@ -150,9 +150,13 @@ fn load_in_batches(
             };
             if len <= batch_bytes as u64 {
                 // One batch: polars reads the text where it is (a file is mapped, not
-                // copied) once its field counts are checked.
-                check_field_counts(path, reader, delimiter)?;
-                let df = frame(&source)?;
+                // copied) while its field counts are checked.
+                let (counts, df) = rayon::join(
+                    || check_field_counts(path, reader, delimiter),
+                    || frame(&source),
+                );
+                counts?;
+                let df = df?;
                 crate::timing::mark("load: file read into a frame");
                 rows = df.height();
                 append_frame(path, &mut targets, df, 0)?;
