@@ -594,34 +594,36 @@ pub fn audit(
     let mut churn_by_date = Vec::new();
     if let Some(o) = y {
         let events = o.iter().filter(|&&v| v == 1).count();
-        if let Some(subs) = params
-            .impact
-            .then(|| SubScores::compute(profile, data).ok())
-            .flatten()
-        {
+        if params.impact {
             use rayon::prelude::*;
+            // One metric's sub-scores at a time (all of them at once are a gigabyte at 10 M
+            // rows × 13 metrics); a metric whose sub-scores cannot be computed is left out.
             let mine: Vec<Impact> = profile
                 .metrics
                 .par_iter()
                 .enumerate()
-                .map(|(mi, m)| {
-                    let col = &subs.columns[mi];
+                .filter_map(|(mi, m)| {
+                    let col = SubScores::column(m, data).ok()?;
                     let raw: &[f64] = match data.metric(&m.column) {
                         Some(MetricColumn::Numeric(v)) => v,
-                        _ => col,
+                        _ => &col,
                     };
                     let missing = raw.iter().filter(|x| x.is_nan()).count();
-                    let rows: Vec<usize> = (0..n).filter(|&i| !col[i].is_nan()).collect();
-                    let risk: Vec<f64> = rows.iter().map(|&i| -col[i]).collect();
-                    let yy: Vec<u8> = rows.iter().map(|&i| o[i]).collect();
+                    let (risk, yy): (Vec<f64>, Vec<u8>) = col
+                        .iter()
+                        .zip(o)
+                        .filter(|(c, _)| !c.is_nan())
+                        .map(|(&c, &y)| (-c, y))
+                        .unzip();
                     let ev = yy.iter().filter(|&&v| v == 1).count();
                     let (auc, ci) = if ev > 0 && ev < yy.len() {
                         vs::auc_ci(&risk, &yy)
                     } else {
                         (f64::NAN, [f64::NAN; 2])
                     };
+                    drop((risk, yy));
                     let ivc = information_value_ci(raw, o, 200, 42 + mi as u64);
-                    Impact {
+                    Some(Impact {
                         metric: m.name.clone(),
                         column: m.column.clone(),
                         auc,
@@ -631,7 +633,7 @@ pub fn audit(
                         missing: missing as f64 / n as f64,
                         in_profile: true,
                         levels: levels(raw),
-                    }
+                    })
                 })
                 .collect();
             impact.extend(mine);

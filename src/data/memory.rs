@@ -8,7 +8,7 @@
 //! every loaded metric costs its 8-byte value column, its 8-byte sub-score column, and for
 //! a fit an 8-byte copy in the fit's row-major matrix; every row costs ids, dates, outcome,
 //! segments and the per-row vectors of scores, weights and predictions. Polars' own buffers
-//! while reading are in the per-row figure, which is higher for CSV than for Parquet.
+//! while reading are in the per-row figure.
 
 use std::io::Read;
 
@@ -42,28 +42,26 @@ fn per_metric(job: Job) -> u64 {
     }
 }
 
-/// Bytes per row besides the metrics. Reading CSV costs more than reading Parquet: polars'
-/// CSV reader holds the file's text and its parse buffers while the columns are built.
+/// Bytes per row besides the metrics. CSV and Parquet cost alike: a CSV file is read in
+/// batches of 32 MB, each parsed and converted before the next.
 ///
 /// Checked against peaks measured on synth data with 13 metrics (README, "Peak memory"):
-/// at 9.7 M rows, from Parquet, `audit` 3.6 GB (the heaviest of the scoring jobs; estimate
-/// 3.9), `tiers` 2.8, `score` 2.7, `cohorts` 2.9; from CSV `score` and `tiers` 4.5 (estimate
-/// 5.4); `validate` 4.0 and `calibrate` 3.9 from Parquet (estimate 6.0: it errs high for the
-/// fitting jobs, whose heaviest, `report`, could not be measured at that size).
-fn per_row(job: Job, parquet: bool) -> u64 {
-    match (job, parquet) {
-        (Job::Score, true) => 80,
-        (Job::Score, false) => 240,
-        (Job::Fit, _) => 200,
+/// at 9.7 M rows `audit` 3.6 GB (the heaviest of the scoring jobs; estimate 3.9 GB),
+/// `score` 2.5 GB, `tiers` 1.9 GB (1.7 from CSV); `calibrate` 2.9 GB and `validate` 2.4 GB
+/// (estimate 6.0 GB: it errs high for the fitting jobs, whose heaviest, `report`, could not
+/// be measured at that size).
+fn per_row(job: Job) -> u64 {
+    match job {
+        Job::Score => 80,
+        Job::Fit => 200,
     }
 }
 
-/// Peak bytes of `job` on `rows` rows with `metrics` loaded metric columns, read from
-/// Parquet or (`parquet` false) CSV.
-pub fn bytes_needed(job: Job, rows: u64, metrics: usize, parquet: bool) -> u64 {
+/// Peak bytes of `job` on `rows` rows with `metrics` loaded metric columns.
+pub fn bytes_needed(job: Job, rows: u64, metrics: usize) -> u64 {
     // Fixed: the binary, polars' thread pools, the profile and report buffers.
     const FIXED: u64 = 64 << 20;
-    FIXED + rows * (per_row(job, parquet) + per_metric(job) * metrics as u64)
+    FIXED + rows * (per_row(job) + per_metric(job) * metrics as u64)
 }
 
 /// Estimate the peak memory of `job` reading `metrics` metric columns from `path`; `None`
@@ -82,7 +80,7 @@ pub fn estimate(path: &str, job: Job, metrics: usize) -> Option<Estimate> {
     Some(Estimate {
         rows,
         exact,
-        bytes: bytes_needed(job, rows, metrics, parquet),
+        bytes: bytes_needed(job, rows, metrics),
     })
 }
 
@@ -199,17 +197,11 @@ mod tests {
 
     #[test]
     fn a_fit_needs_more_than_scoring_and_grows_with_rows_and_metrics() {
-        for parquet in [true, false] {
-            let s = bytes_needed(Job::Score, 1_000_000, 13, parquet);
-            let f = bytes_needed(Job::Fit, 1_000_000, 13, parquet);
-            assert!(f > s);
-            assert!(bytes_needed(Job::Fit, 10_000_000, 13, parquet) > 9 * f);
-            assert!(bytes_needed(Job::Fit, 1_000_000, 40, parquet) > f);
-        }
-        assert!(
-            bytes_needed(Job::Score, 1_000_000, 13, false)
-                > bytes_needed(Job::Score, 1_000_000, 13, true)
-        );
+        let s = bytes_needed(Job::Score, 1_000_000, 13);
+        let f = bytes_needed(Job::Fit, 1_000_000, 13);
+        assert!(f > s);
+        assert!(bytes_needed(Job::Fit, 10_000_000, 13) > 9 * f);
+        assert!(bytes_needed(Job::Fit, 1_000_000, 40) > f);
     }
 
     /// The estimate stays above every peak measured at 9,716,499 rows × 13 metrics
@@ -218,11 +210,11 @@ mod tests {
     fn the_estimate_covers_the_measured_peaks() {
         let n = 9_716_499;
         let gb = |x: f64| (x * 1e9) as u64;
-        assert!(bytes_needed(Job::Score, n, 13, true) > gb(3.64)); // audit, Parquet
-        assert!(bytes_needed(Job::Score, n, 13, false) > gb(4.47)); // score/tiers, CSV
-        assert!(bytes_needed(Job::Fit, n, 13, true) > gb(4.05)); // validate, Parquet
+        assert!(bytes_needed(Job::Score, n, 13) > gb(3.64)); // audit
+        assert!(bytes_needed(Job::Score, n, 13) > gb(2.53)); // score, Parquet in
+        assert!(bytes_needed(Job::Fit, n, 13) > gb(2.88)); // calibrate
 
-        // … and not wildly above them: a 10M-row Parquet `score` asks for < 4 GiB.
-        assert!(bytes_needed(Job::Score, n, 13, true) < 4 << 30);
+        // … and not wildly above them: a 10M-row `score` asks for < 4 GiB.
+        assert!(bytes_needed(Job::Score, n, 13) < 4 << 30);
     }
 }

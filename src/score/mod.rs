@@ -15,7 +15,7 @@ use thiserror::Error;
 
 use crate::data::{MetricColumn, Snapshots};
 use crate::profile::transform::{boolean, directed, linear, log, prepare, Prepared};
-use crate::profile::{CutStat, Direction, Missing, Profile, QuantileCut, Transform};
+use crate::profile::{CutStat, Direction, Metric, Missing, Profile, QuantileCut, Transform};
 
 /// Rows per parallel work item in the row-wise kernels.
 const CHUNK: usize = 8192;
@@ -134,6 +134,11 @@ impl SubScores {
         Self::compute_from(profile, data, none)
     }
 
+    /// One metric's sub-scores (a column of [`SubScores::compute`] alone).
+    pub fn column(m: &Metric, data: &Snapshots) -> Result<Vec<f64>, ScoreError> {
+        metric_column(m, data, None).map(|(column, _)| column)
+    }
+
     /// [`SubScores::compute`] for a caller done with the metric values: each numeric column
     /// that one profile metric reads is moved out of `data` and turned into its sub-scores
     /// in place, so that the values and the sub-scores are never both in memory (a gigabyte
@@ -171,101 +176,7 @@ impl SubScores {
             .metrics
             .par_iter()
             .zip(taken)
-            .map(|(m, taken)| {
-                let values = match (taken, data.metric(&m.column)) {
-                    (Some(v), _) => Values::Numbers(v),
-                    (None, Some(MetricColumn::Numeric(v))) => Values::Numbers(v.clone()),
-                    (None, Some(MetricColumn::Text { codes, labels })) => {
-                        Values::Labels { codes, labels }
-                    }
-                    (None, None) => {
-                        return Err(ScoreError::NotLoaded {
-                            metric: m.name.clone(),
-                            column: m.column.clone(),
-                        })
-                    }
-                };
-                let fill = match m.missing {
-                    Missing::Redistribute => f64::NAN,
-                    Missing::Neutral => 50.0,
-                    Missing::Worst => 0.0,
-                    Missing::Error => {
-                        let first_missing = match &values {
-                            Values::Numbers(v) => v.iter().position(|x| x.is_nan()),
-                            Values::Labels { codes, .. } => {
-                                codes.iter().position(|&c| c == MetricColumn::MISSING_CODE)
-                            }
-                        };
-                        if let Some(i) = first_missing {
-                            return Err(ScoreError::MissingValue {
-                                path: data.source.clone(),
-                                row: data.source_row[i] as usize,
-                                column: m.column.clone(),
-                                metric: m.name.clone(),
-                            });
-                        }
-                        f64::NAN
-                    }
-                };
-                let mut present = vec![true; data.rows];
-                let out = match (values, &m.transform) {
-                    (Values::Numbers(_), Transform::Categories { .. }) => {
-                        return Err(ScoreError::WrongKind {
-                            metric: m.name.clone(),
-                            column: m.column.clone(),
-                            found: "numbers",
-                            transform: "categories",
-                            needed: "text labels",
-                        });
-                    }
-                    (Values::Numbers(v), t) => transformed(
-                        v,
-                        prepare(t).expect("numeric transform"),
-                        m.direction,
-                        fill,
-                        &mut present,
-                    ),
-                    (Values::Labels { codes, labels }, Transform::Categories { map }) => {
-                        let table: Vec<Option<f64>> = labels
-                            .iter()
-                            .map(|l| map.get(l).map(|s| directed(m.direction, *s)))
-                            .collect();
-                        let known: Vec<String> = map.keys().cloned().collect();
-                        by_label(codes, labels, &table, fill, &mut present, || known)
-                            .map_err(|(i, value, known)| unknown(data, m, i, value, known))?
-                    }
-                    (Values::Labels { codes, labels }, Transform::Boolean) => {
-                        // Labels read as booleans (true/1/yes, false/0/no).
-                        let table: Vec<Option<f64>> = labels
-                            .iter()
-                            .map(|l| match crate::data::parse::boolean(l) {
-                                Ok(Some(b)) => {
-                                    Some(directed(m.direction, if b { 100.0 } else { 0.0 }))
-                                }
-                                _ => None,
-                            })
-                            .collect();
-                        let known = || {
-                            ["true", "false", "yes", "no", "1", "0"]
-                                .iter()
-                                .map(|s| s.to_string())
-                                .collect()
-                        };
-                        by_label(codes, labels, &table, fill, &mut present, known)
-                            .map_err(|(i, value, known)| unknown(data, m, i, value, known))?
-                    }
-                    (Values::Labels { .. }, t) => {
-                        return Err(ScoreError::WrongKind {
-                            metric: m.name.clone(),
-                            column: m.column.clone(),
-                            found: "text labels",
-                            transform: t.kind_name(),
-                            needed: "numbers",
-                        })
-                    }
-                };
-                Ok((out, present))
-            })
+            .map(|(m, taken)| metric_column(m, data, taken))
             .collect::<Result<_, _>>()?;
         let rows = data.rows;
         let mut present = vec![0u16; rows];
@@ -323,6 +234,104 @@ impl SubScores {
         });
         out
     }
+}
+
+/// One metric's sub-scores, and whether each row's raw value was present; `taken` holds the
+/// metric's values when they were moved out of `data` (`None`: read them from `data`).
+fn metric_column(
+    m: &Metric,
+    data: &Snapshots,
+    taken: Option<Vec<f64>>,
+) -> Result<(Vec<f64>, Vec<bool>), ScoreError> {
+    let values = match (taken, data.metric(&m.column)) {
+        (Some(v), _) => Values::Numbers(v),
+        (None, Some(MetricColumn::Numeric(v))) => Values::Numbers(v.clone()),
+        (None, Some(MetricColumn::Text { codes, labels })) => Values::Labels { codes, labels },
+        (None, None) => {
+            return Err(ScoreError::NotLoaded {
+                metric: m.name.clone(),
+                column: m.column.clone(),
+            })
+        }
+    };
+    let fill = match m.missing {
+        Missing::Redistribute => f64::NAN,
+        Missing::Neutral => 50.0,
+        Missing::Worst => 0.0,
+        Missing::Error => {
+            let first_missing = match &values {
+                Values::Numbers(v) => v.iter().position(|x| x.is_nan()),
+                Values::Labels { codes, .. } => {
+                    codes.iter().position(|&c| c == MetricColumn::MISSING_CODE)
+                }
+            };
+            if let Some(i) = first_missing {
+                return Err(ScoreError::MissingValue {
+                    path: data.source.clone(),
+                    row: data.source_row[i] as usize,
+                    column: m.column.clone(),
+                    metric: m.name.clone(),
+                });
+            }
+            f64::NAN
+        }
+    };
+    let mut present = vec![true; data.rows];
+    let out = match (values, &m.transform) {
+        (Values::Numbers(_), Transform::Categories { .. }) => {
+            return Err(ScoreError::WrongKind {
+                metric: m.name.clone(),
+                column: m.column.clone(),
+                found: "numbers",
+                transform: "categories",
+                needed: "text labels",
+            });
+        }
+        (Values::Numbers(v), t) => transformed(
+            v,
+            prepare(t).expect("numeric transform"),
+            m.direction,
+            fill,
+            &mut present,
+        ),
+        (Values::Labels { codes, labels }, Transform::Categories { map }) => {
+            let table: Vec<Option<f64>> = labels
+                .iter()
+                .map(|l| map.get(l).map(|s| directed(m.direction, *s)))
+                .collect();
+            let known: Vec<String> = map.keys().cloned().collect();
+            by_label(codes, labels, &table, fill, &mut present, || known)
+                .map_err(|(i, value, known)| unknown(data, m, i, value, known))?
+        }
+        (Values::Labels { codes, labels }, Transform::Boolean) => {
+            // Labels read as booleans (true/1/yes, false/0/no).
+            let table: Vec<Option<f64>> = labels
+                .iter()
+                .map(|l| match crate::data::parse::boolean(l) {
+                    Ok(Some(b)) => Some(directed(m.direction, if b { 100.0 } else { 0.0 })),
+                    _ => None,
+                })
+                .collect();
+            let known = || {
+                ["true", "false", "yes", "no", "1", "0"]
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect()
+            };
+            by_label(codes, labels, &table, fill, &mut present, known)
+                .map_err(|(i, value, known)| unknown(data, m, i, value, known))?
+        }
+        (Values::Labels { .. }, t) => {
+            return Err(ScoreError::WrongKind {
+                metric: m.name.clone(),
+                column: m.column.clone(),
+                found: "text labels",
+                transform: t.kind_name(),
+                needed: "numbers",
+            })
+        }
+    };
+    Ok((out, present))
 }
 
 /// Sub-scores of a numeric column, in the values' own buffer: `fill` where a value is
@@ -615,7 +624,7 @@ fn reasons(subs: &SubScores, weights: &[f64]) -> (Vec<u16>, Vec<f32>) {
 mod tests {
     use super::*;
     use crate::data::MetricColumn;
-    use crate::profile::{Metric, Tier};
+    use crate::profile::Tier;
     use approx::assert_relative_eq;
 
     fn metric(name: &str, weight: f64, missing: Missing) -> Metric {
