@@ -70,6 +70,11 @@ impl FieldCounter {
         self.record_end
     }
 
+    /// The data records (not the header, not empty lines) ended so far.
+    pub fn records(&self) -> usize {
+        self.row
+    }
+
     /// Feeds the next bytes; returns the first ragged record among them.
     pub fn feed(&mut self, bytes: &[u8]) -> Option<Ragged> {
         let mut blocks = bytes.chunks_exact(BLOCK);
