@@ -135,7 +135,7 @@ fn load_in_batches(
                     .frame(text, records)
                     .map_err(|e| polars_error(path, format, &source, e))
             };
-            append_batches(path, batches, parsers, &parse, &mut targets)?
+            append_batches(path, batches, len, parsers, &parse, &mut targets)?
         }
     };
     if rows == 0 {
@@ -238,6 +238,7 @@ impl ChunkParser {
 fn append_batches(
     path: &str,
     mut batches: CsvBatches,
+    len: u64,
     parsers: usize,
     parse: &(impl Fn(&[u8], usize) -> Result<DataFrame, DataError> + Sync),
     targets: &mut [Target],
@@ -247,7 +248,8 @@ fn append_batches(
     let (mut rows, mut n_batches) = (0, 0);
     std::thread::scope(|scope| -> Result<(), DataError> {
         let (send_text, texts) = sync_channel::<(usize, Recycled)>(parsers);
-        let (send_frame, frames) = sync_channel::<(usize, Result<DataFrame, DataError>)>(parsers);
+        let (send_frame, frames) =
+            sync_channel::<(usize, usize, Result<DataFrame, DataError>)>(parsers);
         // Each stage ends when the next one hangs up (the conversion stopped at an error)
         // or when the one before has nothing more.
         let cut = send_frame.clone();
@@ -257,7 +259,7 @@ fn append_batches(
                     Ok(Some(text)) => send_text.send((i, text)).is_ok(),
                     Ok(None) => false,
                     Err(e) => {
-                        let _ = cut.send((i, Err(e)));
+                        let _ = cut.send((i, 0, Err(e)));
                         false
                     }
                 };
@@ -272,10 +274,10 @@ fn append_batches(
             scope.spawn(move || loop {
                 let next = texts.lock().map(|t| t.recv());
                 let Ok(Ok((i, batch))) = next else { break };
-                let df = parse(batch.text(), batch.records);
+                let (bytes, df) = (batch.text().len(), parse(batch.text(), batch.records));
                 // The batch's memory goes back to the reader before the frame waits.
                 drop(batch);
-                if send_frame.send((i, df)).is_err() {
+                if send_frame.send((i, bytes, df)).is_err() {
                     break;
                 }
             });
@@ -283,11 +285,18 @@ fn append_batches(
         drop((texts, send_frame));
         // Frames arrive in any order and convert in the file's.
         let mut waiting = std::collections::BTreeMap::new();
-        for (i, df) in frames {
-            waiting.insert(i, df);
-            while let Some(df) = waiting.remove(&n_batches) {
+        for (i, bytes, df) in frames {
+            waiting.insert(i, (bytes, df));
+            while let Some((bytes, df)) = waiting.remove(&n_batches) {
                 let df = df?;
                 let height = df.height();
+                if n_batches == 0 && (bytes as u64) < len {
+                    // The file's rows at the first batch's bytes per row, and a margin.
+                    let guess = len as f64 / bytes.max(1) as f64 * height as f64 * 1.1;
+                    for t in targets.iter_mut() {
+                        t.reserve(guess as usize + height);
+                    }
+                }
                 append_frame(path, targets, df, rows)?;
                 rows += height;
                 n_batches += 1;
@@ -1228,6 +1237,20 @@ struct Target<'a> {
 }
 
 impl Target<'_> {
+    /// Room for `rows` values in all: a column that grows by copying touches its memory
+    /// twice, and room never written to is not resident.
+    fn reserve(&mut self, rows: usize) {
+        fn room<T>(v: &mut Vec<T>, rows: usize) {
+            v.reserve_exact(rows.saturating_sub(v.len()));
+        }
+        match &mut self.sink {
+            Sink::Numbers { values, .. } => room(values, rows),
+            Sink::Codes { codes, .. } => room(codes, rows),
+            Sink::Days { days, .. } => room(days, rows),
+            Sink::Outcome(outcomes) => room(outcomes, rows),
+        }
+    }
+
     fn append(&mut self, s: &Series, ctx: Ctx) -> Result<(), DataError> {
         match &mut self.sink {
             Sink::Numbers { values, boolean } => {
