@@ -16,14 +16,16 @@
 //! from a cold start (`constrained_fit`); a bootstrap replicate (multinomial account
 //! weights, warm start from the full fit, as `calibrate` runs 200 of them) (`bootstrap`);
 //! AUC with its DeLong interval and DeLong's paired test (`auc`); the churn counts per
-//! tier × segment behind the tier and cohort tables (`group_by`).
+//! tier × segment behind the tier and cohort tables (`group_by`); loading the snapshot file
+//! (the synth table's 30 columns, the profile's 13 metrics read) from CSV and from Parquet
+//! (`load`, by rows only).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rand::{Rng, SeedableRng};
 
 use churncal::analysis::{count_groups, unit_rows, Unit};
 use churncal::calibrate::problem::{evaluate_objective, fit_constrained, FitData, LOOSE, TIGHT};
-use churncal::data::{MetricColumn, Snapshots};
+use churncal::data::{load, LoadRequest, MetricColumn, Snapshots};
 use churncal::profile::{presets, Profile};
 use churncal::score::{score, SubScores};
 use churncal::stats::validation::{auc_ci, delong};
@@ -193,5 +195,36 @@ fn kernels(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, kernels);
+/// Loading the synth table as `tiers` and `score` do for `eight-pillars`: the file is
+/// written once outside the timed loop (to a temporary folder), read each iteration.
+fn loading(c: &mut Criterion) {
+    use churncal::score::table::{write_table, TableFormat};
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let profile = presets::preset("eight-pillars").expect("preset");
+    let req = LoadRequest::for_profile(&profile);
+    let mut g = c.benchmark_group("load");
+    g.sample_size(10);
+    for rows in sizes() {
+        let synth = generate(&SynthParams {
+            accounts: rows / 8,
+            target_churned: rows as f64 / 8.0 * 0.065,
+            ..Default::default()
+        });
+        let mut df = synth.to_frame().expect("synth frame");
+        g.throughput(Throughput::Elements(df.height() as u64));
+        for (format, ext) in [(TableFormat::Csv, "csv"), (TableFormat::Parquet, "parquet")] {
+            let path = dir.path().join(format!("snap-{rows}.{ext}"));
+            let mut file = std::fs::File::create(&path).expect("bench file");
+            write_table(&mut df, format, &mut file).expect("bench file written");
+            let path = path.to_string_lossy().into_owned();
+            let id = format!("{}k rows", rows / 1000);
+            g.bench_function(BenchmarkId::new(ext, &id), |b| {
+                b.iter(|| load(&path, &req).expect("bench file loads"))
+            });
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, kernels, loading);
 criterion_main!(benches);
