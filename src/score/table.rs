@@ -58,22 +58,47 @@ fn write_in_batches(
 ) -> io::Result<()> {
     match format {
         TableFormat::Csv => write_scores_csv(data, s, w, batch),
-        TableFormat::Parquet => {
-            let first = score_frame(data, s, 0..batch.min(data.rows)).map_err(io::Error::other)?;
-            let mut writer = ParquetWriter::new(w)
-                .batched(first.schema())
-                .map_err(io::Error::other)?;
-            writer.write_batch(&first).map_err(io::Error::other)?;
-            drop(first);
-            for start in (batch..data.rows).step_by(batch) {
-                let df = score_frame(data, s, start..(start + batch).min(data.rows))
-                    .map_err(io::Error::other)?;
-                writer.write_batch(&df).map_err(io::Error::other)?;
-            }
-            writer.finish().map_err(io::Error::other)?;
-            Ok(())
+        TableFormat::Parquet => write_scores_parquet(data, s, w, batch),
+    }
+}
+
+/// The score table as Parquet, one row group per `batch` rows. The row groups' frames are
+/// built and their columns encoded (dictionaries, pages) a few at a time in parallel, by a
+/// second writer to nowhere with the same schema and options, and written in order: the
+/// same file as polars' writer gives batch by batch, which does all of it on one thread.
+/// (polars still compresses the pages on this thread as it writes them.)
+fn write_scores_parquet(
+    data: &Snapshots,
+    s: &Scored,
+    w: &mut dyn Write,
+    batch: usize,
+) -> io::Result<()> {
+    let err = io::Error::other;
+    let frame = |start: usize| score_frame(data, s, start..(start + batch).min(data.rows));
+    let schema = score_frame(data, s, 0..0).map_err(err)?.schema().clone();
+    let writer = ParquetWriter::new(w).batched(&schema).map_err(err)?;
+    let encoder = ParquetWriter::new(io::sink())
+        .batched(&schema)
+        .map_err(err)?;
+    let starts: Vec<usize> = (0..data.rows).step_by(batch).collect();
+    // As many row groups in memory at a time as there are threads.
+    for window in starts.chunks(rayon::current_num_threads()) {
+        let encoded: Vec<_> = window
+            .par_iter()
+            .map(|&start| {
+                let df = frame(start)?;
+                encoder
+                    .encode_and_compress(&df)
+                    .collect::<PolarsResult<Vec<_>>>()
+            })
+            .collect::<PolarsResult<_>>()
+            .map_err(err)?;
+        for row_groups in encoded {
+            writer.write_row_groups(row_groups).map_err(err)?;
         }
     }
+    writer.finish().map_err(err)?;
+    Ok(())
 }
 
 /// Column names of the score table, in order.
