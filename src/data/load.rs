@@ -135,7 +135,8 @@ fn load_in_batches(
                     .frame(text, records)
                     .map_err(|e| polars_error(path, format, &source, e))
             };
-            append_batches(path, batches, len, parsers, &parse, &mut targets)?
+            let fields = available.len();
+            append_batches(path, batches, len, fields, parsers, &parse, &mut targets)?
         }
     };
     if rows == 0 {
@@ -234,11 +235,12 @@ impl ChunkParser {
 /// Appends the batches' rows to the targets; returns the number of rows. Three stages run
 /// side by side: one thread cuts the text into batches (checking its field counts),
 /// `parsers` threads have polars parse them, and this thread converts the frames in the
-/// file's order.
+/// file's order. The text is `len` bytes of records of `fields` fields.
 fn append_batches(
     path: &str,
     mut batches: CsvBatches,
     len: u64,
+    fields: usize,
     parsers: usize,
     parse: &(impl Fn(&[u8], usize) -> Result<DataFrame, DataError> + Sync),
     targets: &mut [Target],
@@ -291,10 +293,12 @@ fn append_batches(
                 let df = df?;
                 let height = df.height();
                 if n_batches == 0 && (bytes as u64) < len {
-                    // The file's rows at the first batch's bytes per row, and a margin.
+                    // The file's rows at the first batch's bytes per row, and a margin; at
+                    // most as many as records of one byte per field fit in the text.
                     let guess = len as f64 / bytes.max(1) as f64 * height as f64 * 1.1;
+                    let most = usize::try_from(len).unwrap_or(usize::MAX) / fields.max(1);
                     for t in targets.iter_mut() {
-                        t.reserve(guess as usize + height);
+                        t.reserve((guess as usize).min(most).max(height));
                     }
                 }
                 append_frame(path, targets, df, rows)?;
