@@ -276,6 +276,45 @@ pub fn information_value_ci(v: &[f64], y: &[u8], replicates: usize, seed: u64) -
     )
 }
 
+/// What the accuracy checks need of a numeric metric's present (not NaN) values.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct ValueRanges {
+    present: usize,
+    min: f64,
+    max: f64,
+    /// Values outside −100…100 (an impossible NPS).
+    outside_nps: usize,
+    above_100: usize,
+    negative: usize,
+    /// Values outside the transform's `lo…hi` (none when those are NaN).
+    outside: usize,
+}
+
+impl ValueRanges {
+    /// One pass over `v`.
+    fn of(v: &[f64], lo: f64, hi: f64) -> Self {
+        let mut r = ValueRanges {
+            present: 0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            outside_nps: 0,
+            above_100: 0,
+            negative: 0,
+            outside: 0,
+        };
+        for &x in v.iter().filter(|x| !x.is_nan()) {
+            r.present += 1;
+            r.min = r.min.min(x);
+            r.max = r.max.max(x);
+            r.outside_nps += usize::from(!(-100.0..=100.0).contains(&x));
+            r.above_100 += usize::from(x > 100.0);
+            r.negative += usize::from(x < 0.0);
+            r.outside += usize::from(x < lo || x > hi);
+        }
+        r
+    }
+}
+
 /// Run every check on loaded `data`. `extra` are columns outside the profile scanned for
 /// leakage (numeric values, NaN missing).
 pub fn audit(
@@ -297,20 +336,30 @@ pub fn audit(
     let n = data.rows;
     let y = data.outcome.as_deref();
 
-    // ---- accuracy
-    for m in &profile.metrics {
-        let Some(MetricColumn::Numeric(v)) = data.metric(&m.column) else {
+    // ---- accuracy: one pass over each numeric metric (the metrics in parallel), then the
+    // findings in metric order
+    let ranges: Vec<Option<ValueRanges>> = {
+        use rayon::prelude::*;
+        profile
+            .metrics
+            .par_iter()
+            .map(|m| match data.metric(&m.column) {
+                Some(MetricColumn::Numeric(v)) => {
+                    let (lo, hi) = match m.transform {
+                        Transform::Linear { lo, hi } | Transform::Log { lo, hi } => (lo, hi),
+                        _ => (f64::NAN, f64::NAN),
+                    };
+                    Some(ValueRanges::of(v, lo, hi)).filter(|r| r.present > 0)
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    for (m, r) in profile.metrics.iter().zip(&ranges) {
+        let Some(r) = r else {
             continue;
         };
-        let present: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
-        if present.is_empty() {
-            continue;
-        }
-        let (min, max) = present
-            .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |a, &x| {
-                (a.0.min(x), a.1.max(x))
-            });
+        let (min, max) = (r.min, r.max);
         if min == max {
             add(
                 "accuracy",
@@ -322,10 +371,7 @@ pub fn audit(
         }
         let lname = m.column.to_ascii_lowercase();
         if lname.contains("nps") {
-            let bad = present
-                .iter()
-                .filter(|&&x| !(-100.0..=100.0).contains(&x))
-                .count();
+            let bad = r.outside_nps;
             if bad > 0 {
                 add(
                     "accuracy",
@@ -341,7 +387,7 @@ pub fn audit(
             Transform::Linear { lo, .. } | Transform::Log { lo, .. } if lo >= 0.0
         );
         if non_negative && (lname.ends_with("pct") || lname.contains("percent")) {
-            let bad = present.iter().filter(|&&x| x > 100.0).count();
+            let bad = r.above_100;
             if bad > 0 {
                 add(
                     "accuracy",
@@ -354,7 +400,7 @@ pub fn audit(
         }
         if let Transform::Linear { lo, hi } | Transform::Log { lo, hi } = m.transform {
             if lo >= 0.0 {
-                let neg = present.iter().filter(|&&x| x < 0.0).count();
+                let neg = r.negative;
                 if neg > 0 {
                     add(
                         "accuracy",
@@ -365,9 +411,9 @@ pub fn audit(
                     );
                 }
             }
-            let out = present.iter().filter(|&&x| x < lo || x > hi).count();
+            let out = r.outside;
             if out > 0 {
-                let share = out as f64 / present.len() as f64;
+                let share = out as f64 / r.present as f64;
                 add(
                     "accuracy",
                     if share > 0.2 { Severity::Warn } else { Severity::Info },
@@ -536,44 +582,61 @@ pub fn audit(
                 format!("{gaps} accounts miss snapshot dates between their first and last"),
             );
         }
-        // metrics that never change for an account: a stale feed
-        for m in &profile.metrics {
-            if !matches!(
-                m.transform,
-                Transform::Linear { .. } | Transform::Log { .. } | Transform::Percentile { .. }
-            ) {
-                continue;
-            }
-            let Some(MetricColumn::Numeric(v)) = data.metric(&m.column) else {
+        // metrics that never change for an account: a stale feed (the metrics in parallel,
+        // the findings in metric order)
+        let frozen_counts: Vec<Option<(usize, usize)>> = {
+            use rayon::prelude::*;
+            profile
+                .metrics
+                .par_iter()
+                .map(|m| {
+                    if !matches!(
+                        m.transform,
+                        Transform::Linear { .. }
+                            | Transform::Log { .. }
+                            | Transform::Percentile { .. }
+                    ) {
+                        return None;
+                    }
+                    let Some(MetricColumn::Numeric(v)) = data.metric(&m.column) else {
+                        return None;
+                    };
+                    let mut distinct_vals: Vec<u64> = v
+                        .iter()
+                        .filter(|x| !x.is_nan())
+                        .map(|x| x.to_bits())
+                        .take(100_000)
+                        .collect();
+                    distinct_vals.sort_unstable();
+                    distinct_vals.dedup();
+                    if distinct_vals.len() < 20 {
+                        return None; // a coarse metric legitimately repeats
+                    }
+                    let (mut eligible, mut frozen) = (0usize, 0usize);
+                    for run in runs(&order, &data.account) {
+                        let mut present =
+                            run.iter().map(|&i| v[i as usize]).filter(|x| !x.is_nan());
+                        let Some(first) = present.next() else {
+                            continue;
+                        };
+                        let (mut count, mut same) = (1usize, true);
+                        for x in present {
+                            count += 1;
+                            same &= x == first;
+                        }
+                        if count >= params.stale_snapshots {
+                            eligible += 1;
+                            frozen += usize::from(same);
+                        }
+                    }
+                    Some((eligible, frozen))
+                })
+                .collect()
+        };
+        for (m, counts) in profile.metrics.iter().zip(frozen_counts) {
+            let Some((eligible, frozen)) = counts else {
                 continue;
             };
-            let mut distinct_vals: Vec<u64> = v
-                .iter()
-                .filter(|x| !x.is_nan())
-                .map(|x| x.to_bits())
-                .take(100_000)
-                .collect();
-            distinct_vals.sort_unstable();
-            distinct_vals.dedup();
-            if distinct_vals.len() < 20 {
-                continue; // a coarse metric legitimately repeats
-            }
-            let (mut eligible, mut frozen) = (0usize, 0usize);
-            for run in runs(&order, &data.account) {
-                let mut present = run.iter().map(|&i| v[i as usize]).filter(|x| !x.is_nan());
-                let Some(first) = present.next() else {
-                    continue;
-                };
-                let (mut count, mut same) = (1usize, true);
-                for x in present {
-                    count += 1;
-                    same &= x == first;
-                }
-                if count >= params.stale_snapshots {
-                    eligible += 1;
-                    frozen += usize::from(same);
-                }
-            }
             if eligible > 0 && frozen as f64 / eligible as f64 > 0.5 {
                 add(
                     "currency",
@@ -807,16 +870,46 @@ pub fn audit(
             _ => None,
         })
         .collect();
-    let mut seen_cols: Vec<&str> = Vec::new();
+    // Each metric column once, in profile order; their missing values counted in parallel
+    // (per segment label only for a column with any).
+    let mut once: Vec<&crate::profile::Metric> = Vec::new();
     for m in &profile.metrics {
-        if seen_cols.contains(&m.column.as_str()) {
-            continue;
+        if !once.iter().any(|o| o.column == m.column) {
+            once.push(m);
         }
-        seen_cols.push(&m.column);
-        let Some(c) = data.metric(&m.column) else {
+    }
+    let missing: Vec<Option<(usize, Vec<Vec<(usize, usize)>>)>> = {
+        use rayon::prelude::*;
+        once.par_iter()
+            .map(|m| {
+                let c = data.metric(&m.column)?;
+                let miss = (0..n).filter(|&i| c.is_missing(i)).count();
+                // (rows, missing) per label of each segment
+                let per_segment = if miss == 0 {
+                    Vec::new()
+                } else {
+                    data.segments
+                        .iter()
+                        .map(|seg| {
+                            let mut per = vec![(0, 0); seg.labels.len()];
+                            for i in 0..n {
+                                let p: &mut (usize, usize) = &mut per[seg.codes[i] as usize];
+                                p.0 += 1;
+                                p.1 += usize::from(c.is_missing(i));
+                            }
+                            per
+                        })
+                        .collect()
+                };
+                Some((miss, per_segment))
+            })
+            .collect()
+    };
+    for (m, counts) in once.iter().zip(&missing) {
+        let Some((miss, per_segment)) = counts else {
             continue;
         };
-        let miss = (0..n).filter(|&i| c.is_missing(i)).count();
+        let miss = *miss;
         if miss > 0 {
             let share = miss as f64 / n as f64;
             // A profile that redistributes a metric's weight expects it to be missing often.
@@ -836,13 +929,7 @@ pub fn audit(
                     m.missing
                 ),
             );
-            for seg in &data.segments {
-                let mut per: Vec<(usize, usize)> = vec![(0, 0); seg.labels.len()];
-                for i in 0..n {
-                    let p = &mut per[seg.codes[i] as usize];
-                    p.0 += 1;
-                    p.1 += usize::from(c.is_missing(i));
-                }
+            for (seg, per) in data.segments.iter().zip(per_segment) {
                 for (l, &(rows, mi)) in per.iter().enumerate() {
                     let s = mi as f64 / rows.max(1) as f64;
                     if rows >= 30 && s > 0.2 && s > 2.0 * share {
