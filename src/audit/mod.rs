@@ -276,6 +276,10 @@ pub fn information_value_ci(v: &[f64], y: &[u8], replicates: usize, seed: u64) -
     )
 }
 
+/// A metric column's missing values: how many, and `(rows, missing)` per label of each
+/// segment (none when nothing is missing).
+type MissingCounts = (usize, Vec<Vec<(usize, usize)>>);
+
 /// What the accuracy checks need of a numeric metric's present (not NaN) values.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct ValueRanges {
@@ -878,7 +882,7 @@ pub fn audit(
             once.push(m);
         }
     }
-    let missing: Vec<Option<(usize, Vec<Vec<(usize, usize)>>)>> = {
+    let missing: Vec<Option<MissingCounts>> = {
         use rayon::prelude::*;
         once.par_iter()
             .map(|m| {
