@@ -38,11 +38,30 @@ pub fn mark(stage: &str) {
     }
     let t = START.get_or_init(Instant::now).elapsed().as_secs_f64();
     eprintln!(
-        "[timing] {t:7.2} s  {stage} (passes: {} gradient, {} with curvature{})",
+        "[timing] {t:7.2} s  {stage} (passes: {} gradient, {} with curvature{}{})",
         PASSES[0].load(Ordering::Relaxed),
         PASSES[1].load(Ordering::Relaxed),
+        cpu(),
         memory()
     );
+}
+
+/// `; cpu X s`: the processor time of all the process's threads so far (user and system),
+/// which against the wall time shows how many cores a stage kept busy.
+#[cfg(unix)]
+fn cpu() -> String {
+    // SAFETY: getrusage writes the struct it is given; zeroes are a valid `rusage`.
+    let mut r: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut r) } != 0 {
+        return String::new();
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    format!("; cpu {:.2} s", secs(r.ru_utime) + secs(r.ru_stime))
+}
+
+#[cfg(not(unix))]
+fn cpu() -> String {
+    String::new()
 }
 
 /// `; memory X GB, peak Y GB` from `/proc/self/status` (empty where there is none).
