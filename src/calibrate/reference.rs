@@ -192,7 +192,7 @@ const ROWS: usize = 8192;
 /// Rows the information is computed from during the iterations, at least (as in the
 /// constrained fit: beyond twice this, every `stride`-th group of 4 rows); the gradient and
 /// log-likelihood always use every row, and the standard errors the exact information.
-const INFO_ROWS: usize = 262_144;
+const INFO_ROWS: usize = 32_768;
 
 /// Weighted log-likelihood of (intercept, coefficients), summed in chunk order.
 fn loglik(f: &Features, theta: &[f64]) -> f64 {
