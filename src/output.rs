@@ -57,7 +57,7 @@ pub fn write_atomic_with(
         .suffix(".tmp")
         .tempfile_in(&dir)?;
     {
-        let mut w = io::BufWriter::new(tmp.as_file_mut());
+        let mut w = io::BufWriter::new(Writeback::new(tmp.as_file_mut()));
         fill(&mut w)?;
         w.flush()?;
     }
@@ -76,6 +76,67 @@ pub fn write_atomic_with(
         tmp.persist_noclobber(path).map_err(|e| e.error)?;
     }
     Ok(())
+}
+
+/// A file being written, whose pages are handed to the disk every [`WRITEBACK_BYTES`]
+/// instead of all at the final sync: the disk writes while the rest is produced, and the
+/// sync that makes the output durable before it is renamed into place waits for little
+/// (a 1.4 GB score table spent 1.3 s in that sync).
+struct Writeback<'a> {
+    file: &'a mut std::fs::File,
+    /// Bytes written, and of them the bytes already handed to the disk.
+    written: u64,
+    started: u64,
+}
+
+/// Bytes between two hand-overs to the disk.
+const WRITEBACK_BYTES: u64 = 16 << 20;
+
+impl<'a> Writeback<'a> {
+    fn new(file: &'a mut std::fs::File) -> Self {
+        Writeback {
+            file,
+            written: 0,
+            started: 0,
+        }
+    }
+
+    /// Starts the writing out of the bytes not yet handed over (without waiting for it).
+    #[cfg(target_os = "linux")]
+    fn start(&mut self) {
+        use std::os::unix::io::AsRawFd;
+        // SAFETY: a plain system call on an open descriptor; a refusal (a file system that
+        // does not support it) only leaves the work to the final sync.
+        unsafe {
+            libc::sync_file_range(
+                self.file.as_raw_fd(),
+                self.started as libc::off64_t,
+                (self.written - self.started) as libc::off64_t,
+                libc::SYNC_FILE_RANGE_WRITE,
+            );
+        }
+        self.started = self.written;
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn start(&mut self) {
+        self.started = self.written;
+    }
+}
+
+impl Write for Writeback<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.written += n as u64;
+        if self.written - self.started >= WRITEBACK_BYTES {
+            self.start();
+        }
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
 }
 
 /// Remove the temporary siblings of `name` in `dir` whose writer is gone: a run killed
@@ -149,6 +210,23 @@ mod tests {
         // no temporary files left behind
         let left: Vec<_> = std::fs::read_dir(p.parent().unwrap()).unwrap().collect();
         assert_eq!(left.len(), 1);
+    }
+
+    #[test]
+    fn a_long_output_is_handed_to_the_disk_on_the_way_and_arrives_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("long.bin");
+        // Two and a half hand-overs' worth, in pieces of an odd size.
+        let total = (WRITEBACK_BYTES * 5 / 2) as usize;
+        let bytes: Vec<u8> = (0..total).map(|i| (i * 7 % 251) as u8).collect();
+        write_atomic_with(&p, false, |w| {
+            for piece in bytes.chunks(1_000_003) {
+                w.write_all(piece)?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        assert!(std::fs::read(&p).unwrap() == bytes);
     }
 
     #[test]
