@@ -23,7 +23,7 @@ pub mod tiers;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use crate::data::Snapshots;
+use crate::data::{order, Snapshots};
 
 /// What one row of a churn table counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
@@ -71,8 +71,7 @@ pub fn unit_rows(data: &Snapshots, unit: Unit) -> Vec<u32> {
         return (0..n as u32).collect();
     };
     // Rows in (account, date) order.
-    let mut idx: Vec<u32> = (0..n as u32).collect();
-    idx.par_sort_unstable_by_key(|&i| (data.account[i as usize], dates[i as usize]));
+    let idx = order::all_by_account_date(n, &data.account, data.n_accounts, Some(dates));
     let outcome = data.outcome.as_deref();
     let mut keep: Vec<u32> = Vec::with_capacity(data.n_accounts);
     for (p, &i) in idx.iter().enumerate() {

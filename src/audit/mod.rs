@@ -1061,13 +1061,12 @@ fn levels(v: &[f64]) -> usize {
 
 /// Row indices in (account, date) order.
 fn account_date_order(data: &Snapshots) -> Vec<u32> {
-    use rayon::prelude::*;
-    let mut idx: Vec<u32> = (0..data.rows as u32).collect();
-    match &data.date {
-        Some(d) => idx.par_sort_unstable_by_key(|&i| (data.account[i as usize], d[i as usize])),
-        None => idx.par_sort_unstable_by_key(|&i| data.account[i as usize]),
-    }
-    idx
+    crate::data::order::all_by_account_date(
+        data.rows,
+        &data.account,
+        data.n_accounts,
+        data.date.as_deref(),
+    )
 }
 
 /// Runs of one account in an (account, date) order.

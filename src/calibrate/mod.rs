@@ -385,7 +385,7 @@ impl CalibrateParams {
         let mut rows: Vec<usize> = (0..data.rows).filter(|&i| subs.present[i] > 0).collect();
         // Rows in account order: a bootstrap replicate's left-out accounts are then runs of
         // zero weights the fit skips.
-        rows.par_sort_by_key(|&i| data.account[i]);
+        crate::data::order::by_account(&mut rows, &data.account, data.n_accounts);
         let unscored = data.rows - rows.len();
         let mut case_control_note = None;
         if let Some(rate) = self.sample_controls.filter(|&r| r < 1.0) {
@@ -406,8 +406,11 @@ impl CalibrateParams {
         let fold_of: Vec<usize> = {
             let accounts: Vec<u32> = rows.iter().map(|&i| data.account[i]).collect();
             let folds = grouped_folds(&accounts, self.folds, self.seed);
-            let mut order: Vec<usize> = (0..rows.len()).collect();
-            order.par_sort_by_key(|&j| folds[j]);
+            // Stable: each fold's rows keep their account order.
+            let mut order: Vec<usize> = Vec::with_capacity(rows.len());
+            for f in 0..self.folds {
+                order.extend((0..rows.len()).filter(|&j| folds[j] == f));
+            }
             rows = order.iter().map(|&j| rows[j]).collect();
             order.iter().map(|&j| folds[j]).collect()
         };

@@ -9,6 +9,7 @@
 mod fields;
 mod load;
 pub mod memory;
+pub mod order;
 pub mod parse;
 
 use std::borrow::Cow;

@@ -336,7 +336,7 @@ pub fn harrell_optimism(
     let lambda = cal.shrinkage.unwrap_or(f64::INFINITY);
     let mut rows: Vec<usize> = (0..data.rows).filter(|&i| subs.present[i] > 0).collect();
     // Rows in account order: a replicate's left-out accounts are runs the refits skip.
-    rows.sort_by_key(|&i| data.account[i]);
+    crate::data::order::by_account(&mut rows, &data.account, data.n_accounts);
     let fd = FitData::from_columns(&subs.columns, y_all, &rows);
     drop(subs);
     let sum_w0: f64 = w0.iter().sum();
