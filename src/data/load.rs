@@ -54,14 +54,17 @@ impl Source {
 
 /// Load snapshots from `path` (`-` is CSV on standard input) as `req` says.
 pub fn load(path: &str, req: &LoadRequest) -> Result<Snapshots, DataError> {
-    load_in_batches(path, req, CSV_BATCH_BYTES)
+    load_in_batches(path, req, CSV_BATCH_BYTES, None)
 }
 
-/// [`load`], reading a CSV text longer than `batch_bytes` in batches of about that size.
+/// [`load`], reading a CSV text longer than `batch_bytes` in batches of about that size,
+/// and a Parquet file in batches of whole row groups of `parquet_rows` rows or more (`None`:
+/// about a quarter of the rows per thread, up to [`PARQUET_BATCH_ROWS`]).
 fn load_in_batches(
     path: &str,
     req: &LoadRequest,
     batch_bytes: usize,
+    parquet_rows: Option<usize>,
 ) -> Result<Snapshots, DataError> {
     let (format, source) = open(path, req.encoding)?;
     let delimiter = match format {
@@ -94,17 +97,7 @@ fn load_in_batches(
     let needed = cols.all();
     let mut targets = targets(&cols);
     let rows = match format {
-        Format::Parquet => {
-            let select: Vec<Expr> = needed.iter().map(|c| col(c.as_str())).collect();
-            let df = parquet_frame(path)?
-                .select(&select)
-                .collect()
-                .map_err(|e| polars_error(path, format, &source, e))?;
-            crate::timing::mark("load: file read into a frame");
-            let rows = df.height();
-            append_frame(path, &mut targets, df, 0)?;
-            rows
-        }
+        Format::Parquet => append_parquet(path, &needed, &mut targets, parquet_rows)?,
         Format::Csv => {
             // Batch by batch: memory holds the converted columns and a few batches, not
             // the whole file and the whole frame besides.
@@ -146,6 +139,68 @@ fn load_in_batches(
     }
     crate::timing::mark("load: columns converted");
     assemble(path, req, &cols, targets, rows)
+}
+
+/// Rows per Parquet batch at most, when the batches are sized by the rows per thread
+/// (whole row groups: one larger group is one batch).
+const PARQUET_BATCH_ROWS: usize = 1 << 20;
+
+/// Reads the `needed` columns of a Parquet file a batch of row groups at a time, each batch
+/// converted into the targets before the next is read; returns the number of rows.
+///
+/// Memory then holds the converted columns and one batch's frame, not the whole frame
+/// besides: at 10 M rows 1.6 GB less at the peak, and as much less fresh memory for the
+/// kernel to fault in and zero (a batch's buffers are the allocator's to reuse for the
+/// next). polars decodes each batch in parallel. A batch is the next row groups up to
+/// `batch_rows` rows or more (`None`: a quarter of the rows per thread, at most
+/// [`PARQUET_BATCH_ROWS`]).
+fn append_parquet(
+    path: &str,
+    needed: &[String],
+    targets: &mut [Target],
+    batch_rows: Option<usize>,
+) -> Result<usize, DataError> {
+    let bad = |e| polars_error(path, Format::Parquet, &Source::Path(path.into()), e);
+    let open = || {
+        std::fs::File::open(path).map_err(|source| DataError::Io {
+            path: path.into(),
+            source,
+        })
+    };
+    let meta = ParquetReader::new(open()?)
+        .get_metadata()
+        .map_err(bad)?
+        .clone();
+    let rows = meta.num_rows;
+    for t in targets.iter_mut() {
+        t.reserve(rows);
+    }
+    let threads = rayon::current_num_threads().max(1);
+    let want = batch_rows
+        .unwrap_or((rows / (4 * threads)).min(PARQUET_BATCH_ROWS))
+        .max(1);
+    let mut offset = 0;
+    let mut groups = meta.row_groups.iter().map(|g| g.num_rows()).peekable();
+    while groups.peek().is_some() {
+        let mut len = 0;
+        while len < want {
+            match groups.next() {
+                Some(n) => len += n,
+                None => break,
+            }
+        }
+        if len == 0 {
+            continue;
+        }
+        let mut reader = ParquetReader::new(open()?)
+            .with_columns(Some(needed.to_vec()))
+            .with_slice(Some((offset, len)));
+        reader.set_metadata(meta.clone());
+        let df = reader.finish().map_err(bad)?;
+        append_frame(path, targets, df, offset)?;
+        offset += len;
+    }
+    Ok(offset)
 }
 
 /// polars' CSV parser applied to batches of whole records.
@@ -1489,19 +1544,19 @@ fn check_duplicates(s: &Snapshots) -> Result<(), DataError> {
     if s.account_names.is_none() {
         return Ok(()); // row-number ids are unique
     }
-    let key = |i: usize| -> u64 {
-        let d = s.date.as_ref().map_or(0, |d| d[i]);
-        ((s.account[i] as u64) << 32) | (d as u32 as u64)
+    let key = |i: u32| {
+        (
+            s.account[i as usize],
+            s.date.as_ref().map_or(0, |d| d[i as usize]),
+        )
     };
-    let mut keys: Vec<u64> = (0..s.rows).map(key).collect();
-    keys.par_sort_unstable();
-    let Some(w) = keys.windows(2).find(|w| w[0] == w[1]) else {
+    // In (account, date) order equal keys are neighbours, the first in the file first.
+    let order =
+        super::order::all_by_account_date(s.rows, &s.account, s.n_accounts, s.date.as_deref());
+    let Some(w) = order.windows(2).find(|w| key(w[0]) == key(w[1])) else {
         return Ok(());
     };
-    let dup = w[0];
-    let mut rows = (0..s.rows).filter(|&i| key(i) == dup);
-    let first = rows.next().expect("duplicate key occurs");
-    let second = rows.next().expect("duplicate key occurs twice");
+    let (first, second) = (w[0] as usize, w[1] as usize);
     Err(DataError::DuplicateKey {
         path: s.source.clone(),
         first: s.source_row[first] as usize,
@@ -1758,7 +1813,7 @@ mod tests {
         for empty_lines in [false, true] {
             let text = batch_text(300, empty_lines);
             let p = write(&dir, "s.csv", text.as_bytes());
-            let whole = load_in_batches(&p, &batch_req(), usize::MAX).unwrap();
+            let whole = load_in_batches(&p, &batch_req(), usize::MAX, None).unwrap();
             if empty_lines {
                 // One row of missing values per empty line.
                 assert_eq!(whole.rows, 300 + 43 + 14);
@@ -1766,7 +1821,7 @@ mod tests {
                 assert_eq!((whole.rows, whole.n_accounts), (300, 100));
             }
             for batch_bytes in [1, 2, 37, 64, 65, 1000, text.len() - 1] {
-                let s = load_in_batches(&p, &batch_req(), batch_bytes).unwrap();
+                let s = load_in_batches(&p, &batch_req(), batch_bytes, None).unwrap();
                 assert_eq!(
                     format!("{s:?}"),
                     format!("{whole:?}"),
@@ -1887,12 +1942,12 @@ mod tests {
             ("id.csv", no_id, "row 270, column 'account_id'"),
         ] {
             let p = write(&dir, name, text.as_bytes());
-            let whole = load_in_batches(&p, &batch_req(), usize::MAX)
+            let whole = load_in_batches(&p, &batch_req(), usize::MAX, None)
                 .unwrap_err()
                 .to_string();
             assert!(whole.contains(want), "{whole}");
             for batch_bytes in [1, 100, 1000] {
-                let e = load_in_batches(&p, &batch_req(), batch_bytes).unwrap_err();
+                let e = load_in_batches(&p, &batch_req(), batch_bytes, None).unwrap_err();
                 assert_eq!(e.to_string(), whole, "batches of {batch_bytes} bytes");
             }
         }
@@ -2149,6 +2204,69 @@ mod tests {
         let s = load(pq.to_str().unwrap(), &req(&[("nps", InputKind::Numeric)])).unwrap();
         assert_eq!(s.rows, 3);
         assert_eq!(s.outcome.as_deref(), Some(&[0, 1, 0][..]));
+    }
+
+    /// A Parquet file of many row groups read in batches of every size gives what one read
+    /// gives (labels interned across batches), and a bad value in a later batch is named
+    /// by its row in the file.
+    #[test]
+    fn parquet_batches_give_what_one_read_gives() {
+        let dir = tempfile::tempdir().unwrap();
+        let n = 1000;
+        let frame = |bad_row: Option<usize>| {
+            let ids: Vec<String> = (0..n).map(|i| format!("account-{}", i / 10)).collect();
+            let dates: Vec<String> = (0..n)
+                .map(|i| format!("2024-{:02}-01", 1 + i % 10))
+                .collect();
+            let plan: Vec<Option<&str>> = (0..n)
+                .map(|i| [Some("pro"), None, Some("a plan with a long name")][i % 3])
+                .collect();
+            let nps: Vec<Option<f64>> = (0..n)
+                .map(|i| match i {
+                    _ if Some(i + 1) == bad_row => Some(f64::NAN),
+                    _ if i % 7 == 0 => None,
+                    _ => Some(i as f64 / 10.0),
+                })
+                .collect();
+            let mut df = DataFrame::new_infer_height(vec![
+                Column::new("account_id".into(), ids),
+                Column::new("snapshot_date".into(), dates),
+                Column::new(
+                    "churned".into(),
+                    (0..n as i64)
+                        .map(|i| (i % 10 == 9) as i64)
+                        .collect::<Vec<_>>(),
+                ),
+                Column::new("nps".into(), nps),
+                Column::new("plan".into(), plan),
+            ])
+            .unwrap();
+            let p = dir.path().join(format!("s{bad_row:?}.parquet"));
+            let f = std::fs::File::create(&p).unwrap();
+            ParquetWriter::new(f)
+                .with_row_group_size(Some(64))
+                .finish(&mut df)
+                .unwrap();
+            p.to_str().unwrap().to_string()
+        };
+        let req = req(&[("nps", InputKind::Numeric), ("plan", InputKind::Text)]);
+        let good = frame(None);
+        let whole = load_in_batches(&good, &req, CSV_BATCH_BYTES, Some(usize::MAX)).unwrap();
+        assert_eq!((whole.rows, whole.n_accounts), (n, n / 10));
+        let bad = frame(Some(777));
+        for rows in [1, 63, 64, 65, 300] {
+            let s = load_in_batches(&good, &req, CSV_BATCH_BYTES, Some(rows)).unwrap();
+            assert_eq!(
+                format!("{s:?}"),
+                format!("{whole:?}"),
+                "batches of {rows} rows"
+            );
+            let e = load_in_batches(&bad, &req, CSV_BATCH_BYTES, Some(rows)).unwrap_err();
+            assert!(
+                matches!(&e, DataError::BadValue { row: 777, .. }),
+                "batches of {rows} rows: {e}"
+            );
+        }
     }
 
     #[test]
