@@ -368,9 +368,7 @@ pub fn trend(data: &Snapshots, scored: &Scored) -> Vec<TrendRow> {
     let Some(dates) = data.date.as_ref() else {
         return Vec::new();
     };
-    let mut distinct: Vec<i32> = dates.clone();
-    distinct.sort_unstable();
-    distinct.dedup();
+    let distinct = crate::data::order::distinct_days(dates);
     let by_month = distinct.len() > TREND_MAX_DATES;
     let key = |d: i32| -> i32 {
         if by_month {

@@ -11,7 +11,7 @@
 use rustc_hash::FxHashMap;
 use serde::Serialize;
 
-use crate::analysis::metric_cohorts::{bin_of, decile_edges};
+use crate::analysis::metric_cohorts::{bin_edges, bin_of};
 use crate::data::{parse, Day, MetricColumn, Snapshots, NO_DAY};
 use crate::profile::{Profile, Transform};
 use crate::score::SubScores;
@@ -225,21 +225,13 @@ fn multinomial(rng: &mut rand_chacha::ChaCha8Rng, n: f64, p: &[f64]) -> Vec<f64>
 /// `replicates` is 0.
 pub fn information_value_ci(v: &[f64], y: &[u8], replicates: usize, seed: u64) -> (f64, [f64; 2]) {
     use rand::SeedableRng;
-    use rayon::prelude::*;
-    let mut sorted: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
-    sorted.par_sort_unstable_by(f64::total_cmp);
-    if sorted.is_empty() {
+    let mut values: Vec<f64> = v.iter().copied().filter(|x| !x.is_nan()).collect();
+    if values.is_empty() {
         return (f64::NAN, [f64::NAN; 2]);
     }
-    // A column with at most ten values (a flag, a band) gets a bin per value: deciles would
-    // merge a rare value into its neighbour and hide it.
-    let mut distinct = sorted.clone();
-    distinct.dedup();
-    let edges = if distinct.len() <= 10 {
-        distinct[1..].to_vec()
-    } else {
-        decile_edges(&sorted, 10)
-    };
+    // A column with at most ten values (a flag, a band) gets a bin per value.
+    let edges = bin_edges(&mut values, 10);
+    drop(values);
     let k = edges.len() + 2;
     let mut c = vec![0f64; k];
     let mut r = vec![0f64; k];
@@ -548,9 +540,7 @@ pub fn audit(
         let churn = data.churn_date.as_ref();
         let mut stopped = 0usize;
         let mut gaps = 0usize;
-        let mut distinct: Vec<Day> = dates.clone();
-        distinct.sort_unstable();
-        distinct.dedup();
+        let distinct = crate::data::order::distinct_days(dates);
         let pos = |d: Day| distinct.binary_search(&d).unwrap_or(0);
         for run in runs(&order, &data.account) {
             let first_i = run[0] as usize;

@@ -838,9 +838,7 @@ impl CalibrateParams {
             return (None, Some("the data has no snapshot dates".into()));
         };
         let row_dates: Vec<Day> = rows.iter().map(|&i| dates[i]).collect();
-        let mut distinct_dates = row_dates.clone();
-        distinct_dates.sort_unstable();
-        distinct_dates.dedup();
+        let distinct_dates = crate::data::order::distinct_days(&row_dates);
         if distinct_dates.len() < 2 && self.holdout_from.is_none() {
             return (None, Some("the data has a single snapshot date".into()));
         }

@@ -95,6 +95,65 @@ pub fn all_by_account_date(
     idx
 }
 
+/// The distinct dates, ascending, in linear time: a bitmap over the dates' span when it is
+/// at most [`SPAN_BITMAP`] days (any real calendar), a sort otherwise.
+pub fn distinct_days(dates: &[Day]) -> Vec<Day> {
+    let Some((lo, hi)) = dates
+        .par_iter()
+        .fold(
+            || None,
+            |acc: Option<(Day, Day)>, &d| Some(acc.map_or((d, d), |(l, h)| (l.min(d), h.max(d)))),
+        )
+        .reduce(
+            || None,
+            |a, b| match (a, b) {
+                (Some((la, ha)), Some((lb, hb))) => Some((la.min(lb), ha.max(hb))),
+                (x, None) | (None, x) => x,
+            },
+        )
+    else {
+        return Vec::new();
+    };
+    let span = (i64::from(hi) - i64::from(lo)) as usize + 1;
+    if span > SPAN_BITMAP {
+        let mut d = dates.to_vec();
+        d.par_sort_unstable();
+        d.dedup();
+        return d;
+    }
+    let words = span.div_ceil(64);
+    let seen = dates
+        .par_chunks(1 << 16)
+        .fold(
+            || vec![0u64; words],
+            |mut bits, chunk| {
+                for &d in chunk {
+                    let k = (d - lo) as usize;
+                    bits[k / 64] |= 1 << (k % 64);
+                }
+                bits
+            },
+        )
+        .reduce_with(|mut a, b| {
+            a.iter_mut().zip(&b).for_each(|(x, y)| *x |= y);
+            a
+        })
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for (w, &bits) in seen.iter().enumerate() {
+        let mut b = bits;
+        while b != 0 {
+            out.push(lo + (w * 64 + b.trailing_zeros() as usize) as Day);
+            b &= b - 1;
+        }
+    }
+    out
+}
+
+/// The widest span of dates [`distinct_days`] marks in a bitmap (2²⁴ days, 46,000 years:
+/// a 2 MB bitmap per thread).
+pub const SPAN_BITMAP: usize = 1 << 24;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -110,6 +169,22 @@ mod tests {
     }
 
     proptest! {
+        /// The bitmap and the sort give the same distinct dates, in a narrow span or a wide one.
+        #[test]
+        fn distinct_days_are_sorted_and_deduplicated(
+            dates in prop::collection::vec(-50i32..50, 0..300),
+            wide in any::<bool>(),
+        ) {
+            let dates: Vec<Day> = dates
+                .iter()
+                .map(|&d| if wide && d % 7 == 0 { d * 1_000_000 } else { d })
+                .collect();
+            let mut want = dates.clone();
+            want.sort_unstable();
+            want.dedup();
+            prop_assert_eq!(distinct_days(&dates), want);
+        }
+
         /// Whatever the layout (grouped, by date, shuffled, with repeated dates), the order
         /// is the one a stable comparison sort gives.
         #[test]

@@ -12,11 +12,26 @@ use super::{normal_cdf, wilson};
 
 const Z95: f64 = 1.959_963_984_540_054;
 
-/// DeLong's structural components of one model's AUC: `(auc, V10 over positives, V01 over
-/// negatives)`, by the midrank algorithm of Sun & Xu (2014), with the three midrankings
-/// (among positives, negatives and all) read off one sort.
-fn components(risk: &[f64], y: &[u8]) -> (f64, Vec<f64>, Vec<f64>) {
-    let keys = super::sorted_keys(risk);
+/// DeLong's structural components of one model's AUC, by the midrank algorithm of Sun & Xu
+/// (2014), with the three midrankings (among positives, negatives and all) read off one
+/// sort.
+#[derive(Debug, Clone)]
+pub struct Components {
+    /// The AUC.
+    pub auc: f64,
+    /// V10, one per positive in row order.
+    v10: Vec<f64>,
+    /// V01, one per negative in row order.
+    v01: Vec<f64>,
+}
+
+fn components(risk: &[f64], y: &[u8]) -> Components {
+    components_sorted(&super::sorted_keys(risk), y)
+}
+
+/// [`Components`] from the risk's [`super::sorted_keys`], for a caller that reads the same
+/// order for other figures.
+pub fn components_sorted(keys: &[(u64, u32)], y: &[u8]) -> Components {
     let m = y.iter().filter(|&&v| v == 1).count();
     let n = y.len() - m;
     // position of each row among its class, in row order
@@ -58,7 +73,7 @@ fn components(risk: &[f64], y: &[u8]) -> (f64, Vec<f64>, Vec<f64>) {
         neg_before += tn;
     }
     let auc = (sum_tz_pos - mf * (mf + 1.0) / 2.0) / (mf * nf);
-    (auc, v10, v01)
+    Components { auc, v10, v01 }
 }
 
 fn mean(v: &[f64]) -> f64 {
@@ -105,8 +120,13 @@ pub struct DeLong {
 
 /// One model's AUC with its DeLong 95 % interval (one pass of the structural components).
 pub fn auc_ci(risk: &[f64], y: &[u8]) -> (f64, [f64; 2]) {
-    let (auc, x, yv) = components(risk, y);
-    let var = cov(&x, &x) / x.len() as f64 + cov(&yv, &yv) / yv.len() as f64;
+    auc_ci_of(&components(risk, y))
+}
+
+/// [`auc_ci`] from the components.
+pub fn auc_ci_of(c: &Components) -> (f64, [f64; 2]) {
+    let (auc, x, yv) = (c.auc, &c.v10[..], &c.v01[..]);
+    let var = cov(x, x) / x.len() as f64 + cov(yv, yv) / yv.len() as f64;
     (
         auc,
         [
@@ -118,12 +138,17 @@ pub fn auc_ci(risk: &[f64], y: &[u8]) -> (f64, [f64; 2]) {
 
 /// DeLong comparison of risk scores `a` and `b` against outcomes `y` (both classes needed).
 pub fn delong(a: &[f64], b: &[f64], y: &[u8]) -> DeLong {
-    let (auc_a, x_a, y_a) = components(a, y);
-    let (auc_b, x_b, y_b) = components(b, y);
+    delong_of(&components(a, y), &components(b, y))
+}
+
+/// [`delong`] from the two models' components on the same rows.
+pub fn delong_of(a: &Components, b: &Components) -> DeLong {
+    let (auc_a, x_a, y_a) = (a.auc, &a.v10[..], &a.v01[..]);
+    let (auc_b, x_b, y_b) = (b.auc, &b.v10[..], &b.v01[..]);
     let (m, n) = (x_a.len() as f64, y_a.len() as f64);
-    let var_a = cov(&x_a, &x_a) / m + cov(&y_a, &y_a) / n;
-    let var_b = cov(&x_b, &x_b) / m + cov(&y_b, &y_b) / n;
-    let cov_ab = cov(&x_a, &x_b) / m + cov(&y_a, &y_b) / n;
+    let var_a = cov(x_a, x_a) / m + cov(y_a, y_a) / n;
+    let var_b = cov(x_b, x_b) / m + cov(y_b, y_b) / n;
+    let cov_ab = cov(x_a, x_b) / m + cov(y_a, y_b) / n;
     let delta = auc_a - auc_b;
     let var_d = (var_a + var_b - 2.0 * cov_ab).max(0.0);
     let se = var_d.sqrt();
@@ -152,28 +177,37 @@ pub fn delong(a: &[f64], b: &[f64], y: &[u8]) -> DeLong {
 /// Kolmogorov–Smirnov separation: the largest gap between the risk distributions of the
 /// churned and the retained.
 pub fn ks(risk: &[f64], y: &[u8]) -> f64 {
-    let mut idx: Vec<u32> = (0..risk.len() as u32).collect();
-    idx.par_sort_unstable_by(|&a, &b| risk[a as usize].total_cmp(&risk[b as usize]));
+    ks_sorted(&super::sorted_keys(risk), risk, y)
+}
+
+/// [`ks`] from the risk's [`super::sorted_keys`].
+pub fn ks_sorted(keys: &[(u64, u32)], risk: &[f64], y: &[u8]) -> f64 {
     let pos = y.iter().filter(|&&v| v == 1).count() as f64;
     let neg = y.len() as f64 - pos;
     if pos == 0.0 || neg == 0.0 {
         return f64::NAN;
     }
     let (mut fp, mut fn_, mut best) = (0.0, 0.0, 0.0f64);
-    let mut i = 0;
-    while i < idx.len() {
-        let v = risk[idx[i] as usize];
-        while i < idx.len() && risk[idx[i] as usize] == v {
-            if y[idx[i] as usize] == 1 {
+    for group in tie_groups(keys, risk) {
+        for &(_, r) in group {
+            if y[r as usize] == 1 {
                 fp += 1.0;
             } else {
                 fn_ += 1.0;
             }
-            i += 1;
         }
         best = best.max((fp / pos - fn_ / neg).abs());
     }
     best
+}
+
+/// The runs of equal values (`==`: −0 with +0, each NaN alone) in sorted keys, ascending;
+/// `.rev()` walks them descending.
+pub fn tie_groups<'a>(
+    keys: &'a [(u64, u32)],
+    v: &'a [f64],
+) -> impl DoubleEndedIterator<Item = &'a [(u64, u32)]> + 'a {
+    keys.chunk_by(move |a, b| a.0 == b.0 && !v[a.1 as usize].is_nan())
 }
 
 /// One equal-count bin of predicted probabilities.
@@ -397,26 +431,53 @@ pub fn calibration(p: &[f64], y: &[u8], bins: usize) -> CalibrationStats {
 /// the bin above). Each bin's share is smoothed as (count + ½) / (N + ½ · bins), so an
 /// empty bin gives a large but finite term.
 pub fn psi(expected: &[f64], actual: &[f64], bins: usize) -> f64 {
-    let mut sorted: Vec<f64> = expected.iter().copied().filter(|v| !v.is_nan()).collect();
-    sorted.par_sort_unstable_by(f64::total_cmp);
-    if sorted.is_empty() || actual.is_empty() {
+    psi_of(
+        expected.iter().copied(),
+        actual.iter().copied(),
+        bins,
+        &mut Vec::new(),
+    )
+}
+
+/// [`psi`] of values given one at a time (rows picked out of a column, say), with `scratch`
+/// to hold the reference's values: a caller computing many reuses one buffer.
+pub fn psi_of(
+    expected: impl Iterator<Item = f64>,
+    actual: impl Iterator<Item = f64>,
+    bins: usize,
+    scratch: &mut Vec<f64>,
+) -> f64 {
+    scratch.clear();
+    scratch.extend(expected.filter(|v| !v.is_nan()));
+    if scratch.is_empty() {
         return f64::NAN;
     }
-    let edges = crate::analysis::metric_cohorts::decile_edges(&sorted, bins);
+    // The quantiles by selection: the same edges as from the sorted values.
+    let edges = crate::analysis::metric_cohorts::decile_edges_unsorted(scratch, bins);
+    let bin_of = crate::analysis::metric_cohorts::bin_of;
     let k = edges.len() + 1;
-    let count = |v: &[f64]| {
-        let mut c = vec![0f64; k];
-        let mut total = 0.0;
-        for &x in v.iter().filter(|x| !x.is_nan()) {
-            c[crate::analysis::metric_cohorts::bin_of(x, &edges)] += 1.0;
-            total += 1.0;
-        }
+    let shares = |c: Vec<f64>, total: f64| -> Vec<f64> {
         c.iter()
             .map(|&ci| (ci + 0.5) / (total + 0.5 * k as f64))
-            .collect::<Vec<f64>>()
+            .collect()
     };
-    let e = count(&sorted);
-    let a = count(actual);
+    let mut c = vec![0f64; k];
+    for &x in scratch.iter() {
+        c[bin_of(x, &edges)] += 1.0;
+    }
+    let e = shares(c, scratch.len() as f64);
+    let (mut c, mut total, mut seen) = (vec![0f64; k], 0.0, false);
+    for x in actual {
+        seen = true;
+        if !x.is_nan() {
+            c[bin_of(x, &edges)] += 1.0;
+            total += 1.0;
+        }
+    }
+    if !seen {
+        return f64::NAN;
+    }
+    let a = shares(c, total);
     e.iter()
         .zip(&a)
         .map(|(&e, &a)| (a - e) * (a / e).ln())
@@ -519,6 +580,27 @@ mod tests {
             CAL_SLOPE,
             epsilon = 1e-8
         );
+    }
+
+    proptest::proptest! {
+        /// The sorted keys' runs, walked from the top, give the stable descending order
+        /// (ties in row order) that the lift deciles rank by; and KS from them is KS.
+        #[test]
+        fn tie_groups_from_the_top_are_the_stable_descending_order(
+            v in proptest::collection::vec(0u8..12, 0..200),
+        ) {
+            let risk: Vec<f64> = v.iter().map(|&x| 100.0 - f64::from(x) * 7.5).collect();
+            let y: Vec<u8> = v.iter().enumerate().map(|(i, &x)| u8::from((i + x as usize) % 3 == 0)).collect();
+            let keys = crate::stats::sorted_keys(&risk);
+            let walked: Vec<u32> =
+                tie_groups(&keys, &risk).rev().flat_map(|g| g.iter().map(|&(_, i)| i)).collect();
+            proptest::prop_assert_eq!(walked, crate::stats::stable_order(&risk, true));
+            let c = components_sorted(&keys, &y);
+            let (auc, _) = auc_ci_of(&c);
+            if y.contains(&0) && y.contains(&1) {
+                proptest::prop_assert!((auc - crate::stats::auc(&risk, &y)).abs() < 1e-12);
+            }
+        }
     }
 
     #[test]

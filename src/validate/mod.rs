@@ -506,28 +506,24 @@ fn probabilities(
     }
 }
 
-fn roc_points(risk: &[f64], y: &[u8]) -> Vec<(f64, f64)> {
-    let mut idx: Vec<u32> = (0..risk.len() as u32).collect();
-    idx.par_sort_unstable_by(|&a, &b| risk[b as usize].total_cmp(&risk[a as usize]));
+fn roc_points(keys: &[(u64, u32)], risk: &[f64], y: &[u8]) -> Vec<(f64, f64)> {
     let pos = y.iter().filter(|&&v| v == 1).count() as f64;
     let neg = y.len() as f64 - pos;
     let mut pts = vec![(0.0, 0.0)];
     let (mut tp, mut fp) = (0.0, 0.0);
     let step = (risk.len() / 200).max(1);
-    let mut i = 0;
     let mut since = 0;
-    while i < idx.len() {
-        let v = risk[idx[i] as usize];
-        while i < idx.len() && risk[idx[i] as usize] == v {
-            if y[idx[i] as usize] == 1 {
+    let mut groups = vs::tie_groups(keys, risk).rev().peekable();
+    while let Some(group) = groups.next() {
+        for &(_, r) in group {
+            if y[r as usize] == 1 {
                 tp += 1.0;
             } else {
                 fp += 1.0;
             }
-            i += 1;
-            since += 1;
         }
-        if since >= step || i == idx.len() {
+        since += group.len();
+        if since >= step || groups.peek().is_none() {
             pts.push((fp / neg, tp / pos));
             since = 0;
         }
@@ -568,15 +564,22 @@ fn evaluate(
     val_data: &Snapshots,
     val_scored: &Scored,
     bins: usize,
-) -> ModelEval {
+) -> (ModelEval, vs::Components) {
     let risk: Vec<f64> = rows.iter().map(|&i| 100.0 - scored.score[i]).collect();
     let p: Vec<f64> = rows.iter().map(|&i| p_all[i]).collect();
     let yy: Vec<u8> = rows.iter().map(|&i| y[i]).collect();
-    let (auc, auc_ci) = vs::auc_ci(&risk, &yy);
-    // deciles of risk (ties broken by row order)
-    let order = stats::stable_order(&risk, true);
+    // One sort of the risk serves the AUC and its DeLong components, the lift deciles, KS
+    // and the ROC curve.
+    let keys = stats::sorted_keys(&risk);
+    let components = vs::components_sorted(&keys, &yy);
+    let (auc, auc_ci) = vs::auc_ci_of(&components);
+    // Deciles of risk, riskiest first, ties in row order: the keys' runs of equal values
+    // from the top (a risk `100 − score` is never −0, so equal keys are equal values).
     let mut rank = vec![0usize; risk.len()];
-    for (r, &i) in order.iter().enumerate() {
+    let descending = vs::tie_groups(&keys, &risk)
+        .rev()
+        .flat_map(|g| g.iter().map(|&(_, i)| i));
+    for (r, i) in descending.enumerate() {
         rank[i as usize] = r;
     }
     let n = risk.len();
@@ -606,13 +609,13 @@ fn evaluate(
         .collect();
     let tr = tier_report(val_data, val_scored, Unit::Account, &DEFAULT_BANDS);
     let total: usize = tr.tiers.iter().map(|t| t.count.units).sum();
-    ModelEval {
+    let eval = ModelEval {
         name: profile.name.clone(),
         probabilities,
         auc,
         auc_ci,
         gini: 2.0 * auc - 1.0,
-        ks: vs::ks(&risk, &yy),
+        ks: vs::ks_sorted(&keys, &risk, &yy),
         log_loss: stats::log_loss(&p, &yy),
         calibration: vs::calibration(&p, &yy, bins),
         lift_deciles,
@@ -623,8 +626,9 @@ fn evaluate(
             .map(|t| (t.label.clone(), t.count.units as f64 / total.max(1) as f64))
             .collect(),
         tier_check: tr.tier_check,
-        roc: roc_points(&risk, &yy),
-    }
+        roc: roc_points(&keys, &risk, &yy),
+    };
+    (eval, components)
 }
 
 pub(crate) fn subset_scored(s: &Scored, rows: &[usize]) -> Scored {
@@ -727,9 +731,11 @@ pub fn validate(
     crate::timing::mark("validate: both profiles scored");
 
     // The split.
-    let mut distinct: Vec<Day> = data.date.clone().unwrap_or_default();
-    distinct.sort_unstable();
-    distinct.dedup();
+    let distinct: Vec<Day> = data
+        .date
+        .as_deref()
+        .map(crate::data::order::distinct_days)
+        .unwrap_or_default();
     let cut = match (params.holdout_from, distinct.len()) {
         (Some(d), _) => Some(d),
         (None, n) if n >= 2 => Some(default_holdout(&distinct)),
@@ -792,11 +798,10 @@ pub fn validate(
             .metrics
             .par_iter()
             .enumerate()
-            .map(|(m, metric)| {
+            .map_init(Vec::new, |scratch, (m, metric)| {
                 let col = &subs.columns[m];
-                let d: Vec<f64> = dev.iter().map(|&i| col[i]).collect();
-                let v: Vec<f64> = val.iter().map(|&i| col[i]).collect();
-                (metric.name.clone(), vs::psi(&d, &v, 10))
+                let (d, v) = (dev.iter().map(|&i| col[i]), val.iter().map(|&i| col[i]));
+                (metric.name.clone(), vs::psi_of(d, v, 10, scratch))
             })
             .collect()
     } else {
@@ -826,7 +831,7 @@ pub fn validate(
     let val_data = data.select_rows_without_metrics(&val);
     crate::timing::mark("validate: probabilities");
     let (val_sc, val_si) = (subset_scored(&sc, &val), subset_scored(&si, &val));
-    let (cand, inc) = rayon::join(
+    let ((cand, comp_c), (inc, comp_i)) = rayon::join(
         || {
             evaluate(
                 candidate,
@@ -855,13 +860,11 @@ pub fn validate(
         },
     );
 
-    let risk_c: Vec<f64> = val.iter().map(|&i| 100.0 - sc.score[i]).collect();
     crate::timing::mark("validate: evaluations");
-    let risk_i: Vec<f64> = val.iter().map(|&i| 100.0 - si.score[i]).collect();
-    let yv: Vec<u8> = val.iter().map(|&i| y[i]).collect();
-    // DeLong's test and the per-account sums of the paired bootstrap, side by side.
+    // DeLong's test (from the evaluations' components) and the per-account sums of the
+    // paired bootstrap, side by side.
     let (delong, sums) = rayon::join(
-        || vs::delong(&risk_c, &risk_i, &yv),
+        || vs::delong_of(&comp_c, &comp_i),
         || {
             // Paired bootstrap over validation accounts.
             let mut acc_index: rustc_hash::FxHashMap<u32, usize> = rustc_hash::FxHashMap::default();
@@ -942,9 +945,11 @@ pub fn validate(
     crate::timing::mark("validate: paired bootstrap");
     // Stability of the score.
     let psi = oot.then(|| {
-        let d: Vec<f64> = dev.iter().map(|&i| sc.score[i]).collect();
-        let v: Vec<f64> = val.iter().map(|&i| sc.score[i]).collect();
-        vs::psi(&d, &v, 10)
+        let (d, v) = (
+            dev.iter().map(|&i| sc.score[i]),
+            val.iter().map(|&i| sc.score[i]),
+        );
+        vs::psi_of(d, v, 10, &mut Vec::new())
     });
 
     // Migration on validation accounts.

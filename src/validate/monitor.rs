@@ -84,9 +84,7 @@ pub fn monitor(
         super::ValidateError::Data("monitoring by quarter needs snapshot dates".into())
     })?;
     let sc = score::score_tiers(profile, data)?;
-    let mut distinct: Vec<i32> = dates.clone();
-    distinct.sort_unstable();
-    distinct.dedup();
+    let distinct = crate::data::order::distinct_days(dates);
     let mut keys: Vec<(i32, String)> = distinct.into_iter().map(quarter_of).collect();
     keys.dedup();
     let row_quarter: Vec<i32> = dates.iter().map(|&d| quarter_of(d).0).collect();
