@@ -10,6 +10,8 @@
 pub mod summary;
 pub mod table;
 
+use std::ops::Range;
+
 use rayon::prelude::*;
 use thiserror::Error;
 
@@ -211,28 +213,140 @@ impl SubScores {
     pub fn scores(&self, weights: &[f64]) -> Vec<f64> {
         let mut out = vec![0.0; self.rows];
         out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, out)| {
-            let start = c * CHUNK;
             let mut den = vec![0.0; out.len()];
-            for (col, &w) in self.columns.iter().zip(weights) {
-                if w == 0.0 {
-                    continue;
-                }
-                for ((o, d), &s) in out.iter_mut().zip(den.iter_mut()).zip(&col[start..]) {
-                    let (s, m) = if s.is_nan() { (0.0, 0.0) } else { (s, w) };
-                    *o += m * s;
-                    *d += m;
-                }
-            }
-            for (j, (o, d)) in out.iter_mut().zip(den).enumerate() {
-                // Clamped: Σ w·s / Σ w can round a hair past 100 (or below 0).
-                *o = if d > 0.0 && self.present[start + j] > 0 {
-                    (*o / d).clamp(0.0, 100.0)
-                } else {
-                    f64::NAN
-                };
-            }
+            self.scores_into(weights, c * CHUNK, out, &mut den);
         });
         out
+    }
+
+    /// [`SubScores::scores`] of rows `start..start + out.len()` into `out` (zeroed), with
+    /// `den` (zeroed, as long) for the weight sums.
+    fn scores_into(&self, weights: &[f64], start: usize, out: &mut [f64], den: &mut [f64]) {
+        for (col, &w) in self.columns.iter().zip(weights) {
+            if w == 0.0 {
+                continue;
+            }
+            for ((o, d), &s) in out.iter_mut().zip(den.iter_mut()).zip(&col[start..]) {
+                let (s, m) = if s.is_nan() { (0.0, 0.0) } else { (s, w) };
+                *o += m * s;
+                *d += m;
+            }
+        }
+        for (j, (o, d)) in out.iter_mut().zip(den.iter()).enumerate() {
+            // Clamped: Σ w·s / Σ w can round a hair past 100 (or below 0).
+            *o = if *d > 0.0 && self.present[start + j] > 0 {
+                (*o / d).clamp(0.0, 100.0)
+            } else {
+                f64::NAN
+            };
+        }
+    }
+
+    /// The [`REASONS`] metrics costing each of rows `start..` the most score points, into
+    /// `idx` and `pts` ([`REASONS`] entries per row, as many rows as they hold).
+    fn reasons_into(&self, weights: &[f64], start: usize, idx: &mut [u16], pts: &mut [f32]) {
+        idx.fill(u16::MAX);
+        pts.fill(0.0);
+        for j in 0..idx.len() / REASONS {
+            let i = start + j;
+            let mut den = 0.0;
+            for (col, &w) in self.columns.iter().zip(weights) {
+                if !col[i].is_nan() {
+                    den += w;
+                }
+            }
+            if den <= 0.0 || self.present[i] == 0 {
+                continue;
+            }
+            let mut top = [(u16::MAX, 0f64); REASONS];
+            for (k, (col, &w)) in self.columns.iter().zip(weights).enumerate() {
+                let s = col[i];
+                if s.is_nan() {
+                    continue;
+                }
+                let lost = w / den * (100.0 - s);
+                if lost <= 1e-9 || lost <= top[REASONS - 1].1 {
+                    continue;
+                }
+                let mut p = REASONS - 1;
+                while p > 0 && top[p - 1].1 < lost {
+                    top[p] = top[p - 1];
+                    p -= 1;
+                }
+                top[p] = (k as u16, lost);
+            }
+            for (r, (k, l)) in top.iter().enumerate() {
+                idx[j * REASONS + r] = *k;
+                pts[j * REASONS + r] = *l as f32;
+            }
+        }
+    }
+}
+
+/// A score table's per-row detail — each group's score and the reason codes — computed a
+/// range of rows at a time from the sub-scores, so that writing a table of 10M rows never
+/// holds the detail of them all (0.8 GB at 8 groups).
+pub struct Detail<'a> {
+    subs: &'a SubScores,
+    weights: Vec<f64>,
+    group_weights: Vec<Vec<f64>>,
+    /// Group labels, in profile order.
+    pub group_labels: Vec<String>,
+    /// Metric names, in profile order (what reason codes index).
+    pub metric_names: Vec<String>,
+}
+
+/// The detail of a range of rows (see [`Detail::fill`]), indexed from the range's start.
+#[derive(Debug, Default)]
+pub struct DetailRows {
+    /// Each group's scores.
+    pub groups: Vec<Vec<f64>>,
+    /// [`REASONS`] metric indices per row (`u16::MAX`: none).
+    pub reasons: Vec<u16>,
+    /// The score points each reason costs.
+    pub points: Vec<f32>,
+    den: Vec<f64>,
+}
+
+impl<'a> Detail<'a> {
+    /// The detail of `profile`'s scores of `subs`.
+    pub fn new(profile: &Profile, subs: &'a SubScores) -> Self {
+        let weights = profile.effective_weights();
+        let (group_labels, group_of) = profile.group_labels();
+        let group_weights = (0..group_labels.len())
+            .map(|g| {
+                weights
+                    .iter()
+                    .zip(&group_of)
+                    // A tiny floor keeps zero-weight metrics in their group's mean.
+                    .map(|(&w, gi)| if *gi == Some(g) { w.max(1e-300) } else { 0.0 })
+                    .collect()
+            })
+            .collect();
+        Detail {
+            subs,
+            weights,
+            group_weights,
+            group_labels,
+            metric_names: profile.metrics.iter().map(|m| m.name.clone()).collect(),
+        }
+    }
+
+    /// The detail of `rows` into `out`, whose buffers are reused from call to call.
+    pub fn fill(&self, rows: Range<usize>, out: &mut DetailRows) {
+        let n = rows.len();
+        out.groups.resize_with(self.group_weights.len(), Vec::new);
+        for (g, w) in out.groups.iter_mut().zip(&self.group_weights) {
+            g.clear();
+            g.resize(n, 0.0);
+            out.den.clear();
+            out.den.resize(n, 0.0);
+            self.subs.scores_into(w, rows.start, g, &mut out.den);
+        }
+        out.reasons.resize(n * REASONS, u16::MAX);
+        out.points.resize(n * REASONS, 0.0);
+        self.subs
+            .reasons_into(&self.weights, rows.start, &mut out.reasons, &mut out.points);
     }
 }
 
@@ -475,20 +589,16 @@ pub fn score_subscores(profile: &Profile, subs: &SubScores) -> Scored {
 fn assemble(profile: &Profile, subs: &SubScores, full: bool) -> Scored {
     let weights = profile.effective_weights();
     let score = subs.scores(&weights);
-    let (group_labels, group_of) = profile.group_labels();
-    let groups = if full { group_labels.len() } else { 0 };
-    let group_scores: Vec<Vec<f64>> = (0..groups)
-        .into_par_iter()
-        .map(|g| {
-            let w: Vec<f64> = weights
-                .iter()
-                .zip(&group_of)
-                // A tiny floor keeps zero-weight metrics in their group's mean.
-                .map(|(&w, gi)| if *gi == Some(g) { w.max(1e-300) } else { 0.0 })
-                .collect();
-            subs.scores(&w)
-        })
-        .collect();
+    let detail = Detail::new(profile, subs);
+    let group_scores: Vec<Vec<f64>> = if full {
+        detail
+            .group_weights
+            .par_iter()
+            .map(|w| subs.scores(w))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let tier_mins = resolve_tiers(profile, &score);
     let tier: Vec<u8> = score
         .par_iter()
@@ -515,7 +625,11 @@ fn assemble(profile: &Profile, subs: &SubScores, full: bool) -> Scored {
     Scored {
         unscored: score.iter().filter(|s| s.is_nan()).count(),
         score,
-        group_labels: if full { group_labels } else { Vec::new() },
+        group_labels: if full {
+            detail.group_labels
+        } else {
+            Vec::new()
+        },
         group_scores,
         tier,
         tier_names: profile.tier_names(),
@@ -581,42 +695,7 @@ fn reasons(subs: &SubScores, weights: &[f64]) -> (Vec<u16>, Vec<f32>) {
     idx.par_chunks_mut(CHUNK * REASONS)
         .zip(pts.par_chunks_mut(CHUNK * REASONS))
         .enumerate()
-        .for_each(|(c, (idx, pts))| {
-            let start = c * CHUNK;
-            for j in 0..idx.len() / REASONS {
-                let i = start + j;
-                let mut den = 0.0;
-                for (col, &w) in subs.columns.iter().zip(weights) {
-                    if !col[i].is_nan() {
-                        den += w;
-                    }
-                }
-                if den <= 0.0 || subs.present[i] == 0 {
-                    continue;
-                }
-                let mut top = [(u16::MAX, 0f64); REASONS];
-                for (k, (col, &w)) in subs.columns.iter().zip(weights).enumerate() {
-                    let s = col[i];
-                    if s.is_nan() {
-                        continue;
-                    }
-                    let lost = w / den * (100.0 - s);
-                    if lost <= 1e-9 || lost <= top[REASONS - 1].1 {
-                        continue;
-                    }
-                    let mut p = REASONS - 1;
-                    while p > 0 && top[p - 1].1 < lost {
-                        top[p] = top[p - 1];
-                        p -= 1;
-                    }
-                    top[p] = (k as u16, lost);
-                }
-                for (r, (k, l)) in top.iter().enumerate() {
-                    idx[j * REASONS + r] = *k;
-                    pts[j * REASONS + r] = *l as f32;
-                }
-            }
-        });
+        .for_each(|(c, (idx, pts))| subs.reasons_into(weights, c * CHUNK, idx, pts));
     (idx, pts)
 }
 
@@ -698,6 +777,32 @@ mod tests {
     }
 
     // Found by the scoring fuzz target: Σ w·s / Σ w rounded to 100.00000000000001 here.
+    #[test]
+    fn detail_by_pieces_is_the_whole_tables_detail() {
+        let synth = crate::synth::generate(&crate::synth::SynthParams {
+            accounts: 300,
+            quarters: 4,
+            ..Default::default()
+        });
+        let profile = crate::profile::presets::preset("eight-pillars").unwrap();
+        let subs = SubScores::compute(&profile, &synth.snapshots).unwrap();
+        let full = score_subscores(&profile, &subs);
+        let detail = Detail::new(&profile, &subs);
+        assert_eq!(detail.group_labels, full.group_labels);
+        let mut d = DetailRows::default();
+        for rows in [0..1, 7..400, 399..subs.rows, 0..subs.rows] {
+            detail.fill(rows.clone(), &mut d);
+            for (g, want) in d.groups.iter().zip(&full.group_scores) {
+                let want = &want[rows.clone()];
+                assert!(g.iter().zip(want).all(|(a, b)| a.to_bits() == b.to_bits()));
+            }
+            let r = rows.start * REASONS..rows.end * REASONS;
+            assert_eq!(d.reasons, full.reasons[r.clone()]);
+            assert_eq!(d.points, full.reason_points[r]);
+        }
+        assert!(full.reasons.iter().any(|&r| r != u16::MAX));
+    }
+
     #[test]
     fn a_perfect_row_scores_exactly_100() {
         let p = profile(vec![

@@ -8,7 +8,7 @@ use std::ops::Range;
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use super::Scored;
+use super::{Detail, DetailRows, Scored, REASONS};
 use crate::data::parse::{format_day, Day};
 use crate::data::Snapshots;
 
@@ -42,23 +42,25 @@ impl TableFormat {
 pub fn write_scores(
     data: &Snapshots,
     s: &Scored,
+    detail: &Detail,
     format: TableFormat,
     w: &mut dyn Write,
 ) -> io::Result<()> {
-    write_in_batches(data, s, format, w, BATCH)
+    write_in_batches(data, s, detail, format, w, BATCH)
 }
 
 /// [`write_scores`] with `batch` rows per Parquet row group and CSV formatting round.
 fn write_in_batches(
     data: &Snapshots,
     s: &Scored,
+    detail: &Detail,
     format: TableFormat,
     w: &mut dyn Write,
     batch: usize,
 ) -> io::Result<()> {
     match format {
-        TableFormat::Csv => write_scores_csv(data, s, w, batch),
-        TableFormat::Parquet => write_scores_parquet(data, s, w, batch),
+        TableFormat::Csv => write_scores_csv(data, s, detail, w, batch),
+        TableFormat::Parquet => write_scores_parquet(data, s, detail, w, batch),
     }
 }
 
@@ -70,12 +72,16 @@ fn write_in_batches(
 fn write_scores_parquet(
     data: &Snapshots,
     s: &Scored,
+    detail: &Detail,
     w: &mut dyn Write,
     batch: usize,
 ) -> io::Result<()> {
     let err = io::Error::other;
-    let frame = |start: usize| score_frame(data, s, start..(start + batch).min(data.rows));
-    let schema = score_frame(data, s, 0..0).map_err(err)?.schema().clone();
+    let frame = |start: usize| score_frame(data, s, detail, start..(start + batch).min(data.rows));
+    let schema = score_frame(data, s, detail, 0..0)
+        .map_err(err)?
+        .schema()
+        .clone();
     let writer = ParquetWriter::new(w).batched(&schema).map_err(err)?;
     let encoder = ParquetWriter::new(io::sink())
         .batched(&schema)
@@ -102,7 +108,7 @@ fn write_scores_parquet(
 }
 
 /// Column names of the score table, in order.
-fn header(data: &Snapshots, s: &Scored) -> Vec<String> {
+fn header(data: &Snapshots, s: &Scored, detail: &Detail) -> Vec<String> {
     let mut h = vec![match &data.account_names {
         Some(_) => data.id_column.clone(),
         None => "row".to_string(),
@@ -111,12 +117,12 @@ fn header(data: &Snapshots, s: &Scored) -> Vec<String> {
         h.push(name.clone());
     }
     h.push("score".into());
-    h.extend(s.group_labels.iter().map(|l| format!("group_{l}")));
+    h.extend(detail.group_labels.iter().map(|l| format!("group_{l}")));
     h.push("tier".into());
     if s.probability.is_some() {
         h.push("p_churn".into());
     }
-    for r in 1..=s.reasons_per_row {
+    for r in 1..=REASONS {
         h.push(format!("reason_{r}"));
         h.push(format!("reason_{r}_points"));
     }
@@ -125,8 +131,16 @@ fn header(data: &Snapshots, s: &Scored) -> Vec<String> {
 
 /// Rows `rows` of the score table as a frame: id, date, score, group scores, tier,
 /// probability, reasons. Scores are rounded to 2 decimals, probabilities to 6.
-pub fn score_frame(data: &Snapshots, s: &Scored, rows: Range<usize>) -> PolarsResult<DataFrame> {
-    let names = header(data, s);
+/// The score table's rows `rows` as a frame.
+pub fn score_frame(
+    data: &Snapshots,
+    s: &Scored,
+    detail: &Detail,
+    rows: Range<usize>,
+) -> PolarsResult<DataFrame> {
+    let names = header(data, s, detail);
+    let mut d = DetailRows::default();
+    detail.fill(rows.clone(), &mut d);
     let mut name = names.iter().map(|n| PlSmallStr::from(n.as_str()));
     let mut next = || name.next().expect("a name per column");
     let n = rows.len();
@@ -159,8 +173,8 @@ pub fn score_frame(data: &Snapshots, s: &Scored, rows: Range<usize>) -> PolarsRe
         .into()
     };
     cols.push(rounded(next(), &s.score[rows.clone()], 2));
-    for g in &s.group_scores {
-        cols.push(rounded(next(), &g[rows.clone()], 2));
+    for g in &d.groups {
+        cols.push(rounded(next(), g, 2));
     }
     let tiers = StringChunked::from_iter_options(
         next(),
@@ -172,14 +186,14 @@ pub fn score_frame(data: &Snapshots, s: &Scored, rows: Range<usize>) -> PolarsRe
     if let Some(p) = &s.probability {
         cols.push(rounded(next(), &p[rows.clone()], 6));
     }
-    let k = s.reasons_per_row;
-    for r in 0..k {
-        let at = |i: usize| (rows.start + i) * k + r;
+    for r in 0..REASONS {
+        let at = |i: usize| i * REASONS + r;
         let names = StringChunked::from_iter_options(
             next(),
             (0..n).map(|i| {
-                s.metric_names
-                    .get(s.reasons[at(i)] as usize)
+                detail
+                    .metric_names
+                    .get(d.reasons[at(i)] as usize)
                     .map(String::as_str)
             }),
         );
@@ -187,8 +201,8 @@ pub fn score_frame(data: &Snapshots, s: &Scored, rows: Range<usize>) -> PolarsRe
         let pts = Float64Chunked::from_iter_options(
             next(),
             (0..n).map(|i| {
-                (s.reasons[at(i)] != u16::MAX)
-                    .then(|| (s.reason_points[at(i)] as f64 * 100.0).round() / 100.0)
+                (d.reasons[at(i)] != u16::MAX)
+                    .then(|| (d.points[at(i)] as f64 * 100.0).round() / 100.0)
             }),
         );
         cols.push(pts.into_series().into());
@@ -214,42 +228,71 @@ fn push_rounded(out: &mut Vec<u8>, x: f64, digits: u32) {
         return;
     }
     let scale = 10u64.pow(digits);
-    let k = (x * scale as f64).round();
-    if k.abs() >= 9.0e15 {
+    let v = x * scale as f64;
+    if !(v.abs() < 9.0e15) {
         // Out of the exact-integer range (never for scores or probabilities).
-        let _ = write!(out, "{:?}", k / scale as f64);
+        let _ = write!(out, "{:?}", v.round() / scale as f64);
         return;
     }
-    if k < 0.0 {
+    // `v.round()` (half away from zero) without a call: the truncation and the fraction
+    // it leaves are exact below 2⁵³.
+    let t = v as i64;
+    let f = v - t as f64;
+    let k = if f >= 0.5 {
+        t + 1
+    } else if f <= -0.5 {
+        t - 1
+    } else {
+        t
+    };
+    if k.unsigned_abs() >= 9_000_000_000_000_000 {
+        let _ = write!(out, "{:?}", k as f64 / scale as f64);
+        return;
+    }
+    if k < 0 {
         out.push(b'-');
     }
-    let k = k.abs() as u64;
-    let mut ibuf = itoa::Buffer::new();
-    out.extend_from_slice(ibuf.format(k / scale).as_bytes());
+    // The digits of |k| right to left: `digits` of fraction (with leading zeros), then the
+    // integer part; the fraction's trailing zeros dropped, keeping at least one digit.
+    let mut k = k.unsigned_abs();
+    let mut buf = [0u8; 24];
+    let mut at = buf.len();
+    for _ in 0..digits {
+        at -= 1;
+        buf[at] = b'0' + (k % 10) as u8;
+        k /= 10;
+    }
+    let point = at;
+    let mut end = buf.len();
+    while end > point + 1 && buf[end - 1] == b'0' {
+        end -= 1;
+    }
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (k % 10) as u8;
+        k /= 10;
+        if k == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[at..point]);
     out.push(b'.');
-    let mut frac = k % scale;
-    if frac == 0 {
+    if point == end {
         out.push(b'0');
-        return;
+    } else {
+        out.extend_from_slice(&buf[point..end]);
     }
-    let mut width = digits;
-    while frac % 10 == 0 {
-        frac /= 10;
-        width -= 1;
-    }
-    let s = ibuf.format(frac);
-    out.extend(std::iter::repeat_n(b'0', width as usize - s.len()));
-    out.extend_from_slice(s.as_bytes());
 }
 
 /// The score table as CSV: rows formatted in parallel pieces straight from the buffers.
 fn write_scores_csv(
     data: &Snapshots,
     s: &Scored,
+    detail: &Detail,
     w: &mut dyn Write,
     batch: usize,
 ) -> io::Result<()> {
-    let header = header(data, s);
+    let header = header(data, s, detail);
     let line: Vec<Cow<str>> = header.iter().map(|h| csv_field(h)).collect();
     writeln!(w, "{}", line.join(","))?;
     let ids: Option<Vec<Cow<str>>> = data
@@ -257,11 +300,12 @@ fn write_scores_csv(
         .as_ref()
         .map(|names| names.iter().map(|n| csv_field(n)).collect());
     let tiers: Vec<Cow<str>> = s.tier_names.iter().map(|t| csv_field(t)).collect();
-    let metrics: Vec<Cow<str>> = s.metric_names.iter().map(|m| csv_field(m)).collect();
+    let metrics: Vec<Cow<str>> = detail.metric_names.iter().map(|m| csv_field(m)).collect();
     let dates = data.date.as_deref().filter(|_| data.date_column.is_some());
-    let k = s.reasons_per_row;
-    let piece = |out: &mut Vec<u8>, rows: Range<usize>| {
+    let piece = |(out, d): &mut (Vec<u8>, DetailRows), rows: Range<usize>| {
         out.clear();
+        let start = rows.start;
+        detail.fill(rows.clone(), d);
         let mut ibuf = itoa::Buffer::new();
         // Snapshot dates repeat (quarter ends): a small direct-mapped cache of formatted days.
         let mut day_cache: [(Day, [u8; 10]); 64] = [(Day::MIN, [0; 10]); 64];
@@ -285,43 +329,65 @@ fn write_scores_csv(
                     out.extend_from_slice(text.as_bytes());
                 }
             }
-            continue_row(out, s, i, k, &tiers, &metrics);
+            continue_row(out, s, i, (d, i - start), &tiers, &metrics);
         }
     };
-    // Buffers reused from batch to batch: fresh ones would be fresh pages for the kernel to
-    // zero each time.
-    let mut pieces: Vec<Vec<u8>> = vec![Vec::new(); batch.div_ceil(CSV_PIECE)];
-    for start in (0..data.rows).step_by(batch) {
-        let end = (start + batch).min(data.rows);
-        let used = (end - start).div_ceil(CSV_PIECE);
-        pieces[..used]
-            .par_iter_mut()
-            .enumerate()
-            .for_each(|(p, buf)| {
-                let a = start + p * CSV_PIECE;
-                piece(buf, a..(a + CSV_PIECE).min(end));
-            });
-        for p in &pieces[..used] {
-            w.write_all(p)?;
+    // One thread formats a batch (its pieces in parallel on the pool) while this one writes
+    // the batch before it: writing 1.4 GB at 10M rows is seconds of one core in the kernel.
+    // Two sets of buffers go back and forth, reused: fresh ones would be fresh pages for
+    // the kernel to zero each time.
+    type Set = Vec<(Vec<u8>, DetailRows)>;
+    let rows = data.rows;
+    std::thread::scope(|scope| {
+        let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<(Set, usize)>(2);
+        let (free_tx, free_rx) = std::sync::mpsc::channel::<Set>();
+        for _ in 0..2 {
+            let set: Set = (0..batch.div_ceil(CSV_PIECE))
+                .map(|_| Default::default())
+                .collect();
+            free_tx.send(set).expect("the receiver is here");
         }
-    }
-    Ok(())
+        scope.spawn(move || {
+            for start in (0..rows).step_by(batch) {
+                // Either channel closes when the writer stops early (a write failed).
+                let Ok(mut set) = free_rx.recv() else { return };
+                let end = (start + batch).min(rows);
+                let used = (end - start).div_ceil(CSV_PIECE);
+                set[..used].par_iter_mut().enumerate().for_each(|(p, buf)| {
+                    let a = start + p * CSV_PIECE;
+                    piece(buf, a..(a + CSV_PIECE).min(end));
+                });
+                if full_tx.send((set, used)).is_err() {
+                    return;
+                }
+            }
+        });
+        for (set, used) in full_rx {
+            for (p, _) in &set[..used] {
+                w.write_all(p)?;
+            }
+            // The formatter may be done and gone: then the set is simply dropped.
+            let _ = free_tx.send(set);
+        }
+        Ok(())
+    })
 }
 
-/// Everything after the id and date of row `i`, with the line break.
+/// Everything after the id and date of row `i`, with the line break; its detail is row
+/// `j` of `d`.
 fn continue_row(
     out: &mut Vec<u8>,
     s: &Scored,
     i: usize,
-    k: usize,
+    (d, j): (&DetailRows, usize),
     tiers: &[Cow<str>],
     metrics: &[Cow<str>],
 ) {
     out.push(b',');
     push_rounded(out, s.score[i], 2);
-    for g in &s.group_scores {
+    for g in &d.groups {
         out.push(b',');
-        push_rounded(out, g[i], 2);
+        push_rounded(out, g[j], 2);
     }
     out.push(b',');
     if let Some(t) = tiers.get(s.tier[i] as usize) {
@@ -331,15 +397,14 @@ fn continue_row(
         out.push(b',');
         push_rounded(out, p[i], 6);
     }
-    for r in 0..k {
-        let j = i * k + r;
+    for r in j * REASONS..(j + 1) * REASONS {
         out.push(b',');
-        if let Some(m) = metrics.get(s.reasons[j] as usize) {
+        if let Some(m) = metrics.get(d.reasons[r] as usize) {
             out.extend_from_slice(m.as_bytes());
         }
         out.push(b',');
-        if s.reasons[j] != u16::MAX {
-            push_rounded(out, s.reason_points[j] as f64, 2);
+        if d.reasons[r] != u16::MAX {
+            push_rounded(out, d.points[r] as f64, 2);
         }
     }
     out.push(b'\n');
@@ -356,11 +421,13 @@ pub fn write_table(df: &mut DataFrame, format: TableFormat, w: &mut dyn Write) -
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::presets;
+    use crate::profile::{presets, Profile};
+    use crate::score::SubScores;
     use crate::synth::{generate, SynthParams};
 
-    /// A scored synthetic population with awkward account names and a calibration.
-    fn scored() -> (Snapshots, Scored) {
+    /// A scored synthetic population with awkward account names and a calibration: the
+    /// data, the profile, its sub-scores and the scores.
+    fn scored() -> (Snapshots, Profile, SubScores, Scored) {
         let synth = generate(&SynthParams {
             accounts: 700,
             quarters: 6,
@@ -378,17 +445,18 @@ mod tests {
         profile.calibration = Some(
             serde_json::from_value(serde_json::json!({"intercept": -9.0, "slope": -6.0})).unwrap(),
         );
-        let s = crate::score::score(&profile, &data).unwrap();
-        (data, s)
+        let subs = SubScores::compute(&profile, &data).unwrap();
+        let s = crate::score::score_tiers_subscores(&profile, &subs);
+        (data, profile, subs, s)
     }
 
     /// The CSV polars writes for the whole frame, and ours, both read back by polars.
-    fn both_read_back(data: &Snapshots, s: &Scored) -> (DataFrame, DataFrame, String) {
-        let mut df = score_frame(data, s, 0..data.rows).unwrap();
+    fn both_read_back(data: &Snapshots, s: &Scored, d: &Detail) -> (DataFrame, DataFrame, String) {
+        let mut df = score_frame(data, s, d, 0..data.rows).unwrap();
         let mut theirs = Vec::new();
         write_table(&mut df, TableFormat::Csv, &mut theirs).unwrap();
         let mut ours = Vec::new();
-        write_in_batches(data, s, TableFormat::Csv, &mut ours, 1000).unwrap();
+        write_in_batches(data, s, d, TableFormat::Csv, &mut ours, 1000).unwrap();
         let read = |bytes: Vec<u8>| {
             CsvReadOptions::default()
                 .with_infer_schema_length(None)
@@ -404,9 +472,9 @@ mod tests {
     // quoting and everything else are the same.
     #[test]
     fn the_streamed_csv_reads_back_as_the_frame_polars_writes() {
-        let (data, s) = scored();
+        let (data, profile, subs, s) = scored();
         assert!(s.probability.as_ref().unwrap().iter().any(|&p| p < 1e-4));
-        let (ours, theirs, text) = both_read_back(&data, &s);
+        let (ours, theirs, text) = both_read_back(&data, &s, &Detail::new(&profile, &subs));
         assert_eq!(ours.height(), data.rows);
         assert!(ours.equals_missing(&theirs));
         assert!(text.contains("\n\"comma, inc\",2024-03-31,"));
@@ -417,16 +485,102 @@ mod tests {
 
     #[test]
     fn the_streamed_csv_matches_polars_without_ids_or_dates_and_with_unscored_rows() {
-        let (mut data, mut s) = scored();
+        let (mut data, profile, mut subs, _) = scored();
         data.account_names = None;
         data.date = None;
-        s.score[5] = f64::NAN;
-        s.tier[5] = u8::MAX;
-        s.reasons[0] = u16::MAX;
-        let (ours, theirs, text) = both_read_back(&data, &s);
+        // Row 5 has no metric: no score, tier, group scores or reasons.
+        subs.present[5] = 0;
+        for c in &mut subs.columns {
+            c[5] = f64::NAN;
+        }
+        let s = crate::score::score_tiers_subscores(&profile, &subs);
+        let (ours, theirs, text) = both_read_back(&data, &s, &Detail::new(&profile, &subs));
         assert!(ours.equals_missing(&theirs));
         assert!(text.starts_with("row,score,"));
-        assert!(text.lines().nth(6).unwrap().starts_with("6,,"));
+        let unscored = text.lines().nth(6).unwrap();
+        assert!(unscored.starts_with("6,,"), "{unscored}");
+        assert!(unscored.trim_end_matches(',').ends_with("6"), "{unscored}");
+    }
+
+    /// A disk that fills up after `room` bytes.
+    struct Full {
+        room: usize,
+    }
+
+    impl Write for Full {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            if buf.len() > self.room {
+                return Err(io::Error::new(io::ErrorKind::StorageFull, "disk full"));
+            }
+            self.room -= buf.len();
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_failed_write_stops_the_formatting_and_is_reported() {
+        let (data, profile, subs, s) = scored();
+        let d = Detail::new(&profile, &subs);
+        for room in [0, 100, 30_000] {
+            let err = write_in_batches(&data, &s, &d, TableFormat::Csv, &mut Full { room }, 50)
+                .unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::StorageFull);
+        }
+    }
+
+    /// The formatting by the book: `round`, then `itoa` for the integer and the fraction.
+    fn push_rounded_reference(out: &mut Vec<u8>, x: f64, digits: u32) {
+        if x.is_nan() {
+            return;
+        }
+        let scale = 10u64.pow(digits);
+        let k = (x * scale as f64).round();
+        if k.abs() >= 9.0e15 {
+            // Out of the exact-integer range (never for scores or probabilities).
+            let _ = write!(out, "{:?}", k / scale as f64);
+            return;
+        }
+        if k < 0.0 {
+            out.push(b'-');
+        }
+        let k = k.abs() as u64;
+        let mut ibuf = itoa::Buffer::new();
+        out.extend_from_slice(ibuf.format(k / scale).as_bytes());
+        out.push(b'.');
+        let mut frac = k % scale;
+        if frac == 0 {
+            out.push(b'0');
+            return;
+        }
+        let mut width = digits;
+        while frac % 10 == 0 {
+            frac /= 10;
+            width -= 1;
+        }
+        let s = ibuf.format(frac);
+        out.extend(std::iter::repeat_n(b'0', width as usize - s.len()));
+        out.extend_from_slice(s.as_bytes());
+    }
+
+    proptest::proptest! {
+        /// The hand-rolled digits are the reference's, for every magnitude and both signs.
+        #[test]
+        fn rounding_digits_match_the_reference(
+            x in proptest::num::f64::ANY,
+            m in 0i32..30,
+            digits in 0u32..7,
+        ) {
+            for v in [x, x * 10f64.powi(m - 15), (x * 1e4).round() / 1e4 / 10f64.powi(m % 7)] {
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                push_rounded(&mut a, v, digits);
+                push_rounded_reference(&mut b, v, digits);
+                proptest::prop_assert_eq!(String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap(), "{}", v);
+            }
+        }
     }
 
     #[test]
@@ -440,6 +594,12 @@ mod tests {
             (0.5, 6, "0.5"),
             (1.0, 6, "1.0"),
             (-2.5, 2, "-2.5"),
+            // halves round away from zero; a negative that rounds to 0 has no sign
+            (0.125, 2, "0.13"),
+            (-0.125, 2, "-0.13"),
+            (9.5, 0, "10.0"),
+            (-0.001, 2, "0.0"),
+            (1e300, 2, "1e300"),
             (f64::NAN, 2, ""),
         ];
         for (x, d, want) in cases {
@@ -451,13 +611,14 @@ mod tests {
 
     #[test]
     fn parquet_is_written_in_row_groups_and_reads_back_whole() {
-        let (data, s) = scored();
+        let (data, profile, subs, s) = scored();
+        let d = Detail::new(&profile, &subs);
         let mut out = Vec::new();
-        write_in_batches(&data, &s, TableFormat::Parquet, &mut out, 1000).unwrap();
+        write_in_batches(&data, &s, &d, TableFormat::Parquet, &mut out, 1000).unwrap();
         let back = ParquetReader::new(std::io::Cursor::new(out))
             .finish()
             .unwrap();
-        let whole = score_frame(&data, &s, 0..data.rows).unwrap();
+        let whole = score_frame(&data, &s, &d, 0..data.rows).unwrap();
         assert!(
             data.rows > 2500,
             "{} rows: several row groups of 1000",
@@ -465,7 +626,7 @@ mod tests {
         );
         assert!(back.equals_missing(&whole));
         let mut one = Vec::new();
-        write_scores(&data, &s, TableFormat::Parquet, &mut one).unwrap();
+        write_scores(&data, &s, &d, TableFormat::Parquet, &mut one).unwrap();
         let one = ParquetReader::new(std::io::Cursor::new(one))
             .finish()
             .unwrap();
