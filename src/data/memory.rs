@@ -47,7 +47,7 @@ fn per_metric(job: Job) -> u64 {
 ///
 /// Checked against peaks measured on synth data with 13 metrics (README, "Peak memory"):
 /// at 9.7 M rows `audit` 3.6 GB (the heaviest of the scoring jobs; estimate 3.9 GB),
-/// `score` 2.5 GB, `tiers` 1.9 GB (1.7 from CSV); `calibrate` 2.9 GB and `validate` 2.4 GB
+/// `score` 1.8 GB, `tiers` 1.7 GB (1.7 from CSV); `calibrate` 2.7 GB and `validate` 2.1 GB
 /// (estimate 6.0 GB: it errs high for the fitting jobs, whose heaviest, `report`, could not
 /// be measured at that size).
 fn per_row(job: Job) -> u64 {
@@ -211,7 +211,7 @@ mod tests {
         let n = 9_716_499;
         let gb = |x: f64| (x * 1e9) as u64;
         assert!(bytes_needed(Job::Score, n, 13) > gb(3.64)); // audit
-        assert!(bytes_needed(Job::Score, n, 13) > gb(2.53)); // score, Parquet in
+        assert!(bytes_needed(Job::Score, n, 13) > gb(1.79)); // score, Parquet in
         assert!(bytes_needed(Job::Fit, n, 13) > gb(2.88)); // calibrate
 
         // … and not wildly above them: a 10M-row `score` asks for < 4 GiB.
