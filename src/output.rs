@@ -57,9 +57,9 @@ pub fn write_atomic_with(
         .suffix(".tmp")
         .tempfile_in(&dir)?;
     {
-        let mut w = io::BufWriter::new(Writeback::new(tmp.as_file_mut()));
+        let mut w = Output::new(tmp.as_file_mut());
         fill(&mut w)?;
-        w.flush()?;
+        w.finish()?;
     }
     // tempfile creates 0600; an output gets the target's mode, or the usual 0644.
     #[cfg(unix)]
@@ -78,32 +78,140 @@ pub fn write_atomic_with(
     Ok(())
 }
 
-/// A file being written, whose pages are handed to the disk every [`WRITEBACK_BYTES`]
-/// instead of all at the final sync: the disk writes while the rest is produced, and the
-/// sync that makes the output durable before it is renamed into place waits for little
-/// (a 1.4 GB score table spent 1.3 s in that sync).
-struct Writeback<'a> {
+/// A file being written, through a buffer of [`BLOCK_BYTES`]. Each full buffer goes to the
+/// disk directly where the system allows it (`O_DIRECT` on Linux), without the page cache:
+/// on the development machine a 1.4 GB score table took 2 s of one core to copy into the
+/// cache and its writeback, against 0.8 s for the disk to take it directly. Where direct
+/// writes are refused (a file system without them), and for the last partial buffer, the
+/// bytes go through the page cache, handed to the disk every [`WRITEBACK_BYTES`] instead
+/// of all at the final sync. An output smaller than one buffer is one ordinary write.
+/// [`Output::finish`] writes what is left; the caller then syncs the file.
+struct Output<'a> {
     file: &'a mut std::fs::File,
-    /// Bytes written, and of them the bytes already handed to the disk.
+    /// The buffer; its bytes from `at` (aligned to [`ALIGN`] in memory) are pending.
+    buf: Vec<u8>,
+    at: usize,
+    direct: Direct,
+    /// Bytes written through the page cache, and of them the bytes handed to the disk.
     written: u64,
     started: u64,
 }
 
-/// Bytes between two hand-overs to the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direct {
+    Untried,
+    On,
+    Off,
+}
+
+/// Bytes per direct write (a multiple of [`ALIGN`]).
+const BLOCK_BYTES: usize = 8 << 20;
+
+/// The alignment direct writes need, of memory, length and file offset (the largest
+/// logical block size of common disks).
+const ALIGN: usize = 4096;
+
+/// Bytes between two hand-overs to the disk of bytes written through the page cache.
 const WRITEBACK_BYTES: u64 = 16 << 20;
 
-impl<'a> Writeback<'a> {
+impl<'a> Output<'a> {
     fn new(file: &'a mut std::fs::File) -> Self {
-        Writeback {
+        let buf: Vec<u8> = Vec::with_capacity(BLOCK_BYTES + ALIGN);
+        let at = buf.as_ptr().align_offset(ALIGN);
+        let mut buf = buf;
+        buf.resize(at, 0);
+        Output {
             file,
+            buf,
+            at,
+            direct: Direct::Untried,
             written: 0,
             started: 0,
         }
     }
 
-    /// Starts the writing out of the bytes not yet handed over (without waiting for it).
+    fn pending(&self) -> usize {
+        self.buf.len() - self.at
+    }
+
+    /// Writes the full buffer, directly if the system allows it.
+    fn drain(&mut self) -> io::Result<()> {
+        if self.direct == Direct::Untried {
+            self.direct = if set_direct(self.file, true) {
+                Direct::On
+            } else {
+                Direct::Off
+            };
+        }
+        let mut done = 0;
+        if self.direct == Direct::On {
+            done = self.write_direct(self.pending())?;
+        }
+        self.write_cached(done)?;
+        self.buf.truncate(self.at);
+        Ok(())
+    }
+
+    /// Writes the first `len` pending bytes (a multiple of [`ALIGN`]) directly; returns how
+    /// many were written. A refusal or a short write turns direct writing off, and the
+    /// caller writes the rest through the page cache (from an aligned offset either way).
+    fn write_direct(&mut self, len: usize) -> io::Result<usize> {
+        let mut done = 0;
+        while done < len {
+            let part = &self.buf[self.at + done..self.at + len];
+            match self.file.write(part) {
+                Ok(n) if n > 0 && n % ALIGN == 0 => done += n,
+                Ok(n) => {
+                    // A short write ends direct writing (the next offset may not be aligned).
+                    done += n;
+                    self.direct_off();
+                    return Ok(done);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.raw_os_error() == Some(EINVAL) => {
+                    self.direct_off();
+                    return Ok(done);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(done)
+    }
+
+    fn direct_off(&mut self) {
+        set_direct(self.file, false);
+        self.direct = Direct::Off;
+    }
+
+    /// Writes the pending bytes from `from` through the page cache.
+    fn write_cached(&mut self, from: usize) -> io::Result<()> {
+        let bytes = &self.buf[self.at + from..];
+        self.file.write_all(bytes)?;
+        self.written += bytes.len() as u64;
+        if self.written - self.started >= WRITEBACK_BYTES {
+            self.start_writeback();
+        }
+        Ok(())
+    }
+
+    /// Writes what is left: its whole blocks directly if the file is being written so,
+    /// the rest through the page cache.
+    fn finish(mut self) -> io::Result<()> {
+        let mut done = 0;
+        if self.direct == Direct::On {
+            done = self.write_direct(self.pending() / ALIGN * ALIGN)?;
+            if self.direct == Direct::On {
+                self.direct_off();
+            }
+        }
+        self.write_cached(done)?;
+        self.buf.truncate(self.at);
+        Ok(())
+    }
+
+    /// Starts the writing out of the cached bytes not yet handed over (without waiting).
     #[cfg(target_os = "linux")]
-    fn start(&mut self) {
+    fn start_writeback(&mut self) {
         use std::os::unix::io::AsRawFd;
         // SAFETY: a plain system call on an open descriptor; a refusal (a file system that
         // does not support it) only leaves the work to the final sync.
@@ -119,23 +227,54 @@ impl<'a> Writeback<'a> {
     }
 
     #[cfg(not(target_os = "linux"))]
-    fn start(&mut self) {
+    fn start_writeback(&mut self) {
         self.started = self.written;
     }
 }
 
-impl Write for Writeback<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.file.write(buf)?;
-        self.written += n as u64;
-        if self.written - self.started >= WRITEBACK_BYTES {
-            self.start();
+#[cfg(target_os = "linux")]
+const EINVAL: i32 = libc::EINVAL;
+#[cfg(not(target_os = "linux"))]
+const EINVAL: i32 = 22;
+
+/// Turns direct writing of `file` on or off; whether the system did.
+#[cfg(target_os = "linux")]
+fn set_direct(file: &std::fs::File, on: bool) -> bool {
+    use std::os::unix::io::AsRawFd;
+    let fd = file.as_raw_fd();
+    // SAFETY: plain fcntl calls on an open descriptor owned by `file`.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 {
+            return false;
+        }
+        let flags = if on {
+            flags | libc::O_DIRECT
+        } else {
+            flags & !libc::O_DIRECT
+        };
+        libc::fcntl(fd, libc::F_SETFL, flags) == 0
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn set_direct(_: &std::fs::File, _: bool) -> bool {
+    false
+}
+
+impl Write for Output<'_> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        let n = data.len().min(BLOCK_BYTES - self.pending());
+        self.buf.extend_from_slice(&data[..n]);
+        if self.pending() == BLOCK_BYTES {
+            self.drain()?;
         }
         Ok(n)
     }
 
+    /// Nothing: a partial block waits for more bytes or for [`Output::finish`].
     fn flush(&mut self) -> io::Result<()> {
-        self.file.flush()
+        Ok(())
     }
 }
 
@@ -227,6 +366,53 @@ mod tests {
         })
         .unwrap();
         assert!(std::fs::read(&p).unwrap() == bytes);
+    }
+
+    /// Every size around the block and alignment edges arrives whole, written directly
+    /// where the file system allows it and through the page cache where it does not.
+    #[test]
+    fn outputs_of_every_size_arrive_whole_direct_or_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let sizes = [
+            0,
+            1,
+            ALIGN - 1,
+            ALIGN + 1,
+            BLOCK_BYTES - 1,
+            BLOCK_BYTES,
+            BLOCK_BYTES + ALIGN,
+            2 * BLOCK_BYTES + ALIGN + 7,
+        ];
+        for (k, &size) in sizes.iter().enumerate() {
+            let bytes: Vec<u8> = (0..size).map(|i| (i * 31 % 253) as u8).collect();
+            for refuse in [false, true] {
+                let p = dir.path().join(format!("out{k}{refuse}"));
+                let mut f = std::fs::File::create(&p).unwrap();
+                let mut w = Output::new(&mut f);
+                if refuse {
+                    w.direct = Direct::Off;
+                }
+                for piece in bytes.chunks(777_777) {
+                    w.write_all(piece).unwrap();
+                }
+                w.flush().unwrap();
+                w.finish().unwrap();
+                // the descriptor is left for ordinary writes
+                #[cfg(target_os = "linux")]
+                {
+                    use std::os::unix::io::AsRawFd;
+                    // SAFETY: reads the flags of an open descriptor.
+                    let flags = unsafe { libc::fcntl(f.as_raw_fd(), libc::F_GETFL) };
+                    assert_eq!(flags & libc::O_DIRECT, 0);
+                }
+                f.sync_all().unwrap();
+                drop(f);
+                assert!(
+                    std::fs::read(&p).unwrap() == bytes,
+                    "{size} bytes, refused {refuse}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -229,7 +229,7 @@ fn push_rounded(out: &mut Vec<u8>, x: f64, digits: u32) {
     }
     let scale = 10u64.pow(digits);
     let v = x * scale as f64;
-    if !(v.abs() < 9.0e15) {
+    if v.abs() >= 9.0e15 {
         // Out of the exact-integer range (never for scores or probabilities).
         let _ = write!(out, "{:?}", v.round() / scale as f64);
         return;
