@@ -243,44 +243,69 @@ impl SubScores {
     }
 
     /// The [`REASONS`] metrics costing each of rows `start..` the most score points, into
-    /// `idx` and `pts` ([`REASONS`] entries per row, as many rows as they hold).
-    fn reasons_into(&self, weights: &[f64], start: usize, idx: &mut [u16], pts: &mut [f32]) {
-        idx.fill(u16::MAX);
-        pts.fill(0.0);
-        for j in 0..idx.len() / REASONS {
-            let i = start + j;
-            let mut den = 0.0;
-            for (col, &w) in self.columns.iter().zip(weights) {
-                if !col[i].is_nan() {
-                    den += w;
-                }
+    /// `idx` and `pts` ([`REASONS`] entries per row, as many rows as they hold). Column by
+    /// column over the rows (the weight sums and the points lost in vector passes), each
+    /// row's top list kept in `scratch`; the metrics reach each row in profile order, so
+    /// ties go to the earlier metric as in a row-by-row pass.
+    fn reasons_into(
+        &self,
+        weights: &[f64],
+        start: usize,
+        idx: &mut [u16],
+        pts: &mut [f32],
+        scratch: &mut ReasonScratch,
+    ) {
+        let n = idx.len() / REASONS;
+        let ReasonScratch { den, lost, top } = scratch;
+        den.clear();
+        den.resize(n, 0.0);
+        for (col, &w) in self.columns.iter().zip(weights) {
+            for (d, &s) in den.iter_mut().zip(&col[start..start + n]) {
+                // (`+ 0.0` leaves a sum that starts at +0 unchanged, as skipping does.)
+                *d += if s.is_nan() { 0.0 } else { w };
             }
-            if den <= 0.0 || self.present[i] == 0 {
-                continue;
+        }
+        // A row with nothing present or no weight gets no reasons: NaN losses skip it.
+        for (d, &p) in den.iter_mut().zip(&self.present[start..start + n]) {
+            if *d <= 0.0 || p == 0 {
+                *d = f64::NAN;
             }
-            let mut top = [(u16::MAX, 0f64); REASONS];
-            for (k, (col, &w)) in self.columns.iter().zip(weights).enumerate() {
-                let s = col[i];
-                if s.is_nan() {
-                    continue;
-                }
-                let lost = w / den * (100.0 - s);
-                if lost <= 1e-9 || lost <= top[REASONS - 1].1 {
+        }
+        top.clear();
+        top.resize(n, [(u16::MAX, 0f64); REASONS]);
+        lost.resize(n, 0.0);
+        for (k, (col, &w)) in self.columns.iter().zip(weights).enumerate() {
+            for ((l, &d), &s) in lost.iter_mut().zip(den.iter()).zip(&col[start..start + n]) {
+                *l = w / d * (100.0 - s);
+            }
+            for (t, &l) in top.iter_mut().zip(lost.iter()) {
+                // (NaN, a missing metric or a skipped row, fails both.)
+                if !(l > 1e-9 && l > t[REASONS - 1].1) {
                     continue;
                 }
                 let mut p = REASONS - 1;
-                while p > 0 && top[p - 1].1 < lost {
-                    top[p] = top[p - 1];
+                while p > 0 && t[p - 1].1 < l {
+                    t[p] = t[p - 1];
                     p -= 1;
                 }
-                top[p] = (k as u16, lost);
+                t[p] = (k as u16, l);
             }
-            for (r, (k, l)) in top.iter().enumerate() {
+        }
+        for (j, t) in top.iter().enumerate() {
+            for (r, (k, l)) in t.iter().enumerate() {
                 idx[j * REASONS + r] = *k;
                 pts[j * REASONS + r] = *l as f32;
             }
         }
     }
+}
+
+/// Working memory of [`SubScores::reasons_into`], reused from call to call.
+#[derive(Debug, Default)]
+pub struct ReasonScratch {
+    den: Vec<f64>,
+    lost: Vec<f64>,
+    top: Vec<[(u16, f64); REASONS]>,
 }
 
 /// A score table's per-row detail — each group's score and the reason codes — computed a
@@ -306,6 +331,7 @@ pub struct DetailRows {
     /// The score points each reason costs.
     pub points: Vec<f32>,
     den: Vec<f64>,
+    scratch: ReasonScratch,
 }
 
 impl<'a> Detail<'a> {
@@ -345,8 +371,13 @@ impl<'a> Detail<'a> {
         }
         out.reasons.resize(n * REASONS, u16::MAX);
         out.points.resize(n * REASONS, 0.0);
-        self.subs
-            .reasons_into(&self.weights, rows.start, &mut out.reasons, &mut out.points);
+        self.subs.reasons_into(
+            &self.weights,
+            rows.start,
+            &mut out.reasons,
+            &mut out.points,
+            &mut out.scratch,
+        );
     }
 }
 
@@ -695,7 +726,9 @@ fn reasons(subs: &SubScores, weights: &[f64]) -> (Vec<u16>, Vec<f32>) {
     idx.par_chunks_mut(CHUNK * REASONS)
         .zip(pts.par_chunks_mut(CHUNK * REASONS))
         .enumerate()
-        .for_each(|(c, (idx, pts))| subs.reasons_into(weights, c * CHUNK, idx, pts));
+        .for_each_init(ReasonScratch::default, |scratch, (c, (idx, pts))| {
+            subs.reasons_into(weights, c * CHUNK, idx, pts, scratch)
+        });
     (idx, pts)
 }
 
@@ -777,6 +810,71 @@ mod tests {
     }
 
     // Found by the scoring fuzz target: Σ w·s / Σ w rounded to 100.00000000000001 here.
+    /// Row by row, the rule as first written: the reference for the column-wise pass.
+    fn reasons_row_by_row(subs: &SubScores, weights: &[f64]) -> (Vec<u16>, Vec<f32>) {
+        let mut idx = vec![u16::MAX; subs.rows * REASONS];
+        let mut pts = vec![0f32; subs.rows * REASONS];
+        for i in 0..subs.rows {
+            let mut den = 0.0;
+            for (col, &w) in subs.columns.iter().zip(weights) {
+                if !col[i].is_nan() {
+                    den += w;
+                }
+            }
+            if den <= 0.0 || subs.present[i] == 0 {
+                continue;
+            }
+            let mut top = [(u16::MAX, 0f64); REASONS];
+            for (k, (col, &w)) in subs.columns.iter().zip(weights).enumerate() {
+                let s = col[i];
+                if s.is_nan() {
+                    continue;
+                }
+                let lost = w / den * (100.0 - s);
+                if lost <= 1e-9 || lost <= top[REASONS - 1].1 {
+                    continue;
+                }
+                let mut p = REASONS - 1;
+                while p > 0 && top[p - 1].1 < lost {
+                    top[p] = top[p - 1];
+                    p -= 1;
+                }
+                top[p] = (k as u16, lost);
+            }
+            for (r, (k, l)) in top.iter().enumerate() {
+                idx[i * REASONS + r] = *k;
+                pts[i * REASONS + r] = *l as f32;
+            }
+        }
+        (idx, pts)
+    }
+
+    proptest::proptest! {
+        /// The column-wise reasons are the row-by-row rule's: missing metrics, zero
+        /// weights, ties, perfect rows and rows with nothing present.
+        #[test]
+        fn reasons_column_by_column_match_row_by_row(
+            cells in proptest::collection::vec(proptest::option::of(0u8..5), 6 * 40),
+            weights in proptest::collection::vec(0u8..4, 6),
+            dead in proptest::collection::vec(proptest::bool::ANY, 40),
+        ) {
+            let rows = 40;
+            let columns: Vec<Vec<f64>> = (0..6)
+                .map(|m| {
+                    (0..rows)
+                        .map(|i| cells[m * rows + i].map_or(f64::NAN, |v| 100.0 - 25.0 * f64::from(v)))
+                        .collect()
+                })
+                .collect();
+            let present: Vec<u16> = (0..rows)
+                .map(|i| if dead[i] { 0 } else { columns.iter().filter(|c| !c[i].is_nan()).count() as u16 })
+                .collect();
+            let subs = SubScores { rows, columns, present };
+            let w: Vec<f64> = weights.iter().map(|&x| f64::from(x) * 12.5).collect();
+            proptest::prop_assert_eq!(reasons(&subs, &w), reasons_row_by_row(&subs, &w));
+        }
+    }
+
     #[test]
     fn detail_by_pieces_is_the_whole_tables_detail() {
         let synth = crate::synth::generate(&crate::synth::SynthParams {

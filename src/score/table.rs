@@ -252,9 +252,29 @@ fn push_rounded(out: &mut Vec<u8>, x: f64, digits: u32) {
     if k < 0 {
         out.push(b'-');
     }
+    let mut k = k.unsigned_abs();
+    if digits == 2 && k < 100_000 {
+        // Scores and points (below 1000, two decimals): digit pairs from a table.
+        let (int, frac) = ((k / 100) as usize, (k % 100) as usize);
+        let pair = |n: usize| &DIGIT_PAIRS[2 * n..2 * n + 2];
+        if int >= 100 {
+            out.push(b'0' + (int / 100) as u8);
+            out.extend_from_slice(pair(int % 100));
+        } else if int >= 10 {
+            out.extend_from_slice(pair(int));
+        } else {
+            out.push(b'0' + int as u8);
+        }
+        out.push(b'.');
+        if frac % 10 == 0 {
+            out.push(b'0' + (frac / 10) as u8);
+        } else {
+            out.extend_from_slice(pair(frac));
+        }
+        return;
+    }
     // The digits of |k| right to left: `digits` of fraction (with leading zeros), then the
     // integer part; the fraction's trailing zeros dropped, keeping at least one digit.
-    let mut k = k.unsigned_abs();
     let mut buf = [0u8; 24];
     let mut at = buf.len();
     for _ in 0..digits {
@@ -283,6 +303,18 @@ fn push_rounded(out: &mut Vec<u8>, x: f64, digits: u32) {
         out.extend_from_slice(&buf[point..end]);
     }
 }
+
+/// "00", "01", …, "99".
+const DIGIT_PAIRS: [u8; 200] = {
+    let mut t = [0u8; 200];
+    let mut n = 0;
+    while n < 100 {
+        t[2 * n] = b'0' + (n / 10) as u8;
+        t[2 * n + 1] = b'0' + (n % 10) as u8;
+        n += 1;
+    }
+    t
+};
 
 /// The score table as CSV: rows formatted in parallel pieces straight from the buffers.
 fn write_scores_csv(
@@ -564,6 +596,21 @@ mod tests {
         let s = ibuf.format(frac);
         out.extend(std::iter::repeat_n(b'0', width as usize - s.len()));
         out.extend_from_slice(s.as_bytes());
+    }
+
+    /// Every two-decimal value below 1000 (the table's fast path), both signs and a hair
+    /// either side of each rounding edge.
+    #[test]
+    fn two_decimals_below_1000_match_the_reference() {
+        for k in 0..100_500i64 {
+            let x = k as f64 / 100.0;
+            for v in [x, -x, x + 0.004_999, x - 0.005_001, x + 0.005] {
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                push_rounded(&mut a, v, 2);
+                push_rounded_reference(&mut b, v, 2);
+                assert_eq!(a, b, "{v}");
+            }
+        }
     }
 
     proptest::proptest! {
