@@ -786,6 +786,52 @@ mod tests {
     }
 
     #[test]
+    fn presence_counts_across_many_rows() {
+        // A numeric metric missing every 7th row, a label metric every 5th, one always
+        // there.
+        let n = 70_013;
+        let a: Vec<f64> = (0..n)
+            .map(|i| if i % 7 == 0 { f64::NAN } else { 40.0 })
+            .collect();
+        let c: Vec<f64> = vec![60.0; n];
+        let codes: Vec<u32> = (0..n)
+            .map(|i| {
+                if i % 5 == 0 {
+                    MetricColumn::MISSING_CODE
+                } else {
+                    (i % 2) as u32
+                }
+            })
+            .collect();
+        let mut d = data(vec![("a", a), ("c", c)]);
+        d.metrics.push((
+            "b".into(),
+            MetricColumn::Text {
+                codes,
+                labels: vec!["yes".into(), "no".into()],
+            },
+        ));
+        let mut b = metric("b", 1.0, Missing::Neutral);
+        b.transform = Transform::Boolean;
+        let p = profile(vec![
+            metric("a", 1.0, Missing::Redistribute),
+            b,
+            metric("c", 1.0, Missing::Worst),
+        ]);
+        for subs in [
+            SubScores::compute(&p, &d).unwrap(),
+            SubScores::compute_consuming(&p, &mut d.clone()).unwrap(),
+        ] {
+            for i in 0..n {
+                let want = 3 - u16::from(i % 7 == 0) - u16::from(i % 5 == 0);
+                assert_eq!(subs.present[i], want, "row {i}");
+            }
+            assert_eq!(subs.columns[1][5], 50.0);
+            assert!(subs.columns[0][7].is_nan());
+        }
+    }
+
+    #[test]
     fn tier_only_scoring_gives_the_same_scores_tiers_and_probabilities() {
         let synth = crate::synth::generate(&crate::synth::SynthParams {
             accounts: 300,
