@@ -116,9 +116,8 @@ const WRITEBACK_BYTES: u64 = 16 << 20;
 
 impl<'a> Output<'a> {
     fn new(file: &'a mut std::fs::File) -> Self {
-        let buf: Vec<u8> = Vec::with_capacity(BLOCK_BYTES + ALIGN);
+        let mut buf: Vec<u8> = Vec::with_capacity(BLOCK_BYTES + ALIGN);
         let at = buf.as_ptr().align_offset(ALIGN);
-        let mut buf = buf;
         buf.resize(at, 0);
         Output {
             file,

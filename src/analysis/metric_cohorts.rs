@@ -70,20 +70,10 @@ pub struct MetricCohort {
     pub direction_conflict: bool,
 }
 
-/// Decile edges of sorted values by the documented rule: distinct `v[⌊j·n/bins⌋]`.
-pub fn decile_edges(sorted: &[f64], bins: usize) -> Vec<f64> {
-    let n = sorted.len();
-    let mut edges: Vec<f64> = (1..bins).map(|j| sorted[j * n / bins]).collect();
-    edges.dedup();
-    // Only edges above the minimum split anything.
-    if let Some(&min) = sorted.first() {
-        edges.retain(|&e| e > min);
-    }
-    edges
-}
-
-/// The edges [`decile_edges`] gives for `values` once sorted, found by selection instead of a
-/// sort (O(n log bins) rather than O(n log n); `values` is reordered). No NaN.
+/// Decile edges by the documented rule: with `v` the values sorted, the distinct
+/// `v[⌊j·n/bins⌋]` for `j = 1..bins` above the minimum (only those split anything). The
+/// order statistics come by selection instead of a sort (O(n log bins) rather than
+/// O(n log n); `values` is reordered). No NaN.
 pub fn decile_edges_unsorted(values: &mut [f64], bins: usize) -> Vec<f64> {
     let n = values.len();
     if n == 0 {
@@ -347,6 +337,17 @@ mod tests {
     use super::*;
     use crate::analysis::testdata;
 
+    /// The rule read off the sorted values: the oracle for the selection.
+    fn decile_edges(sorted: &[f64], bins: usize) -> Vec<f64> {
+        let n = sorted.len();
+        let mut edges: Vec<f64> = (1..bins).map(|j| sorted[j * n / bins]).collect();
+        edges.dedup();
+        if let Some(&min) = sorted.first() {
+            edges.retain(|&e| e > min);
+        }
+        edges
+    }
+
     /// The sort-based rule the selection must reproduce, bit for bit.
     fn sorted_edges(values: &[f64], bins: usize) -> Vec<f64> {
         let mut sorted = values.to_vec();
@@ -405,7 +406,8 @@ mod tests {
         // → 0 is the minimum and splits nothing; distinct edges 1 3 5 7 9 11
         let mut v: Vec<f64> = vec![0.0; 8];
         v.extend((1..=12).map(f64::from));
-        let e = decile_edges(&v, 10);
+        v.reverse();
+        let e = decile_edges_unsorted(&mut v, 10);
         assert_eq!(e, vec![1.0, 3.0, 5.0, 7.0, 9.0, 11.0]);
         // an edge value goes to the bin above it; equal values share a bin
         assert_eq!(bin_of(0.0, &e), 0);
@@ -415,7 +417,7 @@ mod tests {
         assert_eq!(bin_of(12.0, &e), 6);
         // 100 distinct values: ten bins of ten
         let w: Vec<f64> = (0..100).map(f64::from).collect();
-        let e = decile_edges(&w, 10);
+        let e = decile_edges_unsorted(&mut w.clone(), 10);
         assert_eq!(e.len(), 9);
         let mut counts = [0; 10];
         for &x in &w {

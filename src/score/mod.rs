@@ -302,7 +302,7 @@ impl SubScores {
 
 /// Working memory of [`SubScores::reasons_into`], reused from call to call.
 #[derive(Debug, Default)]
-pub struct ReasonScratch {
+struct ReasonScratch {
     den: Vec<f64>,
     lost: Vec<f64>,
     top: Vec<[(u16, f64); REASONS]>,

@@ -131,7 +131,6 @@ fn header(data: &Snapshots, s: &Scored, detail: &Detail) -> Vec<String> {
 
 /// Rows `rows` of the score table as a frame: id, date, score, group scores, tier,
 /// probability, reasons. Scores are rounded to 2 decimals, probabilities to 6.
-/// The score table's rows `rows` as a frame.
 pub fn score_frame(
     data: &Snapshots,
     s: &Scored,
@@ -252,7 +251,7 @@ fn push_rounded(out: &mut Vec<u8>, x: f64, digits: u32) {
     if k < 0 {
         out.push(b'-');
     }
-    let mut k = k.unsigned_abs();
+    let k = k.unsigned_abs();
     if digits == 2 && k < 100_000 {
         // Scores and points (below 1000, two decimals): digit pairs from a table.
         let (int, frac) = ((k / 100) as usize, (k % 100) as usize);
@@ -273,35 +272,22 @@ fn push_rounded(out: &mut Vec<u8>, x: f64, digits: u32) {
         }
         return;
     }
-    // The digits of |k| right to left: `digits` of fraction (with leading zeros), then the
-    // integer part; the fraction's trailing zeros dropped, keeping at least one digit.
-    let mut buf = [0u8; 24];
-    let mut at = buf.len();
-    for _ in 0..digits {
-        at -= 1;
-        buf[at] = b'0' + (k % 10) as u8;
-        k /= 10;
-    }
-    let point = at;
-    let mut end = buf.len();
-    while end > point + 1 && buf[end - 1] == b'0' {
-        end -= 1;
-    }
-    loop {
-        at -= 1;
-        buf[at] = b'0' + (k % 10) as u8;
-        k /= 10;
-        if k == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buf[at..point]);
+    let mut ibuf = itoa::Buffer::new();
+    out.extend_from_slice(ibuf.format(k / scale).as_bytes());
     out.push(b'.');
-    if point == end {
+    let mut frac = k % scale;
+    if frac == 0 {
         out.push(b'0');
-    } else {
-        out.extend_from_slice(&buf[point..end]);
+        return;
     }
+    let mut width = digits;
+    while frac % 10 == 0 {
+        frac /= 10;
+        width -= 1;
+    }
+    let s = ibuf.format(frac);
+    out.extend(std::iter::repeat_n(b'0', width as usize - s.len()));
+    out.extend_from_slice(s.as_bytes());
 }
 
 /// "00", "01", …, "99".
