@@ -51,6 +51,53 @@ fn interesting_byte() -> impl Strategy<Value = u8> {
     ]
 }
 
+/// The scores of `data` from a [`StreamedScores`] handed its metric values in batches cut
+/// at `cuts`, as a streaming load hands them over.
+fn streamed_scores(
+    profile: &churncal::profile::Profile,
+    data: &churncal::data::Snapshots,
+    cuts: &[usize],
+) -> Result<Vec<f64>, Box<dyn std::error::Error + Send + Sync>> {
+    use churncal::data::{BatchColumn, MetricBatch, MetricColumn, MetricSink};
+    let mut ends: Vec<usize> = cuts.iter().copied().chain([data.rows]).collect();
+    ends.sort_unstable();
+    let mut sink = churncal::score::StreamedScores::new(profile);
+    let mut start = 0;
+    for end in ends {
+        let mut numbers: Vec<Vec<f64>> = data
+            .metrics
+            .iter()
+            .map(|(_, c)| match c {
+                MetricColumn::Numeric(v) => v[start..end].to_vec(),
+                MetricColumn::Text { .. } => Vec::new(),
+            })
+            .collect();
+        let columns = data
+            .metrics
+            .iter()
+            .zip(numbers.iter_mut())
+            .map(|((name, c), v)| {
+                let column = match c {
+                    MetricColumn::Numeric(_) => BatchColumn::Numbers(v),
+                    MetricColumn::Text { codes, labels } => BatchColumn::Labels {
+                        codes: &codes[start..end],
+                        labels,
+                    },
+                };
+                (name.as_str(), column)
+            })
+            .collect();
+        sink.take(MetricBatch {
+            path: &data.source,
+            first_row: start,
+            rows: end - start,
+            columns,
+        })?;
+        start = end;
+    }
+    Ok(sink.into_scores())
+}
+
 proptest! {
     #![proptest_config(cases(512))]
 
@@ -235,6 +282,7 @@ proptest! {
         labels in prop::collection::vec(0u32..5, 24),
         tiers in prop::sample::select(vec!["eight-pillars", "quartiles", "three-dimensions"]),
         calibration in (-50.0f64..50.0, -50.0f64..50.0),
+        cuts in prop::collection::vec(0usize..=24, 0..4),
     ) {
         use churncal::data::{MetricColumn, Snapshots};
         use churncal::profile::{Calibration, Direction, Missing};
@@ -278,6 +326,32 @@ proptest! {
         let unknown_label = profile.metrics.iter().any(|m| matches!(m.transform, Transform::Categories { .. }))
             && labels.contains(&3);
         let result = score(&profile, &data);
+        // The same values handed over in batches, as a file loads for `tiers`: the same
+        // scores bit for bit, or a refusal naming a row that holds what is refused.
+        match (&result, streamed_scores(&profile, &data, &cuts)) {
+            (Ok(s), Ok(v)) => prop_assert_eq!(
+                s.score.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                v.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+            ),
+            (Err(_), Err(e)) => match e.downcast_ref::<ScoreError>() {
+                Some(ScoreError::MissingValue { row, column, .. }) => {
+                    let (m, (_, c)) = profile.metrics.iter().zip(&data.metrics)
+                        .find(|(m, _)| &m.column == column).unwrap();
+                    prop_assert!(m.missing == Missing::Error && missing(c, row - 1), "{}", e);
+                }
+                Some(ScoreError::UnknownCategory(u)) => {
+                    prop_assert_eq!(u.value.as_str(), "zz");
+                    prop_assert_eq!(labels[u.row - 1], 3, "{}", e);
+                }
+                _ => prop_assert!(false, "unexpected refusal: {}", e),
+            },
+            (whole, streamed) => prop_assert!(
+                false,
+                "whole: {:?}, streamed: {:?}",
+                whole.as_ref().err(),
+                streamed.err()
+            ),
+        }
         match result {
             Err(ScoreError::MissingValue { row, .. }) => {
                 prop_assert!(refuses_missing);

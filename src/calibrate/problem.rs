@@ -440,7 +440,7 @@ impl Objective<'_> {
             let first = start + g * LANES;
             // Groups are numbered from the start of the data, so the sample does not
             // depend on how rows are split into chunks.
-            if FISHER && (first / LANES) % stride == 0 {
+            if FISHER && (first / LANES).is_multiple_of(stride) {
                 self.group::<LANES, true, AVX>(group, first, params, &mut z, &mut out);
             } else {
                 self.group::<LANES, false, AVX>(group, first, params, &mut z, &mut out);

@@ -371,7 +371,7 @@ fn chunk(f: &Features, theta: &[f64], stride: Option<usize>, rows: std::ops::Ran
                 g[j] += r[j] * za[j];
             }
         }
-        if (i0 / LANES) % stride == 0 {
+        if (i0 / LANES).is_multiple_of(stride) {
             let mut v = [0.0; LANES];
             for j in 0..LANES {
                 info_w += w[j];

@@ -4,8 +4,11 @@ use anyhow::bail;
 use clap::Args;
 
 use churncal::data::memory::{self, Job};
-use churncal::data::{parse, Encoding, Horizon, LoadRequest, OutcomeNeed, Roles};
+use churncal::data::{
+    parse, Encoding, Horizon, Lifecycle, LoadRequest, OutcomeNeed, Roles, Snapshots,
+};
 use churncal::profile::Profile;
+use churncal::score::{StreamedScores, SubScores};
 
 /// The bundled sample, used when no --data is given.
 pub const SAMPLE_DATA: &str = churncal::data::SAMPLE_PATH;
@@ -134,11 +137,60 @@ impl DataArgs {
                 }
             }
         }
+        self.load_request(&req, job, ui)
+    }
+
+    /// Load as `req` says.
+    fn load_request(
+        &self,
+        req: &LoadRequest,
+        job: Job,
+        ui: &super::Ui,
+    ) -> anyhow::Result<Snapshots> {
+        self.check_memory(job, req.metrics.len())?;
+        self.loaded(churncal::data::load(&self.data, req), ui)
+    }
+
+    /// Load the data a profile needs and score it, without keeping the metric values:
+    /// they become scores batch by batch as the file loads ([`StreamedScores`]), unless
+    /// --horizon is given (the rows it drops are known only at the end: then the table is
+    /// loaded whole and scored). The snapshots come back without metric columns; the
+    /// scores are NaN where a row has none.
+    pub fn load_scores(
+        &self,
+        profile: &Profile,
+        outcome: OutcomeNeed,
+        ui: &super::Ui,
+    ) -> anyhow::Result<(Snapshots, Vec<f64>)> {
+        let mut req = self.request(profile, outcome)?;
+        // (Scores and counts use neither the start of the relationship nor the churn date.)
+        req.lifecycle_dates = Lifecycle::Checked;
+        if req.horizon.is_some() {
+            let mut data = self.load_request(&req, Job::Score, ui)?;
+            let subs = SubScores::compute_consuming(profile, &mut data)?;
+            data.metrics.clear();
+            return Ok((data, subs.scores(&profile.effective_weights())));
+        }
+        self.check_memory(Job::Stream, req.metrics.len())?;
+        let mut sink = StreamedScores::new(profile);
+        let data = self.loaded(
+            churncal::data::load_streaming(&self.data, &req, &mut sink),
+            ui,
+        )?;
+        Ok((data, sink.into_scores()))
+    }
+
+    /// A load's snapshots, its warnings shown (and a note when the bundled sample stood in
+    /// for a missing notebooks-data/).
+    fn loaded(
+        &self,
+        load: Result<Snapshots, churncal::data::DataError>,
+        ui: &super::Ui,
+    ) -> anyhow::Result<Snapshots> {
         if self.data == SAMPLE_DATA && !std::path::Path::new(SAMPLE_DATA).exists() {
             ui.note("no --data given and no notebooks-data/ here: using the bundled sample compiled into churncal");
         }
-        self.check_memory(job, req.metrics.len())?;
-        let snaps = churncal::data::load(&self.data, &req)?;
+        let snaps = load?;
         for w in &snaps.notes.warnings {
             ui.warn(w);
         }

@@ -70,23 +70,15 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     if !(0.0..0.5).contains(&a.min_share) {
         bail!("--min-share must lie in [0, 0.5)");
     }
-    let mut data = a.data.load(
-        &profile,
-        OutcomeNeed::Required,
-        churncal::data::memory::Job::Score,
-        ui,
-    )?;
-    churncal::timing::mark("loaded");
+    // The metric values become scores batch by batch as the file loads: the table holds
+    // the rows' ids, dates and outcomes, not their metrics.
+    let (data, scores) = a.data.load_scores(&profile, OutcomeNeed::Required, ui)?;
+    churncal::timing::mark("loaded and scored");
     let out_dir = a
         .out
         .clone()
         .unwrap_or_else(|| report_dir("tiers", &profile.name, &data));
-    // The metric values become the sub-scores in place (no second gigabyte at 10M rows);
-    // the sub-scores are kept only to re-tier under proposed cut-offs.
-    let subs = score::SubScores::compute_consuming(&profile, &mut data)?;
-    let scored = score::score_tiers_subscores(&profile, &subs);
-    let subs = method.is_some().then_some(subs);
-    churncal::timing::mark("scored");
+    let scored = score::from_scores(&profile, scores);
     let r = tiers::tier_report(&data, &scored, a.unit, &a.bands);
     churncal::timing::mark("tier table");
     let ctx = report_context(&a.data.data, &profile, &data);
@@ -116,8 +108,8 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
                 path.display()
             );
         }
-        let subs = subs.as_ref().expect("kept when tiers are fitted");
-        let rescored = score::score_tiers_subscores(&fitted, subs);
+        // The same weights: the same scores, tiered by the proposed cut-offs.
+        let rescored = score::from_scores(&fitted, scored.score.clone());
         proposal = Some(Proposal {
             method: a.fit_tiers.clone().unwrap_or_default(),
             mins,

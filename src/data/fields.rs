@@ -39,6 +39,41 @@ pub(super) struct FieldCounter {
     header_end: Option<u64>,
     /// Offset just past the last line feed that ended a record.
     record_end: u64,
+    /// The widest instructions this processor has for the pass.
+    kernel: Kernel,
+}
+
+/// How a block's masks are found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kernel {
+    /// 16 bytes at a time (SSE2, on every x86_64 processor), or a byte at a time elsewhere.
+    Base,
+    /// 32 bytes at a time, with the population-count and bit-manipulation instructions.
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    /// The 64 bytes at once into bit masks, and the quote parity by carry-less multiply.
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+}
+
+impl Kernel {
+    fn detect() -> Kernel {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let common =
+                std::is_x86_feature_detected!("popcnt") && std::is_x86_feature_detected!("bmi1");
+            if common
+                && std::is_x86_feature_detected!("avx512bw")
+                && std::is_x86_feature_detected!("pclmulqdq")
+            {
+                return Kernel::Avx512;
+            }
+            if common && std::is_x86_feature_detected!("avx2") {
+                return Kernel::Avx2;
+            }
+        }
+        Kernel::Base
+    }
 }
 
 /// Bytes per block: one bit of a `u64` each.
@@ -56,6 +91,7 @@ impl FieldCounter {
             fed: 0,
             header_end: None,
             record_end: 0,
+            kernel: Kernel::detect(),
         }
     }
 
@@ -77,10 +113,46 @@ impl FieldCounter {
 
     /// Feeds the next bytes; returns the first ragged record among them.
     pub fn feed(&mut self, bytes: &[u8]) -> Option<Ragged> {
+        match self.kernel {
+            Kernel::Base => self.feed_with(bytes, masks, prefix_xor),
+            // SAFETY: `detect` chose these kernels only where the processor has the
+            // features they are compiled for.
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => unsafe { self.feed_avx2(bytes) },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => unsafe { self.feed_avx512(bytes) },
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,popcnt,bmi1")]
+    fn feed_avx2(&mut self, bytes: &[u8]) -> Option<Ragged> {
+        self.feed_with(bytes, |b, d| wide::masks_avx2(b, d), prefix_xor)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512bw,popcnt,bmi1,pclmulqdq")]
+    fn feed_avx512(&mut self, bytes: &[u8]) -> Option<Ragged> {
+        self.feed_with(
+            bytes,
+            |b, d| wide::masks_avx512(b, d),
+            |x| wide::prefix_xor_clmul(x),
+        )
+    }
+
+    /// [`FieldCounter::feed`] with a kernel's two steps, compiled into each caller (and so
+    /// for the caller's instructions).
+    #[inline(always)]
+    fn feed_with(
+        &mut self,
+        bytes: &[u8],
+        masks: impl Fn(&[u8; BLOCK], u8) -> [u64; 4],
+        prefix_xor: impl Fn(u64) -> u64 + Copy,
+    ) -> Option<Ragged> {
         let mut blocks = bytes.chunks_exact(BLOCK);
         for block in &mut blocks {
             let block: &[u8; BLOCK] = block.try_into().expect("chunks_exact gives 64 bytes");
-            if let Some(bad) = self.block(block, u64::MAX) {
+            if let Some(bad) = self.block(masks(block, self.delimiter), prefix_xor, u64::MAX) {
                 return Some(bad);
             }
             self.fed += BLOCK as u64;
@@ -91,7 +163,11 @@ impl FieldCounter {
         }
         let mut padded = [0u8; BLOCK];
         padded[..rest.len()].copy_from_slice(rest);
-        let bad = self.block(&padded, (1u64 << rest.len()) - 1);
+        let bad = self.block(
+            masks(&padded, self.delimiter),
+            prefix_xor,
+            (1u64 << rest.len()) - 1,
+        );
         self.fed += rest.len() as u64;
         bad
     }
@@ -101,9 +177,15 @@ impl FieldCounter {
         self.end_record()
     }
 
-    /// One block; `valid` has a bit for each byte that is data (the rest is padding).
-    fn block(&mut self, block: &[u8; BLOCK], valid: u64) -> Option<Ragged> {
-        let [quote, delimiter, line_feed, carriage_return] = masks(block, self.delimiter);
+    /// One block, given its masks; `valid` has a bit for each byte that is data (the rest
+    /// is padding).
+    #[inline(always)]
+    fn block(
+        &mut self,
+        [quote, delimiter, line_feed, carriage_return]: [u64; 4],
+        prefix_xor: impl Fn(u64) -> u64,
+        valid: u64,
+    ) -> Option<Ragged> {
         // A byte is quoted when an odd number of quotes precede it (its own bit does not
         // matter: a quote byte is none of the other kinds).
         let inside = prefix_xor(quote) ^ self.quoted;
@@ -172,6 +254,54 @@ fn prefix_xor(mut bits: u64) -> u64 {
         bits ^= bits << shift;
     }
     bits
+}
+
+/// The kernels for wider vector instructions, compiled for them (each is called only
+/// where [`Kernel::detect`] found the features).
+#[cfg(target_arch = "x86_64")]
+mod wide {
+    use std::arch::x86_64::{
+        __m256i, __m512i, _mm256_cmpeq_epi8, _mm256_loadu_si256, _mm256_movemask_epi8,
+        _mm256_set1_epi8, _mm512_cmpeq_epi8_mask, _mm512_loadu_si512, _mm512_set1_epi8,
+        _mm_clmulepi64_si128, _mm_cvtsi128_si64, _mm_set_epi64x,
+    };
+
+    use super::BLOCK;
+
+    /// One bit per byte equal to `"`, the delimiter, `\n` and `\r`, 32 bytes at a time.
+    #[inline]
+    #[target_feature(enable = "avx2")]
+    pub(super) fn masks_avx2(block: &[u8; BLOCK], delimiter: u8) -> [u64; 4] {
+        // SAFETY: each load reads 32 bytes of the 64-byte block (unaligned loads allowed).
+        let (lo, hi) = unsafe {
+            let p = block.as_ptr().cast::<__m256i>();
+            (_mm256_loadu_si256(p), _mm256_loadu_si256(p.add(1)))
+        };
+        [b'"', delimiter, b'\n', b'\r'].map(|b| {
+            let needle = _mm256_set1_epi8(b as i8);
+            let bits = |v| u64::from(_mm256_movemask_epi8(_mm256_cmpeq_epi8(v, needle)) as u32);
+            bits(lo) | bits(hi) << 32
+        })
+    }
+
+    /// One bit per byte equal to `"`, the delimiter, `\n` and `\r`: one compare each.
+    #[inline]
+    #[target_feature(enable = "avx512bw")]
+    pub(super) fn masks_avx512(block: &[u8; BLOCK], delimiter: u8) -> [u64; 4] {
+        // SAFETY: the load reads the 64 bytes of the block (unaligned loads allowed).
+        let v = unsafe { _mm512_loadu_si512(block.as_ptr().cast::<__m512i>()) };
+        [b'"', delimiter, b'\n', b'\r']
+            .map(|b| _mm512_cmpeq_epi8_mask(v, _mm512_set1_epi8(b as i8)))
+    }
+
+    /// [`super::prefix_xor`] as one carry-less multiplication by all ones.
+    #[inline]
+    #[target_feature(enable = "pclmulqdq")]
+    pub(super) fn prefix_xor_clmul(bits: u64) -> u64 {
+        let product =
+            _mm_clmulepi64_si128(_mm_set_epi64x(0, bits as i64), _mm_set_epi64x(0, -1), 0);
+        _mm_cvtsi128_si64(product) as u64
+    }
 }
 
 /// One bit per byte equal to `"`, the delimiter, `\n` and `\r`.
@@ -273,14 +403,57 @@ mod tests {
         (end(&mut fields, &mut len), header_end, record_end)
     }
 
-    fn counted(pieces: &[&[u8]], delimiter: u8) -> Option<Ragged> {
-        let mut c = FieldCounter::new(delimiter);
-        for p in pieces {
-            if let Some(bad) = c.feed(p) {
-                return Some(bad);
-            }
+    /// The kernels this processor can run: the base one and the widest it has, and AVX2
+    /// too when that is not the widest.
+    fn kernels() -> Vec<Kernel> {
+        let mut k = vec![Kernel::Base, Kernel::detect()];
+        #[cfg(target_arch = "x86_64")]
+        if k[1] == Kernel::Avx512 && std::is_x86_feature_detected!("avx2") {
+            k.push(Kernel::Avx2);
         }
-        c.finish()
+        k.dedup();
+        k
+    }
+
+    /// A counter running `kernel`.
+    fn counter(delimiter: u8, kernel: Kernel) -> FieldCounter {
+        FieldCounter {
+            kernel,
+            ..FieldCounter::new(delimiter)
+        }
+    }
+
+    /// The first ragged record of the text fed in `pieces`, the same by every kernel.
+    fn counted(pieces: &[&[u8]], delimiter: u8) -> Option<Ragged> {
+        let results: Vec<Option<Ragged>> = kernels()
+            .into_iter()
+            .map(|kernel| {
+                let mut c = counter(delimiter, kernel);
+                for p in pieces {
+                    if let Some(bad) = c.feed(p) {
+                        return Some(bad);
+                    }
+                }
+                c.finish()
+            })
+            .collect();
+        assert!(
+            results.windows(2).all(|w| w[0] == w[1]),
+            "kernels {:?} disagree: {results:?}",
+            kernels()
+        );
+        results[0]
+    }
+
+    #[test]
+    fn this_processor_runs_its_widest_kernel() {
+        // (What the machines churncal is measured on have; elsewhere the test says which
+        // kernel ran.)
+        #[cfg(target_arch = "x86_64")]
+        if std::is_x86_feature_detected!("avx512bw") {
+            assert_eq!(FieldCounter::new(b',').kernel, Kernel::Avx512);
+        }
+        eprintln!("field-count kernels tested: {:?}", kernels());
     }
 
     #[test]
@@ -318,10 +491,43 @@ mod tests {
 
     #[cfg(target_arch = "x86_64")]
     #[test]
-    fn the_sse2_masks_give_the_portable_bits() {
+    fn the_vector_masks_give_the_portable_bits() {
         let block: [u8; BLOCK] = std::array::from_fn(|i| b"\"a,\n\r;\x00\xff"[i * 7 % 8]);
         for delimiter in [b',', b';', b'\t', 0, 0xff, b'"'] {
-            assert_eq!(masks(&block, delimiter), portable_masks(&block, delimiter));
+            let portable = portable_masks(&block, delimiter);
+            assert_eq!(masks(&block, delimiter), portable);
+            if std::is_x86_feature_detected!("avx2") {
+                // SAFETY: the processor has AVX2.
+                assert_eq!(unsafe { wide::masks_avx2(&block, delimiter) }, portable);
+            }
+            if std::is_x86_feature_detected!("avx512bw") {
+                // SAFETY: the processor has AVX-512BW.
+                assert_eq!(unsafe { wide::masks_avx512(&block, delimiter) }, portable);
+            }
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn carry_less_multiplication_gives_the_quote_parity() {
+        if !std::is_x86_feature_detected!("pclmulqdq") {
+            return;
+        }
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        for bits in [0, 1, u64::MAX, 1 << 63, 0x8000_0000_0000_0001] {
+            // SAFETY: the processor has PCLMULQDQ.
+            assert_eq!(unsafe { wide::prefix_xor_clmul(bits) }, prefix_xor(bits));
+        }
+        for _ in 0..10_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // SAFETY: as above.
+            assert_eq!(
+                unsafe { wide::prefix_xor_clmul(x) },
+                prefix_xor(x),
+                "{x:#x}"
+            );
         }
     }
 
@@ -345,13 +551,18 @@ mod tests {
         ) {
             // Without delimiters every record has one field, so none is ragged: the
             // header and the last record end where the byte-at-a-time reading says.
-            let mut c = FieldCounter::new(b',');
-            for p in bytes.chunks(piece) {
-                prop_assert_eq!(c.feed(p), None);
-            }
             let (_, header_end, record_end) = oracle_walk(&bytes, b',');
-            prop_assert_eq!(c.header_end(), header_end);
-            prop_assert_eq!(c.record_end(), record_end);
+            let mut records = Vec::new();
+            for kernel in kernels() {
+                let mut c = counter(b',', kernel);
+                for p in bytes.chunks(piece) {
+                    prop_assert_eq!(c.feed(p), None);
+                }
+                prop_assert_eq!(c.header_end(), header_end, "{:?}", kernel);
+                prop_assert_eq!(c.record_end(), record_end, "{:?}", kernel);
+                records.push(c.records());
+            }
+            prop_assert!(records.windows(2).all(|w| w[0] == w[1]), "{:?}", records);
         }
     }
 }

@@ -19,8 +19,8 @@ use rustc_hash::FxHashMap;
 use super::fields::{FieldCounter, Ragged};
 use super::parse::{self, Day, NO_DAY};
 use super::{
-    closest_names, DataError, Encoding, LoadNotes, LoadRequest, MetricColumn, OutcomeNeed, Roles,
-    Segment, Snapshots,
+    closest_names, DataError, Encoding, Lifecycle, LoadNotes, LoadRequest, MetricColumn,
+    OutcomeNeed, Roles, Segment, Snapshots,
 };
 use crate::profile::InputKind;
 
@@ -54,7 +54,68 @@ impl Source {
 
 /// Load snapshots from `path` (`-` is CSV on standard input) as `req` says.
 pub fn load(path: &str, req: &LoadRequest) -> Result<Snapshots, DataError> {
-    load_in_batches(path, req, CSV_BATCH_BYTES, None)
+    load_in_batches(path, req, CSV_BATCH_BYTES, None, None)
+}
+
+/// [`load`], handing each batch's metric values to `sink` as soon as they are converted
+/// instead of keeping them: the snapshots come back without metric columns, and memory
+/// holds one batch of metric values, not the file's (a gigabyte at 10 M rows × 13
+/// metrics). What a command that needs only a result per row (a score) reads with.
+///
+/// Every check of the data is made as in [`load`]; the sink sees the batches in file
+/// order, and an error it returns stops the load (as [`DataError::Refused`]), before
+/// anything later in the file is read or checked.
+///
+/// # Panics
+/// If `req` derives the outcome over a horizon: the rows that drops are known only once
+/// the whole file is read, after the sink has seen them.
+pub fn load_streaming(
+    path: &str,
+    req: &LoadRequest,
+    sink: &mut dyn MetricSink,
+) -> Result<Snapshots, DataError> {
+    assert!(
+        req.horizon.is_none(),
+        "a streaming load keeps every row: derive the outcome with `load`"
+    );
+    load_in_batches(path, req, CSV_BATCH_BYTES, None, Some(sink))
+}
+
+/// What takes a file's metric values batch by batch in [`load_streaming`].
+pub trait MetricSink {
+    /// One batch of rows, in file order.
+    fn take(
+        &mut self,
+        batch: MetricBatch<'_>,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>;
+}
+
+/// The metric values of the rows `first_row .. first_row + rows` of a file (0-based: a
+/// message names row `first_row + i + 1` for the batch's row `i`).
+pub struct MetricBatch<'a> {
+    /// The file as the user named it.
+    pub path: &'a str,
+    /// The file row of the batch's first row (0-based, header excluded).
+    pub first_row: usize,
+    /// Rows in the batch.
+    pub rows: usize,
+    /// The request's metric columns, in its order, by column name.
+    pub columns: Vec<(&'a str, BatchColumn<'a>)>,
+}
+
+/// One metric column of a [`MetricBatch`].
+pub enum BatchColumn<'a> {
+    /// Numbers (booleans as 1/0), NaN where missing. The buffer is the loader's, emptied
+    /// after the batch: a sink may work in it, or swap in a buffer of its own to be reused.
+    Numbers(&'a mut Vec<f64>),
+    /// Label codes ([`MetricColumn::MISSING_CODE`] where missing) and every label the
+    /// column has had so far, by code.
+    Labels {
+        /// Per-row label code.
+        codes: &'a [u32],
+        /// Labels by code.
+        labels: &'a [String],
+    },
 }
 
 /// [`load`], reading a CSV text longer than `batch_bytes` in batches of about that size,
@@ -65,6 +126,7 @@ fn load_in_batches(
     req: &LoadRequest,
     batch_bytes: usize,
     parquet_rows: Option<usize>,
+    sink: Option<&mut dyn MetricSink>,
 ) -> Result<Snapshots, DataError> {
     let (format, source) = open(path, req.encoding)?;
     let delimiter = match format {
@@ -96,8 +158,17 @@ fn load_in_batches(
         .collect();
     let needed = cols.all();
     let mut targets = targets(&cols);
+    if req.lifecycle_dates == Lifecycle::Checked {
+        for t in &mut targets {
+            // (The churn date a horizon needs is kept.)
+            t.batch_only |= matches!(t.role, Role::Since)
+                || matches!(t.role, Role::ChurnDate) && req.horizon.is_none();
+        }
+    }
+    let streamed = sink.is_some();
+    let mut stream = sink.map(|sink| Stream::new(sink, &mut targets));
     let rows = match format {
-        Format::Parquet => append_parquet(path, &needed, &mut targets, parquet_rows)?,
+        Format::Parquet => append_parquet(path, &needed, &mut targets, &mut stream, parquet_rows)?,
         Format::Csv => {
             // Batch by batch: memory holds the converted columns and a few batches, not
             // the whole file and the whole frame besides.
@@ -129,7 +200,16 @@ fn load_in_batches(
                     .map_err(|e| polars_error(path, format, &source, e))
             };
             let fields = available.len();
-            append_batches(path, batches, len, fields, parsers, &parse, &mut targets)?
+            append_batches(
+                path,
+                batches,
+                len,
+                fields,
+                parsers,
+                &parse,
+                &mut targets,
+                &mut stream,
+            )?
         }
     };
     if rows == 0 {
@@ -138,7 +218,101 @@ fn load_in_batches(
         });
     }
     crate::timing::mark("load: columns converted");
-    assemble(path, req, &cols, targets, rows)
+    let mut snap = assemble(path, req, &cols, targets, rows)?;
+    if streamed {
+        snap.metrics.clear();
+    }
+    Ok(snap)
+}
+
+/// Hands each batch's metric values to a [`MetricSink`] and empties the metric targets for
+/// the next batch (their buffers reused).
+struct Stream<'s> {
+    sink: &'s mut dyn MetricSink,
+    /// Each label metric's labels by code so far (empty for numeric metrics), in the
+    /// targets' order of metrics.
+    labels: Vec<Vec<String>>,
+}
+
+impl<'s> Stream<'s> {
+    /// A stream into `sink`; the metric targets then hold one batch at a time.
+    fn new(sink: &'s mut dyn MetricSink, targets: &mut [Target]) -> Self {
+        let mut metrics = 0;
+        for t in targets.iter_mut() {
+            if let Role::Metric(_) = t.role {
+                t.batch_only = true;
+                metrics += 1;
+            }
+        }
+        Stream {
+            sink,
+            labels: vec![Vec::new(); metrics],
+        }
+    }
+
+    /// Passes the batch of rows `first_row .. first_row + rows` on.
+    fn pass(
+        &mut self,
+        path: &str,
+        targets: &mut [Target],
+        first_row: usize,
+        rows: usize,
+    ) -> Result<(), DataError> {
+        let mut columns = Vec::with_capacity(self.labels.len());
+        let mut labels = self.labels.iter_mut();
+        // (`targets` lists the metrics in request order.)
+        for t in targets.iter_mut() {
+            if !matches!(t.role, Role::Metric(_)) {
+                continue;
+            }
+            let seen = labels.next().expect("one label list per metric");
+            let column = match &mut t.sink {
+                Sink::Numbers { values, .. } => BatchColumn::Numbers(values),
+                Sink::Codes {
+                    codes, interner, ..
+                } => {
+                    interner.extend_labels(seen);
+                    BatchColumn::Labels {
+                        codes,
+                        labels: seen,
+                    }
+                }
+                _ => unreachable!("metrics are numbers or labels"),
+            };
+            columns.push((t.column, column));
+        }
+        let batch = MetricBatch {
+            path,
+            first_row,
+            rows,
+            columns,
+        };
+        self.sink.take(batch).map_err(DataError::Refused)
+    }
+}
+
+/// After the batch of rows `first_row .. first_row + rows` is converted: the metric values
+/// go to the stream, if any, and every target that keeps one batch only is emptied for the
+/// next (its buffer reused).
+fn end_batch(
+    path: &str,
+    targets: &mut [Target],
+    stream: &mut Option<Stream>,
+    first_row: usize,
+    rows: usize,
+) -> Result<(), DataError> {
+    if let Some(s) = stream {
+        s.pass(path, targets, first_row, rows)?;
+    }
+    for t in targets.iter_mut().filter(|t| t.batch_only) {
+        match &mut t.sink {
+            Sink::Numbers { values, .. } => values.clear(),
+            Sink::Codes { codes, .. } => codes.clear(),
+            Sink::Days { days, .. } => days.clear(),
+            Sink::Outcome(o) => o.clear(),
+        }
+    }
+    Ok(())
 }
 
 /// Rows per Parquet batch at most, when the batches are sized by the rows per thread
@@ -158,6 +332,7 @@ fn append_parquet(
     path: &str,
     needed: &[String],
     targets: &mut [Target],
+    stream: &mut Option<Stream>,
     batch_rows: Option<usize>,
 ) -> Result<usize, DataError> {
     let bad = |e| polars_error(path, Format::Parquet, &Source::Path(path.into()), e);
@@ -198,6 +373,7 @@ fn append_parquet(
         reader.set_metadata(meta.clone());
         let df = reader.finish().map_err(bad)?;
         append_frame(path, targets, df, offset)?;
+        end_batch(path, targets, stream, offset, len)?;
         offset += len;
     }
     Ok(offset)
@@ -290,7 +466,9 @@ impl ChunkParser {
 /// Appends the batches' rows to the targets; returns the number of rows. Three stages run
 /// side by side: one thread cuts the text into batches (checking its field counts),
 /// `parsers` threads have polars parse them, and this thread converts the frames in the
-/// file's order. The text is `len` bytes of records of `fields` fields.
+/// file's order (and passes them on to `stream`). The text is `len` bytes of records of
+/// `fields` fields.
+#[allow(clippy::too_many_arguments)]
 fn append_batches(
     path: &str,
     mut batches: CsvBatches,
@@ -299,6 +477,7 @@ fn append_batches(
     parsers: usize,
     parse: &(impl Fn(&[u8], usize) -> Result<DataFrame, DataError> + Sync),
     targets: &mut [Target],
+    stream: &mut Option<Stream>,
 ) -> Result<usize, DataError> {
     use std::sync::mpsc::sync_channel;
     use std::sync::Mutex;
@@ -357,6 +536,7 @@ fn append_batches(
                     }
                 }
                 append_frame(path, targets, df, rows)?;
+                end_batch(path, targets, stream, rows, height)?;
                 rows += height;
                 n_batches += 1;
             }
@@ -1163,6 +1343,22 @@ impl Interner {
         c
     }
 
+    /// Extends `labels`, the labels of the codes below its length, with those given since.
+    fn extend_labels(&self, labels: &mut Vec<String>) {
+        let from = labels.len();
+        if from == self.len as usize {
+            return;
+        }
+        labels.resize(self.len as usize, String::new());
+        let new = |c: u32| c as usize >= from;
+        for (text, &c) in self.by_text.iter().filter(|(_, &c)| new(c)) {
+            labels[c as usize] = text.to_string();
+        }
+        if let Some((c, label)) = self.missing.as_ref().filter(|(c, _)| new(*c)) {
+            labels[*c as usize] = label.clone();
+        }
+    }
+
     /// The labels by code.
     fn into_labels(self) -> Vec<String> {
         let mut labels = vec![String::new(); self.len as usize];
@@ -1293,12 +1489,18 @@ struct Target<'a> {
     column: &'a str,
     role: Role,
     sink: Sink,
+    /// Whether the values are passed on after each batch (a streaming load's metrics):
+    /// then the target holds one batch, not the file.
+    batch_only: bool,
 }
 
 impl Target<'_> {
     /// Room for `rows` values in all: a column that grows by copying touches its memory
     /// twice, and room never written to is not resident.
     fn reserve(&mut self, rows: usize) {
+        if self.batch_only {
+            return;
+        }
         fn room<T>(v: &mut Vec<T>, rows: usize) {
             v.reserve_exact(rows.saturating_sub(v.len()));
         }
@@ -1362,7 +1564,12 @@ fn targets<'a>(cols: &'a Columns) -> Vec<Target<'a>> {
     };
     let mut t = Vec::new();
     let mut push = |column: &'a str, role, sink| {
-        t.push(Target { column, role, sink });
+        t.push(Target {
+            column,
+            role,
+            sink,
+            batch_only: false,
+        });
     };
     if let Some(c) = &cols.id {
         push(
@@ -1475,7 +1682,13 @@ fn assemble(
         source_row: (1..=n as u32).collect(),
         notes: LoadNotes::default(),
     };
-    for Target { role, sink, .. } in targets {
+    for Target {
+        role,
+        sink,
+        batch_only,
+        ..
+    } in targets
+    {
         match (role, sink) {
             (Role::Metric(i), Sink::Numbers { values, .. }) => {
                 snap.metrics[i].1 = MetricColumn::Numeric(values);
@@ -1511,6 +1724,7 @@ fn assemble(
             }
             (Role::Dates, Sink::Days { days, .. }) => snap.date = Some(days),
             (Role::Outcome, Sink::Outcome(o)) => snap.outcome = Some(o),
+            (Role::Since | Role::ChurnDate, _) if batch_only => {}
             (Role::Since, Sink::Days { days, .. }) => snap.customer_since = Some(days),
             (Role::ChurnDate, Sink::Days { days, .. }) => snap.churn_date = Some(days),
             (Role::Arr, Sink::Numbers { values, .. }) => snap.arr = Some(values),
@@ -1813,7 +2027,7 @@ mod tests {
         for empty_lines in [false, true] {
             let text = batch_text(300, empty_lines);
             let p = write(&dir, "s.csv", text.as_bytes());
-            let whole = load_in_batches(&p, &batch_req(), usize::MAX, None).unwrap();
+            let whole = load_in_batches(&p, &batch_req(), usize::MAX, None, None).unwrap();
             if empty_lines {
                 // One row of missing values per empty line.
                 assert_eq!(whole.rows, 300 + 43 + 14);
@@ -1821,7 +2035,7 @@ mod tests {
                 assert_eq!((whole.rows, whole.n_accounts), (300, 100));
             }
             for batch_bytes in [1, 2, 37, 64, 65, 1000, text.len() - 1] {
-                let s = load_in_batches(&p, &batch_req(), batch_bytes, None).unwrap();
+                let s = load_in_batches(&p, &batch_req(), batch_bytes, None, None).unwrap();
                 assert_eq!(
                     format!("{s:?}"),
                     format!("{whole:?}"),
@@ -1829,6 +2043,216 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// A [`MetricSink`] writing down what it is handed: each metric's values row by row
+    /// (labels as text, `None` where missing), refusing the batch `refuse_at` if given.
+    #[derive(Default)]
+    struct Recorder {
+        rows: usize,
+        batches: usize,
+        numbers: Vec<Vec<f64>>,
+        labels: Vec<Vec<Option<String>>>,
+        refuse_at: Option<usize>,
+    }
+
+    impl MetricSink for Recorder {
+        fn take(
+            &mut self,
+            batch: MetricBatch<'_>,
+        ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+            assert_eq!(batch.first_row, self.rows, "batches come in file order");
+            if self.refuse_at == Some(self.batches) {
+                return Err(format!("refused rows from {}", batch.first_row + 1).into());
+            }
+            self.batches += 1;
+            self.rows += batch.rows;
+            let n = batch.columns.len();
+            self.numbers.resize(n, Vec::new());
+            self.labels.resize(n, Vec::new());
+            for (k, (_, column)) in batch.columns.into_iter().enumerate() {
+                match column {
+                    BatchColumn::Numbers(v) => {
+                        assert_eq!(v.len(), batch.rows);
+                        self.numbers[k].extend_from_slice(v);
+                        // A sink may leave its own buffer behind.
+                        *v = vec![f64::NAN; 3];
+                    }
+                    BatchColumn::Labels { codes, labels } => {
+                        assert_eq!(codes.len(), batch.rows);
+                        self.labels[k].extend(codes.iter().map(|&c| {
+                            (c != MetricColumn::MISSING_CODE).then(|| labels[c as usize].clone())
+                        }));
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+
+    impl Recorder {
+        /// Whether it holds `whole`'s metric columns, and `streamed` is `whole` without them.
+        fn check(&self, whole: &Snapshots, streamed: &Snapshots, what: &str) {
+            assert_eq!(self.rows, whole.rows, "{what}");
+            for (k, (_, column)) in whole.metrics.iter().enumerate() {
+                match column {
+                    MetricColumn::Numeric(v) => {
+                        assert_eq!(format!("{v:?}"), format!("{:?}", self.numbers[k]), "{what}")
+                    }
+                    MetricColumn::Text { codes, labels } => {
+                        let by_row: Vec<Option<String>> = codes
+                            .iter()
+                            .map(|&c| {
+                                (c != MetricColumn::MISSING_CODE)
+                                    .then(|| labels[c as usize].clone())
+                            })
+                            .collect();
+                        assert_eq!(by_row, self.labels[k], "{what}");
+                    }
+                }
+            }
+            assert!(streamed.metrics.is_empty(), "{what}");
+            let mut rest = whole.clone();
+            rest.metrics.clear();
+            assert_eq!(format!("{streamed:?}"), format!("{rest:?}"), "{what}");
+        }
+    }
+
+    #[test]
+    fn a_streaming_load_hands_over_what_a_whole_load_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        // CSV, in batches of any size (empty lines: rows of missing values).
+        for empty_lines in [false, true] {
+            let text = batch_text(300, empty_lines);
+            let p = write(&dir, "s.csv", text.as_bytes());
+            let whole = load_in_batches(&p, &batch_req(), usize::MAX, None, None).unwrap();
+            for batch_bytes in [1, 64, 1000, usize::MAX] {
+                let mut rec = Recorder::default();
+                let streamed =
+                    load_in_batches(&p, &batch_req(), batch_bytes, None, Some(&mut rec)).unwrap();
+                let what = format!("CSV batches of {batch_bytes} bytes, empty lines {empty_lines}");
+                rec.check(&whole, &streamed, &what);
+                if batch_bytes == 64 {
+                    assert!(rec.batches > 10, "{what}: {} batches", rec.batches);
+                }
+            }
+        }
+        // Parquet, in batches of whole row groups.
+        let n = 1000;
+        let mut df = DataFrame::new_infer_height(vec![
+            Column::new(
+                "account_id".into(),
+                (0..n)
+                    .map(|i| format!("acct-{}", i / 4))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "snapshot_date".into(),
+                (0..n)
+                    .map(|i| format!("2024-{:02}-01", i % 4 + 1))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "churned".into(),
+                (0..n).map(|i| (i % 9 == 3) as i64).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "nps".into(),
+                (0..n)
+                    .map(|i| (i % 6 != 0).then_some(i as f64 - 500.0))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "plan".into(),
+                (0..n)
+                    .map(|i| [Some("gold"), None, Some("a label longer than twelve bytes")][i % 3])
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "region".into(),
+                (0..n).map(|i| ["EU", "US"][i % 2]).collect::<Vec<_>>(),
+            ),
+            Column::new("arr".into(), (0..n).map(|i| i as f64).collect::<Vec<_>>()),
+        ])
+        .unwrap();
+        let p = dir.path().join("s.parquet");
+        ParquetWriter::new(std::fs::File::create(&p).unwrap())
+            .with_row_group_size(Some(64))
+            .finish(&mut df)
+            .unwrap();
+        let p = p.to_str().unwrap();
+        let whole =
+            load_in_batches(p, &batch_req(), CSV_BATCH_BYTES, Some(usize::MAX), None).unwrap();
+        for rows in [1, 64, 65, 300, usize::MAX] {
+            let mut rec = Recorder::default();
+            let streamed =
+                load_in_batches(p, &batch_req(), CSV_BATCH_BYTES, Some(rows), Some(&mut rec))
+                    .unwrap();
+            rec.check(
+                &whole,
+                &streamed,
+                &format!("Parquet batches of {rows} rows"),
+            );
+        }
+    }
+
+    #[test]
+    fn a_sink_that_refuses_a_batch_stops_the_load_with_its_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(&dir, "s.csv", batch_text(300, false).as_bytes());
+        let mut rec = Recorder {
+            refuse_at: Some(2),
+            ..Default::default()
+        };
+        let e = load_in_batches(&p, &batch_req(), 1000, None, Some(&mut rec)).unwrap_err();
+        assert!(matches!(e, DataError::Refused(_)), "{e:?}");
+        // The third batch was refused, and no batch after it was handed over.
+        assert_eq!(rec.batches, 2);
+        assert_eq!(e.to_string(), format!("refused rows from {}", rec.rows + 1));
+    }
+
+    #[test]
+    fn lifecycle_dates_can_be_checked_and_not_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "account_id,snapshot_date,churned,nps,customer_since,churn_date\n\
+              a,2024-03-31,0,10,2019-06-01,\n\
+              b,2024-03-31,1,20,2020-01-01,2024-05-01\n";
+        let p = write(&dir, "s.csv", text.as_bytes());
+        let mut r = req(&[("nps", InputKind::Numeric)]);
+        let kept = load(&p, &r).unwrap();
+        assert!(kept.customer_since.is_some() && kept.churn_date.is_some());
+        r.lifecycle_dates = Lifecycle::Checked;
+        let s = load(&p, &r).unwrap();
+        assert_eq!((&s.customer_since, &s.churn_date), (&None, &None));
+        let mut rest = kept.clone();
+        (rest.customer_since, rest.churn_date) = (None, None);
+        assert_eq!(format!("{s:?}"), format!("{rest:?}"));
+        // A bad date is refused all the same, in any batch.
+        let bad = write(
+            &dir,
+            "b.csv",
+            text.replace("2020-01-01", "someday").as_bytes(),
+        );
+        for batch_bytes in [1, usize::MAX] {
+            let e = load_in_batches(&bad, &r, batch_bytes, None, None).unwrap_err();
+            assert!(
+                matches!(&e, DataError::BadValue { row: 2, .. })
+                    && e.to_string().contains("'someday'"),
+                "{e}"
+            );
+        }
+        // The churn date a horizon needs is kept.
+        r.horizon = Some(Horizon::parse("90d").unwrap());
+        let s = load(&p, &r).unwrap();
+        assert!(s.customer_since.is_none() && s.churn_date.is_some());
+    }
+
+    #[test]
+    #[should_panic(expected = "derive the outcome with `load`")]
+    fn a_streaming_load_cannot_derive_the_outcome() {
+        let mut r = batch_req();
+        r.horizon = Some(Horizon::parse("90d").unwrap());
+        let _ = load_streaming("never-read.csv", &r, &mut Recorder::default());
     }
 
     /// The batches parsed by [`ChunkParser`] and stacked are the frame polars' own CSV
@@ -1942,12 +2366,12 @@ mod tests {
             ("id.csv", no_id, "row 270, column 'account_id'"),
         ] {
             let p = write(&dir, name, text.as_bytes());
-            let whole = load_in_batches(&p, &batch_req(), usize::MAX, None)
+            let whole = load_in_batches(&p, &batch_req(), usize::MAX, None, None)
                 .unwrap_err()
                 .to_string();
             assert!(whole.contains(want), "{whole}");
             for batch_bytes in [1, 100, 1000] {
-                let e = load_in_batches(&p, &batch_req(), batch_bytes, None).unwrap_err();
+                let e = load_in_batches(&p, &batch_req(), batch_bytes, None, None).unwrap_err();
                 assert_eq!(e.to_string(), whole, "batches of {batch_bytes} bytes");
             }
         }
@@ -2251,17 +2675,17 @@ mod tests {
         };
         let req = req(&[("nps", InputKind::Numeric), ("plan", InputKind::Text)]);
         let good = frame(None);
-        let whole = load_in_batches(&good, &req, CSV_BATCH_BYTES, Some(usize::MAX)).unwrap();
+        let whole = load_in_batches(&good, &req, CSV_BATCH_BYTES, Some(usize::MAX), None).unwrap();
         assert_eq!((whole.rows, whole.n_accounts), (n, n / 10));
         let bad = frame(Some(777));
         for rows in [1, 63, 64, 65, 300] {
-            let s = load_in_batches(&good, &req, CSV_BATCH_BYTES, Some(rows)).unwrap();
+            let s = load_in_batches(&good, &req, CSV_BATCH_BYTES, Some(rows), None).unwrap();
             assert_eq!(
                 format!("{s:?}"),
                 format!("{whole:?}"),
                 "batches of {rows} rows"
             );
-            let e = load_in_batches(&bad, &req, CSV_BATCH_BYTES, Some(rows)).unwrap_err();
+            let e = load_in_batches(&bad, &req, CSV_BATCH_BYTES, Some(rows), None).unwrap_err();
             assert!(
                 matches!(&e, DataError::BadValue { row: 777, .. }),
                 "batches of {rows} rows: {e}"

@@ -17,8 +17,10 @@ use polars::prelude::*;
 /// What a command does with the rows, for the per-row cost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Job {
-    /// Score or count (score, tiers, cohorts, audit).
+    /// Score or count (score, cohorts, audit).
     Score,
+    /// Score while loading, keeping one batch of metric values (tiers).
+    Stream,
     /// Fit the weights (calibrate, validate, report).
     Fit,
 }
@@ -38,6 +40,7 @@ pub struct Estimate {
 fn per_metric(job: Job) -> u64 {
     match job {
         Job::Score => 24,
+        Job::Stream => 0,
         Job::Fit => 32,
     }
 }
@@ -47,12 +50,15 @@ fn per_metric(job: Job) -> u64 {
 ///
 /// Checked against peaks measured on synth data with 13 metrics (README, "Peak memory"):
 /// at 9.7 M rows `audit` 2.5 GB (the heaviest of the scoring jobs; estimate 3.9 GB),
-/// `score` 1.8 GB, `tiers` 1.7 GB (1.7 from CSV); `calibrate` 2.7 GB and `validate` 2.1 GB
+/// `score` 1.8 GB, `tiers` 0.86 GB (scoring while it loads); `calibrate` 2.7 GB and `validate` 2.1 GB
 /// (estimate 6.0 GB: it errs high for the fitting jobs, whose heaviest, `report`, could not
 /// be measured at that size).
 fn per_row(job: Job) -> u64 {
     match job {
         Job::Score => 80,
+        // (The ids, dates, outcomes and scores kept, the hash tables of the ids, and the
+        // metric values of one batch of at most a million rows.)
+        Job::Stream => 96,
         Job::Fit => 200,
     }
 }
@@ -213,6 +219,8 @@ mod tests {
         assert!(bytes_needed(Job::Score, n, 13) > gb(2.51)); // audit
         assert!(bytes_needed(Job::Score, n, 13) > gb(1.79)); // score, Parquet in
         assert!(bytes_needed(Job::Fit, n, 13) > gb(2.75)); // calibrate
+        assert!(bytes_needed(Job::Stream, n, 13) > gb(0.86)); // tiers
+        assert!(bytes_needed(Job::Stream, n, 13) < bytes_needed(Job::Score, n, 13));
 
         // … and not wildly above them: a 10M-row `score` asks for < 4 GiB.
         assert!(bytes_needed(Job::Score, n, 13) < 4 << 30);

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
-pub use load::{column_names, load};
+pub use load::{column_names, load, load_streaming, BatchColumn, MetricBatch, MetricSink};
 pub use parse::{Day, Horizon, NO_DAY};
 
 use crate::profile::{InputKind, Profile};
@@ -101,6 +101,20 @@ pub struct LoadRequest {
     pub delimiter: Option<u8>,
     /// CSV text encoding.
     pub encoding: Encoding,
+    /// Whether the customer-since and churn-date columns are kept.
+    pub lifecycle_dates: Lifecycle,
+}
+
+/// What becomes of the customer-since and churn-date columns of a load.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lifecycle {
+    /// Read, checked and kept (when the data has them).
+    #[default]
+    Kept,
+    /// Read and checked like every column (a bad date is refused whatever the command),
+    /// then let go a batch at a time: for a command that uses neither. The churn date a
+    /// horizon needs is kept.
+    Checked,
 }
 
 impl LoadRequest {
@@ -283,6 +297,9 @@ impl Snapshots {
 /// Everything that can be wrong with snapshot data.
 #[derive(Debug, Error)]
 pub enum DataError {
+    /// The [`MetricSink`] of a streaming load refused a batch (its error, as it gave it).
+    #[error(transparent)]
+    Refused(Box<dyn std::error::Error + Send + Sync>),
     /// The file could not be opened or read.
     #[error("cannot read {path}: {source}")]
     Io {

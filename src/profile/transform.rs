@@ -78,13 +78,26 @@ impl Prepared<'_> {
 /// `linear` from `lo` to `hi` (a free function so a column loop can be compiled for it).
 #[inline]
 pub fn linear(x: f64, lo: f64, hi: f64) -> f64 {
-    (100.0 * fraction(x.clamp(lo, hi), lo, hi)).clamp(0.0, 100.0)
+    (100.0 * fraction(within(x, lo, hi), lo, hi)).clamp(0.0, 100.0)
 }
 
 /// `log` from `lo` to `hi`, given `a = ln(1 + lo)` and `b = ln(1 + hi)`.
 #[inline]
 pub fn log(x: f64, lo: f64, hi: f64, a: f64, b: f64) -> f64 {
-    (100.0 * (x.clamp(lo, hi).ln_1p() - a) / (b - a)).clamp(0.0, 100.0)
+    (100.0 * (within(x, lo, hi).ln_1p() - a) / (b - a)).clamp(0.0, 100.0)
+}
+
+/// `x.clamp(lo, hi)` (NaN stays NaN) for `lo ≤ hi`, without `clamp`'s check of the bounds
+/// on every call: a loop over a column then compiles to vector instructions.
+#[inline]
+fn within(x: f64, lo: f64, hi: f64) -> f64 {
+    if x < lo {
+        lo
+    } else if x > hi {
+        hi
+    } else {
+        x
+    }
 }
 
 /// `boolean`: 100 for any non-zero value, 0 for zero.

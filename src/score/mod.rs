@@ -7,6 +7,7 @@
 //! definition the calibration fits), which is the group-weighted mean of group scores when
 //! nothing is missing.
 
+mod stream;
 pub mod summary;
 pub mod table;
 
@@ -14,6 +15,8 @@ use std::ops::Range;
 
 use rayon::prelude::*;
 use thiserror::Error;
+
+pub use stream::StreamedScores;
 
 use crate::data::{MetricColumn, Snapshots};
 use crate::profile::transform::{boolean, directed, linear, log, prepare, Prepared};
@@ -138,7 +141,7 @@ impl SubScores {
 
     /// One metric's sub-scores (a column of [`SubScores::compute`] alone).
     pub fn column(m: &Metric, data: &Snapshots) -> Result<Vec<f64>, ScoreError> {
-        metric_column(m, data, None).map(|(column, _)| column)
+        metric_column(m, Origin::of(data), values_of(m, data, None)?).map(|(column, _)| column)
     }
 
     /// [`SubScores::compute`] for a caller done with the metric values: each numeric column
@@ -174,24 +177,29 @@ impl SubScores {
         data: &Snapshots,
         taken: Vec<Option<Vec<f64>>>,
     ) -> Result<SubScores, ScoreError> {
+        let origin = Origin::of(data);
         let columns: Vec<(Vec<f64>, Vec<bool>)> = profile
             .metrics
             .par_iter()
             .zip(taken)
-            .map(|(m, taken)| metric_column(m, data, taken))
+            .map(|(m, taken)| metric_column(m, origin, values_of(m, data, taken)?))
             .collect::<Result<_, _>>()?;
-        let rows = data.rows;
+        Ok(Self::from_columns(data.rows, columns))
+    }
+
+    /// The sub-scores of `rows` rows from each metric's column and presence.
+    fn from_columns(rows: usize, columns: Vec<(Vec<f64>, Vec<bool>)>) -> SubScores {
         let mut present = vec![0u16; rows];
         for (_, p) in &columns {
             for (c, &ok) in present.iter_mut().zip(p) {
                 *c += ok as u16;
             }
         }
-        Ok(SubScores {
+        SubScores {
             rows,
             columns: columns.into_iter().map(|(c, _)| c).collect(),
             present,
-        })
+        }
     }
 
     /// Whether `a`'s sub-scores are `b`'s: the same metrics' columns, transforms,
@@ -212,11 +220,16 @@ impl SubScores {
     /// metric is present or the present ones all weigh 0.
     pub fn scores(&self, weights: &[f64]) -> Vec<f64> {
         let mut out = vec![0.0; self.rows];
+        self.fill_scores(weights, &mut out);
+        out
+    }
+
+    /// [`SubScores::scores`] into `out` (zeroed, one entry per row).
+    fn fill_scores(&self, weights: &[f64], out: &mut [f64]) {
         out.par_chunks_mut(CHUNK).enumerate().for_each(|(c, out)| {
             let mut den = vec![0.0; out.len()];
             self.scores_into(weights, c * CHUNK, out, &mut den);
         });
-        out
     }
 
     /// [`SubScores::scores`] of rows `start..start + out.len()` into `out` (zeroed), with
@@ -381,24 +394,69 @@ impl<'a> Detail<'a> {
     }
 }
 
-/// One metric's sub-scores, and whether each row's raw value was present; `taken` holds the
-/// metric's values when they were moved out of `data` (`None`: read them from `data`).
-fn metric_column(
+/// Where a metric's values come from, for messages: the file and its row numbers.
+#[derive(Clone, Copy)]
+struct Origin<'a> {
+    path: &'a str,
+    rows: usize,
+    numbering: Numbering<'a>,
+}
+
+/// The 1-based file row of each row.
+#[derive(Clone, Copy)]
+enum Numbering<'a> {
+    /// Listed (loaded snapshots, some rows perhaps left out).
+    Rows(&'a [u32]),
+    /// Consecutive from the first row's (a batch of a file being loaded).
+    From(usize),
+}
+
+impl<'a> Origin<'a> {
+    fn of(data: &'a Snapshots) -> Self {
+        Origin {
+            path: &data.source,
+            rows: data.rows,
+            numbering: Numbering::Rows(&data.source_row),
+        }
+    }
+
+    /// The 1-based file row of row `i`.
+    fn row(&self, i: usize) -> usize {
+        match self.numbering {
+            Numbering::Rows(r) => r[i] as usize,
+            Numbering::From(first) => first + i,
+        }
+    }
+}
+
+/// A metric's values in `data`: `taken` when they were moved out of it, else read from it.
+fn values_of<'a>(
     m: &Metric,
-    data: &Snapshots,
+    data: &'a Snapshots,
     taken: Option<Vec<f64>>,
-) -> Result<(Vec<f64>, Vec<bool>), ScoreError> {
-    let values = match (taken, data.metric(&m.column)) {
+) -> Result<Values<'a>, ScoreError> {
+    Ok(match (taken, data.metric(&m.column)) {
         (Some(v), _) => Values::Numbers(v),
         (None, Some(MetricColumn::Numeric(v))) => Values::Numbers(v.clone()),
         (None, Some(MetricColumn::Text { codes, labels })) => Values::Labels { codes, labels },
-        (None, None) => {
-            return Err(ScoreError::NotLoaded {
-                metric: m.name.clone(),
-                column: m.column.clone(),
-            })
-        }
-    };
+        (None, None) => return Err(not_loaded(m)),
+    })
+}
+
+fn not_loaded(m: &Metric) -> ScoreError {
+    ScoreError::NotLoaded {
+        metric: m.name.clone(),
+        column: m.column.clone(),
+    }
+}
+
+/// One metric's sub-scores (in the numbers' own buffer, when the values are numbers), and
+/// whether each row's raw value was present.
+fn metric_column(
+    m: &Metric,
+    origin: Origin,
+    values: Values,
+) -> Result<(Vec<f64>, Vec<bool>), ScoreError> {
     let fill = match m.missing {
         Missing::Redistribute => f64::NAN,
         Missing::Neutral => 50.0,
@@ -412,8 +470,8 @@ fn metric_column(
             };
             if let Some(i) = first_missing {
                 return Err(ScoreError::MissingValue {
-                    path: data.source.clone(),
-                    row: data.source_row[i] as usize,
+                    path: origin.path.to_string(),
+                    row: origin.row(i),
                     column: m.column.clone(),
                     metric: m.name.clone(),
                 });
@@ -421,7 +479,7 @@ fn metric_column(
             f64::NAN
         }
     };
-    let mut present = vec![true; data.rows];
+    let mut present = vec![true; origin.rows];
     let out = match (values, &m.transform) {
         (Values::Numbers(_), Transform::Categories { .. }) => {
             return Err(ScoreError::WrongKind {
@@ -446,7 +504,7 @@ fn metric_column(
                 .collect();
             let known: Vec<String> = map.keys().cloned().collect();
             by_label(codes, labels, &table, fill, &mut present, || known)
-                .map_err(|(i, value, known)| unknown(data, m, i, value, known))?
+                .map_err(|(i, value, known)| unknown(origin, m, i, value, known))?
         }
         (Values::Labels { codes, labels }, Transform::Boolean) => {
             // Labels read as booleans (true/1/yes, false/0/no).
@@ -464,7 +522,7 @@ fn metric_column(
                     .collect()
             };
             by_label(codes, labels, &table, fill, &mut present, known)
-                .map_err(|(i, value, known)| unknown(data, m, i, value, known))?
+                .map_err(|(i, value, known)| unknown(origin, m, i, value, known))?
         }
         (Values::Labels { .. }, t) => {
             return Err(ScoreError::WrongKind {
@@ -496,21 +554,44 @@ fn transformed(
         present: &mut [bool],
         f: impl Fn(f64) -> f64 + Copy,
     ) -> Vec<f64> {
-        for (x, p) in values.iter_mut().zip(present.iter_mut()) {
+        for (x, p) in values.iter().zip(present.iter_mut()) {
             *p = !x.is_nan();
-            *x = if x.is_nan() { fill } else { f(*x) };
+        }
+        // The transform is computed for a missing value too (`f` must take NaN) and then
+        // replaced: no branch (and no byte-wide store beside), so that the loop can become
+        // vector instructions.
+        for x in values.iter_mut() {
+            let missing = x.is_nan();
+            let s = f(*x);
+            *x = if missing { fill } else { s };
         }
         values
     }
-    let d = move |s: f64| directed(direction, s);
+    // The direction is resolved here, once, so that each loop is straight-line code.
+    macro_rules! directed_run {
+        ($f:expr) => {
+            match direction {
+                Direction::HigherIsBetter => run(values, fill, present, $f),
+                Direction::LowerIsBetter => {
+                    let f = $f;
+                    run(values, fill, present, move |x| {
+                        directed(Direction::LowerIsBetter, f(x))
+                    })
+                }
+            }
+        };
+    }
     match prep {
-        Prepared::Linear { lo, hi } => run(values, fill, present, move |x| d(linear(x, lo, hi))),
-        Prepared::Log { lo, hi, a, b } => {
-            run(values, fill, present, move |x| d(log(x, lo, hi, a, b)))
+        // (The common span apart: `linear`'s test of it then folds away in the loop.)
+        Prepared::Linear { lo, hi } if (hi - lo).is_finite() => {
+            directed_run!(move |x| linear(x, lo, hi))
         }
-        Prepared::Boolean => run(values, fill, present, move |x| d(boolean(x))),
+        Prepared::Linear { lo, hi } => directed_run!(move |x| linear(x, lo, hi)),
+        Prepared::Log { lo, hi, a, b } => directed_run!(move |x| log(x, lo, hi, a, b)),
+        Prepared::Boolean => directed_run!(boolean),
+        // (A missing value must not reach the lookups, which need a number.)
         p @ (Prepared::Points(_) | Prepared::Percentile(_)) => {
-            run(values, fill, present, move |x| d(p.apply(x)))
+            directed_run!(|x: f64| if x.is_nan() { x } else { p.apply(x) })
         }
     }
 }
@@ -541,15 +622,15 @@ fn by_label(
 }
 
 fn unknown(
-    data: &Snapshots,
+    origin: Origin,
     m: &crate::profile::Metric,
     i: usize,
     value: String,
     known: Vec<String>,
 ) -> ScoreError {
     ScoreError::UnknownCategory(Box::new(UnknownCategory {
-        path: data.source.clone(),
-        row: data.source_row[i] as usize,
+        path: origin.path.to_string(),
+        row: origin.row(i),
         column: m.column.clone(),
         metric: m.name.clone(),
         value,
@@ -619,17 +700,25 @@ pub fn score_subscores(profile: &Profile, subs: &SubScores) -> Scored {
 /// [`score_subscores`], with the group scores and reason codes only when `full`.
 fn assemble(profile: &Profile, subs: &SubScores, full: bool) -> Scored {
     let weights = profile.effective_weights();
-    let score = subs.scores(&weights);
-    let detail = Detail::new(profile, subs);
-    let group_scores: Vec<Vec<f64>> = if full {
-        detail
+    let mut scored = from_scores(profile, subs.scores(&weights));
+    if full {
+        let detail = Detail::new(profile, subs);
+        scored.group_scores = detail
             .group_weights
             .par_iter()
             .map(|w| subs.scores(w))
-            .collect()
-    } else {
-        Vec::new()
-    };
+            .collect();
+        scored.group_labels = detail.group_labels;
+        (scored.reasons, scored.reason_points) = reasons(subs, &weights);
+        scored.reasons_per_row = REASONS;
+    }
+    scored
+}
+
+/// The tiers and probabilities (no group scores or reasons) of scores computed with
+/// `profile`'s weights (by [`SubScores::scores`] or [`StreamedScores`]); also what
+/// re-tiers scores under other cut-offs of the same profile.
+pub fn from_scores(profile: &Profile, score: Vec<f64>) -> Scored {
     let tier_mins = resolve_tiers(profile, &score);
     let tier: Vec<u8> = score
         .par_iter()
@@ -648,29 +737,20 @@ fn assemble(profile: &Profile, subs: &SubScores, full: bool) -> Scored {
         .calibration
         .as_ref()
         .map(|c| score.par_iter().map(|&s| c.probability(s)).collect());
-    let (reasons, reason_points) = if full {
-        reasons(subs, &weights)
-    } else {
-        (Vec::new(), Vec::new())
-    };
     Scored {
         unscored: score.iter().filter(|s| s.is_nan()).count(),
         score,
-        group_labels: if full {
-            detail.group_labels
-        } else {
-            Vec::new()
-        },
-        group_scores,
+        group_labels: Vec::new(),
+        group_scores: Vec::new(),
         tier,
         tier_names: profile.tier_names(),
         tier_colors: profile.tier_colors(),
         tier_mins,
         probability,
         metric_names: profile.metrics.iter().map(|m| m.name.clone()).collect(),
-        reasons,
-        reason_points,
-        reasons_per_row: if full { REASONS } else { 0 },
+        reasons: Vec::new(),
+        reason_points: Vec::new(),
+        reasons_per_row: 0,
     }
 }
 

@@ -281,7 +281,7 @@ fn push_rounded(out: &mut Vec<u8>, x: f64, digits: u32) {
         return;
     }
     let mut width = digits;
-    while frac % 10 == 0 {
+    while frac.is_multiple_of(10) {
         frac /= 10;
         width -= 1;
     }
@@ -575,7 +575,7 @@ mod tests {
             return;
         }
         let mut width = digits;
-        while frac % 10 == 0 {
+        while frac.is_multiple_of(10) {
             frac /= 10;
             width -= 1;
         }

@@ -590,7 +590,7 @@ mod tests {
             v in proptest::collection::vec(0u8..12, 0..200),
         ) {
             let risk: Vec<f64> = v.iter().map(|&x| 100.0 - f64::from(x) * 7.5).collect();
-            let y: Vec<u8> = v.iter().enumerate().map(|(i, &x)| u8::from((i + x as usize) % 3 == 0)).collect();
+            let y: Vec<u8> = v.iter().enumerate().map(|(i, &x)| u8::from((i + x as usize).is_multiple_of(3))).collect();
             let keys = crate::stats::sorted_keys(&risk);
             let walked: Vec<u32> =
                 tie_groups(&keys, &risk).rev().flat_map(|g| g.iter().map(|&(_, i)| i)).collect();
