@@ -1,7 +1,8 @@
 //! Reading a snapshot file through polars into [`Snapshots`].
 //!
 //! CSV is read in batches of whole records (cut where the field-count check finds record
-//! ends), each parsed by polars for the needed columns only. Numeric metrics are first read
+//! ends), each parsed by polars for the needed columns only; a file is mapped into memory
+//! rather than copied, and each batch's pages are let go once it is parsed. Numeric metrics are first read
 //! as `Float64` by polars (fast); if polars refuses a value (whitespace, a stray word), the
 //! batch is read again with those columns as text and parsed here, which is also what
 //! names the offending row, column and value. Parquet columns arrive typed and are
@@ -9,7 +10,6 @@
 
 use std::io::Read;
 use std::path::Path;
-use std::sync::mpsc::{Receiver, Sender};
 use std::sync::Arc;
 
 use polars::prelude::*;
@@ -173,37 +173,34 @@ fn load_in_batches(
             // Batch by batch: memory holds the converted columns and a few batches, not
             // the whole file and the whole frame besides.
             let parser = ChunkParser::new(&available, &needed, &float_cols, delimiter);
-            let io = |e| DataError::Io {
-                path: path.into(),
-                source: e,
+            let file = match &source {
+                Source::Path(p) => Some(FileText::open(path, p)?),
+                Source::Bytes(_) => None,
             };
-            let (reader, len): (Box<dyn Read + Send>, u64) = match &source {
-                Source::Path(p) => {
-                    let file = std::fs::File::open(p).map_err(io)?;
-                    let len = file.metadata().map_err(io)?.len();
-                    (Box::new(file), len)
-                }
-                Source::Bytes(_) => (Box::new(source.bytes()), source.bytes().len() as u64),
-            };
+            let text = file.as_ref().map_or(source.bytes(), FileText::bytes);
             let parsers = rayon::current_num_threads().max(1);
             // Enough batches for every parser to have several (a small file too), each
             // big enough that polars' setup per batch does not count.
-            let share = usize::try_from(len / (4 * parsers as u64)).unwrap_or(usize::MAX);
+            let share = text.len() / (4 * parsers);
             let batches = CsvBatches::new(
-                reader,
+                text,
                 delimiter,
                 batch_bytes.min(share.max(MIN_CSV_BATCH_BYTES)),
             );
             let parse = |text: &[u8], records: usize| {
-                parser
+                let df = parser
                     .frame(text, records)
-                    .map_err(|e| polars_error(path, format, &source, e))
+                    .map_err(|e| polars_error(path, format, &source, e));
+                if let Some(f) = &file {
+                    f.release(text);
+                }
+                df
             };
             let fields = available.len();
             append_batches(
                 path,
                 batches,
-                len,
+                text.len() as u64,
                 fields,
                 parsers,
                 &parse,
@@ -483,7 +480,7 @@ fn append_batches(
     use std::sync::Mutex;
     let (mut rows, mut n_batches) = (0, 0);
     std::thread::scope(|scope| -> Result<(), DataError> {
-        let (send_text, texts) = sync_channel::<(usize, Recycled)>(parsers);
+        let (send_text, texts) = sync_channel::<(usize, Batch)>(parsers);
         let (send_frame, frames) =
             sync_channel::<(usize, usize, Result<DataFrame, DataError>)>(parsers);
         // Each stage ends when the next one hangs up (the conversion stopped at an error)
@@ -510,9 +507,7 @@ fn append_batches(
             scope.spawn(move || loop {
                 let next = texts.lock().map(|t| t.recv());
                 let Ok(Ok((i, batch))) = next else { break };
-                let (bytes, df) = (batch.text().len(), parse(batch.text(), batch.records));
-                // The batch's memory goes back to the reader before the frame waits.
-                drop(batch);
+                let (bytes, df) = (batch.text.len(), parse(batch.text, batch.records));
                 if send_frame.send((i, bytes, df)).is_err() {
                     break;
                 }
@@ -566,119 +561,127 @@ fn ragged(path: &str, r: Ragged) -> DataError {
 /// A CSV text cut into batches of whole records, its field counts checked on the way
 /// (polars would pad a short record with nulls and cut a long one; see [`super::fields`]).
 struct CsvBatches<'a> {
-    reader: Box<dyn Read + Send + 'a>,
+    text: &'a [u8],
     counter: FieldCounter,
     batch_bytes: usize,
-    /// Bytes read past the last whole record.
-    carry: Vec<u8>,
-    /// The offset in the text of `carry`'s first byte.
-    carry_at: u64,
-    /// Records before `carry_at`.
+    /// Bytes fed to the counter so far.
+    fed: usize,
+    /// Where the next batch starts: past the records of the last one.
+    next: usize,
+    /// Records in the batches so far.
     records_at: usize,
     done: bool,
-    /// Batches' memory coming back (each batch fills a buffer: fresh memory each time
-    /// would cost a page fault per 4 kB).
-    spare: (Sender<Vec<u8>>, Receiver<Vec<u8>>),
 }
 
-/// A batch of CSV text, whose memory goes back to its [`CsvBatches`] when dropped.
-struct Recycled {
-    bytes: Vec<u8>,
-    /// Where the records start (after the header, in the first batch).
-    start: usize,
+/// A batch of whole records (the header left out).
+struct Batch<'a> {
+    text: &'a [u8],
     /// The records in the batch (empty lines aside).
     records: usize,
-    back: Sender<Vec<u8>>,
-}
-
-impl Recycled {
-    fn text(&self) -> &[u8] {
-        &self.bytes[self.start..]
-    }
-}
-
-impl Drop for Recycled {
-    fn drop(&mut self) {
-        let mut bytes = std::mem::take(&mut self.bytes);
-        bytes.clear();
-        // (The reader may have finished: then the memory is freed.)
-        let _ = self.back.send(bytes);
-    }
 }
 
 impl<'a> CsvBatches<'a> {
-    fn new(reader: Box<dyn Read + Send + 'a>, delimiter: u8, batch_bytes: usize) -> Self {
+    fn new(text: &'a [u8], delimiter: u8, batch_bytes: usize) -> Self {
         CsvBatches {
-            reader,
+            text,
             counter: FieldCounter::new(delimiter),
             batch_bytes,
-            carry: Vec::new(),
-            carry_at: 0,
+            fed: 0,
+            next: 0,
             records_at: 0,
             done: false,
-            spare: std::sync::mpsc::channel(),
         }
     }
 
-    /// The next batch of whole records (the header left out); `None` after the last.
-    fn next_batch(&mut self, path: &str) -> Result<Option<Recycled>, DataError> {
-        if self.done {
-            return Ok(None);
-        }
-        let mut buf = self.spare.1.try_recv().unwrap_or_default();
-        buf.reserve(self.carry.len() + self.batch_bytes);
-        // `buf` holds the text from offset `carry_at`.
-        buf.extend_from_slice(&self.carry);
-        loop {
-            let before = buf.len();
-            let read = (&mut self.reader)
-                .take(self.batch_bytes as u64)
-                .read_to_end(&mut buf)
-                .map_err(|e| DataError::Io {
-                    path: path.into(),
-                    source: e,
-                })?;
-            if let Some(bad) = self.counter.feed(&buf[before..]) {
+    /// The next batch of whole records; `None` after the last.
+    fn next_batch(&mut self, path: &str) -> Result<Option<Batch<'a>>, DataError> {
+        while !self.done {
+            let to = self
+                .fed
+                .saturating_add(self.batch_bytes)
+                .min(self.text.len());
+            if let Some(bad) = self.counter.feed(&self.text[self.fed..to]) {
                 return Err(ragged(path, bad));
             }
-            if read == 0 {
+            self.fed = to;
+            if to == self.text.len() {
                 if let Some(bad) = self.counter.finish() {
                     return Err(ragged(path, bad));
                 }
                 self.done = true;
             }
             let Some(header_end) = self.counter.header_end() else {
-                if self.done {
-                    return Ok(None);
-                }
                 continue;
             };
             // The header (with any empty lines before it) is not a batch's.
-            let start = usize::try_from(header_end.saturating_sub(self.carry_at))
-                .expect("a batch fits in memory");
-            let end = if self.done {
-                self.carry_at + buf.len() as u64
-            } else {
-                self.counter.record_end()
+            let start = self.next.max(header_end as usize);
+            let end = match self.done {
+                true => self.text.len(),
+                false => self.counter.record_end() as usize,
             };
-            if end > header_end.max(self.carry_at) {
-                let cut = (end - self.carry_at) as usize;
-                self.carry.clear();
-                self.carry.extend_from_slice(&buf[cut..]);
-                self.carry_at = end;
-                buf.truncate(cut);
+            if end > start {
                 let records = self.counter.records() - self.records_at;
                 self.records_at += records;
-                return Ok(Some(Recycled {
-                    bytes: buf,
-                    start,
+                self.next = end;
+                return Ok(Some(Batch {
+                    text: &self.text[start..end],
                     records,
-                    back: self.spare.0.clone(),
                 }));
             }
-            if self.done {
-                return Ok(None);
+        }
+        Ok(None)
+    }
+}
+
+/// A CSV file's text: mapped into memory where the system allows (no copy of it into
+/// buffers of ours), else read.
+enum FileText {
+    Mapped(memmap2::Mmap),
+    Read(Vec<u8>),
+}
+
+impl FileText {
+    fn open(path: &str, file: &str) -> Result<FileText, DataError> {
+        let io = |source| DataError::Io {
+            path: path.into(),
+            source,
+        };
+        let f = std::fs::File::open(file).map_err(io)?;
+        // SAFETY: a mapped file changed by another program while it is read would change
+        // the bytes under our feet; polars maps the files it reads alike. The text is only
+        // read, and a file cut short by another program is an error of the read (SIGBUS),
+        // not a wrong result.
+        match unsafe { memmap2::Mmap::map(&f) } {
+            Ok(m) => {
+                let _ = m.advise(memmap2::Advice::Sequential);
+                Ok(FileText::Mapped(m))
             }
+            Err(_) => {
+                let mut bytes = Vec::new();
+                (&f).read_to_end(&mut bytes).map_err(io)?;
+                Ok(FileText::Read(bytes))
+            }
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            FileText::Mapped(m) => m,
+            FileText::Read(v) => v,
+        }
+    }
+
+    /// Lets go of the pages of `part` (a piece of the text that has been parsed): they no
+    /// longer count in the process's memory, and stay in the system's file cache.
+    fn release(&self, part: &[u8]) {
+        if let FileText::Mapped(m) = self {
+            let offset = part.as_ptr() as usize - m.as_ptr() as usize;
+            // SAFETY: the pages belong to a read-only mapping of a file: dropping them
+            // only makes a later read of them (by a batch sharing a page) fault them in
+            // again from the file, with the same bytes.
+            let _ = unsafe {
+                m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, offset, part.len())
+            };
         }
     }
 }
@@ -2212,6 +2215,25 @@ mod tests {
     }
 
     #[test]
+    fn a_mapped_file_reads_as_the_file_and_released_pages_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = batch_text(3000, true);
+        let p = write(&dir, "s.csv", text.as_bytes());
+        let mapped = FileText::open(&p, &p).unwrap();
+        assert!(matches!(mapped, FileText::Mapped(_)));
+        assert_eq!(mapped.bytes(), text.as_bytes());
+        // Pages let go (any piece, aligned or not) fault in again with the same bytes.
+        let b = mapped.bytes();
+        for (from, to) in [(0, 10), (4095, 9000), (5000, b.len())] {
+            mapped.release(&b[from..to]);
+        }
+        assert_eq!(mapped.bytes(), text.as_bytes());
+        let read = FileText::Read(text.clone().into_bytes());
+        read.release(read.bytes());
+        assert_eq!(read.bytes(), mapped.bytes());
+    }
+
+    #[test]
     fn lifecycle_dates_can_be_checked_and_not_kept() {
         let dir = tempfile::tempdir().unwrap();
         let text = "account_id,snapshot_date,churned,nps,customer_since,churn_date\n\
@@ -2295,11 +2317,10 @@ mod tests {
                     .collect();
                 let parser = ChunkParser::new(&columns, &needed, as_float, b',');
                 for batch_bytes in [1, 7, 64, 1000, text.len() + 1] {
-                    let file = std::fs::File::open(&p).unwrap();
-                    let mut batches = CsvBatches::new(Box::new(file), b',', batch_bytes);
+                    let mut batches = CsvBatches::new(text.as_bytes(), b',', batch_bytes);
                     let mut ours: Option<PolarsResult<DataFrame>> = None;
                     while let Some(batch) = batches.next_batch(&p).unwrap() {
-                        let df = parser.parse(batch.text(), batch.records, &parser.typed);
+                        let df = parser.parse(batch.text, batch.records, &parser.typed);
                         ours = Some(match (ours, df) {
                             (None, df) => df,
                             (Some(Ok(mut all)), Ok(df)) => match all.vstack_mut(&df) {
