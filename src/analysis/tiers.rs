@@ -293,56 +293,69 @@ pub fn tier_report(data: &Snapshots, scored: &Scored, unit: Unit, bands: &[f64])
             )
         })
         .collect();
-    let tiers = group_rows(
-        data,
-        scored,
-        &rows,
-        |i| match scored.tier[i] {
-            u8::MAX => u32::MAX,
-            t => t as u32,
-        },
-        tier_labels,
-    );
-    let bb = band_bounds(bands);
-    let colors = band_colors(bb.len());
-    let band_labels = bb
-        .into_iter()
-        .zip(colors)
-        .map(|((l, f, t), c)| (l, f, t, c))
-        .collect();
-    let band_rows = group_rows(
-        data,
-        scored,
-        &rows,
-        |i| {
-            let s = scored.score[i];
-            if s.is_nan() {
-                u32::MAX
+    // The tiers, the bands, the means and the trend are each a pass over the rows.
+    let tier_rows = || {
+        group_rows(
+            data,
+            scored,
+            &rows,
+            |i| match scored.tier[i] {
+                u8::MAX => u32::MAX,
+                t => t as u32,
+            },
+            tier_labels,
+        )
+    };
+    let band_rows = || {
+        let bb = band_bounds(bands);
+        let colors = band_colors(bb.len());
+        let band_labels = bb
+            .into_iter()
+            .zip(colors)
+            .map(|((l, f, t), c)| (l, f, t, c))
+            .collect();
+        group_rows(
+            data,
+            scored,
+            &rows,
+            |i| {
+                let s = scored.score[i];
+                if s.is_nan() {
+                    u32::MAX
+                } else {
+                    band_of(s, bands)
+                }
+            },
+            band_labels,
+        )
+    };
+    let means = || {
+        let (mut sc, mut nc, mut sr, mut nr) = (0f64, 0usize, 0f64, 0usize);
+        for &r in &rows {
+            let s = scored.score[r as usize];
+            if outcome[r as usize] == 1 {
+                sc += s;
+                nc += 1;
             } else {
-                band_of(s, bands)
+                sr += s;
+                nr += 1;
             }
-        },
-        band_labels,
-    );
-
-    let (mut sc, mut nc, mut sr, mut nr) = (0f64, 0usize, 0f64, 0usize);
-    for &r in &rows {
-        let s = scored.score[r as usize];
-        if outcome[r as usize] == 1 {
-            sc += s;
-            nc += 1;
-        } else {
-            sr += s;
-            nr += 1;
         }
-    }
-    let mean_c = sc / nc as f64;
-    let mean_r = sr / nr as f64;
+        (
+            sc / nc as f64,
+            sr / nr as f64,
+            distinct_accounts(data, &rows),
+        )
+    };
+    let ((tiers, band_rows), ((mean_c, mean_r, accounts), trend)) = rayon::join(
+        || rayon::join(tier_rows, band_rows),
+        || rayon::join(means, || trend(data, scored)),
+    );
 
     TierReport {
         unit,
         units,
-        accounts: distinct_accounts(data, &rows),
+        accounts,
         churned,
         overall_rate,
         overall_ci: [lo, hi],
@@ -355,7 +368,7 @@ pub fn tier_report(data: &Snapshots, scored: &Scored, unit: Unit, bands: &[f64])
         mean_score_retained: mean_r,
         score_ratio: mean_r / mean_c,
         tier_names: scored.tier_names.clone(),
-        trend: trend(data, scored),
+        trend,
     }
 }
 
@@ -392,14 +405,13 @@ pub fn trend(data: &Snapshots, scored: &Scored) -> Vec<TrendRow> {
     let mut tiers = vec![0usize; p * k];
     let mut churned = vec![0usize; p];
     // One date → period lookup per distinct date, not per row.
-    let period_of: rustc_hash::FxHashMap<i32, usize> =
-        distinct.iter().map(|&d| (d, pos(d))).collect();
+    let period_of = PeriodOf::new(&distinct, pos);
     for i in 0..data.rows {
         let t = scored.tier[i];
         if t == u8::MAX {
             continue;
         }
-        let q = period_of[&dates[i]];
+        let q = period_of.get(dates[i]);
         n[q] += 1;
         sum[q] += scored.score[i];
         tiers[q * k + t as usize] += 1;
@@ -430,6 +442,42 @@ pub fn trend(data: &Snapshots, scored: &Scored) -> Vec<TrendRow> {
             }
         })
         .collect()
+}
+
+/// Each distinct date's period: in a table by day since the first date when they span
+/// at most [`PeriodOf::TABLE_DAYS`] (any real calendar), in a hash map otherwise.
+enum PeriodOf {
+    Table { first: i32, period: Vec<u32> },
+    Map(rustc_hash::FxHashMap<i32, u32>),
+}
+
+impl PeriodOf {
+    const TABLE_DAYS: usize = 1 << 16;
+
+    /// The periods of the `distinct` dates (ascending) by `pos`.
+    fn new(distinct: &[i32], pos: impl Fn(i32) -> usize) -> Self {
+        let (Some(&first), Some(&last)) = (distinct.first(), distinct.last()) else {
+            return PeriodOf::Map(Default::default());
+        };
+        let span = last.abs_diff(first) as usize + 1;
+        if span > Self::TABLE_DAYS {
+            return PeriodOf::Map(distinct.iter().map(|&d| (d, pos(d) as u32)).collect());
+        }
+        let mut period = vec![0; span];
+        for &d in distinct {
+            period[d.abs_diff(first) as usize] = pos(d) as u32;
+        }
+        PeriodOf::Table { first, period }
+    }
+
+    /// The period of one of the distinct dates.
+    #[inline]
+    fn get(&self, d: i32) -> usize {
+        (match self {
+            PeriodOf::Table { first, period } => period[d.abs_diff(*first) as usize],
+            PeriodOf::Map(m) => m[&d],
+        }) as usize
+    }
 }
 
 /// How to propose tier cut-offs from data.
@@ -704,5 +752,20 @@ mod tests {
         // out or fails clearly
         let flat: Vec<u8> = vec![0; s.len()];
         assert!(fit_cutoffs(&FitTiers::Separation { min_share: 0.05 }, &s, &flat, 2).is_err());
+    }
+
+    #[test]
+    fn a_dates_period_is_found_in_a_table_or_a_map_alike() {
+        let narrow = [-3, 0, 5, 100, PeriodOf::TABLE_DAYS as i32 - 4];
+        let wide = [-70_000, -3, 0, 5, 70_000];
+        for (distinct, table) in [(&narrow[..], true), (&wide[..], false)] {
+            let pos = |d: i32| distinct.binary_search(&d).unwrap() * 10 + 1;
+            let p = PeriodOf::new(distinct, pos);
+            assert_eq!(matches!(p, PeriodOf::Table { .. }), table);
+            for &d in distinct {
+                assert_eq!(p.get(d), pos(d), "{d}");
+            }
+        }
+        assert!(matches!(PeriodOf::new(&[], |_| 0), PeriodOf::Map(_)));
     }
 }

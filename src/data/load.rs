@@ -88,6 +88,10 @@ pub trait MetricSink {
         &mut self,
         batch: MetricBatch<'_>,
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+    /// The file holds about `rows` rows (a guess, for CSV), told before the first batch
+    /// when known: room may be made for them at once.
+    fn expect_rows(&mut self, _rows: usize) {}
 }
 
 /// The metric values of the rows `first_row .. first_row + rows` of a file (0-based: a
@@ -347,6 +351,9 @@ fn append_parquet(
     for t in targets.iter_mut() {
         t.reserve(rows);
     }
+    if let Some(s) = stream {
+        s.sink.expect_rows(rows);
+    }
     let threads = rayon::current_num_threads().max(1);
     let want = batch_rows
         .unwrap_or((rows / (4 * threads)).min(PARQUET_BATCH_ROWS))
@@ -526,8 +533,12 @@ fn append_batches(
                     // most as many as records of one byte per field fit in the text.
                     let guess = len as f64 / bytes.max(1) as f64 * height as f64 * 1.1;
                     let most = usize::try_from(len).unwrap_or(usize::MAX) / fields.max(1);
+                    let expect = (guess as usize).min(most).max(height);
                     for t in targets.iter_mut() {
-                        t.reserve((guess as usize).min(most).max(height));
+                        t.reserve(expect);
+                    }
+                    if let Some(s) = stream {
+                        s.sink.expect_rows(expect);
                     }
                 }
                 append_frame(path, targets, df, rows)?;
@@ -1253,15 +1264,39 @@ fn parse_labels<T: Copy>(
 /// Labels interned as codes, over as many batches of a column as come; empty is missing.
 #[derive(Default)]
 struct Interner {
-    by_text: FxHashMap<Box<str>, u32>,
-    /// polars keeps a string of up to 12 bytes inside its 16-byte view, so two equal views
-    /// of such strings are equal strings (and longer strings with equal views in one array
-    /// are the same bytes): most rows find their code by comparing or hashing a `u128`,
-    /// without reading or trimming the text.
+    /// polars keeps a string of up to 12 bytes inside its 16-byte view: a label that short
+    /// is keyed by the view of its trimmed text ([`inline_key`]), so most rows find their
+    /// code by comparing or hashing a `u128`, without reading or trimming the text, and a
+    /// new label costs no allocation. A view that trims to a label (padded with blanks) is
+    /// kept as a second key of that label's code.
     by_view: FxHashMap<u128, u32>,
+    /// The short labels in code order, by their keys.
+    short: Vec<(u32, u128)>,
+    /// Labels longer than 12 bytes.
+    by_text: FxHashMap<Box<str>, u32>,
     /// The code and label given to missing values, when they have one.
     missing: Option<(u32, String)>,
     len: u32,
+}
+
+/// The longest string polars keeps inside its view.
+const INLINE: usize = 12;
+
+/// The view polars gives a string of up to [`INLINE`] bytes: its length, then its bytes, then
+/// zeros (`View::new_inline`; a test holds the two equal).
+fn inline_key(text: &[u8]) -> u128 {
+    debug_assert!(text.len() <= INLINE);
+    let mut view = [0u8; 16];
+    view[..4].copy_from_slice(&(text.len() as u32).to_ne_bytes());
+    view[4..4 + text.len()].copy_from_slice(text);
+    u128::from_ne_bytes(view)
+}
+
+/// The label an [`inline_key`] holds.
+fn inline_label(key: u128) -> String {
+    let view = key.to_ne_bytes();
+    let len = u32::from_ne_bytes(view[..4].try_into().expect("4 bytes")) as usize;
+    String::from_utf8_lossy(&view[4..4 + len]).into_owned()
 }
 
 impl Interner {
@@ -1288,7 +1323,8 @@ impl Interner {
             let mut last: Option<(u128, u32)> = None;
             for (i, view) in views.iter().enumerate() {
                 let bits = view.as_u128();
-                if validity.is_none_or(|v| v.get_bit(i)) {
+                let valid = validity.is_none_or(|v| v.get_bit(i));
+                if valid {
                     if let Some((l, c)) = last.filter(|&(l, _)| l == bits) {
                         codes.push(c);
                         last = Some((l, c));
@@ -1302,11 +1338,7 @@ impl Interner {
                         }
                     }
                 }
-                let t = if validity.is_none_or(|v| v.get_bit(i)) {
-                    arr.value(i).trim()
-                } else {
-                    ""
-                };
+                let t = if valid { arr.value(i).trim() } else { "" };
                 if t.is_empty() {
                     codes.push(match missing_label {
                         None => MetricColumn::MISSING_CODE,
@@ -1314,17 +1346,31 @@ impl Interner {
                     });
                     continue;
                 }
-                let code = match self.by_text.get(t) {
-                    Some(&c) => c,
-                    None => {
-                        let c = self.next_code();
-                        self.by_text.insert(t.into(), c);
-                        c
+                let code = if t.len() <= INLINE {
+                    let key = inline_key(t.as_bytes());
+                    let code = match self.by_view.get(&key) {
+                        Some(&c) => c,
+                        None => {
+                            let c = self.next_code();
+                            self.by_view.insert(key, c);
+                            self.short.push((c, key));
+                            c
+                        }
+                    };
+                    if view.is_inline() && bits != key {
+                        self.by_view.insert(bits, code);
+                    }
+                    code
+                } else {
+                    match self.by_text.get(t) {
+                        Some(&c) => c,
+                        None => {
+                            let c = self.next_code();
+                            self.by_text.insert(t.into(), c);
+                            c
+                        }
                     }
                 };
-                if view.is_inline() {
-                    self.by_view.insert(bits, code);
-                }
                 codes.push(code);
                 last = Some((bits, code));
             }
@@ -1354,6 +1400,10 @@ impl Interner {
         }
         labels.resize(self.len as usize, String::new());
         let new = |c: u32| c as usize >= from;
+        let first_new = self.short.partition_point(|&(c, _)| !new(c));
+        for &(c, key) in &self.short[first_new..] {
+            labels[c as usize] = inline_label(key);
+        }
         for (text, &c) in self.by_text.iter().filter(|(_, &c)| new(c)) {
             labels[c as usize] = text.to_string();
         }
@@ -1364,7 +1414,18 @@ impl Interner {
 
     /// The labels by code.
     fn into_labels(self) -> Vec<String> {
+        if self.short.len() == self.len as usize {
+            // Short labels only (account ids, often): in code order already.
+            return self
+                .short
+                .par_iter()
+                .map(|&(_, key)| inline_label(key))
+                .collect();
+        }
         let mut labels = vec![String::new(); self.len as usize];
+        for (c, key) in self.short {
+            labels[c as usize] = inline_label(key);
+        }
         for (text, c) in self.by_text {
             labels[c as usize] = text.into_string();
         }
@@ -1682,7 +1743,7 @@ fn assemble(
         customer_since: None,
         churn_date: None,
         arr: None,
-        source_row: (1..=n as u32).collect(),
+        source_row: (1..=n as u32).into_par_iter().collect(),
         notes: LoadNotes::default(),
     };
     for Target {
@@ -2815,6 +2876,84 @@ mod tests {
         to_bool(&flags, ctx, &mut v).unwrap();
         assert_eq!((v[0], v[1], v[3], v[4]), (0.5, 1.0, 0.0, 1.0));
         assert!(v[2].is_nan());
+    }
+
+    #[test]
+    fn inline_keys_are_polars_views() {
+        let texts = [
+            "",
+            "a",
+            "é",
+            "2024-03-31",
+            "ACC-0000123",
+            "twelve bytes",
+            "ünïcödé!",
+        ];
+        let s = Series::new("c".into(), texts);
+        let ca = s.str().unwrap();
+        let views = ca.downcast_iter().next().unwrap().views();
+        for (t, v) in texts.iter().zip(views.iter()) {
+            assert!(t.len() <= INLINE && v.is_inline());
+            assert_eq!(inline_key(t.as_bytes()), v.as_u128(), "{t:?}");
+            assert_eq!(inline_label(inline_key(t.as_bytes())), *t);
+        }
+    }
+
+    #[test]
+    fn interned_codes_follow_the_trimmed_text_either_side_of_the_inline_length() {
+        // Labels of 11 to 14 bytes, padded with blanks or not: a padded view (inline or
+        // not) takes the code of the label it trims to; codes come in order of first sight.
+        let words = [
+            "eleven byte",
+            "twelve bytes",
+            "thirteen byte",
+            "fourteen bytes",
+            "ünïcödé",
+            "x",
+        ];
+        let pads = ["", " ", "  ", "\t", "        "];
+        let mut texts = Vec::new();
+        for i in 0..240usize {
+            let w = words[(i * 7 + i / 5) % words.len()];
+            let (l, r) = (pads[i % pads.len()], pads[(i / 3) % pads.len()]);
+            texts.push(format!("{l}{w}{r}"));
+        }
+        texts[17] = "   ".into();
+        let mut expect_codes = Vec::new();
+        let mut expect_labels: Vec<String> = Vec::new();
+        for t in &texts {
+            let t = t.trim();
+            if t.is_empty() {
+                expect_codes.push(MetricColumn::MISSING_CODE);
+                continue;
+            }
+            let c = match expect_labels.iter().position(|l| l == t) {
+                Some(c) => c,
+                None => {
+                    expect_labels.push(t.to_string());
+                    expect_labels.len() - 1
+                }
+            };
+            expect_codes.push(c as u32);
+        }
+        let ctx = Ctx {
+            path: "p",
+            column: "c",
+            first_row: 0,
+        };
+        for cut in [1, 60, 239] {
+            let mut interner = Interner::default();
+            let (mut codes, mut seen) = (Vec::new(), Vec::new());
+            for batch in [&texts[..cut], &texts[cut..]] {
+                let s = Series::new("c".into(), batch);
+                interner.push(&s, ctx, None, &mut codes).unwrap();
+                interner.extend_labels(&mut seen);
+                assert_eq!(seen, expect_labels[..seen.len()], "cut {cut}");
+            }
+            assert_eq!(codes, expect_codes, "cut {cut}");
+            assert_eq!(seen, expect_labels, "cut {cut}");
+            assert_eq!(interner.into_labels(), expect_labels, "cut {cut}");
+        }
     }
 
     #[test]

@@ -141,7 +141,13 @@ impl SubScores {
 
     /// One metric's sub-scores (a column of [`SubScores::compute`] alone).
     pub fn column(m: &Metric, data: &Snapshots) -> Result<Vec<f64>, ScoreError> {
-        metric_column(m, Origin::of(data), values_of(m, data, None)?).map(|(column, _)| column)
+        metric_column(
+            m,
+            Origin::of(data),
+            values_of(m, data, None)?,
+            Spare::default(),
+        )
+        .map(|(column, _)| column)
     }
 
     /// [`SubScores::compute`] for a caller done with the metric values: each numeric column
@@ -182,23 +188,38 @@ impl SubScores {
             .metrics
             .par_iter()
             .zip(taken)
-            .map(|(m, taken)| metric_column(m, origin, values_of(m, data, taken)?))
+            .map(|(m, taken)| {
+                metric_column(m, origin, values_of(m, data, taken)?, Spare::default())
+            })
             .collect::<Result<_, _>>()?;
-        Ok(Self::from_columns(data.rows, columns))
+        let (columns, presence): (Vec<_>, Vec<_>) = columns.into_iter().unzip();
+        Ok(Self::from_columns(
+            data.rows,
+            columns,
+            &presence,
+            Vec::new(),
+        ))
     }
 
-    /// The sub-scores of `rows` rows from each metric's column and presence.
-    fn from_columns(rows: usize, columns: Vec<(Vec<f64>, Vec<bool>)>) -> SubScores {
-        let mut present = vec![0u16; rows];
-        for (_, p) in &columns {
-            for (c, &ok) in present.iter_mut().zip(p) {
+    /// The sub-scores of `rows` rows from each metric's column and presence (`counts`: a
+    /// buffer to reuse for the present metrics' count).
+    fn from_columns(
+        rows: usize,
+        columns: Vec<Vec<f64>>,
+        presence: &[Vec<bool>],
+        mut counts: Vec<u16>,
+    ) -> SubScores {
+        counts.clear();
+        counts.resize(rows, 0);
+        for p in presence {
+            for (c, &ok) in counts.iter_mut().zip(p) {
                 *c += ok as u16;
             }
         }
         SubScores {
             rows,
-            columns: columns.into_iter().map(|(c, _)| c).collect(),
-            present,
+            columns,
+            present: counts,
         }
     }
 
@@ -450,12 +471,21 @@ fn not_loaded(m: &Metric) -> ScoreError {
     }
 }
 
-/// One metric's sub-scores (in the numbers' own buffer, when the values are numbers), and
-/// whether each row's raw value was present.
+/// Buffers a caller scoring batch after batch hands back for the next batch's column
+/// (empty ones by default): the sub-scores of labels, and the rows' presence.
+#[derive(Default)]
+struct Spare {
+    scores: Vec<f64>,
+    present: Vec<bool>,
+}
+
+/// One metric's sub-scores (in the numbers' own buffer, when the values are numbers, else
+/// in `spare`'s), and whether each row's raw value was present (in `spare`'s buffer).
 fn metric_column(
     m: &Metric,
     origin: Origin,
     values: Values,
+    spare: Spare,
 ) -> Result<(Vec<f64>, Vec<bool>), ScoreError> {
     let fill = match m.missing {
         Missing::Redistribute => f64::NAN,
@@ -479,7 +509,13 @@ fn metric_column(
             f64::NAN
         }
     };
-    let mut present = vec![true; origin.rows];
+    let Spare {
+        scores: mut out,
+        mut present,
+    } = spare;
+    present.clear();
+    present.resize(origin.rows, true);
+    out.clear();
     let out = match (values, &m.transform) {
         (Values::Numbers(_), Transform::Categories { .. }) => {
             return Err(ScoreError::WrongKind {
@@ -503,7 +539,7 @@ fn metric_column(
                 .map(|l| map.get(l).map(|s| directed(m.direction, *s)))
                 .collect();
             let known: Vec<String> = map.keys().cloned().collect();
-            by_label(codes, labels, &table, fill, &mut present, || known)
+            by_label(codes, labels, &table, fill, &mut present, out, || known)
                 .map_err(|(i, value, known)| unknown(origin, m, i, value, known))?
         }
         (Values::Labels { codes, labels }, Transform::Boolean) => {
@@ -521,7 +557,7 @@ fn metric_column(
                     .map(|s| s.to_string())
                     .collect()
             };
-            by_label(codes, labels, &table, fill, &mut present, known)
+            by_label(codes, labels, &table, fill, &mut present, out, known)
                 .map_err(|(i, value, known)| unknown(origin, m, i, value, known))?
         }
         (Values::Labels { .. }, t) => {
@@ -597,16 +633,18 @@ fn transformed(
 }
 
 /// Sub-scores of a label column through a per-label table (resolved once per distinct
-/// label). An unknown label returns its row, the label and the known labels.
+/// label), into `out` (empty). An unknown label returns its row, the label and the known
+/// labels.
 fn by_label(
     codes: &[u32],
     labels: &[String],
     table: &[Option<f64>],
     fill: f64,
     present: &mut [bool],
+    mut out: Vec<f64>,
     known: impl FnOnce() -> Vec<String>,
 ) -> Result<Vec<f64>, (usize, String, Vec<String>)> {
-    let mut out = Vec::with_capacity(codes.len());
+    out.reserve(codes.len());
     for (i, &c) in codes.iter().enumerate() {
         if c == MetricColumn::MISSING_CODE {
             present[i] = false;

@@ -4,7 +4,7 @@ use std::error::Error;
 
 use rayon::prelude::*;
 
-use super::{metric_column, not_loaded, Numbering, Origin, SubScores, Values};
+use super::{metric_column, not_loaded, Numbering, Origin, Spare, SubScores, Values};
 use crate::data::{BatchColumn, MetricBatch, MetricSink};
 use crate::profile::Profile;
 
@@ -21,6 +21,11 @@ pub struct StreamedScores<'p> {
     /// buffer becomes its sub-scores' buffer).
     sole_reader: Vec<bool>,
     score: Vec<f64>,
+    /// Each metric's buffers from the batch before, for the next (no fresh memory per
+    /// batch): its sub-scores' (unless they went back to the loader) and its presence's.
+    spare: Vec<Spare>,
+    /// The batch before's count of present metrics per row, for the next.
+    counts: Vec<u16>,
 }
 
 impl<'p> StreamedScores<'p> {
@@ -43,6 +48,8 @@ impl<'p> StreamedScores<'p> {
             weights: profile.effective_weights(),
             sole_reader,
             score: Vec::new(),
+            spare: profile.metrics.iter().map(|_| Spare::default()).collect(),
+            counts: Vec::new(),
         }
     }
 
@@ -53,6 +60,11 @@ impl<'p> StreamedScores<'p> {
 }
 
 impl MetricSink for StreamedScores<'_> {
+    fn expect_rows(&mut self, rows: usize) {
+        self.score
+            .reserve_exact(rows.saturating_sub(self.score.len()));
+    }
+
     fn take(&mut self, mut batch: MetricBatch<'_>) -> Result<(), Box<dyn Error + Send + Sync>> {
         let origin = Origin {
             path: batch.path,
@@ -80,27 +92,37 @@ impl MetricSink for StreamedScores<'_> {
             .metrics
             .par_iter()
             .zip(values)
-            .map(|(m, v)| metric_column(m, origin, v))
+            .zip(self.spare.par_drain(..))
+            .map(|((m, v), spare)| metric_column(m, origin, v, spare))
             .collect::<Result<_, _>>()?;
-        let mut subs = SubScores::from_columns(batch.rows, columns);
+        let (columns, presence): (Vec<_>, Vec<_>) = columns.into_iter().unzip();
+        let counts = std::mem::take(&mut self.counts);
+        let subs = SubScores::from_columns(batch.rows, columns, &presence, counts);
         let start = self.score.len();
         self.score.resize(start + batch.rows, 0.0);
         subs.fill_scores(&self.weights, &mut self.score[start..]);
-        // The buffers go back to the loader, to hold the next batch's values.
-        for ((m, &sole), column) in self
+        // The numbers' buffers go back to the loader, to hold the next batch's values; the
+        // others are kept for the next batch's sub-scores.
+        self.counts = subs.present;
+        for (((m, &sole), mut column), present) in self
             .profile
             .metrics
             .iter()
             .zip(&self.sole_reader)
-            .zip(&mut subs.columns)
+            .zip(subs.columns)
+            .zip(presence)
         {
             if let Some((_, BatchColumn::Numbers(v))) =
                 batch.columns.iter_mut().find(|(c, _)| *c == m.column)
             {
                 if sole {
-                    **v = std::mem::take(column);
+                    std::mem::swap(*v, &mut column);
                 }
             }
+            self.spare.push(Spare {
+                scores: column,
+                present,
+            });
         }
         Ok(())
     }
