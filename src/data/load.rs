@@ -1325,9 +1325,8 @@ impl Interner {
                 let bits = view.as_u128();
                 let valid = validity.is_none_or(|v| v.get_bit(i));
                 if valid {
-                    if let Some((l, c)) = last.filter(|&(l, _)| l == bits) {
+                    if let Some((_, c)) = last.filter(|&(l, _)| l == bits) {
                         codes.push(c);
-                        last = Some((l, c));
                         continue;
                     }
                     if view.is_inline() {
