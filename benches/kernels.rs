@@ -28,7 +28,7 @@ use churncal::calibrate::problem::{evaluate_objective, fit_constrained, FitData,
 use churncal::data::{load, LoadRequest, MetricColumn, Snapshots};
 use churncal::profile::{presets, Profile};
 use churncal::score::{score, SubScores};
-use churncal::stats::validation::{auc_ci, delong};
+use churncal::stats::evaluation::{auc_ci, delong};
 use churncal::synth::{generate, SynthParams};
 
 fn sizes() -> Vec<usize> {
@@ -68,7 +68,7 @@ fn data(rows: usize, k: usize) -> (Profile, Snapshots) {
     profile
         .groups
         .retain(|g| used.iter().any(|u| u.as_deref() == Some(g.name.as_str())));
-    profile.validate().expect("bench profile");
+    profile.check().expect("bench profile");
     (profile, snaps)
 }
 

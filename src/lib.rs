@@ -16,7 +16,8 @@
 //! let profile = profile::presets::preset("three-dimensions")?;
 //! let request = data::LoadRequest::for_profile(&profile);
 //! let snapshots = data::load("notebooks-data/sample_snapshots.csv", &request)?;
-//! let scored = score::score(&profile, &snapshots)?;
+//! let subs = score::SubScores::compute(&profile, &snapshots)?;
+//! let scored = score::score(&profile, &subs, score::Extent::Full);
 //! println!("{} snapshots scored", scored.score.len() - scored.unscored);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -29,12 +30,12 @@ pub mod audit;
 pub mod calibrate;
 pub mod data;
 pub mod output;
+pub mod pack;
 pub mod profile;
 pub mod report;
 pub mod score;
 pub mod stats;
 pub mod synth;
-pub mod timing;
 pub mod validate;
 
 /// The tool's name and version, as written into calibrated profiles.

@@ -11,7 +11,7 @@ use clap::Parser;
 static ALLOCATOR: churncal::alloc::HugePages = churncal::alloc::HugePages;
 
 fn main() -> ExitCode {
-    churncal::timing::start();
+    cli::timing::start();
     let args = cli::Cli::parse();
     match cli::run(args) {
         Ok(code) => code,

@@ -112,7 +112,7 @@ proptest! {
         let bytes = mutate(&text, &edits);
         if let Ok(s) = std::str::from_utf8(&bytes) {
             if let Ok(p) = parse_profile(s, ProfileFormat::Toml) {
-                if p.validate().is_ok() {
+                if p.check().is_ok() {
                     let again = parse_profile(&to_toml(&p), ProfileFormat::Toml);
                     prop_assert!(again.is_ok());
                     prop_assert_eq!(again.unwrap(), p);
@@ -142,7 +142,7 @@ proptest! {
                 Transform::Percentile { breaks: br }
             }
         };
-        if churncal::profile::validate::check_transform("m", &t).is_ok() {
+        if churncal::profile::check::check_transform("m", &t).is_ok() {
             let s = numeric(&t, x).unwrap();
             prop_assert!((0.0..=100.0).contains(&s), "{:?} at {} gave {}", t, x, s);
         }
@@ -240,7 +240,7 @@ fn build_metric(i: usize, spec: &MetricSpec) -> churncal::profile::Metric {
                 .collect(),
         },
     };
-    let transform = match churncal::profile::validate::check_transform("m", &transform) {
+    let transform = match churncal::profile::check::check_transform("m", &transform) {
         Ok(()) => transform,
         Err(_) => Transform::Linear { lo: 0.0, hi: 1.0 },
     };
@@ -297,7 +297,7 @@ proptest! {
         }))
         .unwrap();
         profile.calibration = Some(calibration);
-        prop_assume!(profile.validate().is_ok());
+        prop_assume!(profile.check().is_ok());
         let rows = 24;
         // Label codes: 0..3 known, 3 unknown ("zz"), 4 missing.
         let text = MetricColumn::Text {
@@ -457,7 +457,7 @@ proptest! {
         match load(path.to_str().unwrap(), &req) {
             Ok(data) => {
                 prop_assert!(bad.is_none(), "{:?} loaded", cells);
-                let s = churncal::score::score(&profile, &data).unwrap();
+                let s = churncal::score::score(&profile, &churncal::score::SubScores::compute(&profile, &data).unwrap(), churncal::score::Extent::Full);
                 prop_assert!(s.score.iter().all(|v| v.is_nan() || (0.0..=100.0).contains(v)));
             }
             Err(e) => {

@@ -17,6 +17,7 @@
 
 pub mod cohorts;
 pub mod metric_cohorts;
+pub mod stage;
 pub mod survival;
 pub mod tiers;
 

@@ -8,8 +8,9 @@ use serde::Serialize;
 use super::{count_groups, distinct_accounts, unit_rows, ChurnCount, Unit};
 use crate::data::{parse, Snapshots};
 use crate::profile::{Profile, Tier};
-use crate::score::{quantile_sorted, Scored};
+use crate::score::Scored;
 use crate::stats;
+use crate::stats::quantile_sorted;
 
 /// The HBR study's bands: ≤ 30, between, ≥ 50.
 pub const DEFAULT_BANDS: [f64; 2] = [30.0, 50.0];

@@ -9,7 +9,6 @@
 //! reference fit ([`reference`](mod@reference)) flags direction conflicts; weights are rounded to integers
 //! by largest remainder with the cost reported.
 
-pub mod linalg;
 pub mod newton;
 pub mod problem;
 pub mod reference;
@@ -25,8 +24,9 @@ use thiserror::Error;
 
 use crate::data::{parse, Day, Snapshots};
 use crate::profile::{self, MetricCalibration, Profile};
-use crate::score::{sigmoid, SubScores};
-use crate::stats;
+use crate::score::SubScores;
+use crate::stats::{self, sigmoid};
+pub use problem::solver_passes;
 use problem::{
     fit_constrained, fit_constrained_from, fit_two, nll_of_scores, ConstrainedFit, FitData,
     SolverReport, LOOSE, TIGHT,
@@ -380,7 +380,70 @@ impl CalibrateParams {
         data: &Snapshots,
         subs: SubScores,
     ) -> Result<Calibration, CalibrateError> {
+        let stage = tracing::info_span!("calibrate: data ready, prior slope fitted").entered();
         self.check()?;
+        let (p, mut warnings) = self.prepare(prior, data, subs)?;
+        // Unconstrained reference on all rows (linfa, then Newton); the folds and the
+        // holdout refit it from there.
+        drop(stage);
+        let stage = tracing::info_span!("calibrate: unconstrained reference fit").entered();
+        let reference = fit_reference(&features(&p.fd, &p.s0, &p.fd.w));
+        drop(stage);
+        let stage = tracing::info_span!("calibrate: cross-validation folds fitted").entered();
+        warnings.extend(reference_warnings(prior, &p.fd, &reference));
+        let lambdas = self.lambdas.clone().unwrap_or_else(default_lambdas);
+        let mut order: Vec<usize> = (0..lambdas.len()).collect();
+        // From most to least shrinkage, for warm starts.
+        order.sort_by(|&a, &b| lambdas[b].total_cmp(&lambdas[a]));
+        let per_fold = self.fit_folds(&p, &reference, &lambdas, &order);
+        drop(stage);
+        let stage = tracing::info_span!("calibrate: cross-validation").entered();
+        let cv = cross_validation(self.folds, &p, &per_fold, &lambdas, &order);
+        if cv.comparison.calibrated.auc >= 0.999 {
+            warnings.push(format!(
+                "the calibrated score separates churned from retained snapshots almost perfectly (cross-validated AUC {:.3}): with separable data the weights are set by the shrinkage rather than the data; check the audit for a leaking metric",
+                cv.comparison.calibrated.auc
+            ));
+        }
+        drop(stage);
+        let stage = tracing::info_span!("calibrate: final fit").entered();
+        let final_fit = self.final_fit(&p, cv.lambda);
+        if !final_fit.solver.converged {
+            warnings.push(format!(
+                "the final fit's solver did not converge: {} after {} iterations",
+                final_fit.solver.reason, final_fit.solver.iterations
+            ));
+        }
+        drop(stage);
+        let stage = tracing::info_span!("calibrate: out-of-time holdout").entered();
+        let (holdout, holdout_note) = self.holdout(
+            data, &p.rows, &p.fd, &p.s0, &p.w0, &p.beta0, cv.lambda, &final_fit, &reference,
+        );
+        drop(stage);
+        let stage = tracing::info_span!("calibrate: bootstrap").entered();
+        let (ml_fit, boot, boot_nc) = self.ml_and_bootstrap(&p, cv.lambda, &final_fit);
+        drop(stage);
+        let fitted = Fitted {
+            reference,
+            cv,
+            final_fit,
+            holdout,
+            holdout_note,
+            ml_fit,
+            boot,
+            boot_nc,
+        };
+        Ok(self.assemble(prior, &p, warnings, fitted))
+    }
+
+    /// The fit's rows (present, in fold and account order, case-control sampled when asked),
+    /// its matrix, the guards on events and accounts, and the prior's own slope.
+    fn prepare(
+        &self,
+        prior: &Profile,
+        data: &Snapshots,
+        subs: SubScores,
+    ) -> Result<(Prepared, Vec<String>), CalibrateError> {
         let outcome = data.outcome.as_ref().ok_or(CalibrateError::NoOutcome)?;
         let mut rows: Vec<usize> = (0..data.rows).filter(|&i| subs.present[i] > 0).collect();
         // Rows in account order: a bootstrap replicate's left-out accounts are then runs of
@@ -462,60 +525,50 @@ impl CalibrateParams {
             b0 = 0.1;
         }
         let beta0: Vec<f64> = w0.iter().map(|w| b0 * w / 100.0).collect();
-        // Unconstrained reference on all rows (linfa, then Newton); the folds and the
-        // holdout refit it from there.
-        crate::timing::mark("calibrate: data ready, prior slope fitted");
-        let reference = fit_reference(&features(&fd, &s0, &fd.w));
-        crate::timing::mark("calibrate: unconstrained reference fit");
-        if !reference.converged {
-            warnings.push(
-                "the unconstrained reference fit did not converge (sub-scores that separate churners perfectly, or collinear metrics): its coefficients, intervals and the unconstrained model's figures are not reliable".into(),
-            );
-        }
-        // Each metric's smallest and largest present sub-score, in one pass.
-        let ranges =
-            fd.x.par_chunks(k * 16_384)
-                .map(|rows| {
-                    let mut r = vec![(f64::INFINITY, f64::NEG_INFINITY); k];
-                    for row in rows.chunks(k) {
-                        for (v, (lo, hi)) in row.iter().zip(r.iter_mut()) {
-                            if !v.is_nan() {
-                                *lo = lo.min(*v);
-                                *hi = hi.max(*v);
-                            }
-                        }
-                    }
-                    r
-                })
-                .reduce(
-                    || vec![(f64::INFINITY, f64::NEG_INFINITY); k],
-                    |a, b| {
-                        a.iter()
-                            .zip(&b)
-                            .map(|(x, y)| (x.0.min(y.0), x.1.max(y.1)))
-                            .collect()
-                    },
-                );
-        for (pm, &(lo, hi)) in prior.metrics.iter().zip(&ranges) {
-            // No present value (∞ ≥ −∞) or a single one.
-            if lo >= hi {
-                warnings.push(format!(
-                    "'{}' has the same sub-score on every row: the data cannot tell its weight from the intercept, so its weight is where the shrinkage puts it",
-                    pm.name
-                ));
-            }
-        }
+        let prepared = Prepared {
+            rows,
+            fold_of,
+            fd,
+            events,
+            epv,
+            offset,
+            accounts_of,
+            n_accounts,
+            w0,
+            s0,
+            a0,
+            slope0,
+            beta0,
+        };
+        Ok((prepared, warnings))
+    }
 
+    /// Every fold's fits along the λ path (warm-started from the most shrunk) and its
+    /// unconstrained reference refit's out-of-fold predictions.
+    fn fit_folds(
+        &self,
+        p: &Prepared,
+        reference: &ReferenceFit,
+        lambdas: &[f64],
+        order: &[usize],
+    ) -> Vec<FoldResult> {
+        let &Prepared {
+            ref fold_of,
+            ref fd,
+            ref w0,
+            ref s0,
+            a0,
+            slope0,
+            ref beta0,
+            ..
+        } = p;
+        let k = fd.k;
         // Cross-validation grouped by account: fold f's test rows are block f.
         let block =
             |f: usize| fold_of.partition_point(|&g| g < f)..fold_of.partition_point(|&g| g <= f);
-        let lambdas = self.lambdas.clone().unwrap_or_else(default_lambdas);
-        let mut order: Vec<usize> = (0..lambdas.len()).collect();
-        // From most to least shrinkage, for warm starts.
-        order.sort_by(|&a, &b| lambdas[b].total_cmp(&lambdas[a]));
         let total_fits = self.folds * lambdas.len();
         let done = std::sync::atomic::AtomicUsize::new(0);
-        let per_fold: Vec<FoldResult> = (0..self.folds)
+        (0..self.folds)
             .into_par_iter()
             .map(|f| {
                 let test = block(f);
@@ -528,7 +581,7 @@ impl CalibrateParams {
                 let mut warm_term = None;
                 let mut fits = vec![(0.0, Vec::new()); lambdas.len()];
                 let mut not_conv = vec![0usize; lambdas.len()];
-                for &li in &order {
+                for &li in order {
                     let lam = lambdas[li];
                     let (alpha, beta) = if lam.is_infinite() {
                         (pa, beta_from(&w0, -pb))
@@ -575,86 +628,22 @@ impl CalibrateParams {
                     not_converged: not_conv,
                 }
             })
-            .collect();
-        crate::timing::mark("calibrate: cross-validation folds fitted");
-        // Out-of-fold predictions of one λ, pooled in row order (one λ at a time: at ten
-        // million rows, all of them at once would take more memory than the data).
-        let pooled = |li: usize| {
-            let mut p = vec![0.0; fd.n];
-            for fr in &per_fold {
-                let (alpha, beta) = &fr.fits[li];
-                p[fr.test.clone()].copy_from_slice(&predict(&fd, fr.test.clone(), *alpha, beta));
-            }
-            p
-        };
-        let mut oof_unc = vec![0.0; fd.n];
-        let mut nc = vec![0usize; lambdas.len()];
-        for fr in &per_fold {
-            for (li, n) in nc.iter_mut().enumerate() {
-                *n += fr.not_converged[li];
-            }
-            oof_unc[fr.test.clone()].copy_from_slice(&fr.unconstrained);
-        }
-        let lambda_path: Vec<LambdaPoint> = (0..lambdas.len())
-            .map(|li| {
-                let p = pooled(li);
-                LambdaPoint {
-                    lambda: lambdas[li],
-                    cv_log_loss: stats::log_loss(&p, &fd.y),
-                    cv_auc: stats::auc(&p, &fd.y),
-                    not_converged: nc[li],
-                }
-            })
-            .collect();
-        // Smallest CV log-loss; ties go to the larger λ (closer to the prior).
-        let best = order
-            .iter()
-            .copied()
-            .min_by(|&a, &b| {
-                lambda_path[a]
-                    .cv_log_loss
-                    .total_cmp(&lambda_path[b].cv_log_loss)
-            })
-            .expect("at least one λ");
-        let lambda = lambdas[best];
-        let prior_idx = lambdas.iter().position(|l| l.is_infinite());
-        let cv_prior = match prior_idx {
-            Some(i) => Quality::of(&pooled(i), &fd.y),
-            None => {
-                // Not in the grid: evaluate the prior out of fold anyway.
-                let mut p = vec![0.0; fd.n];
-                for fr in &per_fold {
-                    let mut w = fd.w.clone();
-                    w[fr.test.clone()].fill(0.0);
-                    let (pa, pb, _) = fit_two(&s0, &fd.y, &w, (a0, slope0));
-                    p[fr.test.clone()].copy_from_slice(&predict(
-                        &fd,
-                        fr.test.clone(),
-                        pa,
-                        &beta_from(&w0, -pb),
-                    ));
-                }
-                Quality::of(&p, &fd.y)
-            }
-        };
-        let cross_validation = Comparison {
-            scheme: format!("{}-fold cross-validation grouped by account", self.folds),
-            rows: fd.n,
-            events,
-            prior: cv_prior,
-            calibrated: Quality::of(&pooled(best), &fd.y),
-            unconstrained: Quality::of(&oof_unc, &fd.y),
-        };
-        if cross_validation.calibrated.auc >= 0.999 {
-            warnings.push(format!(
-                "the calibrated score separates churned from retained snapshots almost perfectly (cross-validated AUC {:.3}): with separable data the weights are set by the shrinkage rather than the data; check the audit for a leaking metric",
-                cross_validation.calibrated.auc
-            ));
-        }
+            .collect()
+    }
 
-        crate::timing::mark("calibrate: cross-validation");
+    /// The final fit on all rows at the chosen λ.
+    fn final_fit(&self, p: &Prepared, lambda: f64) -> ConstrainedFit {
+        let &Prepared {
+            ref fd,
+            ref w0,
+            ref s0,
+            a0,
+            slope0,
+            ref beta0,
+            ..
+        } = p;
         // The final fit on all rows.
-        let final_fit = if lambda.is_infinite() {
+        if lambda.is_infinite() {
             let (a, b, ok) = fit_two(&s0, &fd.y, &fd.w, (a0, slope0));
             ConstrainedFit {
                 alpha: a,
@@ -680,22 +669,24 @@ impl CalibrateParams {
                 self.max_iters,
                 TIGHT,
             )
-        };
-        if !final_fit.solver.converged {
-            warnings.push(format!(
-                "the final fit's solver did not converge: {} after {} iterations",
-                final_fit.solver.reason, final_fit.solver.iterations
-            ));
         }
-        let weights = final_fit.weights();
+    }
 
-        crate::timing::mark("calibrate: final fit");
-        // Out-of-time holdout.
-        let (holdout, holdout_note) = self.holdout(
-            data, &rows, &fd, &s0, &w0, &beta0, lambda, &final_fit, &reference,
-        );
-
-        crate::timing::mark("calibrate: out-of-time holdout");
+    /// The maximum-likelihood fit (λ = 0) and the bootstrap over accounts of its weights:
+    /// the range of weights the data alone supports, whatever shrinkage the
+    /// cross-validation chose.
+    fn ml_and_bootstrap(
+        &self,
+        p: &Prepared,
+        lambda: f64,
+        final_fit: &ConstrainedFit,
+    ) -> (ConstrainedFit, Vec<Vec<f64>>, usize) {
+        let &Prepared {
+            ref fd,
+            ref accounts_of,
+            ref beta0,
+            ..
+        } = p;
         // Bootstrap over accounts of the maximum-likelihood weights (λ = 0): the range of
         // weights the data alone supports, whatever shrinkage the cross-validation chose.
         let ml_fit = if lambda == 0.0 {
@@ -712,8 +703,44 @@ impl CalibrateParams {
             )
         };
         let (boot, boot_nc) = self.bootstrap_weights(&fd, &accounts_of, &beta0, &ml_fit);
+        (ml_fit, boot, boot_nc)
+    }
 
-        crate::timing::mark("calibrate: bootstrap");
+    /// The result: integer weights and their cost, each metric's figures, the calibrated
+    /// profile, its tier table and the verdict.
+    fn assemble(
+        &self,
+        prior: &Profile,
+        p: &Prepared,
+        mut warnings: Vec<String>,
+        fitted: Fitted,
+    ) -> Calibration {
+        let &Prepared {
+            ref fd,
+            events,
+            epv,
+            offset,
+            n_accounts,
+            ref w0,
+            slope0,
+            ..
+        } = p;
+        let Fitted {
+            reference,
+            cv,
+            final_fit,
+            holdout,
+            holdout_note,
+            ml_fit,
+            boot,
+            boot_nc,
+        } = fitted;
+        let CrossValidation {
+            lambda_path,
+            lambda,
+            comparison: cross_validation,
+        } = cv;
+        let weights = final_fit.weights();
         // Integer weights and their cost.
         let w_int = stats::largest_remainder(&weights, 100);
         let w_int_f: Vec<f64> = w_int.iter().map(|&v| v as f64).collect();
@@ -789,7 +816,7 @@ impl CalibrateParams {
                 cv.prior.auc, cv.calibrated.auc, cv.prior.log_loss, cv.calibrated.log_loss
             )
         };
-        Ok(Calibration {
+        Calibration {
             verdict,
             profile,
             prior: prior.name.clone(),
@@ -818,7 +845,7 @@ impl CalibrateParams {
             reference,
             folds: self.folds,
             seed: self.seed,
-        })
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -959,6 +986,193 @@ impl CalibrateParams {
             .collect();
         let nc = results.iter().filter(|(_, ok)| !ok).count();
         (results.into_iter().map(|(w, _)| w).collect(), nc)
+    }
+}
+
+/// What the fit reads at every step: its rows, its matrix, and the prior's own fit.
+struct Prepared {
+    /// The data's rows the fit uses, in its order (by fold, then account).
+    rows: Vec<usize>,
+    /// Each fit row's fold.
+    fold_of: Vec<usize>,
+    /// The sub-score matrix, outcome and weights.
+    fd: FitData,
+    /// Churn events among the fit rows.
+    events: usize,
+    /// Events per fitted weight.
+    epv: f64,
+    /// The case-control intercept correction (0 without sampling).
+    offset: f64,
+    /// Each fit row's account.
+    accounts_of: Vec<u32>,
+    /// Distinct accounts among the fit rows.
+    n_accounts: usize,
+    /// The prior's effective weights.
+    w0: Vec<f64>,
+    /// The prior's scores of the fit rows.
+    s0: Vec<f64>,
+    /// The prior score's fitted intercept.
+    a0: f64,
+    /// The prior score's fitted slope.
+    slope0: f64,
+    /// The shrinkage target: the prior's weights at its own slope (at least 0.1).
+    beta0: Vec<f64>,
+}
+
+/// The cross-validation's findings: the λ path, the λ chosen and the out-of-fold figures.
+struct CrossValidation {
+    lambda_path: Vec<LambdaPoint>,
+    lambda: f64,
+    comparison: Comparison,
+}
+
+/// What the fit's steps produced, for the result.
+struct Fitted {
+    reference: ReferenceFit,
+    cv: CrossValidation,
+    final_fit: ConstrainedFit,
+    holdout: Option<Comparison>,
+    holdout_note: Option<String>,
+    ml_fit: ConstrainedFit,
+    boot: Vec<Vec<f64>>,
+    boot_nc: usize,
+}
+
+/// Warnings on the unconstrained reference fit and on metrics whose sub-score never varies.
+fn reference_warnings(prior: &Profile, fd: &FitData, reference: &ReferenceFit) -> Vec<String> {
+    let k = fd.k;
+    let mut warnings = Vec::new();
+    if !reference.converged {
+        warnings.push(
+            "the unconstrained reference fit did not converge (sub-scores that separate churners perfectly, or collinear metrics): its coefficients, intervals and the unconstrained model's figures are not reliable".into(),
+        );
+    }
+    // Each metric's smallest and largest present sub-score, in one pass.
+    let ranges =
+        fd.x.par_chunks(k * 16_384)
+            .map(|rows| {
+                let mut r = vec![(f64::INFINITY, f64::NEG_INFINITY); k];
+                for row in rows.chunks(k) {
+                    for (v, (lo, hi)) in row.iter().zip(r.iter_mut()) {
+                        if !v.is_nan() {
+                            *lo = lo.min(*v);
+                            *hi = hi.max(*v);
+                        }
+                    }
+                }
+                r
+            })
+            .reduce(
+                || vec![(f64::INFINITY, f64::NEG_INFINITY); k],
+                |a, b| {
+                    a.iter()
+                        .zip(&b)
+                        .map(|(x, y)| (x.0.min(y.0), x.1.max(y.1)))
+                        .collect()
+                },
+            );
+    for (pm, &(lo, hi)) in prior.metrics.iter().zip(&ranges) {
+        // No present value (∞ ≥ −∞) or a single one.
+        if lo >= hi {
+            warnings.push(format!(
+                "'{}' has the same sub-score on every row: the data cannot tell its weight from the intercept, so its weight is where the shrinkage puts it",
+                pm.name
+            ));
+        }
+    }
+    warnings
+}
+
+/// The λ path's out-of-fold log-loss and AUC, the λ with the smallest log-loss (ties to the
+/// larger), and the prior, calibrated and unconstrained models' out-of-fold figures.
+fn cross_validation(
+    folds: usize,
+    p: &Prepared,
+    per_fold: &[FoldResult],
+    lambdas: &[f64],
+    order: &[usize],
+) -> CrossValidation {
+    let &Prepared {
+        ref fd,
+        events,
+        ref w0,
+        ref s0,
+        a0,
+        slope0,
+        ..
+    } = p;
+    // Out-of-fold predictions of one λ, pooled in row order (one λ at a time: at ten
+    // million rows, all of them at once would take more memory than the data).
+    let pooled = |li: usize| {
+        let mut p = vec![0.0; fd.n];
+        for fr in per_fold {
+            let (alpha, beta) = &fr.fits[li];
+            p[fr.test.clone()].copy_from_slice(&predict(&fd, fr.test.clone(), *alpha, beta));
+        }
+        p
+    };
+    let mut oof_unc = vec![0.0; fd.n];
+    let mut nc = vec![0usize; lambdas.len()];
+    for fr in per_fold {
+        for (li, n) in nc.iter_mut().enumerate() {
+            *n += fr.not_converged[li];
+        }
+        oof_unc[fr.test.clone()].copy_from_slice(&fr.unconstrained);
+    }
+    let lambda_path: Vec<LambdaPoint> = (0..lambdas.len())
+        .map(|li| {
+            let p = pooled(li);
+            LambdaPoint {
+                lambda: lambdas[li],
+                cv_log_loss: stats::log_loss(&p, &fd.y),
+                cv_auc: stats::auc(&p, &fd.y),
+                not_converged: nc[li],
+            }
+        })
+        .collect();
+    // Smallest CV log-loss; ties go to the larger λ (closer to the prior).
+    let best = order
+        .iter()
+        .copied()
+        .min_by(|&a, &b| {
+            lambda_path[a]
+                .cv_log_loss
+                .total_cmp(&lambda_path[b].cv_log_loss)
+        })
+        .expect("at least one λ");
+    let lambda = lambdas[best];
+    let prior_idx = lambdas.iter().position(|l| l.is_infinite());
+    let cv_prior = match prior_idx {
+        Some(i) => Quality::of(&pooled(i), &fd.y),
+        None => {
+            // Not in the grid: evaluate the prior out of fold anyway.
+            let mut p = vec![0.0; fd.n];
+            for fr in per_fold {
+                let mut w = fd.w.clone();
+                w[fr.test.clone()].fill(0.0);
+                let (pa, pb, _) = fit_two(&s0, &fd.y, &w, (a0, slope0));
+                p[fr.test.clone()].copy_from_slice(&predict(
+                    &fd,
+                    fr.test.clone(),
+                    pa,
+                    &beta_from(&w0, -pb),
+                ));
+            }
+            Quality::of(&p, &fd.y)
+        }
+    };
+    let cross_validation = Comparison {
+        scheme: format!("{folds}-fold cross-validation grouped by account"),
+        rows: fd.n,
+        events,
+        prior: cv_prior,
+        calibrated: Quality::of(&pooled(best), &fd.y),
+        unconstrained: Quality::of(&oof_unc, &fd.y),
+    };
+    CrossValidation {
+        lambda_path,
+        lambda,
+        comparison: cross_validation,
     }
 }
 
@@ -1144,7 +1358,7 @@ fn round(v: f64, digits: i32) -> f64 {
 pub(crate) mod kat {
     //! The deterministic data set of `tests/reference/kat.py`, computed the same way here.
     use super::problem::FitData;
-    use crate::score::sigmoid;
+    use crate::stats::sigmoid;
 
     /// 300 rows, 3 sub-scores in [0, 1], 106 events.
     pub fn data() -> FitData {

@@ -23,7 +23,7 @@
 
 use argmin::core::{Error, IterState, Problem, Solver, TerminationReason, TerminationStatus, KV};
 
-use super::linalg::solve_spd;
+use crate::stats::linalg::solve_spd;
 
 /// Cost, gradient and curvature (row-major `p × p`, symmetric) at one point.
 #[derive(Debug, Clone)]

@@ -12,8 +12,8 @@ use linfa::prelude::*;
 use linfa_logistic::LogisticRegression;
 use ndarray::{Array1, Array2};
 
-use super::linalg::{invert_spd, solve_spd};
-use crate::score::sigmoid;
+use crate::stats::linalg::{invert_spd, solve_spd};
+use crate::stats::sigmoid;
 
 /// Result of the unconstrained fit. Coefficients are per unit sub-score / 100 and signed so
 /// that a positive value is protective (a higher sub-score, less churn), like β.

@@ -40,28 +40,6 @@ pub(super) fn today() -> i32 {
     super::now_timestamp().div_euclid(86_400) as i32
 }
 
-/// Audit parameters from the shared data flags: `--as-of` is "today" when given.
-pub(super) fn params(
-    data: &DataArgs,
-    stale_days: i32,
-    stale_snapshots: usize,
-    impact: bool,
-) -> anyhow::Result<AuditParams> {
-    let as_of = match &data.as_of {
-        None => today(),
-        Some(s) => match parse::date(s) {
-            Ok(Some(d)) => d,
-            _ => bail!("--as-of '{s}' is not a date as YYYY-MM-DD"),
-        },
-    };
-    Ok(AuditParams {
-        as_of,
-        stale_days,
-        stale_snapshots,
-        impact,
-    })
-}
-
 pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     let prof = profile::read_profile(&a.profile)?;
     let mut req = a.data.request(&prof, OutcomeNeed::Optional)?;
@@ -140,7 +118,12 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
             None => None,
         })
         .collect();
-    let p = params(&a.data, a.stale_days, a.stale_snapshots, true)?;
+    let p = AuditParams {
+        stale_days: a.stale_days,
+        stale_snapshots: a.stale_snapshots,
+        ..AuditParams::new(as_of(&a.data)?)
+    };
+    p.check().map_err(anyhow::Error::msg)?;
     let result = audit::audit(&prof, &snaps, &extra, &p);
     let out_dir = a
         .out
@@ -193,25 +176,13 @@ pub(super) fn print_findings(result: &audit::Audit, ui: &Ui) {
     ));
 }
 
-/// The audit `calibrate` and `report` run first: its errors stop the fit unless `--force`.
-/// Without `impact` the per-metric impact and leakage checks (warnings only, and the
-/// expensive part on large data) are left to `churncal audit`.
-pub(super) fn before_fit(
-    prof: &Profile,
-    snaps: &data::Snapshots,
-    data_args: &DataArgs,
-    force: bool,
-    impact: bool,
-    ui: &Ui,
-) -> anyhow::Result<audit::Audit> {
-    let p = params(data_args, 120, 4, impact)?;
-    let result = audit::audit(prof, snaps, &[], &p);
-    // Calibration has its own events-per-weight guard, with its own --force.
-    let errors: Vec<&audit::Finding> = result
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error && f.check != "events per parameter")
-        .collect();
+/// The audit's "today": `--as-of` when given, else today.
+pub(super) fn as_of(data: &DataArgs) -> anyhow::Result<i32> {
+    Ok(data.as_of_day()?.unwrap_or_else(today))
+}
+
+/// The note on the audit run before a fit.
+pub(super) fn note_counts(result: &audit::Audit, impact: bool, ui: &Ui) {
     ui.note(format!(
         "audit: {} errors, {} warnings (churncal audit writes the details{})",
         result.count(Severity::Error),
@@ -222,15 +193,39 @@ pub(super) fn before_fit(
             " and checks each metric's impact and leakage"
         }
     ));
+}
+
+/// The error for audit findings that stop a fit.
+pub(super) fn blocking_error(errors: &[audit::Finding]) -> anyhow::Error {
+    let list: Vec<String> = errors
+        .iter()
+        .map(|f| format!("  {} {}: {}", f.criterion, f.check, f.message))
+        .collect();
+    anyhow::anyhow!(
+        "the data-quality audit found errors; fix the data, or pass --force to fit anyway:\n{}",
+        list.join("\n")
+    )
+}
+
+/// The audit `calibrate` runs first: its errors stop the fit unless `--force`. Without
+/// `impact` the per-metric impact and leakage checks (warnings only, and the expensive part
+/// on large data) are left to `churncal audit`.
+pub(super) fn before_fit(
+    prof: &Profile,
+    snaps: &data::Snapshots,
+    data_args: &DataArgs,
+    force: bool,
+    impact: bool,
+    ui: &Ui,
+) -> anyhow::Result<audit::Audit> {
+    let mut p = AuditParams::new(as_of(data_args)?);
+    p.impact = impact;
+    let result = p.run(prof, snaps, &[]);
+    note_counts(&result, impact, ui);
+    let errors = result.blocking();
     if !errors.is_empty() && !force {
-        let list: Vec<String> = errors
-            .iter()
-            .map(|f| format!("  {} {}: {}", f.criterion, f.check, f.message))
-            .collect();
-        bail!(
-            "the data-quality audit found errors; fix the data, or pass --force to fit anyway:\n{}",
-            list.join("\n")
-        );
+        let owned: Vec<audit::Finding> = errors.into_iter().cloned().collect();
+        return Err(blocking_error(&owned));
     }
     Ok(result)
 }

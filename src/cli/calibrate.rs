@@ -142,6 +142,7 @@ fn created_date() -> String {
 }
 
 pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let stage = tracing::info_span!("load").entered();
     let prior = profile::read_profile(&a.profile)?;
     let lambdas = parse_lambdas(&a.lambda)?;
     let holdout_from = match &a.holdout_from {
@@ -171,11 +172,12 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         churncal::data::memory::Job::Fit,
         ui,
     )?;
-    churncal::timing::mark("loaded");
+    drop(stage);
+    let stage = tracing::info_span!("audit").entered();
     super::audit::before_fit(&prior, &data, &a.data, a.force, false, ui)?;
     let (prior_fitted, transform_fits) = if a.fit_transforms {
         let (p, t) = transforms::fit_transforms(&prior, &data);
-        p.validate().context("the fitted transforms")?;
+        p.check().context("the fitted transforms")?;
         (p, t)
     } else {
         (prior.clone(), Vec::new())
@@ -195,13 +197,15 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
             profile_path.display()
         );
     }
-    churncal::timing::mark("audited");
+    drop(stage);
+    let stage = tracing::info_span!("sub-scores").entered();
     // The metric values are not needed past the sub-scores: they become the sub-scores in
     // place, and the rest is freed before the fit.
     let mut data = data;
     let subs = SubScores::compute_consuming(&prior_fitted, &mut data)?;
     data.metrics = Vec::new();
-    churncal::timing::mark("sub-scores");
+    drop(stage);
+    let stage = tracing::info_span!("fit").entered();
     ui.note(format!(
         "calibrating '{}' on {}: {} snapshots, {} accounts, {} churn events",
         prior.name,
@@ -215,12 +219,10 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         ui.warn(w);
     }
 
-    churncal::timing::mark("fitted");
+    drop(stage);
+    let stage = tracing::info_span!("write").entered();
     provenance(&mut result, &a.profile, &a.data.data, &data)?;
-    result
-        .profile
-        .validate()
-        .context("the calibrated profile")?;
+    result.profile.check().context("the calibrated profile")?;
 
     // Render everything, then write.
     let ctx = summary::SummaryContext {
@@ -248,7 +250,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("writing {}", p.display()))?;
     }
 
-    churncal::timing::mark("written");
+    drop(stage);
     let cv = &result.cross_validation;
     ui.note(format!(
         "cross-validated AUC: prior {:.3}, calibrated {:.3}, unconstrained {:.3}; log-loss: prior {:.4}, calibrated {:.4}",

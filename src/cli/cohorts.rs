@@ -6,12 +6,13 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 
-use churncal::analysis::cohorts::{self, CohortKey, DEFAULT_MIN_SIZE};
-use churncal::analysis::survival::{self, RetentionBy};
-use churncal::analysis::{distinct_accounts, metric_cohorts, unit_rows, Unit};
-use churncal::data::{parse, OutcomeNeed, NO_DAY};
+use churncal::analysis::cohorts::{CohortKey, DEFAULT_MIN_SIZE};
+use churncal::analysis::stage::{AnalysisError, CohortParams, RetentionChoice};
+use churncal::analysis::survival::RetentionBy;
+use churncal::analysis::Unit;
+use churncal::data::{parse, OutcomeNeed};
 use churncal::profile::{self, presets::DEFAULT_PRESET};
-use churncal::report::analysis::{self as report, CohortReport};
+use churncal::report::analysis as report;
 use churncal::report::churn_charts;
 use churncal::score;
 
@@ -53,11 +54,22 @@ pub struct Args {
     reference: Option<String>,
 }
 
+/// `--retention` as the library's choice.
+pub(super) fn retention_choice(s: Option<&str>) -> anyhow::Result<RetentionChoice> {
+    Ok(match s.map(str::trim) {
+        None => RetentionChoice::Auto,
+        Some("none") => RetentionChoice::None,
+        Some("signup_year") => RetentionChoice::By(RetentionBy::SignupYear),
+        Some("signup_quarter") => RetentionChoice::By(RetentionBy::SignupQuarter),
+        Some("tier") => RetentionChoice::By(RetentionBy::Tier { reference: 0 }),
+        Some(other) => {
+            bail!("--retention '{other}': use signup_year, signup_quarter, tier or none")
+        }
+    })
+}
+
 pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     let profile = profile::read_profile(&a.profile)?;
-    if a.bins < 2 {
-        bail!("--bins must be at least 2");
-    }
     let (keys, data_args) = keys_and_data(&a.by, &a.data);
     let reference = match &a.reference {
         None => None,
@@ -66,6 +78,19 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
             _ => bail!("--reference '{s}' is not a date as YYYY-MM-DD"),
         },
     };
+    let params = CohortParams {
+        unit: a.unit,
+        keys,
+        min_size: a.min_size,
+        bins: a.bins,
+        zero_bin: a.zero_bin,
+        retention: retention_choice(a.retention.as_deref())?,
+        reference,
+        as_of: a.data.as_of_day()?,
+    };
+    if let Err(AnalysisError::Bins(_)) = params.check() {
+        bail!("--bins must be at least 2");
+    }
     let data = data_args.load(
         &profile,
         OutcomeNeed::Required,
@@ -76,17 +101,9 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| report_dir("cohorts", &profile.name, &data));
-    let scored = score::score_tiers(&profile, &data)?;
-    let opts = Options {
-        unit: a.unit,
-        keys,
-        min_size: a.min_size,
-        bins: a.bins,
-        zero_bin: a.zero_bin,
-        retention: a.retention.clone(),
-        reference,
-    };
-    let rep = build(&data, &profile, &scored, &a.data, &opts)?;
+    let subs = score::SubScores::compute(&profile, &data)?;
+    let scored = score::score(&profile, &subs, score::Extent::Tiers);
+    let rep = params.run(&data, &profile, &scored)?;
     let ctx = report_context(&a.data.data, &profile, &data);
     let mut files: Vec<(&str, String)> = vec![
         ("cohorts.md", report::cohorts_markdown(&rep, &ctx)),
@@ -167,102 +184,6 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         files.iter().map(|f| f.0).collect::<Vec<_>>().join(", ")
     ));
     Ok(ExitCode::SUCCESS)
-}
-
-/// What `cohorts` computes, shared with `report`.
-pub(super) struct Options {
-    pub unit: Unit,
-    pub keys: Vec<CohortKey>,
-    pub min_size: usize,
-    pub bins: usize,
-    pub zero_bin: bool,
-    pub retention: Option<String>,
-    pub reference: Option<churncal::data::Day>,
-}
-
-/// Segment cohorts, metric cohorts and retention curves of scored data.
-pub(super) fn build(
-    data: &churncal::data::Snapshots,
-    profile: &churncal::profile::Profile,
-    scored: &score::Scored,
-    data_args: &DataArgs,
-    opts: &Options,
-) -> anyhow::Result<CohortReport> {
-    let rows = unit_rows(data, opts.unit);
-    let outcome = data.outcome.as_ref().expect("required");
-    let churned = rows.iter().filter(|&&r| outcome[r as usize] == 1).count();
-    let mut notes = Vec::new();
-
-    let table = if opts.keys.is_empty() {
-        notes.push("no cohort keys given (--by industry,tenure,…): segment tables skipped".into());
-        None
-    } else {
-        Some(
-            cohorts::cohort_table(data, scored, &rows, &opts.keys, opts.min_size)
-                .map_err(anyhow::Error::msg)?,
-        )
-    };
-    let metrics = metric_cohorts::metric_cohorts(data, profile, &rows, opts.bins, opts.zero_bin);
-
-    // Retention curves.
-    let retention_by = match opts.retention.as_deref().map(str::trim) {
-        Some("none") => None,
-        Some("signup_year") => Some(RetentionBy::SignupYear),
-        Some("signup_quarter") => Some(RetentionBy::SignupQuarter),
-        Some("tier") => Some(RetentionBy::Tier { reference: 0 }),
-        Some(other) => {
-            bail!("--retention '{other}': use signup_year, signup_quarter, tier or none")
-        }
-        None if data.churn_date.is_none() => {
-            notes.push("no churn-date column: retention curves skipped".into());
-            None
-        }
-        None if data.customer_since.is_some() => Some(RetentionBy::SignupYear),
-        None if data.date.is_some() => Some(RetentionBy::Tier { reference: 0 }),
-        None => None,
-    };
-    let retention = match retention_by {
-        None => None,
-        Some(by) => {
-            let by = match by {
-                RetentionBy::Tier { .. } => {
-                    let first = data.date_range().map(|d| d.0);
-                    let Some(r) = opts.reference.or(first) else {
-                        bail!("retention by tier needs snapshot dates");
-                    };
-                    RetentionBy::Tier { reference: r }
-                }
-                other => other,
-            };
-            let req = data_args.request(profile, OutcomeNeed::Required)?;
-            let end = req.as_of.unwrap_or_else(|| {
-                let d = data.date_range().map_or(NO_DAY, |d| d.1);
-                let c = data
-                    .churn_date
-                    .as_ref()
-                    .and_then(|c| c.iter().copied().filter(|&x| x != NO_DAY).max())
-                    .unwrap_or(NO_DAY);
-                d.max(c)
-            });
-            Some(
-                survival::retention(data, scored, &by, end, opts.min_size)
-                    .map_err(anyhow::Error::msg)?,
-            )
-        }
-    };
-
-    Ok(CohortReport {
-        unit: opts.unit,
-        units: rows.len(),
-        accounts: distinct_accounts(data, &rows),
-        churned,
-        overall_rate: churned as f64 / rows.len().max(1) as f64,
-        cohorts: table,
-        metric_cohorts: metrics,
-        zero_bin: opts.zero_bin,
-        retention,
-        notes,
-    })
 }
 
 /// Cohort keys from `--by`, and the data flags with every segment key among the segments

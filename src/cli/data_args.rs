@@ -60,6 +60,26 @@ pub struct DataArgs {
 
 impl DataArgs {
     /// The library request for a profile's columns.
+    /// The `--segment` columns named (empty names dropped).
+    pub fn segments(&self) -> Vec<String> {
+        self.segment
+            .iter()
+            .filter(|s| !s.is_empty())
+            .cloned()
+            .collect()
+    }
+
+    /// `--as-of` as a day number, when given.
+    pub fn as_of_day(&self) -> anyhow::Result<Option<churncal::data::Day>> {
+        match &self.as_of {
+            None => Ok(None),
+            Some(s) => match parse::date(s) {
+                Ok(Some(d)) => Ok(Some(d)),
+                _ => bail!("--as-of '{s}' is not a date as YYYY-MM-DD"),
+            },
+        }
+    }
+
     pub fn request(&self, profile: &Profile, outcome: OutcomeNeed) -> anyhow::Result<LoadRequest> {
         let mut req = LoadRequest::for_profile(profile);
         req.roles = Roles {
@@ -83,13 +103,7 @@ impl DataArgs {
             .map(Horizon::parse)
             .transpose()
             .map_err(anyhow::Error::msg)?;
-        req.as_of = match &self.as_of {
-            None => None,
-            Some(s) => match parse::date(s) {
-                Ok(Some(d)) => Some(d),
-                _ => bail!("--as-of '{s}' is not a date as YYYY-MM-DD"),
-            },
-        };
+        req.as_of = self.as_of_day()?;
         req.delimiter = match self.delimiter.as_deref() {
             None => None,
             Some("tab" | "\\t") => Some(b'\t'),

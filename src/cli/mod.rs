@@ -11,6 +11,7 @@ mod report;
 mod score;
 mod synth;
 mod tiers;
+pub mod timing;
 mod validate;
 
 use std::process::ExitCode;
@@ -37,6 +38,10 @@ pub struct Cli {
     /// Print no progress or notes on standard error.
     #[arg(short, long, global = true)]
     quiet: bool,
+    /// Print each stage's timing, passes and memory on standard error (as does
+    /// CHURNCAL_TIMINGS=1).
+    #[arg(short, long, global = true)]
+    verbose: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -65,6 +70,7 @@ enum Command {
 
 /// Run the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    timing::install(cli.verbose || timing::from_env());
     let ui = Ui { quiet: cli.quiet };
     match cli.command {
         Command::Calibrate(a) => calibrate::run(a, &ui),

@@ -26,6 +26,7 @@ pub struct Args {
 }
 
 pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let stage = tracing::info_span!("load").entered();
     let profile = profile::read_profile(&a.profile)?;
     let mut data = a.data.load(
         &profile,
@@ -33,7 +34,8 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         churncal::data::memory::Job::Score,
         ui,
     )?;
-    churncal::timing::mark("loaded");
+    drop(stage);
+    let stage = tracing::info_span!("score").entered();
     // The raw metric values are not needed past their sub-scores (a gigabyte at 10M rows
     // × 13 metrics): they become the sub-scores in place; nor are the sub-scores needed
     // past the scores.
@@ -41,9 +43,10 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     data.metrics = Vec::new();
     // The group scores and reason codes are computed piece by piece as the table is
     // written (0.8 GB at 10M rows and 8 groups, never held whole).
-    let scored = score::score_tiers_subscores(&profile, &subs);
+    let scored = score::score(&profile, &subs, score::Extent::Tiers);
     let detail = score::Detail::new(&profile, &subs);
-    churncal::timing::mark("scored");
+    drop(stage);
+    let stage = tracing::info_span!("write").entered();
     let out = a
         .out
         .unwrap_or_else(|| format!("reports/{}-scores.csv", profile.name));
@@ -57,7 +60,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         Sink::Stdout => output::write_stdout_with(write)
             .context("writing the score table to standard output")?,
     }
-    churncal::timing::mark("written");
+    drop(stage);
     let rows = summary::tier_summary(&scored, data.outcome.as_deref());
     ui.note(format!(
         "{}: {} snapshots of {} accounts scored with '{}'",

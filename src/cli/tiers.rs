@@ -53,6 +53,7 @@ pub(super) fn parse_unit(s: &str) -> Result<Unit, String> {
 }
 
 pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let stage = tracing::info_span!("load and score").entered();
     let profile = profile::read_profile(&a.profile)?;
     tiers::check_bands(&a.bands).map_err(anyhow::Error::msg)?;
     let method = a
@@ -73,14 +74,15 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     // The metric values become scores batch by batch as the file loads: the table holds
     // the rows' ids, dates and outcomes, not their metrics.
     let (data, scores) = a.data.load_scores(&profile, OutcomeNeed::Required, ui)?;
-    churncal::timing::mark("loaded and scored");
+    drop(stage);
+    let stage = tracing::info_span!("tier table").entered();
     let out_dir = a
         .out
         .clone()
         .unwrap_or_else(|| report_dir("tiers", &profile.name, &data));
     let scored = score::from_scores(&profile, scores);
     let r = tiers::tier_report(&data, &scored, a.unit, &a.bands);
-    churncal::timing::mark("tier table");
+    drop(stage);
     let ctx = report_context(&a.data.data, &profile, &data);
 
     let mut proposal = None;
@@ -99,7 +101,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         }
         let mins = tiers::fit_cutoffs(m, &s, &y, k).map_err(anyhow::Error::msg)?;
         let fitted = tiers::with_cutoffs(&profile, &mins);
-        fitted.validate().context("the proposed tiers")?;
+        fitted.check().context("the proposed tiers")?;
         let file = format!("{}-tiers.toml", super::safe_file_name(&profile.name));
         let path = out_dir.join(&file);
         if path.exists() && !a.force {

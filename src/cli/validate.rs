@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 
 use churncal::data::{parse, OutcomeNeed};
 use churncal::profile;
-use churncal::report::validation as report;
+use churncal::report::validate as report;
 use churncal::validate::{self, Check, Gate, ValidateParams};
 
 use super::{report_context, report_dir, DataArgs, Ui};
@@ -80,8 +80,11 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         bootstrap: a.bootstrap,
         optimism_bootstrap: a.optimism_bootstrap,
         seed: a.seed,
+        segments: a.data.segments(),
+        gate,
         ..ValidateParams::default()
     };
+    params.check()?;
     let data = a.data.load_for(
         &[&candidate, &incumbent],
         OutcomeNeed::Required,
@@ -92,25 +95,11 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| report_dir("validate", &candidate.name, &data));
-    let segments: Vec<String> = a
-        .data
-        .segment
-        .iter()
-        .filter(|s| !s.is_empty())
-        .cloned()
-        .collect();
     let mut ctx = report_context(&a.data.data, &candidate, &data);
     ctx.profile = format!("{} vs {}", candidate.name, incumbent.name);
     let source = data.source.clone();
     // Handed over, so that validation frees the metric values once it has the sub-scores.
-    let v = validate::validate(
-        &candidate,
-        &incumbent,
-        Cow::Owned(data),
-        &segments,
-        &params,
-        &gate,
-    )?;
+    let v = params.run(&candidate, &incumbent, Cow::Owned(data))?;
     let files = [
         ("validation.md", report::markdown(&v, &ctx)),
         ("validation.json", report::json(&v, &ctx)),
@@ -161,7 +150,11 @@ fn run_monitor(a: &Args, path: &str, gate: &Gate, ui: &Ui) -> anyhow::Result<Exi
                 churncal::data::memory::Job::Score,
                 ui,
             )?;
-            let s = churncal::score::score_tiers(&prof, &r)?;
+            let s = churncal::score::score(
+                &prof,
+                &churncal::score::SubScores::compute(&prof, &r)?,
+                churncal::score::Extent::Tiers,
+            );
             let scores: Vec<f64> = s.score.into_iter().filter(|v| !v.is_nan()).collect();
             Some((d.path.clone(), scores))
         }

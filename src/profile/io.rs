@@ -47,7 +47,7 @@ pub fn read_profile(spec: &str) -> Result<Profile, ProfileError> {
         path: path.to_path_buf(),
         message,
     })?;
-    profile.validate()?;
+    profile.check()?;
     Ok(profile)
 }
 

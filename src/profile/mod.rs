@@ -8,17 +8,17 @@
 //! Reading and writing live in [`io`], checks in [`validate`], the built-in presets in
 //! [`presets`] and the sub-score functions in [`transform`].
 
+pub mod check;
 pub mod io;
 pub mod presets;
 pub mod transform;
-pub mod validate;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub use check::ProfileError;
 pub use io::{read_profile, ProfileFormat};
-pub use validate::ProfileError;
 
 /// The only format version this build reads and writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -290,7 +290,7 @@ impl Calibration {
 
     /// P(churn) for a score in [0, 100]: `1 / (1 + exp(−(intercept + slope × score / 100)))`.
     pub fn probability(&self, score: f64) -> f64 {
-        crate::score::sigmoid(self.intercept + self.slope * score / 100.0)
+        crate::stats::sigmoid(self.intercept + self.slope * score / 100.0)
     }
 }
 

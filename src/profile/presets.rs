@@ -47,7 +47,7 @@ pub fn preset(name: &str) -> Result<Profile, ProfileError> {
         path: format!("<preset {name}>").into(),
         message,
     })?;
-    p.validate()?;
+    p.check()?;
     Ok(p)
 }
 

@@ -8,6 +8,7 @@ use serde_json::json;
 use super::calibration::md_cell;
 use crate::analysis::cohorts::{CohortRow, CohortTable};
 use crate::analysis::metric_cohorts::MetricCohort;
+use crate::analysis::stage::{CohortReport, Skipped};
 use crate::analysis::survival::Retention;
 use crate::analysis::tiers::{GroupRow, Monotonicity, TierReport};
 use crate::analysis::ChurnCount;
@@ -383,29 +384,14 @@ pub fn tiers_json(r: &TierReport, ctx: &ReportContext, proposal: Option<&Proposa
     s
 }
 
-/// Everything the cohort report holds.
-#[derive(Debug, Clone, Serialize)]
-pub struct CohortReport {
-    /// Unit of analysis.
-    pub unit: crate::analysis::Unit,
-    /// Rows counted, accounts, churned, overall rate.
-    pub units: usize,
-    /// Distinct accounts.
-    pub accounts: usize,
-    /// Churned rows.
-    pub churned: usize,
-    /// Overall churn rate.
-    pub overall_rate: f64,
-    /// Segment cohorts, when keys were given.
-    pub cohorts: Option<CohortTable>,
-    /// Metric cohorts.
-    pub metric_cohorts: Vec<MetricCohort>,
-    /// Whether zeros had their own bin.
-    pub zero_bin: bool,
-    /// Retention curves, when the data has the dates they need.
-    pub retention: Option<Retention>,
-    /// Why a section is missing.
-    pub notes: Vec<String>,
+/// Why a section of the cohort report is missing, in words.
+fn skipped_note(s: Skipped) -> &'static str {
+    match s {
+        Skipped::NoCohortKeys => {
+            "no cohort keys given (--by industry,tenure,…): segment tables skipped"
+        }
+        Skipped::NoChurnDates => "no churn-date column: retention curves skipped",
+    }
 }
 
 fn cohort_rows_md(rows: &[CohortRow], by_tier: bool, min_size: usize) -> String {
@@ -462,8 +448,8 @@ pub fn cohorts_markdown(r: &CohortReport, ctx: &ReportContext) -> String {
         r.churned,
         pct(r.overall_rate)
     );
-    for n in &r.notes {
-        s.push_str(&format!("\nNote: {}\n", md_cell(n)));
+    for &n in &r.skipped {
+        s.push_str(&format!("\nNote: {}\n", md_cell(skipped_note(n))));
     }
     if let Some(t) = &r.cohorts {
         let by =
@@ -680,7 +666,13 @@ pub fn retention_csv(r: &Retention) -> String {
 
 /// The cohort report as JSON.
 pub fn cohorts_json(r: &CohortReport, ctx: &ReportContext) -> String {
-    let v = json!({ "context": ctx, "report": r });
+    let mut report = serde_json::to_value(r).expect("the report serialises");
+    let notes: Vec<&str> = r.skipped.iter().map(|&n| skipped_note(n)).collect();
+    report
+        .as_object_mut()
+        .expect("a struct serialises to an object")
+        .insert("notes".into(), json!(notes));
+    let v = json!({ "context": ctx, "report": report });
     let mut s = serde_json::to_string_pretty(&v).expect("JSON value serialises");
     s.push('\n');
     s

@@ -6,9 +6,10 @@ pub mod audit;
 pub mod calibration;
 pub mod chart;
 pub mod churn_charts;
+pub mod html;
 pub mod pack;
 pub mod pack_charts;
-pub mod validation;
+pub mod validate;
 
 /// A number with `d` decimals, or `–` when it is not finite: the one number format of the
 /// Markdown tables.

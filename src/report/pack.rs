@@ -1,105 +1,267 @@
-//! The quarterly report pack: an executive summary in plain words, then the evidence
-//! (calibration, tiers, cohorts, validation, audit), as one self-contained `index.html`
-//! (inline SVG, inline style, no scripts, no network), `report.md` and `report.json`.
-//!
-//! Safety: the HTML is rendered from the Markdown by pulldown-cmark with every raw HTML
-//! fragment turned into text (so a `<script>` in an account id or segment name shows as
-//! text) and every link that is not a plain relative file name dropped to its text.
-//! The SVGs are inlined as produced by plotters, which escapes text for XML.
+//! The quarterly pack in words and charts: an executive summary in plain words, then the
+//! evidence (calibration, tiers, cohorts, validation, the accounts to act on first, the
+//! audit) as one self-contained `index.html`, `report.md`, `report.json` and the SVG
+//! charts. Pure: [`render`] gives the files' names and contents; writing them is the
+//! caller's.
 
-use pulldown_cmark::{html, CowStr, Event, Options, Parser, Tag, TagEnd};
-use serde::Serialize;
+use super::analysis::{self, ReportContext};
+use super::calibration::{self as summary, md_cell};
+use super::html::{self, Section};
+use super::{audit as aurep, chart, churn_charts, pack_charts, validate as vrep};
+use crate::analysis::stage::CohortReport;
+use crate::analysis::tiers::TierReport;
+use crate::data::{parse, Snapshots};
+use crate::pack::{ActFirst, Pack};
 
-use super::calibration::md_cell;
-use crate::data::Snapshots;
-use crate::score::Scored;
-
-/// An account to act on first: its latest snapshot, lowest tiers, highest risk first.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ActFirst {
-    /// Account id as in the data.
-    pub account: String,
-    /// Date of the snapshot (`YYYY-MM-DD`), when the data has dates.
-    pub date: Option<String>,
-    /// Health score.
-    pub score: f64,
-    /// Tier.
-    pub tier: String,
-    /// Predicted probability of churn, when the profile is calibrated.
-    pub probability: Option<f64>,
-    /// The metrics pulling the score down most, with the points they cost.
-    pub reasons: Vec<(String, f64)>,
-    /// ARR, when the data has it.
-    pub arr: Option<f64>,
+/// What the pack states beside its results.
+#[derive(Debug, Clone)]
+pub struct PackContext {
+    /// The data as the reader knows it (its file).
+    pub data: String,
+    /// First and last snapshot dates.
+    pub dates: Option<(String, String)>,
+    /// The calibrated profile's file name, as written beside the pack.
+    pub profile_file: String,
 }
 
-/// The `top` accounts to act on first: each account's latest snapshot on the data's last
-/// snapshot date (accounts still there at the end), in the two lowest tiers (or the lowest
-/// when there are only two), riskiest first (highest P(churn), else lowest score; ties by
-/// account id).
-pub fn act_first(data: &Snapshots, scored: &Scored, top: usize) -> Vec<ActFirst> {
-    let last = data.date_range().map(|d| d.1);
-    let n_tiers = scored.tier_names.len();
-    let worst_two = n_tiers.saturating_sub(if n_tiers > 2 { 2 } else { 1 });
-    // Latest row per account.
-    let mut latest: Vec<Option<usize>> = vec![None; data.n_accounts];
-    for i in 0..data.rows {
-        let a = data.account[i] as usize;
-        let newer = match (latest[a], &data.date) {
-            (None, _) => true,
-            (Some(j), Some(d)) => d[i] >= d[j],
-            (Some(_), None) => true,
-        };
-        if newer {
-            latest[a] = Some(i);
+impl PackContext {
+    /// The context of `data` known as `label`, with the calibrated profile in
+    /// `profile_file`.
+    pub fn new(label: &str, data: &Snapshots, profile_file: &str) -> Self {
+        PackContext {
+            data: label.to_string(),
+            dates: data
+                .date_range()
+                .map(|(a, b)| (parse::format_day(a), parse::format_day(b))),
+            profile_file: profile_file.to_string(),
         }
     }
-    let mut rows: Vec<usize> = latest
-        .into_iter()
-        .flatten()
-        .filter(|&i| match (&data.date, last) {
-            (Some(d), Some(l)) => d[i] == l,
-            _ => true,
-        })
-        .filter(|&i| scored.score[i].is_finite() && (scored.tier[i] as usize) >= worst_two)
-        .collect();
-    let risk = |i: usize| match &scored.probability {
-        Some(p) => -p[i],
-        None => scored.score[i],
+}
+
+/// The pack's files, `(name, contents)`: `index.html`, `report.md`, `report.json`, then
+/// every chart.
+pub fn render(pack: &Pack, pctx: &PackContext) -> Vec<(String, String)> {
+    let candidate = pack.candidate();
+    let ctx = ReportContext {
+        data: pctx.data.clone(),
+        dates: pctx.dates.clone(),
+        profile: candidate.name.clone(),
+        calibrated: candidate.calibration.is_some(),
     };
-    rows.sort_by(|&a, &b| {
-        risk(a).total_cmp(&risk(b)).then_with(|| {
-            data.account_name(data.account[a])
-                .cmp(&data.account_name(data.account[b]))
-        })
+    let title = format!(
+        "Customer health report: '{}'{}",
+        candidate.name,
+        ctx.dates
+            .as_ref()
+            .map_or(String::new(), |d| format!(", {} to {}", d.0, d.1))
+    );
+    let mut sections = Vec::new();
+    let mut json_parts = serde_json::Map::new();
+    if let Some(c) = &pack.calibration {
+        let sctx = summary::SummaryContext {
+            data: pctx.data.clone(),
+            dates: pctx.dates.clone(),
+            profile_file: pctx.profile_file.clone(),
+            transforms: Vec::new(),
+        };
+        sections.push(Section {
+            id: "weights",
+            title: "What changed in the weights".into(),
+            markdown: html::demote(&summary::markdown(c, &sctx), 3),
+            charts: vec![(
+                "weights.svg".into(),
+                chart::weights_svg(
+                    &format!("Weights of '{}': prior vs calibrated", pack.prior.name),
+                    &c.metrics,
+                ),
+            )],
+        });
+        json_parts.insert("calibration".into(), parse_json(&summary::json(c, &sctx)));
+    }
+    sections.push(tiers_section(pack, &ctx));
+    json_parts.insert(
+        "tiers".into(),
+        parse_json(&analysis::tiers_json(&pack.tiers, &ctx, None)),
+    );
+    sections.push(cohorts_section(pack, &ctx));
+    json_parts.insert(
+        "cohorts".into(),
+        parse_json(&analysis::cohorts_json(&pack.cohorts, &ctx)),
+    );
+    if let Some(v) = &pack.validation {
+        let mut vctx = ctx.clone();
+        vctx.profile = format!("{} vs {}", v.candidate.name, v.incumbent.name);
+        sections.push(Section {
+            id: "validation",
+            title: "Does the new profile pass the gate".into(),
+            markdown: html::demote(&vrep::markdown(v, &vctx), 3),
+            charts: vec![
+                ("roc.svg".into(), vrep::roc_svg(v)),
+                (
+                    "gains.svg".into(),
+                    pack_charts::gains_svg(
+                        "Cumulative gains: churners caught by flagging the riskiest",
+                        &format!("{} validation rows ({})", v.validation_rows, v.scheme),
+                        &v.candidate,
+                        &v.incumbent,
+                    ),
+                ),
+                ("reliability.svg".into(), vrep::reliability_svg(v)),
+                (
+                    "migration.svg".into(),
+                    pack_charts::migration_heatmap_svg(v),
+                ),
+            ],
+        });
+        json_parts.insert("validation".into(), parse_json(&vrep::json(v, &vctx)));
+    }
+    let act = &pack.act_first;
+    sections.push(Section {
+        id: "act-first",
+        title: "Accounts to act on first".into(),
+        markdown: format!(
+            "Identify → ideate → intervene: the {} riskiest accounts in the lowest tiers at the last snapshot date, with the metrics pulling their score down (points of 100 they cost). Start the conversation there. P(churn) is the calibrated profile's probability for one snapshot's outcome (the model is fitted on every snapshot), so it reads lower than the tiers' churn per renewal decision.\n\n{}",
+            act.len(),
+            act_first_markdown(act)
+        ),
+        charts: Vec::new(),
     });
-    rows.truncate(top);
-    rows.into_iter()
-        .map(|i| {
-            let k = scored.reasons_per_row;
-            let reasons = (0..k)
-                .filter_map(|j| {
-                    let m = scored.reasons[i * k + j];
-                    // Points to 0.01 (stored as f32).
-                    let pts = (scored.reason_points[i * k + j] as f64 * 100.0).round() / 100.0;
-                    (m != u16::MAX && pts > 0.0)
-                        .then(|| (scored.metric_names[m as usize].clone(), pts))
-                })
-                .collect();
-            ActFirst {
-                account: data.account_name(data.account[i]).into_owned(),
-                date: data
-                    .date
-                    .as_ref()
-                    .map(|d| crate::data::parse::format_day(d[i])),
-                score: scored.score[i],
-                tier: scored.tier_names[scored.tier[i] as usize].clone(),
-                probability: scored.probability.as_ref().map(|p| p[i]),
-                reasons,
-                arr: data.arr.as_ref().map(|a| a[i]).filter(|v| v.is_finite()),
-            }
-        })
-        .collect()
+    json_parts.insert(
+        "act_first".into(),
+        serde_json::to_value(act).expect("the list serialises"),
+    );
+    sections.push(Section {
+        id: "audit",
+        title: "Data quality".into(),
+        markdown: html::demote(&aurep::markdown(&pack.audit), 3),
+        charts: Vec::new(),
+    });
+    json_parts.insert("audit".into(), parse_json(&aurep::json(&pack.audit)));
+    let summary_md = executive_summary(
+        pack.calibration.as_ref(),
+        pack.validation.as_ref(),
+        &pack.tiers,
+        &pack.cohorts,
+        act,
+        &pack.audit,
+    );
+    let md = html::markdown(&title, &summary_md, &sections);
+    let page = html::html_page(&title, &summary_md, &sections);
+    let mut top = serde_json::Map::new();
+    top.insert("title".into(), title.clone().into());
+    top.insert("summary".into(), summary_md.clone().into());
+    top.insert(
+        "gate_passed".into(),
+        pack.validation.as_ref().map(|v| v.passed).into(),
+    );
+    top.extend(json_parts);
+    let json = serde_json::to_string_pretty(&serde_json::Value::Object(top))
+        .expect("JSON value serialises")
+        + "\n";
+    let mut files: Vec<(String, String)> = vec![
+        ("index.html".into(), page),
+        ("report.md".into(), md),
+        ("report.json".into(), json),
+    ];
+    for s in sections {
+        files.extend(s.charts);
+    }
+    files
+}
+
+/// A renderer's JSON text as a value, to nest in the pack's.
+fn parse_json(s: &str) -> serde_json::Value {
+    serde_json::from_str(s).expect("the renderers write valid JSON")
+}
+
+/// Churn by tier and band, the score distribution, and the trend when there are dates.
+fn tiers_section(pack: &Pack, ctx: &ReportContext) -> Section {
+    let t = &pack.tiers;
+    let sub = format!(
+        "'{}' on {}: {} accounts' renewal decisions, {} churned",
+        ctx.profile, ctx.data, t.units, t.churned
+    );
+    let (churned, retained) = &pack.scores_by_outcome;
+    let mut charts = vec![
+        (
+            "tiers.svg".into(),
+            churn_charts::churn_bars_svg(
+                "Churn across health tiers",
+                &sub,
+                &t.tiers,
+                t.overall_rate,
+            ),
+        ),
+        (
+            "bands.svg".into(),
+            churn_charts::churn_bars_svg(
+                "Churn across score bands",
+                &sub,
+                &t.bands,
+                t.overall_rate,
+            ),
+        ),
+        (
+            "score-distribution.svg".into(),
+            pack_charts::score_distribution_svg(
+                "Scores of churned and retained accounts",
+                &sub,
+                churned,
+                retained,
+            ),
+        ),
+    ];
+    // A trend needs dates: single-snapshot data (no date column) gets no trend chart.
+    if ctx.dates.is_some() {
+        charts.push((
+            "score-trend.svg".into(),
+            pack_charts::score_trend_svg(
+                "Health score and churn per quarter",
+                &format!("'{}' on {}, every snapshot", ctx.profile, ctx.data),
+                &t.trend,
+            ),
+        ));
+    }
+    Section {
+        id: "tiers",
+        title: "Churn by health tier".into(),
+        markdown: html::demote(&analysis::tiers_markdown(t, ctx, None), 3),
+        charts,
+    }
+}
+
+/// Cohort × tier, metric deciles and retention.
+fn cohorts_section(pack: &Pack, ctx: &ReportContext) -> Section {
+    let c = &pack.cohorts;
+    let mut charts = Vec::new();
+    if let Some(t) = &c.cohorts {
+        charts.push((
+            "cohort-tiers.svg".to_string(),
+            pack_charts::cohort_heatmap_svg(t, &pack.scored.tier_names),
+        ));
+    }
+    if !c.metric_cohorts.is_empty() {
+        charts.push((
+            "metric-cohorts.svg".into(),
+            churn_charts::metric_cohorts_svg(
+                &format!("Churn by metric decile: '{}'", ctx.profile),
+                &c.metric_cohorts,
+                c.overall_rate,
+            ),
+        ));
+    }
+    if let Some(r) = &c.retention {
+        charts.push((
+            "retention.svg".into(),
+            churn_charts::retention_svg(&format!("Retention by {}", r.by), r),
+        ));
+    }
+    Section {
+        id: "cohorts",
+        title: "Which segments churn most".into(),
+        markdown: html::demote(&analysis::cohorts_markdown(c, ctx), 3),
+        charts,
+    }
 }
 
 /// The act-first list as a Markdown table.
@@ -155,213 +317,106 @@ pub fn act_first_markdown(rows: &[ActFirst]) -> String {
     s
 }
 
-/// A section of the pack: a Markdown body and the charts shown under it.
-#[derive(Debug, Clone)]
-pub struct Section {
-    /// Anchor id (ASCII, fixed by the code).
-    pub id: &'static str,
-    /// Heading.
-    pub title: String,
-    /// Markdown body (headings inside start at level 3).
-    pub markdown: String,
-    /// (file name, SVG text) of the section's charts.
-    pub charts: Vec<(String, String)>,
-}
-
-/// Markdown headings moved down so that a sub-report's `#` becomes `level`.
-pub fn demote(markdown: &str, level: usize) -> String {
-    let mut out = String::with_capacity(markdown.len() + 64);
-    let mut fence = false;
-    for line in markdown.lines() {
-        if line.starts_with("```") {
-            fence = !fence;
+/// The summary a customer-success leader reads first, in plain words.
+fn executive_summary(
+    calibration: Option<&crate::calibrate::Calibration>,
+    validation: Option<&crate::validate::Validation>,
+    tiers: &TierReport,
+    cohorts: &CohortReport,
+    act: &[ActFirst],
+    audit: &crate::audit::Audit,
+) -> String {
+    let mut s = String::new();
+    if let Some(c) = calibration {
+        s.push_str(&format!("- **Weights.** {}", md_cell(&c.verdict)));
+        let mut moves: Vec<_> = c
+            .metrics
+            .iter()
+            .map(|m| (m.weight - m.prior_weight, m))
+            .filter(|(d, _)| d.abs() >= 1.0)
+            .collect();
+        moves.sort_by(|a, b| b.0.abs().total_cmp(&a.0.abs()));
+        if !moves.is_empty() {
+            let list: Vec<String> = moves
+                .iter()
+                .take(3)
+                .map(|(_, m)| {
+                    format!(
+                        "{} {:.0} → {:.0}",
+                        md_cell(&m.name),
+                        m.prior_weight,
+                        m.weight
+                    )
+                })
+                .collect();
+            s.push_str(&format!(" Largest moves: {}.", list.join("; ")));
         }
-        if !fence && line.starts_with('#') {
-            let hashes = line.chars().take_while(|&c| c == '#').count();
-            if line[hashes..].starts_with(' ') {
-                out.push_str(&"#".repeat((hashes + level - 1).min(6)));
-                out.push_str(&line[hashes..]);
-                out.push('\n');
-                continue;
-            }
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    out
-}
-
-/// The whole pack as Markdown: title, summary, then each section with links to its charts.
-pub fn markdown(title: &str, summary: &str, sections: &[Section]) -> String {
-    let mut s = format!("# {}\n\n{}\n", md_cell(title), summary);
-    s.push_str("\n## Contents\n\n");
-    for sec in sections {
-        s.push_str(&format!("- [{}](#{})\n", sec.title, sec.id));
-    }
-    for sec in sections {
-        s.push_str(&format!("\n## {}\n\n", sec.title));
-        for (file, _) in &sec.charts {
-            s.push_str(&format!("![{file}]({file})\n\n"));
-        }
-        s.push_str(&sec.markdown);
         s.push('\n');
     }
-    s
-}
-
-/// Markdown to HTML with raw HTML shown as text and only relative file or `#anchor` links.
-pub fn markdown_to_html(md: &str) -> String {
-    let mut opts = Options::empty();
-    opts.insert(Options::ENABLE_TABLES);
-    let mut link_ok: Vec<bool> = Vec::new();
-    let events = Parser::new_ext(md, opts).filter_map(|ev| match ev {
-        Event::Html(t) | Event::InlineHtml(t) => Some(Event::Text(t)),
-        Event::Start(Tag::Link {
-            dest_url,
-            title,
-            id,
-            link_type,
-        }) => {
-            let ok = safe_link(&dest_url);
-            link_ok.push(ok);
-            ok.then_some(Event::Start(Tag::Link {
-                dest_url,
-                title,
-                id,
-                link_type,
-            }))
-        }
-        Event::End(TagEnd::Link) => link_ok.pop().unwrap_or(false).then_some(ev),
-        // Images are the charts, inlined by the page itself.
-        Event::Start(Tag::Image { .. }) | Event::End(TagEnd::Image) => None,
-        other => Some(other),
-    });
-    let mut out = String::new();
-    html::push_html(&mut out, events);
-    out
-}
-
-/// A link the pack may keep: `#anchor` or a plain relative file name.
-fn safe_link(dest: &CowStr) -> bool {
-    let d: &str = dest;
-    if let Some(anchor) = d.strip_prefix('#') {
-        return anchor
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-');
-    }
-    !d.is_empty()
-        && d.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-        && !d.starts_with('.')
-}
-
-/// Escape text for HTML.
-pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    pulldown_cmark_escape::escape_html(&mut out, s).expect("writing to a String");
-    out
-}
-
-const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;color:#212121;max-width:1100px;margin:2rem auto;padding:0 1.5rem;line-height:1.5}\
-h1{font-size:1.9rem;margin-bottom:.2rem}h2{margin-top:2.6rem;border-bottom:2px solid #e0e0e0;padding-bottom:.3rem}\
-table{border-collapse:collapse;margin:1rem 0;font-size:.9rem;display:block;overflow-x:auto}\
-th,td{border:1px solid #e0e0e0;padding:.3rem .6rem;vertical-align:top}th{background:#f5f5f5;text-align:left}\
-tr:nth-child(even) td{background:#fafafa}.summary{background:#f3f7fb;border-left:4px solid #1565c0;padding:.6rem 1.2rem;margin:1.2rem 0}\
-figure{margin:1.2rem 0}figure svg{max-width:100%;height:auto;border:1px solid #eeeeee}figcaption{color:#616161;font-size:.85rem}\
-nav ul{columns:2}code{background:#f5f5f5;padding:0 .2rem}";
-
-/// The self-contained page: the summary, a table of contents, each section's charts
-/// (inline SVG) and body.
-pub fn html_page(title: &str, summary_md: &str, sections: &[Section]) -> String {
-    let mut s =
-        String::from("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-    s.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
-    // No scripts, no external resources.
-    s.push_str("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\n");
-    s.push_str(&format!(
-        "<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
-        escape_html(title)
-    ));
-    s.push_str(&format!(
-        "<h1>{}</h1>\n<div class=\"summary\">\n{}</div>\n",
-        escape_html(title),
-        markdown_to_html(summary_md)
-    ));
-    s.push_str("<nav><h2>Contents</h2><ul>\n");
-    for sec in sections {
-        s.push_str(&format!(
-            "<li><a href=\"#{}\">{}</a></li>\n",
-            sec.id,
-            escape_html(&sec.title)
-        ));
-    }
-    s.push_str("</ul></nav>\n");
-    for sec in sections {
-        s.push_str(&format!(
-            "<section id=\"{}\">\n<h2>{}</h2>\n",
-            sec.id,
-            escape_html(&sec.title)
-        ));
-        for (file, svg) in &sec.charts {
-            s.push_str("<figure>\n");
-            s.push_str(strip_xml_declaration(svg));
+    if let Some(v) = validation {
+        let failed: Vec<String> = v
+            .checks
+            .iter()
+            .filter(|c| c.status == crate::validate::Status::Fail)
+            .map(|c| md_cell(&c.check))
+            .collect();
+        if v.passed {
             s.push_str(&format!(
-                "\n<figcaption>{}</figcaption>\n</figure>\n",
-                escape_html(file)
+                "- **Gate.** '{}' passes the pre-rollout gate against '{}' (AUC {:.3} vs {:.3} on {} validation rows).\n",
+                md_cell(&v.candidate.name), md_cell(&v.incumbent.name), v.candidate.auc, v.incumbent.auc, v.validation_rows
+            ));
+        } else {
+            s.push_str(&format!(
+                "- **Gate.** '{}' does **not** pass the pre-rollout gate against '{}': {} failed. Keep the incumbent until that is fixed.\n",
+                md_cell(&v.candidate.name),
+                md_cell(&v.incumbent.name),
+                failed.join(", ")
             ));
         }
-        s.push_str(&markdown_to_html(&sec.markdown));
-        s.push_str("</section>\n");
     }
-    s.push_str("</body>\n</html>\n");
+    if let (Some(first), Some(last)) = (tiers.tiers.first(), tiers.tiers.last()) {
+        if first.count.units > 0 && last.count.units > 0 {
+            s.push_str(&format!(
+                "- **Tiers.** '{}' accounts churned at {:.1} % (95 % CI {:.1}–{:.1} %), '{}' at {:.1} % ({:.1}–{:.1} %); overall {:.1} % of {} renewal decisions.",
+                md_cell(&last.label), 100.0 * last.count.rate, 100.0 * last.count.ci[0], 100.0 * last.count.ci[1],
+                md_cell(&first.label), 100.0 * first.count.rate, 100.0 * first.count.ci[0], 100.0 * first.count.ci[1],
+                100.0 * tiers.overall_rate, tiers.units
+            ));
+            if let Some(h) = analysis::band_headline(tiers) {
+                s.push_str(&format!(" {}", md_cell(&h)));
+            }
+            s.push('\n');
+        }
+    }
+    if let Some(t) = &cohorts.cohorts {
+        let shown: Vec<String> = t
+            .cohorts
+            .iter()
+            .filter_map(|r| r.churn.as_ref().map(|c| (r, c)))
+            .take(3)
+            .map(|(r, c)| format!("{} {:.1} %", md_cell(&r.cohort.join(" · ")), 100.0 * c.rate))
+            .collect();
+        if !shown.is_empty() {
+            s.push_str(&format!(
+                "- **Segments.** Riskiest cohorts by {}: {}.\n",
+                md_cell(&t.by.join(" × ")),
+                shown.join("; ")
+            ));
+        }
+    }
+    if let Some(top) = act.first() {
+        s.push_str(&format!(
+            "- **Act first.** {} accounts in the lowest tiers at the last snapshot date are listed, riskiest first (top: {}, score {:.1}, {}). Identify the cause from the metrics pulling each score down, ideate the play, intervene.\n",
+            act.len(),
+            md_cell(&top.account),
+            top.score,
+            md_cell(&top.tier)
+        ));
+    }
+    s.push_str(&format!(
+        "- **Data quality.** The audit found {} errors and {} warnings.\n",
+        audit.count(crate::audit::Severity::Error),
+        audit.count(crate::audit::Severity::Warn)
+    ));
     s
-}
-
-fn strip_xml_declaration(svg: &str) -> &str {
-    let t = svg.trim_start();
-    if t.starts_with("<?xml") {
-        t.find("?>").map_or(t, |i| t[i + 2..].trim_start())
-    } else {
-        t
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn raw_html_and_unsafe_links_become_text() {
-        let h = markdown_to_html(
-            "a <script>alert(1)</script> b\n\n<img src=x onerror=alert(1)>\n\n[x](javascript:alert(1)) [ok](tiers.svg) [up](../etc/passwd) [a](#tiers)\n",
-        );
-        assert!(!h.contains("<script"), "{h}");
-        assert!(!h.contains("<img"), "{h}");
-        assert!(!h.contains("javascript:"), "{h}");
-        assert!(h.contains("href=\"tiers.svg\""));
-        assert!(h.contains("href=\"#tiers\""));
-        assert!(!h.contains("href=\"../etc/passwd\""));
-        assert!(h.contains("&lt;script&gt;"));
-    }
-
-    #[test]
-    fn headings_are_demoted_outside_code() {
-        let d = demote("# A\ntext #1\n## B\n```\n# not\n```\n", 3);
-        assert_eq!(d, "### A\ntext #1\n#### B\n```\n# not\n```\n");
-    }
-
-    #[test]
-    fn page_escapes_titles_and_has_no_script() {
-        let sec = Section {
-            id: "x",
-            title: "<b>t</b>".into(),
-            markdown: "| a |\n|---|\n| &lt;script&gt; |\n".into(),
-            charts: vec![("c.svg".into(), "<?xml version=\"1.0\"?><svg></svg>".into())],
-        };
-        let p = html_page("r <i>", "s", &[sec]);
-        assert!(p.contains("r &lt;i&gt;"));
-        assert!(!p.to_lowercase().contains("<script"));
-        assert!(!p.contains("<?xml"));
-        assert!(p.contains("<svg></svg>"));
-    }
 }

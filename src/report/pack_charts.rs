@@ -11,8 +11,9 @@ use plotters::style::text_anchor::HPos;
 
 use super::chart::{canvas, clip, text, y_grid, GRID, INK, MUTED};
 use super::churn_charts::{nice_axis, pct};
+use crate::analysis::cohorts::CohortTable;
 use crate::analysis::tiers::TrendRow;
-use crate::validate::ModelEval;
+use crate::validate::{ModelEval, Validation};
 
 const RETAINED: RGBColor = RGBColor(120, 144, 156);
 const CHURNED: RGBColor = RGBColor(198, 40, 40);
@@ -434,6 +435,97 @@ pub fn score_trend_svg(title: &str, subtitle: &str, trend: &[TrendRow]) -> Strin
                 text(12, &INK, HPos::Center),
             ));
         },
+    )
+}
+
+/// Churn per cohort (rows, riskiest first, at most 20) × tier (columns).
+pub fn cohort_heatmap_svg(t: &CohortTable, tiers: &[String]) -> String {
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    for r in &t.cohorts {
+        if !rows.contains(&r.cohort) && rows.len() < 20 {
+            rows.push(r.cohort.clone());
+        }
+    }
+    let max = t
+        .by_tier
+        .iter()
+        .filter_map(|r| r.churn.as_ref().map(|c| c.rate))
+        .fold(0f64, f64::max);
+    let cells: Vec<Vec<Cell>> = rows
+        .iter()
+        .map(|cohort| {
+            tiers
+                .iter()
+                .map(|tier| {
+                    match t
+                        .by_tier
+                        .iter()
+                        .find(|r| &r.cohort == cohort && r.tier.as_ref() == Some(tier))
+                    {
+                        Some(r) => match &r.churn {
+                            Some(c) => Cell {
+                                shade: (max > 0.0).then(|| c.rate / max),
+                                label: format!("{:.1} % of {}", 100.0 * c.rate, r.accounts),
+                            },
+                            None => Cell {
+                                shade: None,
+                                label: format!("{} (too few)", r.accounts),
+                            },
+                        },
+                        None => Cell {
+                            shade: None,
+                            label: "–".into(),
+                        },
+                    }
+                })
+                .collect()
+        })
+        .collect();
+    let labels: Vec<String> = rows.iter().map(|c| c.join(" · ")).collect();
+    heatmap_svg(
+        "Churn by cohort and tier",
+        &format!(
+            "cohorts by {}, riskiest first; cells under {} accounts are not shown",
+            t.by.join(" × "),
+            t.min_size
+        ),
+        (&t.by.join(" · "), "health tier"),
+        &labels,
+        tiers,
+        &cells,
+        "cell: churn rate of the cohort's accounts in that tier, and how many accounts; darker is higher churn",
+    )
+}
+
+/// Validation accounts by incumbent tier (rows) and candidate tier (columns).
+pub fn migration_heatmap_svg(v: &Validation) -> String {
+    let cells: Vec<Vec<Cell>> = v
+        .migration
+        .iter()
+        .map(|row| {
+            let total: usize = row.iter().sum();
+            row.iter()
+                .map(|&n| Cell {
+                    shade: (total > 0).then(|| n as f64 / total as f64),
+                    label: n.to_string(),
+                })
+                .collect()
+        })
+        .collect();
+    heatmap_svg(
+        "Tier migration: incumbent → candidate",
+        &format!(
+            "{} validation accounts, each at its last validation snapshot",
+            v.validation_accounts
+        ),
+        (
+            &format!("tier under '{}'", v.incumbent.name),
+            &format!("tier under '{}'", v.candidate.name),
+        ),
+        &v.incumbent_tiers,
+        &v.candidate_tiers,
+        &cells,
+        "cell: accounts moving from the row's tier to the column's; shade: share of the row",
     )
 }
 

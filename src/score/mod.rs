@@ -99,17 +99,6 @@ impl std::fmt::Display for UnknownCategory {
     }
 }
 
-/// Numerically stable logistic function `1 / (1 + e^−x)`.
-#[inline]
-pub fn sigmoid(x: f64) -> f64 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
-}
-
 /// Sub-scores of every metric for every snapshot, column-major.
 #[derive(Debug, Clone)]
 pub struct SubScores {
@@ -711,35 +700,34 @@ pub struct Scored {
 /// Reasons kept per snapshot.
 pub const REASONS: usize = 3;
 
-/// Score loaded snapshots with a profile.
-pub fn score(profile: &Profile, data: &Snapshots) -> Result<Scored, ScoreError> {
-    let subs = SubScores::compute(profile, data)?;
-    Ok(score_subscores(profile, &subs))
+/// How much [`score`] computes beyond the score itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Extent {
+    /// Scores, tiers and probabilities only, for the stages that count by tier (tiers,
+    /// cohorts, validate): the group scores and reason codes are left empty, which saves a
+    /// pass per group and per reason and their memory (0.8 GB at 10M rows and 8 groups).
+    Tiers,
+    /// Also every group's score and the reason codes of each row.
+    Full,
 }
 
-/// Scores, tiers and probabilities only, for the commands that count by tier (`tiers`,
-/// `cohorts`, `validate`): the group scores and reason codes are left empty, which saves a
-/// pass per group and per reason and their memory (0.8 GB at 10M rows and 8 groups).
-pub fn score_tiers(profile: &Profile, data: &Snapshots) -> Result<Scored, ScoreError> {
-    let subs = SubScores::compute(profile, data)?;
-    Ok(assemble(profile, &subs, false))
-}
-
-/// [`score_tiers`] from precomputed sub-scores (see [`SubScores::same_for`]).
-pub fn score_tiers_subscores(profile: &Profile, subs: &SubScores) -> Scored {
-    assemble(profile, subs, false)
-}
-
-/// Score precomputed sub-scores with a profile's weights, tiers and calibration.
-pub fn score_subscores(profile: &Profile, subs: &SubScores) -> Scored {
-    assemble(profile, subs, true)
-}
-
-/// [`score_subscores`], with the group scores and reason codes only when `full`.
-fn assemble(profile: &Profile, subs: &SubScores, full: bool) -> Scored {
+/// Score snapshots with a profile, from their sub-scores:
+///
+/// ```no_run
+/// # use churncal::{data, profile, score};
+/// # let profile = profile::presets::preset("three-dimensions")?;
+/// # let snapshots = data::load("notebooks-data/sample_snapshots.csv", &data::LoadRequest::for_profile(&profile))?;
+/// let subs = score::SubScores::compute(&profile, &snapshots)?;
+/// let scored = score::score(&profile, &subs, score::Extent::Full);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// Sub-scores computed once serve every profile with the same metrics and transforms
+/// ([`SubScores::same_for`]).
+pub fn score(profile: &Profile, subs: &SubScores, extent: Extent) -> Scored {
     let weights = profile.effective_weights();
     let mut scored = from_scores(profile, subs.scores(&weights));
-    if full {
+    if extent == Extent::Full {
         let detail = Detail::new(profile, subs);
         scored.group_scores = detail
             .group_weights
@@ -805,8 +793,8 @@ pub fn resolve_tiers(profile: &Profile, scores: &[f64]) -> Vec<f64> {
         .tiers
         .iter()
         .map(|t| match t.from {
-            QuantileCut::Quantile(p) => quantile_sorted(&sorted, p),
-            QuantileCut::Stat(CutStat::Median) => quantile_sorted(&sorted, 0.5),
+            QuantileCut::Quantile(p) => crate::stats::quantile_sorted(&sorted, p),
+            QuantileCut::Stat(CutStat::Median) => crate::stats::quantile_sorted(&sorted, 0.5),
             QuantileCut::Stat(CutStat::Mean) => {
                 if sorted.is_empty() {
                     0.0
@@ -823,17 +811,6 @@ pub fn resolve_tiers(profile: &Profile, scores: &[f64]) -> Vec<f64> {
         *last = 0.0;
     }
     mins
-}
-
-/// Quantile `p` of sorted values, interpolating linearly between order statistics.
-pub fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let h = p.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
-    let lo = h.floor() as usize;
-    let hi = h.ceil() as usize;
-    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
 /// The [`REASONS`] metrics costing each row the most score points.
@@ -856,6 +833,11 @@ mod tests {
     use crate::data::MetricColumn;
     use crate::profile::Tier;
     use approx::assert_relative_eq;
+
+    /// Every detail of loaded snapshots.
+    fn score_data(p: &Profile, d: &Snapshots) -> Result<Scored, ScoreError> {
+        Ok(score(p, &SubScores::compute(p, d)?, Extent::Full))
+    }
 
     fn metric(name: &str, weight: f64, missing: Missing) -> Metric {
         Metric {
@@ -959,8 +941,12 @@ mod tests {
         p.calibration = Some(
             serde_json::from_value(serde_json::json!({"intercept": -2.0, "slope": -3.0})).unwrap(),
         );
-        let full = score(&p, &synth.snapshots).unwrap();
-        let lean = score_tiers(&p, &synth.snapshots).unwrap();
+        let full = score_data(&p, &synth.snapshots).unwrap();
+        let lean = score(
+            &p,
+            &SubScores::compute(&p, &synth.snapshots).unwrap(),
+            Extent::Tiers,
+        );
         assert_eq!(full.score.len(), lean.score.len());
         for (a, b) in full.score.iter().zip(&lean.score) {
             assert_eq!(a.to_bits(), b.to_bits());
@@ -1048,7 +1034,7 @@ mod tests {
         });
         let profile = crate::profile::presets::preset("eight-pillars").unwrap();
         let subs = SubScores::compute(&profile, &synth.snapshots).unwrap();
-        let full = score_subscores(&profile, &subs);
+        let full = score(&profile, &subs, Extent::Full);
         let detail = Detail::new(&profile, &subs);
         assert_eq!(detail.group_labels, full.group_labels);
         let mut d = DetailRows::default();
@@ -1077,7 +1063,7 @@ mod tests {
             ("b", vec![100.0]),
             ("c", vec![100.0]),
         ]);
-        assert_eq!(score(&p, &d).unwrap().score, vec![100.0]);
+        assert_eq!(score_data(&p, &d).unwrap().score, vec![100.0]);
     }
 
     // Hand calculations: weights a = 3, b = 1 (effective 75 / 25); a = 80, b = 40.
@@ -1096,7 +1082,7 @@ mod tests {
                 metric("a", 3.0, Missing::Redistribute),
                 metric("b", 1.0, policy),
             ]);
-            let s = score(&p, &d).unwrap();
+            let s = score_data(&p, &d).unwrap();
             assert_relative_eq!(s.score[0], r0, epsilon = 1e-12);
             assert_relative_eq!(s.score[1], r1, epsilon = 1e-12);
         }
@@ -1105,7 +1091,7 @@ mod tests {
             metric("b", 1.0, Missing::Error),
         ]);
         assert!(matches!(
-            score(&p, &d),
+            score_data(&p, &d),
             Err(ScoreError::MissingValue { row: 2, .. })
         ));
     }
@@ -1118,7 +1104,7 @@ mod tests {
             metric("a", 1.0, Missing::Neutral),
             metric("b", 1.0, Missing::Worst),
         ]);
-        let s = score(&p, &d).unwrap();
+        let s = score_data(&p, &d).unwrap();
         assert!(s.score[0].is_nan());
         assert_eq!(s.tier[0], u8::MAX);
         assert_eq!(s.unscored, 1);
@@ -1138,7 +1124,7 @@ mod tests {
             metric("b", 3.0, Missing::Redistribute),
             metric("c", 2.0, Missing::Redistribute),
         ]);
-        let s = score(&p, &d).unwrap();
+        let s = score_data(&p, &d).unwrap();
         assert_relative_eq!(s.score[0], 60.0);
         assert_eq!(&s.reasons[..3], &[1, 0, u16::MAX]);
         assert_relative_eq!(s.reason_points[0], 30.0);
@@ -1149,15 +1135,21 @@ mod tests {
     fn tiers_take_the_first_min_reached() {
         let d = data(vec![("a", vec![50.0, 49.99, 0.0, 100.0])]);
         let p = profile(vec![metric("a", 1.0, Missing::Redistribute)]);
-        let s = score(&p, &d).unwrap();
+        let s = score_data(&p, &d).unwrap();
         assert_eq!(s.tier, vec![0, 1, 1, 0]);
     }
 
     #[test]
     fn quantiles_interpolate_like_numpy() {
         // numpy.quantile([1, 2, 3, 4], 0.25) == 1.75
-        assert_relative_eq!(quantile_sorted(&[1.0, 2.0, 3.0, 4.0], 0.25), 1.75);
-        assert_relative_eq!(quantile_sorted(&[1.0, 2.0, 3.0, 4.0], 1.0), 4.0);
+        assert_relative_eq!(
+            crate::stats::quantile_sorted(&[1.0, 2.0, 3.0, 4.0], 0.25),
+            1.75
+        );
+        assert_relative_eq!(
+            crate::stats::quantile_sorted(&[1.0, 2.0, 3.0, 4.0], 1.0),
+            4.0
+        );
     }
 
     #[test]
@@ -1165,7 +1157,7 @@ mod tests {
         let d = data(vec![("a", vec![50.0])]);
         let mut p = profile(vec![metric("a", 1.0, Missing::Redistribute)]);
         p.calibration = Some(crate::profile::Calibration::new(-1.0, -4.0));
-        let s = score(&p, &d).unwrap();
+        let s = score_data(&p, &d).unwrap();
         // 1 / (1 + exp(-(-1 - 4·0.5))) = 1 / (1 + e^3)
         assert_relative_eq!(
             s.probability.unwrap()[0],
@@ -1261,7 +1253,7 @@ mod properties {
             for (m, w) in p.metrics.iter_mut().zip(weights.iter().cycle()) {
                 m.weight = *w;
             }
-            if p.validate().is_ok() {
+            if p.check().is_ok() {
                 let total: f64 = p.effective_weights().iter().sum();
                 prop_assert!((total - 100.0).abs() < 1e-9);
             }

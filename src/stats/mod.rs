@@ -1,10 +1,19 @@
-//! Figures the toolkit reports: discrimination (AUC), proper scores (log-loss, Brier),
-//! intervals (Wilson), and integer rounding by largest remainder.
+//! The bottom layer: the statistics and numerics every stage shares, on plain slices. It
+//! imports nothing else of the crate and knows no files, profiles or snapshots.
 //!
-//! Each agrees with a reference implementation (scikit-learn for AUC, log-loss and Brier),
-//! checked by known-answer tests at the bottom of this file.
+//! Here: discrimination (AUC), proper scores (log-loss, Brier), intervals (Wilson), tests
+//! of proportions and trend, the logistic function, quantiles, and integer rounding by
+//! largest remainder; in the submodules, [`evaluation`] (DeLong, calibration, KS, PSI),
+//! [`binning`] (decile edges), [`association`] (correlation, information value) and
+//! [`linalg`] (small dense matrices).
+//!
+//! Each figure agrees with a reference implementation (scikit-learn for AUC, log-loss and
+//! Brier, statsmodels for Wilson and the z test), checked by known-answer tests.
 
-pub mod validation;
+pub mod association;
+pub mod binning;
+pub mod evaluation;
+pub mod linalg;
 
 use rayon::prelude::*;
 
@@ -231,7 +240,29 @@ pub fn quantile(values: &[f64], q: f64) -> f64 {
         return f64::NAN;
     }
     v.sort_by(f64::total_cmp);
-    crate::score::quantile_sorted(&v, q)
+    quantile_sorted(&v, q)
+}
+
+/// Numerically stable logistic function `1 / (1 + e^−x)`.
+#[inline]
+pub fn sigmoid(x: f64) -> f64 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+/// Quantile `p` of sorted values, interpolating linearly between order statistics.
+pub fn quantile_sorted(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let h = p.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
+    let lo = h.floor() as usize;
+    let hi = h.ceil() as usize;
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
 }
 
 #[cfg(test)]

@@ -34,7 +34,8 @@ use rayon::prelude::*;
 use crate::data::{parse, Day, LoadNotes, MetricColumn, Snapshots};
 use crate::profile::io::{parse_profile, ProfileFormat};
 use crate::profile::{Calibration, Profile};
-use crate::score::{sigmoid, SubScores};
+use crate::score::SubScores;
+use crate::stats::sigmoid;
 
 /// Parameters of a synthetic data set.
 #[derive(Debug, Clone)]
@@ -680,7 +681,7 @@ mod tests {
     #[test]
     fn truth_profile_is_valid_and_sums_to_100() {
         let t = truth_profile();
-        t.validate().unwrap();
+        t.check().unwrap();
         let s: f64 = t.metrics.iter().map(|m| m.weight).sum();
         assert!((s - 100.0).abs() < 1e-9);
     }
@@ -690,7 +691,11 @@ mod tests {
         let s = generate(&small()).snapshots;
         for name in crate::profile::presets::names() {
             let p = crate::profile::presets::preset(name).unwrap();
-            let scored = crate::score::score(&p, &s).unwrap();
+            let scored = crate::score::score(
+                &p,
+                &SubScores::compute(&p, &s).unwrap(),
+                crate::score::Extent::Full,
+            );
             assert_eq!(scored.unscored, 0, "{name}");
         }
     }

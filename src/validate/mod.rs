@@ -22,8 +22,9 @@ use crate::analysis::{unit_rows, Unit};
 use crate::calibrate::{default_holdout, grouped_folds, problem::fit_two};
 use crate::data::{parse, Day, Snapshots};
 use crate::profile::Profile;
-use crate::score::{self, sigmoid, Scored, SubScores};
-use crate::stats::{self, validation as vs};
+use crate::score::{self, Scored, SubScores};
+use crate::stats::sigmoid;
+use crate::stats::{self, evaluation as vs};
 
 /// Thresholds of the gate. Every field can be set in a TOML gate file; missing fields keep
 /// the defaults.
@@ -88,6 +89,10 @@ pub struct ValidateParams {
     pub folds: usize,
     /// Equal-count bins of the reliability diagram and ECE.
     pub bins: usize,
+    /// Segment columns whose AUC is checked one by one against the gate's floor.
+    pub segments: Vec<String>,
+    /// The thresholds the candidate must meet.
+    pub gate: Gate,
 }
 
 impl Default for ValidateParams {
@@ -99,7 +104,48 @@ impl Default for ValidateParams {
             seed: 42,
             folds: 5,
             bins: 10,
+            segments: Vec::new(),
+            gate: Gate::default(),
         }
+    }
+}
+
+impl ValidateParams {
+    /// Check the parameters: at least two folds and two bins, a gate whose ranges are
+    /// ordered.
+    pub fn check(&self) -> Result<(), ValidateError> {
+        if self.folds < 2 {
+            return Err(ValidateError::Params(format!(
+                "at least 2 folds are needed, got {}",
+                self.folds
+            )));
+        }
+        if self.bins < 2 {
+            return Err(ValidateError::Params(format!(
+                "at least 2 bins are needed, got {}",
+                self.bins
+            )));
+        }
+        let g = &self.gate;
+        if g.slope[0] > g.slope[1] || g.observed_expected[0] > g.observed_expected[1] {
+            return Err(ValidateError::Params(
+                "the gate's slope and observed/expected ranges must be [low, high]".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The gate: `candidate` against `incumbent` on the same validation rows of `data`.
+    /// Handed over owned (`Cow::Owned`), the data's metric values are freed once the
+    /// sub-scores exist.
+    pub fn run(
+        &self,
+        candidate: &Profile,
+        incumbent: &Profile,
+        data: Cow<'_, Snapshots>,
+    ) -> Result<Validation, ValidateError> {
+        self.check()?;
+        validate(candidate, incumbent, data, &self.segments, self, &self.gate)
     }
 }
 
@@ -655,6 +701,9 @@ pub(crate) fn subset_scored(s: &Scored, rows: &[usize]) -> Scored {
 /// Errors of a validation.
 #[derive(Debug, thiserror::Error)]
 pub enum ValidateError {
+    /// The parameters are out of range.
+    #[error("validation parameters: {0}")]
+    Params(String),
     /// The data cannot be split or scored as needed.
     #[error("{0}")]
     Data(String),
@@ -686,7 +735,7 @@ fn prefetch<T>(v: &T) {
 }
 
 /// Validate `candidate` against `incumbent` on `data` (with outcome), applying `gate`.
-pub fn validate(
+fn validate(
     candidate: &Profile,
     incumbent: &Profile,
     data: Cow<'_, Snapshots>,
@@ -694,16 +743,181 @@ pub fn validate(
     params: &ValidateParams,
     gate: &Gate,
 ) -> Result<Validation, ValidateError> {
+    let stage = tracing::info_span!("validate: both profiles scored").entered();
     let mut data = data;
     if data.outcome.is_none() {
         return Err(ValidateError::Data("validation needs the outcome".into()));
     }
-    // The candidate's sub-scores serve the incumbent too when they are the same (a
-    // recalibration changes weights, not transforms), and the stability and optimism
-    // figures below. Otherwise the incumbent is scored first, so that its own sub-scores
-    // are freed before the candidate's exist.
-    // Past the candidate's sub-scores the metric values are not needed: when the data is
-    // ours they become the sub-scores in place, and the rest is freed.
+    let (subs, sc, si) = score_both(candidate, incumbent, &mut data)?;
+    let data: &Snapshots = &data;
+    let y = data.outcome.as_deref().expect("checked above");
+    let scored_both: Vec<usize> = (0..data.rows)
+        .filter(|&i| sc.tier[i] != u8::MAX && si.tier[i] != u8::MAX)
+        .collect();
+    drop(stage);
+    let stage = tracing::info_span!("validate: stability of the metrics, optimism").entered();
+
+    let Split {
+        scheme,
+        dev,
+        val,
+        folds,
+        dev_events,
+        val_events,
+    } = split(data, &scored_both, params, y)?;
+
+    // What needs the candidate's sub-scores comes first, and then they are freed: the
+    // per-metric stability (out of time only) and Harrell's optimism.
+    let oot = folds.is_none();
+    let csi = if oot {
+        metric_stability(candidate, &subs, &dev, &val)
+    } else {
+        Vec::new()
+    };
+    let optimism = if params.optimism_bootstrap > 0 {
+        harrell_optimism(
+            candidate,
+            data,
+            subs,
+            params.optimism_bootstrap,
+            params.seed,
+        )?
+    } else {
+        drop(subs);
+        None
+    };
+    drop(stage);
+    let stage = tracing::info_span!("validate: probabilities").entered();
+
+    // The two profiles' figures are independent: each pair runs on both cores (much of
+    // each is a serial walk over the validation rows).
+    let ((pc, src_c), (pi, src_i)) = rayon::join(
+        || probabilities(candidate, &sc, y, &dev, folds.as_deref()),
+        || probabilities(incumbent, &si, y, &dev, folds.as_deref()),
+    );
+
+    let val_data = data.select_rows_without_metrics(&val);
+    drop(stage);
+    let stage = tracing::info_span!("validate: evaluations").entered();
+    let (val_sc, val_si) = (subset_scored(&sc, &val), subset_scored(&si, &val));
+    let ((cand, comp_c), (inc, comp_i)) = rayon::join(
+        || {
+            evaluate(
+                candidate,
+                &sc,
+                &pc,
+                src_c,
+                &val,
+                y,
+                &val_data,
+                &val_sc,
+                params.bins,
+            )
+        },
+        || {
+            evaluate(
+                incumbent,
+                &si,
+                &pi,
+                src_i,
+                &val,
+                y,
+                &val_data,
+                &val_si,
+                params.bins,
+            )
+        },
+    );
+
+    drop(stage);
+    let stage = tracing::info_span!("validate: DeLong and the bootstrap's account sums").entered();
+    // DeLong's test (from the evaluations' components) and the per-account sums of the
+    // paired bootstrap, side by side.
+    let (delong, sums) = rayon::join(
+        || vs::delong_of(&comp_c, &comp_i),
+        || account_sums(&val, &data.account, y, &pc, &pi),
+    );
+    let na = sums.len();
+    drop(stage);
+    let stage = tracing::info_span!("validate: paired bootstrap").entered();
+    let reps = paired_bootstrap(&sums, params.bootstrap, params.seed);
+    let delta_log_loss = paired_delta(
+        reps.iter().map(|r| r.0).collect(),
+        cand.log_loss - inc.log_loss,
+    );
+    let delta_brier = paired_delta(
+        reps.iter().map(|r| r.1).collect(),
+        cand.calibration.brier - inc.calibration.brier,
+    );
+
+    drop(stage);
+    let stage = tracing::info_span!("validate: stability, migration, segments").entered();
+    // Stability of the score.
+    let psi = oot.then(|| {
+        let (d, v) = (
+            dev.iter().map(|&i| sc.score[i]),
+            val.iter().map(|&i| sc.score[i]),
+        );
+        vs::psi_of(d, v, 10, &mut Vec::new())
+    });
+
+    let migration = migration(&val_data, &val_si, &val_sc);
+
+    let seg_out = segment_evals(segments, data, &val, y, (&sc, &si), &pc)?;
+
+    let params_n = candidate.metrics.len().max(1) as f64;
+    drop(stage);
+    let epv = dev_events as f64 / params_n;
+
+    let checks = gate_checks(
+        gate,
+        &cand,
+        &delong,
+        delta_log_loss,
+        delta_brier,
+        psi,
+        epv,
+        &seg_out,
+    );
+    let passed = checks.iter().all(|c| c.status != Status::Fail);
+    Ok(Validation {
+        scheme,
+        development_rows: dev.len(),
+        development_events: dev_events,
+        validation_rows: val.len(),
+        validation_accounts: na,
+        validation_events: val_events,
+        candidate: cand,
+        incumbent: inc,
+        delong,
+        delta_log_loss,
+        delta_brier,
+        bootstrap: params.bootstrap,
+        psi,
+        csi,
+        migration,
+        incumbent_tiers: si.tier_names.clone(),
+        candidate_tiers: sc.tier_names.clone(),
+        events_per_parameter: epv,
+        optimism,
+        segments: seg_out,
+        gate: gate.clone(),
+        checks,
+        passed,
+    })
+}
+
+/// Both profiles' scores and tiers, and the candidate's sub-scores. The candidate's
+/// sub-scores serve the incumbent too when they are the same (a recalibration changes
+/// weights, not transforms), and the stability and optimism figures. Otherwise the
+/// incumbent is scored first, so that its own sub-scores are freed before the candidate's
+/// exist. Past the candidate's sub-scores the metric values are not needed: when the data
+/// is ours they become the sub-scores in place, and the rest is freed.
+fn score_both(
+    candidate: &Profile,
+    incumbent: &Profile,
+    data: &mut Cow<'_, Snapshots>,
+) -> Result<(SubScores, Scored, Scored), ValidateError> {
     let candidate_subs = |data: &mut Cow<'_, Snapshots>| match data {
         Cow::Owned(d) => {
             let subs = SubScores::compute_consuming(candidate, d);
@@ -712,24 +926,40 @@ pub fn validate(
         }
         Cow::Borrowed(d) => SubScores::compute(candidate, d),
     };
-    let (subs, sc, si) = if SubScores::same_for(candidate, incumbent) {
-        let subs = candidate_subs(&mut data)?;
-        let sc = score::score_tiers_subscores(candidate, &subs);
-        let si = score::score_tiers_subscores(incumbent, &subs);
-        (subs, sc, si)
+    if SubScores::same_for(candidate, incumbent) {
+        let subs = candidate_subs(data)?;
+        let sc = score::score(candidate, &subs, score::Extent::Tiers);
+        let si = score::score(incumbent, &subs, score::Extent::Tiers);
+        Ok((subs, sc, si))
     } else {
-        let si = score::score_tiers(incumbent, &data)?;
-        let subs = candidate_subs(&mut data)?;
-        let sc = score::score_tiers_subscores(candidate, &subs);
-        (subs, sc, si)
-    };
-    let data: &Snapshots = &data;
-    let y = data.outcome.as_deref().expect("checked above");
-    let scored_both: Vec<usize> = (0..data.rows)
-        .filter(|&i| sc.tier[i] != u8::MAX && si.tier[i] != u8::MAX)
-        .collect();
-    crate::timing::mark("validate: both profiles scored");
+        let incumbent_subs = SubScores::compute(incumbent, data)?;
+        let si = score::score(incumbent, &incumbent_subs, score::Extent::Tiers);
+        drop(incumbent_subs);
+        let subs = candidate_subs(data)?;
+        let sc = score::score(candidate, &subs, score::Extent::Tiers);
+        Ok((subs, sc, si))
+    }
+}
 
+/// Development and validation rows: out-of-time at the holdout date when there are dates,
+/// else every row validates with probabilities fitted out of fold.
+struct Split {
+    scheme: String,
+    dev: Vec<usize>,
+    val: Vec<usize>,
+    /// Each row's fold, when there is no out-of-time split.
+    folds: Option<Vec<usize>>,
+    dev_events: usize,
+    val_events: usize,
+}
+
+/// The split of the rows both profiles score.
+fn split(
+    data: &Snapshots,
+    scored_both: &[usize],
+    params: &ValidateParams,
+    y: &[u8],
+) -> Result<Split, ValidateError> {
     // The split.
     let distinct: Vec<Day> = data
         .date
@@ -770,8 +1000,8 @@ pub fn validate(
                     "No out-of-time split (no or one snapshot date): every row validates, with probabilities fitted out of fold ({} folds by account)",
                     params.folds
                 ),
-                scored_both.clone(),
-                scored_both.clone(),
+                scored_both.to_vec(),
+                scored_both.to_vec(),
                 Some(fold),
             )
         }
@@ -790,113 +1020,57 @@ pub fn validate(
         ));
     }
 
-    // What needs the candidate's sub-scores comes first, and then they are freed: the
-    // per-metric stability (out of time only) and Harrell's optimism.
-    let oot = folds.is_none();
-    let csi = if oot {
-        candidate
-            .metrics
-            .par_iter()
-            .enumerate()
-            .map_init(Vec::new, |scratch, (m, metric)| {
-                let col = &subs.columns[m];
-                let (d, v) = (dev.iter().map(|&i| col[i]), val.iter().map(|&i| col[i]));
-                (metric.name.clone(), vs::psi_of(d, v, 10, scratch))
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let optimism = if params.optimism_bootstrap > 0 {
-        harrell_optimism(
-            candidate,
-            data,
-            subs,
-            params.optimism_bootstrap,
-            params.seed,
-        )?
-    } else {
-        drop(subs);
-        None
-    };
-    crate::timing::mark("validate: stability of the metrics, optimism");
+    Ok(Split {
+        scheme,
+        dev,
+        val,
+        folds,
+        dev_events,
+        val_events,
+    })
+}
 
-    // The two profiles' figures are independent: each pair runs on both cores (much of
-    // each is a serial walk over the validation rows).
-    let ((pc, src_c), (pi, src_i)) = rayon::join(
-        || probabilities(candidate, &sc, y, &dev, folds.as_deref()),
-        || probabilities(incumbent, &si, y, &dev, folds.as_deref()),
-    );
+/// Per validation account, in order of first appearance: the candidate's and the
+/// incumbent's log-loss and Brier sums, and its rows (the paired bootstrap's units).
+fn account_sums(
+    val: &[usize],
+    account: &[u32],
+    y: &[u8],
+    pc: &[f64],
+    pi: &[f64],
+) -> Vec<AccountSums> {
+    // Paired bootstrap over validation accounts.
+    let mut acc_index: rustc_hash::FxHashMap<u32, usize> = rustc_hash::FxHashMap::default();
+    let mut sums: Vec<AccountSums> = Vec::new();
+    let eps = 1e-15;
+    for &i in val {
+        let next = acc_index.len();
+        let a = *acc_index.entry(account[i]).or_insert(next);
+        if a == sums.len() {
+            sums.push(AccountSums([0.0; 5]));
+        }
+        let yy = y[i] as f64;
+        let ll = |p: f64| {
+            let p = p.clamp(eps, 1.0 - eps);
+            -(yy * p.ln() + (1.0 - yy) * (1.0 - p).ln())
+        };
+        let s = &mut sums[a].0;
+        s[0] += ll(pc[i]);
+        s[1] += ll(pi[i]);
+        s[2] += (pc[i] - yy).powi(2);
+        s[3] += (pi[i] - yy).powi(2);
+        s[4] += 1.0;
+    }
+    sums
+}
 
-    let val_data = data.select_rows_without_metrics(&val);
-    crate::timing::mark("validate: probabilities");
-    let (val_sc, val_si) = (subset_scored(&sc, &val), subset_scored(&si, &val));
-    let ((cand, comp_c), (inc, comp_i)) = rayon::join(
-        || {
-            evaluate(
-                candidate,
-                &sc,
-                &pc,
-                src_c,
-                &val,
-                y,
-                &val_data,
-                &val_sc,
-                params.bins,
-            )
-        },
-        || {
-            evaluate(
-                incumbent,
-                &si,
-                &pi,
-                src_i,
-                &val,
-                y,
-                &val_data,
-                &val_si,
-                params.bins,
-            )
-        },
-    );
-
-    crate::timing::mark("validate: evaluations");
-    // DeLong's test (from the evaluations' components) and the per-account sums of the
-    // paired bootstrap, side by side.
-    let (delong, sums) = rayon::join(
-        || vs::delong_of(&comp_c, &comp_i),
-        || {
-            // Paired bootstrap over validation accounts.
-            let mut acc_index: rustc_hash::FxHashMap<u32, usize> = rustc_hash::FxHashMap::default();
-            let mut sums: Vec<AccountSums> = Vec::new();
-            let eps = 1e-15;
-            for &i in &val {
-                let next = acc_index.len();
-                let a = *acc_index.entry(data.account[i]).or_insert(next);
-                if a == sums.len() {
-                    sums.push(AccountSums([0.0; 5]));
-                }
-                let yy = y[i] as f64;
-                let ll = |p: f64| {
-                    let p = p.clamp(eps, 1.0 - eps);
-                    -(yy * p.ln() + (1.0 - yy) * (1.0 - p).ln())
-                };
-                let s = &mut sums[a].0;
-                s[0] += ll(pc[i]);
-                s[1] += ll(pi[i]);
-                s[2] += (pc[i] - yy).powi(2);
-                s[3] += (pi[i] - yy).powi(2);
-                s[4] += 1.0;
-            }
-            sums
-        },
-    );
+/// `b` paired bootstrap replicates over accounts of (Δ log-loss, Δ Brier) per row.
+fn paired_bootstrap(sums: &[AccountSums], b: usize, seed: u64) -> Vec<(f64, f64)> {
     let na = sums.len();
-    crate::timing::mark("validate: DeLong and the bootstrap's account sums");
-    let reps: Vec<(f64, f64)> = (0..params.bootstrap)
+    (0..b)
         .into_par_iter()
         .map(|b| {
-            let mut rng = ChaCha8Rng::seed_from_u64(params.seed ^ 0x5eed_0000 ^ b as u64);
+            let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_0000 ^ b as u64);
             let mut t = [0f64; 5];
             // The draws in batches: each batch's accounts are drawn and their sums
             // prefetched, then added in draw order (the same bits as one at a time). With
@@ -919,48 +1093,69 @@ pub fn validate(
             }
             ((t[0] - t[1]) / t[4], (t[2] - t[3]) / t[4])
         })
-        .collect();
-    let interval = |mut v: Vec<f64>, point: f64| {
-        if v.is_empty() {
-            return PairedDelta {
-                delta: point,
-                ci: [f64::NAN, f64::NAN],
-            };
-        }
-        v.sort_by(f64::total_cmp);
-        PairedDelta {
+        .collect()
+}
+
+/// Each metric's stability (PSI of its sub-score) from the development to the validation
+/// rows.
+fn metric_stability(
+    candidate: &Profile,
+    subs: &SubScores,
+    dev: &[usize],
+    val: &[usize],
+) -> Vec<(String, f64)> {
+    candidate
+        .metrics
+        .par_iter()
+        .enumerate()
+        .map_init(Vec::new, |scratch, (m, metric)| {
+            let col = &subs.columns[m];
+            let (d, v) = (dev.iter().map(|&i| col[i]), val.iter().map(|&i| col[i]));
+            (metric.name.clone(), vs::psi_of(d, v, 10, scratch))
+        })
+        .collect()
+}
+
+/// A paired difference with its 95 % percentile interval from the replicates.
+fn paired_delta(mut v: Vec<f64>, point: f64) -> PairedDelta {
+    if v.is_empty() {
+        return PairedDelta {
             delta: point,
-            ci: [stats::quantile(&v, 0.025), stats::quantile(&v, 0.975)],
-        }
-    };
-    let delta_log_loss = interval(
-        reps.iter().map(|r| r.0).collect(),
-        cand.log_loss - inc.log_loss,
-    );
-    let delta_brier = interval(
-        reps.iter().map(|r| r.1).collect(),
-        cand.calibration.brier - inc.calibration.brier,
-    );
+            ci: [f64::NAN, f64::NAN],
+        };
+    }
+    v.sort_by(f64::total_cmp);
+    PairedDelta {
+        delta: point,
+        ci: [stats::quantile(&v, 0.025), stats::quantile(&v, 0.975)],
+    }
+}
 
-    crate::timing::mark("validate: paired bootstrap");
-    // Stability of the score.
-    let psi = oot.then(|| {
-        let (d, v) = (
-            dev.iter().map(|&i| sc.score[i]),
-            val.iter().map(|&i| sc.score[i]),
-        );
-        vs::psi_of(d, v, 10, &mut Vec::new())
-    });
-
+/// Validation accounts by incumbent tier (rows) and candidate tier (columns), each at its
+/// last validation snapshot.
+fn migration(val_data: &Snapshots, val_si: &Scored, val_sc: &Scored) -> Vec<Vec<usize>> {
     // Migration on validation accounts.
-    let ki = si.tier_names.len();
-    let kc = sc.tier_names.len();
+    let ki = val_si.tier_names.len();
+    let kc = val_sc.tier_names.len();
     let mut migration = vec![vec![0usize; kc]; ki];
     for r in unit_rows(&val_data, Unit::Account) {
         let (a, b) = (val_si.tier[r as usize], val_sc.tier[r as usize]);
         migration[a as usize][b as usize] += 1;
     }
 
+    migration
+}
+
+/// Each named segment's labels on the validation rows: both profiles' AUC and the
+/// candidate's observed/expected.
+fn segment_evals(
+    segments: &[String],
+    data: &Snapshots,
+    val: &[usize],
+    y: &[u8],
+    (sc, si): (&Scored, &Scored),
+    pc: &[f64],
+) -> Result<Vec<SegmentEval>, ValidateError> {
     // Segments.
     let mut seg_out = Vec::new();
     for name in segments {
@@ -995,46 +1190,7 @@ pub fn validate(
         }
     }
 
-    let params_n = candidate.metrics.len().max(1) as f64;
-    crate::timing::mark("validate: stability, migration, segments");
-    let epv = dev_events as f64 / params_n;
-
-    let checks = gate_checks(
-        gate,
-        &cand,
-        &delong,
-        delta_log_loss,
-        delta_brier,
-        psi,
-        epv,
-        &seg_out,
-    );
-    let passed = checks.iter().all(|c| c.status != Status::Fail);
-    Ok(Validation {
-        scheme,
-        development_rows: dev.len(),
-        development_events: dev_events,
-        validation_rows: val.len(),
-        validation_accounts: na,
-        validation_events: val_events,
-        candidate: cand,
-        incumbent: inc,
-        delong,
-        delta_log_loss,
-        delta_brier,
-        bootstrap: params.bootstrap,
-        psi,
-        csi,
-        migration,
-        incumbent_tiers: si.tier_names.clone(),
-        candidate_tiers: sc.tier_names.clone(),
-        events_per_parameter: epv,
-        optimism,
-        segments: seg_out,
-        gate: gate.clone(),
-        checks,
-        passed,
-    })
+    Ok(seg_out)
 }
 
 fn f3(v: f64) -> String {

@@ -10,8 +10,9 @@ use crate::analysis::Unit;
 use crate::calibrate::problem::fit_two;
 use crate::data::{parse, Snapshots};
 use crate::profile::Profile;
-use crate::score::{self, sigmoid};
-use crate::stats::{self, validation as vs};
+use crate::score;
+use crate::stats::sigmoid;
+use crate::stats::{self, evaluation as vs};
 
 /// One quarter's figures.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -83,7 +84,11 @@ pub fn monitor(
     let dates = data.date.as_ref().ok_or_else(|| {
         super::ValidateError::Data("monitoring by quarter needs snapshot dates".into())
     })?;
-    let sc = score::score_tiers(profile, data)?;
+    let sc = score::score(
+        profile,
+        &score::SubScores::compute(profile, &data)?,
+        score::Extent::Tiers,
+    );
     let distinct = crate::data::order::distinct_days(dates);
     let mut keys: Vec<(i32, String)> = distinct.into_iter().map(quarter_of).collect();
     keys.dedup();

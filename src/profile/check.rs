@@ -157,7 +157,7 @@ fn is_color(c: &str) -> bool {
 impl Profile {
     /// Check the profile against the format's rules. Data-dependent checks (columns present,
     /// category labels known) happen when data is loaded and scored.
-    pub fn validate(&self) -> Result<(), ProfileError> {
+    pub fn check(&self) -> Result<(), ProfileError> {
         let profile = self.name.clone();
         if self.format != FORMAT_VERSION {
             return Err(ProfileError::UnsupportedFormat {
@@ -232,7 +232,7 @@ impl Profile {
                 }
             }
         }
-        self.validate_tiers()?;
+        self.check_tiers()?;
         if let Some(c) = &self.calibration {
             for (field, value) in [("intercept", c.intercept), ("slope", c.slope)] {
                 if !value.is_finite() {
@@ -247,7 +247,7 @@ impl Profile {
         Ok(())
     }
 
-    fn validate_tiers(&self) -> Result<(), ProfileError> {
+    fn check_tiers(&self) -> Result<(), ProfileError> {
         let bad = |message: String| ProfileError::BadTiers {
             profile: self.name.clone(),
             message,
@@ -471,7 +471,7 @@ mod tests {
     #[test]
     fn presets_are_valid() {
         for name in presets::names() {
-            presets::preset(name).unwrap().validate().unwrap();
+            presets::preset(name).unwrap().check().unwrap();
         }
     }
 
@@ -479,7 +479,7 @@ mod tests {
     fn unknown_group_is_named() {
         let mut p = base();
         p.metrics[0].group = Some("vibes".into());
-        let e = p.validate().unwrap_err();
+        let e = p.check().unwrap_err();
         assert!(matches!(&e, ProfileError::UnknownGroup { group, .. } if group == "vibes"));
         assert!(e.to_string().contains("relationship"));
     }
@@ -488,10 +488,7 @@ mod tests {
     fn missing_group_rejected_when_groups_exist() {
         let mut p = base();
         p.metrics[0].group = None;
-        assert!(matches!(
-            p.validate(),
-            Err(ProfileError::MissingGroup { .. })
-        ));
+        assert!(matches!(p.check(), Err(ProfileError::MissingGroup { .. })));
     }
 
     #[test]
@@ -499,7 +496,7 @@ mod tests {
         let mut p = base();
         p.metrics[1].weight = -2.0;
         assert!(matches!(
-            p.validate(),
+            p.check(),
             Err(ProfileError::BadWeight { value, .. }) if value == -2.0
         ));
     }
@@ -509,7 +506,7 @@ mod tests {
         let mut p = base();
         p.groups[0].weight = f64::INFINITY;
         assert!(matches!(
-            p.validate(),
+            p.check(),
             Err(ProfileError::BadWeight { what: "group", .. })
         ));
     }
@@ -521,7 +518,7 @@ mod tests {
             m.weight = 0.0;
         }
         assert!(matches!(
-            p.validate(),
+            p.check(),
             Err(ProfileError::AllZeroWeights { what: "metric", .. })
         ));
     }
@@ -533,7 +530,7 @@ mod tests {
             g.weight = 0.0;
         }
         assert!(matches!(
-            p.validate(),
+            p.check(),
             Err(ProfileError::AllZeroWeights { what: "group", .. })
         ));
     }
@@ -549,14 +546,14 @@ mod tests {
         {
             m.weight = 0.0;
         }
-        assert!(matches!(p.validate(), Err(ProfileError::EmptyGroup { .. })));
+        assert!(matches!(p.check(), Err(ProfileError::EmptyGroup { .. })));
     }
 
     #[test]
     fn tiers_must_descend() {
         let mut p = base();
         p.tiers[1].min = 80.0;
-        let e = p.validate().unwrap_err();
+        let e = p.check().unwrap_err();
         assert!(matches!(e, ProfileError::BadTiers { .. }));
         assert!(e.to_string().contains("descend"));
     }
@@ -565,7 +562,7 @@ mod tests {
     fn last_tier_must_be_zero() {
         let mut p = base();
         p.tiers.last_mut().unwrap().min = 10.0;
-        let e = p.validate().unwrap_err();
+        let e = p.check().unwrap_err();
         assert!(e.to_string().contains("min = 0"), "{e}");
     }
 
@@ -573,7 +570,7 @@ mod tests {
     fn lo_not_below_hi_rejected() {
         let mut p = base();
         p.metrics[0].transform = Transform::Linear { lo: 5.0, hi: 5.0 };
-        let e = p.validate().unwrap_err();
+        let e = p.check().unwrap_err();
         assert!(matches!(e, ProfileError::BadTransform { .. }));
         assert!(e.to_string().contains("lo < hi"));
     }
@@ -582,7 +579,7 @@ mod tests {
     fn log_lo_at_minus_one_rejected() {
         let mut p = base();
         p.metrics[0].transform = Transform::Log { lo: -1.0, hi: 5.0 };
-        assert!(p.validate().unwrap_err().to_string().contains("exceed -1"));
+        assert!(p.check().unwrap_err().to_string().contains("exceed -1"));
     }
 
     #[test]
@@ -591,7 +588,7 @@ mod tests {
         p.metrics[0].transform = Transform::Points {
             map: vec![[0.0, 0.0], [0.0, 100.0]],
         };
-        assert!(p.validate().unwrap_err().to_string().contains("increasing"));
+        assert!(p.check().unwrap_err().to_string().contains("increasing"));
     }
 
     #[test]
@@ -600,7 +597,7 @@ mod tests {
         p.metrics[0].transform = Transform::Points {
             map: vec![[0.0, 0.0], [1.0, 120.0]],
         };
-        assert!(p.validate().unwrap_err().to_string().contains("0 to 100"));
+        assert!(p.check().unwrap_err().to_string().contains("0 to 100"));
     }
 
     #[test]
@@ -609,7 +606,7 @@ mod tests {
         p.metrics[0].transform = Transform::Percentile {
             breaks: vec![0.0, 2.0, 1.0],
         };
-        assert!(p.validate().unwrap_err().to_string().contains("decrease"));
+        assert!(p.check().unwrap_err().to_string().contains("decrease"));
     }
 
     #[test]
@@ -618,7 +615,7 @@ mod tests {
         p.metrics[0].transform = Transform::Categories {
             map: Default::default(),
         };
-        assert!(p.validate().unwrap_err().to_string().contains("empty"));
+        assert!(p.check().unwrap_err().to_string().contains("empty"));
     }
 
     #[test]
@@ -627,7 +624,7 @@ mod tests {
         let m = p.metrics[0].clone();
         p.metrics.push(m);
         assert!(matches!(
-            p.validate(),
+            p.check(),
             Err(ProfileError::DuplicateName { what: "metric", .. })
         ));
     }
@@ -637,7 +634,7 @@ mod tests {
         let mut p = base();
         p.format = 7;
         assert!(matches!(
-            p.validate(),
+            p.check(),
             Err(ProfileError::UnsupportedFormat { found: 7, .. })
         ));
     }
@@ -646,28 +643,28 @@ mod tests {
     fn no_tiers_rejected() {
         let mut p = base();
         p.tiers.clear();
-        assert!(p.validate().unwrap_err().to_string().contains("no tiers"));
+        assert!(p.check().unwrap_err().to_string().contains("no tiers"));
     }
 
     #[test]
     fn bad_colour_rejected() {
         let mut p = base();
         p.tiers[0].color = Some("green".into());
-        assert!(p.validate().unwrap_err().to_string().contains("#rrggbb"));
+        assert!(p.check().unwrap_err().to_string().contains("#rrggbb"));
     }
 
     #[test]
     fn quantile_tiers_must_end_at_zero() {
         let mut p = presets::preset("quartiles").unwrap();
         p.tiers_by_quantile.as_mut().unwrap().tiers.pop();
-        assert!(p.validate().unwrap_err().to_string().contains("quantile 0"));
+        assert!(p.check().unwrap_err().to_string().contains("quantile 0"));
     }
 
     #[test]
     fn no_metrics_rejected() {
         let mut p = base();
         p.metrics.clear();
-        assert!(matches!(p.validate(), Err(ProfileError::NoMetrics { .. })));
+        assert!(matches!(p.check(), Err(ProfileError::NoMetrics { .. })));
     }
 
     #[test]
@@ -675,7 +672,7 @@ mod tests {
         let mut p = base();
         p.calibration = Some(crate::profile::Calibration::new(f64::NAN, -3.0));
         assert!(matches!(
-            p.validate(),
+            p.check(),
             Err(ProfileError::BadCalibration { .. })
         ));
     }

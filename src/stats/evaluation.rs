@@ -316,7 +316,7 @@ pub fn calibration_slope_of_logits(lp: &[f64], y: &[u8], w: &[f64]) -> f64 {
                     if ww == 0.0 {
                         continue;
                     }
-                    let q = crate::score::sigmoid(a + b * x);
+                    let q = crate::stats::sigmoid(a + b * x);
                     let r = ww * (q - y[base + j] as f64);
                     let v = ww * q * (1.0 - q);
                     s[0] += r;
@@ -363,7 +363,7 @@ pub fn calibration(p: &[f64], y: &[u8], bins: usize) -> CalibrationStats {
         for _ in 0..100 {
             let (mut g, mut h) = (0.0, 0.0);
             for (&x, &yy) in lp.iter().zip(y) {
-                let q = crate::score::sigmoid(a + x);
+                let q = crate::stats::sigmoid(a + x);
                 g += q - yy as f64;
                 h += q * (1.0 - q);
             }
@@ -453,8 +453,8 @@ pub fn psi_of(
         return f64::NAN;
     }
     // The quantiles by selection: the same edges as from the sorted values.
-    let edges = crate::analysis::metric_cohorts::decile_edges_unsorted(scratch, bins);
-    let bin_of = crate::analysis::metric_cohorts::bin_of;
+    let edges = super::binning::decile_edges_unsorted(scratch, bins);
+    let bin_of = super::binning::bin_of;
     let k = edges.len() + 1;
     let shares = |c: Vec<f64>, total: f64| -> Vec<f64> {
         c.iter()

@@ -1,0 +1,257 @@
+//! Conversion of polars columns into the contract's buffers: numbers, booleans, dates and
+//! outcomes, each failure naming the file, row, column and value.
+
+use super::*;
+
+/// Facts an error about a column needs.
+#[derive(Clone, Copy)]
+pub(super) struct Ctx<'a> {
+    pub(super) path: &'a str,
+    pub(super) column: &'a str,
+    /// The file's row (0-based) of the values' first row.
+    pub(super) first_row: usize,
+}
+
+impl Ctx<'_> {
+    pub(super) fn bad(&self, i: usize, value: &str, expected: &str) -> DataError {
+        DataError::BadValue {
+            path: self.path.into(),
+            row: self.first_row + i + 1,
+            column: self.column.into(),
+            value: truncate(value),
+            expected: expected.into(),
+        }
+    }
+    pub(super) fn missing(&self, i: usize, why: &str) -> DataError {
+        DataError::MissingValue {
+            path: self.path.into(),
+            row: self.first_row + i + 1,
+            column: self.column.into(),
+            why: why.into(),
+        }
+    }
+}
+
+pub(super) fn truncate(v: &str) -> String {
+    const MAX: usize = 80;
+    if v.chars().count() <= MAX {
+        v.to_string()
+    } else {
+        let s: String = v.chars().take(MAX).collect();
+        format!("{s}…")
+    }
+}
+
+pub(super) fn is_numeric(dt: &DataType) -> bool {
+    dt.is_primitive_numeric()
+}
+
+/// A numeric column appended to `out`: NaN for missing values, errors for text and
+/// non-finite numbers.
+pub(super) fn to_f64(s: &Series, ctx: Ctx, out: &mut Vec<f64>) -> Result<(), DataError> {
+    let dt = s.dtype();
+    if dt == &DataType::String {
+        let ca = s.str().expect("string dtype");
+        out.reserve(ca.len());
+        for (i, v) in ca.iter().enumerate() {
+            match v {
+                None => out.push(f64::NAN),
+                Some(t) => match parse::number(t) {
+                    Ok(Some(x)) => out.push(x),
+                    Ok(None) => out.push(f64::NAN),
+                    Err(exp) => return Err(ctx.bad(i, t, exp)),
+                },
+            }
+        }
+        return Ok(());
+    }
+    if dt == &DataType::Boolean {
+        return to_bool(s, ctx, out);
+    }
+    if !is_numeric(dt) {
+        return Err(ctx.bad(
+            0,
+            &format!("<{dt}>"),
+            "a number (the column has another type)",
+        ));
+    }
+    // The common integer types convert straight into the output (no polars cast, which
+    // would build a second column first).
+    match dt {
+        DataType::Float64 => numbers(s.f64().expect("f64"), ctx, |v| v, out),
+        DataType::Int64 => numbers(s.i64().expect("i64"), ctx, |v| v as f64, out),
+        DataType::Int32 => numbers(s.i32().expect("i32"), ctx, f64::from, out),
+        _ => {
+            let cast = s
+                .cast(&DataType::Float64)
+                .map_err(|e| ctx.bad(0, &e.to_string(), "a number"))?;
+            numbers(cast.f64().expect("cast to f64"), ctx, |v| v, out)
+        }
+    }
+}
+
+/// A numeric column appended to `out` as `f64` through `to`, nulls as NaN; a NaN or
+/// infinity in the data itself is an error.
+pub(super) fn numbers<T: PolarsNumericType>(
+    ca: &ChunkedArray<T>,
+    ctx: Ctx,
+    to: impl Fn(T::Native) -> f64,
+    out: &mut Vec<f64>,
+) -> Result<(), DataError> {
+    let start = out.len();
+    out.reserve(ca.len());
+    for arr in ca.downcast_iter() {
+        let offset = out.len();
+        out.extend(arr.values().iter().map(|&v| to(v)));
+        let values = &mut out[offset..];
+        let nulls = arr.validity().filter(|v| v.unset_bits() > 0);
+        // A null's slot may hold anything: only a valid value is checked.
+        let mut from = 0;
+        while let Some(j) = values[from..].iter().position(|v| !v.is_finite()) {
+            let j = from + j;
+            if nulls.is_none_or(|valid| valid.get_bit(j)) {
+                return Err(ctx.bad(
+                    offset - start + j,
+                    &values[j].to_string(),
+                    "a finite number (NaN and infinities are not allowed)",
+                ));
+            }
+            from = j + 1;
+        }
+        if let Some(valid) = nulls {
+            for (v, ok) in values.iter_mut().zip(valid.iter()) {
+                if !ok {
+                    *v = f64::NAN;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A boolean metric appended to `out` as 1/0, NaN for missing.
+pub(super) fn to_bool(s: &Series, ctx: Ctx, out: &mut Vec<f64>) -> Result<(), DataError> {
+    if s.dtype() == &DataType::Boolean {
+        let ca = s.bool().expect("bool dtype");
+        out.extend(
+            ca.iter()
+                .map(|v| v.map_or(f64::NAN, |b| if b { 1.0 } else { 0.0 })),
+        );
+        return Ok(());
+    }
+    parse_labels(s, ctx, f64::NAN, out, |t| {
+        parse::boolean(t).map(|b| b.map(|b| if b { 1.0 } else { 0.0 }))
+    })
+}
+
+/// Text parsed once per distinct label and appended to `out`: dates, booleans and outcomes
+/// repeat, so the column is interned by an [`Interner`] and each label parsed once;
+/// `missing` where a value is missing (empty or null). A label that does not parse names
+/// the first row holding it.
+pub(super) fn parse_labels<T: Copy>(
+    s: &Series,
+    ctx: Ctx,
+    missing: T,
+    out: &mut Vec<T>,
+    parse: impl Fn(&str) -> Result<Option<T>, &'static str>,
+) -> Result<(), DataError> {
+    let mut interner = Interner::default();
+    let mut codes = Vec::new();
+    interner.push(s, ctx, None, &mut codes)?;
+    let labels = interner.into_labels();
+    let table: Vec<Result<T, &'static str>> = labels
+        .iter()
+        .map(|l| parse(l).map(|v| v.unwrap_or(missing)))
+        .collect();
+    out.reserve(codes.len());
+    for (i, &c) in codes.iter().enumerate() {
+        if c == MetricColumn::MISSING_CODE {
+            out.push(missing);
+            continue;
+        }
+        match table[c as usize] {
+            Ok(v) => out.push(v),
+            Err(expected) => return Err(ctx.bad(i, &labels[c as usize], expected)),
+        }
+    }
+    Ok(())
+}
+
+/// Dates appended to `out` as day numbers; `NO_DAY` for missing when allowed.
+pub(super) fn to_days(
+    s: &Series,
+    ctx: Ctx,
+    required: Option<&str>,
+    out: &mut Vec<Day>,
+) -> Result<(), DataError> {
+    let start = out.len();
+    match s.dtype() {
+        DataType::Date => out.extend(
+            s.date()
+                .expect("date")
+                .physical()
+                .iter()
+                .map(|v| v.unwrap_or(NO_DAY)),
+        ),
+        DataType::Datetime(_, _) => {
+            let d = s
+                .cast(&DataType::Date)
+                .map_err(|e| ctx.bad(0, &e.to_string(), "a date"))?;
+            out.extend(
+                d.date()
+                    .expect("date")
+                    .physical()
+                    .iter()
+                    .map(|v| v.unwrap_or(NO_DAY)),
+            );
+        }
+        DataType::String => parse_labels(s, ctx, NO_DAY, out, parse::date)?,
+        other => {
+            return Err(ctx.bad(
+                0,
+                &format!("<{other}>"),
+                "a date as YYYY-MM-DD (the column has another type)",
+            ))
+        }
+    };
+    if let Some(why) = required {
+        if let Some(i) = out[start..].iter().position(|&d| d == NO_DAY) {
+            return Err(ctx.missing(i, why));
+        }
+    }
+    Ok(())
+}
+
+/// Outcome labels appended to `out` as 0/1.
+pub(super) fn to_outcome(s: &Series, ctx: Ctx, out: &mut Vec<u8>) -> Result<(), DataError> {
+    // Integer outcomes (0/1, the common export) without going through text: an integer's
+    // text is its decimal digits, so a value other than 0 or 1 is reported as written.
+    if s.dtype().is_integer() {
+        let cast = s
+            .cast(&DataType::Int64)
+            .map_err(|e| ctx.bad(0, &e.to_string(), "an outcome"))?;
+        let ca = cast.i64().expect("cast to i64");
+        out.reserve(ca.len());
+        for (i, v) in ca.iter().enumerate() {
+            match v {
+                None => return Err(ctx.missing(i, "every snapshot needs an outcome")),
+                Some(y @ (0 | 1)) => out.push(y as u8),
+                Some(y) => {
+                    return Err(ctx.bad(
+                        i,
+                        &y.to_string(),
+                        "an outcome: 0/1, true/false, yes/no or churned/renewed",
+                    ))
+                }
+            }
+        }
+        return Ok(());
+    }
+    const MISSING: u8 = u8::MAX;
+    let start = out.len();
+    parse_labels(s, ctx, MISSING, out, parse::outcome)?;
+    if let Some(i) = out[start..].iter().position(|&y| y == MISSING) {
+        return Err(ctx.missing(i, "every snapshot needs an outcome"));
+    }
+    Ok(())
+}

@@ -1,0 +1,317 @@
+//! The quarterly pack as one stage: the data-quality audit, the calibration (unless the
+//! profile is reported on as it is), the candidate's scores, tiers and cohorts, the
+//! rollout gate against the incumbent, and the accounts to act on first. Numbers only:
+//! [`crate::report::pack`] words and draws them.
+//!
+//! ```no_run
+//! use churncal::{data, pack::PackParams, profile, report};
+//!
+//! let prior = profile::presets::preset("three-dimensions")?;
+//! let request = data::LoadRequest::for_profile(&prior);
+//! let snapshots = data::load("notebooks-data/sample_snapshots.csv", &request)?;
+//! let today = data::parse::date("2026-01-15")?.expect("a date");
+//! let pack = PackParams::new(today).run(&snapshots, &prior, Some(&prior))?;
+//! let files = report::pack::render(&pack, &report::pack::PackContext::new("sample", &snapshots));
+//! println!("{} files, gate passed: {:?}", files.len(), pack.validation.map(|v| v.passed));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::borrow::Cow;
+
+use serde::Serialize;
+use thiserror::Error;
+
+use crate::analysis::stage::{AnalysisError, CohortParams, CohortReport, TierParams};
+use crate::analysis::tiers::TierReport;
+use crate::audit::{Audit, AuditParams, Finding};
+use crate::calibrate::{CalibrateError, CalibrateParams, Calibration};
+use crate::data::{Day, Snapshots};
+use crate::profile::{Profile, ProfileError};
+use crate::score::{self, ScoreError, Scored, SubScores};
+use crate::validate::{ValidateError, ValidateParams, Validation};
+
+/// What can stop the pack.
+#[derive(Debug, Error)]
+pub enum PackError {
+    /// The pack needs the outcome.
+    #[error("the quarterly pack needs the outcome")]
+    NoOutcome,
+    /// Reporting without calibrating needs a calibrated profile.
+    #[error("'{0}' has no [calibration] block: calibrate it first")]
+    NotCalibrated(String),
+    /// The audit found errors that stop a fit (and `force` is off).
+    #[error("the data-quality audit found {} errors", .0.len())]
+    Audit(Vec<Finding>),
+    /// The audit's parameters are out of range.
+    #[error("audit parameters: {0}")]
+    AuditParams(String),
+    /// Calibration failed.
+    #[error(transparent)]
+    Calibrate(#[from] CalibrateError),
+    /// The calibrated profile breaks the format's rules.
+    #[error("the calibrated profile: {0}")]
+    Profile(#[from] ProfileError),
+    /// Scoring failed.
+    #[error(transparent)]
+    Score(#[from] ScoreError),
+    /// The tier or cohort tables failed.
+    #[error(transparent)]
+    Analysis(#[from] AnalysisError),
+    /// The gate failed to run (a failed gate is a result, not an error).
+    #[error(transparent)]
+    Validate(#[from] ValidateError),
+}
+
+/// Parameters of the pack: one set per stage it runs.
+#[derive(Clone)]
+pub struct PackParams {
+    /// The audit run first; its errors stop the calibration unless `force`.
+    pub audit: AuditParams,
+    /// The calibration; `None` reports on the profile as it is (it must be calibrated).
+    pub calibrate: Option<CalibrateParams>,
+    /// The tier table of the candidate.
+    pub tiers: TierParams,
+    /// The cohort tables of the candidate.
+    pub cohorts: CohortParams,
+    /// The gate, when there is an incumbent.
+    pub validate: ValidateParams,
+    /// Accounts listed to act on first.
+    pub top: usize,
+    /// Calibrate despite audit errors.
+    pub force: bool,
+}
+
+impl PackParams {
+    /// Every stage's defaults, with `as_of` the day the audit takes for today (future
+    /// dates, staleness).
+    pub fn new(as_of: Day) -> Self {
+        PackParams {
+            audit: AuditParams::new(as_of),
+            calibrate: Some(CalibrateParams::default()),
+            tiers: TierParams::default(),
+            cohorts: CohortParams::default(),
+            validate: ValidateParams::default(),
+            top: 20,
+            force: false,
+        }
+    }
+}
+
+/// The pack's results.
+#[derive(Debug, Clone)]
+pub struct Pack {
+    /// The prior profile (the one calibrated, or reported on).
+    pub prior: Profile,
+    /// The audit of the data.
+    pub audit: Audit,
+    /// The calibration, when the pack calibrated.
+    pub calibration: Option<Calibration>,
+    /// The candidate's scores on every snapshot, with group scores and reasons.
+    pub scored: Scored,
+    /// Churn by tier and score band.
+    pub tiers: TierReport,
+    /// Churn by cohort, metric decile and retention.
+    pub cohorts: CohortReport,
+    /// The gate against the incumbent, when there is one.
+    pub validation: Option<Validation>,
+    /// Accounts to act on first.
+    pub act_first: Vec<ActFirst>,
+    /// Score of each account's row in the tier table, by outcome: `(churned, retained)`.
+    pub scores_by_outcome: (Vec<f64>, Vec<f64>),
+}
+
+impl Pack {
+    /// The profile the pack reports on: the calibrated one, else the prior.
+    pub fn candidate(&self) -> &Profile {
+        self.calibration
+            .as_ref()
+            .map_or(&self.prior, |c| &c.profile)
+    }
+}
+
+impl PackParams {
+    /// Check every stage's parameters.
+    pub fn check(&self) -> Result<(), PackError> {
+        self.audit.check().map_err(PackError::AuditParams)?;
+        if let Some(c) = &self.calibrate {
+            c.check()?;
+        }
+        self.tiers.check()?;
+        self.cohorts.check()?;
+        self.validate.check()?;
+        Ok(())
+    }
+
+    /// Run the pack on `data`: audit, calibrate `prior` (unless [`PackParams::calibrate`]
+    /// is `None`), score, tiers, cohorts, the gate against `incumbent` and the act-first
+    /// list.
+    pub fn run(
+        &self,
+        data: &Snapshots,
+        prior: &Profile,
+        incumbent: Option<&Profile>,
+    ) -> Result<Pack, PackError> {
+        self.check()?;
+        if data.outcome.is_none() {
+            return Err(PackError::NoOutcome);
+        }
+        if self.calibrate.is_none() && prior.calibration.is_none() {
+            return Err(PackError::NotCalibrated(prior.name.clone()));
+        }
+        let audit = {
+            let _stage = tracing::info_span!("pack: audit").entered();
+            self.audit.run(prior, data, &[])
+        };
+        let blocking = audit.blocking();
+        if !blocking.is_empty() && !self.force {
+            return Err(PackError::Audit(blocking.into_iter().cloned().collect()));
+        }
+        let calibration = match &self.calibrate {
+            None => None,
+            Some(params) => {
+                let _stage = tracing::info_span!("pack: calibrate").entered();
+                let subs = SubScores::compute(prior, data)?;
+                let fitted = params.fit(prior, data, subs)?;
+                fitted.profile.check()?;
+                Some(fitted)
+            }
+        };
+        let candidate = calibration.as_ref().map_or(prior, |c| &c.profile);
+        let stage = tracing::info_span!("pack: score, tiers and cohorts").entered();
+        let subs = SubScores::compute(candidate, data)?;
+        let scored = score::score(candidate, &subs, score::Extent::Full);
+        drop(subs);
+        let tiers = self.tiers.run(data, &scored)?;
+        let cohorts = self.cohorts.run(data, candidate, &scored)?;
+        drop(stage);
+        let validation = match incumbent {
+            None => None,
+            Some(inc) => {
+                let _stage = tracing::info_span!("pack: validate").entered();
+                Some(self.validate.run(candidate, inc, Cow::Borrowed(data))?)
+            }
+        };
+        let act_first = act_first(data, &scored, self.top);
+        let scores_by_outcome = scores_by_outcome(data, &scored, &self.tiers);
+        Ok(Pack {
+            prior: prior.clone(),
+            audit,
+            calibration,
+            scored,
+            tiers,
+            cohorts,
+            validation,
+            act_first,
+            scores_by_outcome,
+        })
+    }
+}
+
+/// The scores of the tier table's rows, split by outcome.
+fn scores_by_outcome(
+    data: &Snapshots,
+    scored: &Scored,
+    tiers: &TierParams,
+) -> (Vec<f64>, Vec<f64>) {
+    let o = data.outcome.as_ref().expect("checked");
+    let (mut c, mut r) = (Vec::new(), Vec::new());
+    for i in crate::analysis::unit_rows(data, tiers.unit) {
+        let s = scored.score[i as usize];
+        if s.is_finite() {
+            if o[i as usize] == 1 {
+                c.push(s);
+            } else {
+                r.push(s);
+            }
+        }
+    }
+    (c, r)
+}
+
+/// An account to act on first: its latest snapshot, lowest tiers, highest risk first.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActFirst {
+    /// Account id as in the data.
+    pub account: String,
+    /// Date of the snapshot (`YYYY-MM-DD`), when the data has dates.
+    pub date: Option<String>,
+    /// Health score.
+    pub score: f64,
+    /// Tier.
+    pub tier: String,
+    /// Predicted probability of churn, when the profile is calibrated.
+    pub probability: Option<f64>,
+    /// The metrics pulling the score down most, with the points they cost.
+    pub reasons: Vec<(String, f64)>,
+    /// ARR, when the data has it.
+    pub arr: Option<f64>,
+}
+
+/// The `top` accounts to act on first: each account's latest snapshot on the data's last
+/// snapshot date (accounts still there at the end), in the two lowest tiers (or the lowest
+/// when there are only two), riskiest first (highest P(churn), else lowest score; ties by
+/// account id).
+pub fn act_first(data: &Snapshots, scored: &Scored, top: usize) -> Vec<ActFirst> {
+    let last = data.date_range().map(|d| d.1);
+    let n_tiers = scored.tier_names.len();
+    let worst_two = n_tiers.saturating_sub(if n_tiers > 2 { 2 } else { 1 });
+    // Latest row per account.
+    let mut latest: Vec<Option<usize>> = vec![None; data.n_accounts];
+    for i in 0..data.rows {
+        let a = data.account[i] as usize;
+        let newer = match (latest[a], &data.date) {
+            (None, _) => true,
+            (Some(j), Some(d)) => d[i] >= d[j],
+            (Some(_), None) => true,
+        };
+        if newer {
+            latest[a] = Some(i);
+        }
+    }
+    let mut rows: Vec<usize> = latest
+        .into_iter()
+        .flatten()
+        .filter(|&i| match (&data.date, last) {
+            (Some(d), Some(l)) => d[i] == l,
+            _ => true,
+        })
+        .filter(|&i| scored.score[i].is_finite() && (scored.tier[i] as usize) >= worst_two)
+        .collect();
+    let risk = |i: usize| match &scored.probability {
+        Some(p) => -p[i],
+        None => scored.score[i],
+    };
+    rows.sort_by(|&a, &b| {
+        risk(a).total_cmp(&risk(b)).then_with(|| {
+            data.account_name(data.account[a])
+                .cmp(&data.account_name(data.account[b]))
+        })
+    });
+    rows.truncate(top);
+    rows.into_iter()
+        .map(|i| {
+            let k = scored.reasons_per_row;
+            let reasons = (0..k)
+                .filter_map(|j| {
+                    let m = scored.reasons[i * k + j];
+                    // Points to 0.01 (stored as f32).
+                    let pts = (scored.reason_points[i * k + j] as f64 * 100.0).round() / 100.0;
+                    (m != u16::MAX && pts > 0.0)
+                        .then(|| (scored.metric_names[m as usize].clone(), pts))
+                })
+                .collect();
+            ActFirst {
+                account: data.account_name(data.account[i]).into_owned(),
+                date: data
+                    .date
+                    .as_ref()
+                    .map(|d| crate::data::parse::format_day(d[i])),
+                score: scored.score[i],
+                tier: scored.tier_names[scored.tier[i] as usize].clone(),
+                probability: scored.probability.as_ref().map(|p| p[i]),
+                reasons,
+                arr: data.arr.as_ref().map(|a| a[i]).filter(|v| v.is_finite()),
+            }
+        })
+        .collect()
+}
