@@ -233,38 +233,9 @@ pub fn retention(
         .churn_date
         .as_ref()
         .ok_or("retention curves need the churn-date column (--churn-date-col)")?;
-    let na = data.n_accounts;
-    // Per-account facts.
-    let mut churn_of = vec![NO_DAY; na];
-    let mut since_of = vec![NO_DAY; na];
-    let mut first_seen = vec![i32::MAX; na];
-    for i in 0..data.rows {
-        let a = data.account[i] as usize;
-        if churn[i] != NO_DAY {
-            churn_of[a] = churn_of[a].max(churn[i]);
-        }
-        if let Some(s) = &data.customer_since {
-            if s[i] != NO_DAY && since_of[a] == NO_DAY {
-                since_of[a] = s[i];
-            }
-        }
-        if let Some(d) = &data.date {
-            first_seen[a] = first_seen[a].min(d[i]);
-        }
-    }
-    let mut excluded: Vec<(String, usize)> = Vec::new();
-    let mut count_out = |why: &str| {
-        if let Some(e) = excluded.iter_mut().find(|e| e.0 == why) {
-            e.1 += 1;
-        } else {
-            excluded.push((why.to_string(), 1));
-        }
-    };
-    // (group code, duration, event, entry)
-    let mut subjects: Vec<(u32, f64, bool, f64)> = Vec::new();
-    let mut labels: Vec<String> = Vec::new();
-    let mut colors: Vec<String> = Vec::new();
-    let (by_name, origin) = match by {
+    let facts = AccountFacts::of(data, churn);
+    let mut out = Excluded::default();
+    let (groups, by_name, origin) = match by {
         RetentionBy::SignupYear | RetentionBy::SignupQuarter => {
             if data.customer_since.is_none() {
                 return Err(
@@ -273,58 +244,8 @@ pub fn retention(
                 );
             }
             let quarter = matches!(by, RetentionBy::SignupQuarter);
-            let mut index: FxHashMap<i32, u32> = FxHashMap::default();
-            let mut periods: Vec<i32> = Vec::new();
-            for a in 0..na {
-                let s = since_of[a];
-                if s == NO_DAY {
-                    count_out("no customer-since date");
-                    continue;
-                }
-                let c = churn_of[a];
-                let event = c != NO_DAY && c <= end;
-                let exit = if event { c } else { end };
-                if exit < s {
-                    count_out("churn date before customer-since date");
-                    continue;
-                }
-                // Left truncation: the account is seen only from its first snapshot.
-                let entry = if first_seen[a] == i32::MAX {
-                    0.0
-                } else {
-                    (first_seen[a].min(exit) - s).max(0) as f64
-                };
-                let (y, m) = parse::year_month(s);
-                let p = if quarter {
-                    y * 4 + (m as i32 - 1) / 3
-                } else {
-                    y
-                };
-                let next = index.len() as u32;
-                let g = *index.entry(p).or_insert_with(|| {
-                    periods.push(p);
-                    next
-                });
-                subjects.push((g, (exit - s) as f64, event, entry));
-            }
-            // Label in period order.
-            let mut order: Vec<usize> = (0..periods.len()).collect();
-            order.sort_by_key(|&i| periods[i]);
-            let mut remap = vec![0u32; periods.len()];
-            for (new, &old) in order.iter().enumerate() {
-                remap[old] = new as u32;
-                let p = periods[old];
-                labels.push(if quarter {
-                    format!("{}-Q{}", p.div_euclid(4), p.rem_euclid(4) + 1)
-                } else {
-                    format!("{p}")
-                });
-                colors.push(PALETTE[new % PALETTE.len()].to_string());
-            }
-            for s in &mut subjects {
-                s.0 = remap[s.0 as usize];
-            }
             (
+                signup_groups(&facts, quarter, end, &mut out),
                 if quarter {
                     "signup_quarter"
                 } else {
@@ -338,39 +259,202 @@ pub fn retention(
                 .date
                 .as_ref()
                 .ok_or("retention by tier needs snapshot dates")?;
-            // Each account's last scored snapshot on or before the reference date.
-            let mut pick: Vec<Option<(Day, u8)>> = vec![None; na];
-            for ((&d, &t), &a) in dates.iter().zip(&scored.tier).zip(&data.account) {
-                if d > *reference || t == u8::MAX {
-                    continue;
-                }
-                let a = a as usize;
-                if pick[a].is_none_or(|(pd, _)| d > pd) {
-                    pick[a] = Some((d, t));
-                }
-            }
-            for a in 0..na {
-                let Some((_, t)) = pick[a] else {
-                    count_out("no snapshot on or before the reference date");
-                    continue;
-                };
-                let c = churn_of[a];
-                if c != NO_DAY && c <= *reference {
-                    count_out("churned on or before the reference date");
-                    continue;
-                }
-                let event = c != NO_DAY && c <= end;
-                let exit = if event { c } else { end };
-                subjects.push((t as u32, (exit - reference) as f64, event, 0.0));
-            }
-            labels = scored.tier_names.clone();
-            colors = scored.tier_colors.clone();
             (
+                tier_groups(data, dates, scored, &facts, *reference, end, &mut out),
                 "tier",
                 format!("the reference date {}", parse::format_day(*reference)),
             )
         }
     };
+    Ok(Retention {
+        by: by_name.to_string(),
+        origin,
+        censored_at: parse::format_day(end),
+        excluded: out.0,
+        curves: curves(groups, min_size),
+    })
+}
+
+/// Each account's churn date (its latest), customer-since date and first snapshot date.
+struct AccountFacts {
+    churn_of: Vec<Day>,
+    since_of: Vec<Day>,
+    first_seen: Vec<Day>,
+}
+
+impl AccountFacts {
+    fn of(data: &Snapshots, churn: &[Day]) -> Self {
+        let na = data.n_accounts;
+        let mut churn_of = vec![NO_DAY; na];
+        let mut since_of = vec![NO_DAY; na];
+        let mut first_seen = vec![i32::MAX; na];
+        for i in 0..data.rows {
+            let a = data.account[i] as usize;
+            if churn[i] != NO_DAY {
+                churn_of[a] = churn_of[a].max(churn[i]);
+            }
+            if let Some(s) = &data.customer_since {
+                if s[i] != NO_DAY && since_of[a] == NO_DAY {
+                    since_of[a] = s[i];
+                }
+            }
+            if let Some(d) = &data.date {
+                first_seen[a] = first_seen[a].min(d[i]);
+            }
+        }
+        AccountFacts {
+            churn_of,
+            since_of,
+            first_seen,
+        }
+    }
+}
+
+/// Accounts left out of the curves, counted by reason in order of first appearance.
+#[derive(Default)]
+struct Excluded(Vec<(String, usize)>);
+
+impl Excluded {
+    fn count(&mut self, why: &str) {
+        if let Some(e) = self.0.iter_mut().find(|e| e.0 == why) {
+            e.1 += 1;
+        } else {
+            self.0.push((why.to_string(), 1));
+        }
+    }
+}
+
+/// The accounts of each curve: `(group, duration, event, entry)` per account, with the
+/// groups' labels and colours.
+struct Groups {
+    subjects: Vec<(u32, f64, bool, f64)>,
+    labels: Vec<String>,
+    colors: Vec<String>,
+}
+
+/// Accounts by signup year or quarter, timed from their customer-since date and entering
+/// the risk set at their first snapshot (left truncation).
+fn signup_groups(facts: &AccountFacts, quarter: bool, end: Day, out: &mut Excluded) -> Groups {
+    let AccountFacts {
+        churn_of,
+        since_of,
+        first_seen,
+    } = facts;
+    let na = churn_of.len();
+    let mut subjects = Vec::new();
+    let (mut labels, mut colors) = (Vec::new(), Vec::new());
+    let mut index: FxHashMap<i32, u32> = FxHashMap::default();
+    let mut periods: Vec<i32> = Vec::new();
+    for a in 0..na {
+        let s = since_of[a];
+        if s == NO_DAY {
+            out.count("no customer-since date");
+            continue;
+        }
+        let c = churn_of[a];
+        let event = c != NO_DAY && c <= end;
+        let exit = if event { c } else { end };
+        if exit < s {
+            out.count("churn date before customer-since date");
+            continue;
+        }
+        // Left truncation: the account is seen only from its first snapshot.
+        let entry = if first_seen[a] == i32::MAX {
+            0.0
+        } else {
+            (first_seen[a].min(exit) - s).max(0) as f64
+        };
+        let (y, m) = parse::year_month(s);
+        let p = if quarter {
+            y * 4 + (m as i32 - 1) / 3
+        } else {
+            y
+        };
+        let next = index.len() as u32;
+        let g = *index.entry(p).or_insert_with(|| {
+            periods.push(p);
+            next
+        });
+        subjects.push((g, (exit - s) as f64, event, entry));
+    }
+    // Label in period order.
+    let mut order: Vec<usize> = (0..periods.len()).collect();
+    order.sort_by_key(|&i| periods[i]);
+    let mut remap = vec![0u32; periods.len()];
+    for (new, &old) in order.iter().enumerate() {
+        remap[old] = new as u32;
+        let p = periods[old];
+        labels.push(if quarter {
+            format!("{}-Q{}", p.div_euclid(4), p.rem_euclid(4) + 1)
+        } else {
+            format!("{p}")
+        });
+        colors.push(PALETTE[new % PALETTE.len()].to_string());
+    }
+    for s in &mut subjects {
+        s.0 = remap[s.0 as usize];
+    }
+    Groups {
+        subjects,
+        labels,
+        colors,
+    }
+}
+
+/// Accounts by their tier at the reference date (their last scored snapshot on or before
+/// it), timed from that date; accounts churned by then are left out.
+fn tier_groups(
+    data: &Snapshots,
+    dates: &[Day],
+    scored: &Scored,
+    facts: &AccountFacts,
+    reference: Day,
+    end: Day,
+    out: &mut Excluded,
+) -> Groups {
+    let churn_of = &facts.churn_of;
+    let na = churn_of.len();
+    let mut subjects = Vec::new();
+    // Each account's last scored snapshot on or before the reference date.
+    let mut pick: Vec<Option<(Day, u8)>> = vec![None; na];
+    for ((&d, &t), &a) in dates.iter().zip(&scored.tier).zip(&data.account) {
+        if d > reference || t == u8::MAX {
+            continue;
+        }
+        let a = a as usize;
+        if pick[a].is_none_or(|(pd, _)| d > pd) {
+            pick[a] = Some((d, t));
+        }
+    }
+    for a in 0..na {
+        let Some((_, t)) = pick[a] else {
+            out.count("no snapshot on or before the reference date");
+            continue;
+        };
+        let c = churn_of[a];
+        if c != NO_DAY && c <= reference {
+            out.count("churned on or before the reference date");
+            continue;
+        }
+        let event = c != NO_DAY && c <= end;
+        let exit = if event { c } else { end };
+        subjects.push((t as u32, (exit - reference) as f64, event, 0.0));
+    }
+    Groups {
+        subjects,
+        labels: scored.tier_names.clone(),
+        colors: scored.tier_colors.clone(),
+    }
+}
+
+/// Each group's Kaplan–Meier curve, suppressed below `min_size` accounts, read off at the
+/// table's times; a group with no account is left out.
+fn curves(groups: Groups, min_size: usize) -> Vec<Curve> {
+    let Groups {
+        subjects,
+        labels,
+        colors,
+    } = groups;
     let mut curves = Vec::with_capacity(labels.len());
     for (g, (label, color)) in labels.into_iter().zip(colors).enumerate() {
         let mine: Vec<&(u32, f64, bool, f64)> =
@@ -413,13 +497,7 @@ pub fn retention(
             points,
         });
     }
-    Ok(Retention {
-        by: by_name.to_string(),
-        origin,
-        censored_at: parse::format_day(end),
-        excluded,
-        curves,
-    })
+    curves
 }
 
 #[cfg(test)]

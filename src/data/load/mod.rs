@@ -306,3 +306,6 @@ fn end_batch(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod batch_tests;

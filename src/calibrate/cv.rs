@@ -1,0 +1,220 @@
+//! Cross-validation grouped by account: folds dealt by account, each fold's fits along the
+//! λ path with warm starts, the pooled out-of-fold figures and the λ they choose.
+
+use super::*;
+
+impl CalibrateParams {
+    /// Every fold's fits along the λ path (warm-started from the most shrunk) and its
+    /// unconstrained reference refit's out-of-fold predictions.
+    pub(super) fn fit_folds(
+        &self,
+        p: &Prepared,
+        reference: &ReferenceFit,
+        lambdas: &[f64],
+        order: &[usize],
+    ) -> Vec<FoldResult> {
+        let &Prepared {
+            ref fold_of,
+            ref fd,
+            ref w0,
+            ref s0,
+            a0,
+            slope0,
+            ref beta0,
+            ..
+        } = p;
+        let k = fd.k;
+        // Cross-validation grouped by account: fold f's test rows are block f.
+        let block =
+            |f: usize| fold_of.partition_point(|&g| g < f)..fold_of.partition_point(|&g| g <= f);
+        let total_fits = self.folds * lambdas.len();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        (0..self.folds)
+            .into_par_iter()
+            .map(|f| {
+                let test = block(f);
+                let mut w = fd.w.clone();
+                w[test.clone()].fill(0.0);
+                let tr = fd.with_weights(w);
+                let (pa, pb, _) = fit_two(&s0, &tr.y, &tr.w, (a0, slope0));
+                let mut warm = (pa, beta_from(&w0, -pb));
+                let mut warm_info: Option<Vec<f64>> = None;
+                let mut warm_term = None;
+                let mut fits = vec![(0.0, Vec::new()); lambdas.len()];
+                let mut not_conv = vec![0usize; lambdas.len()];
+                for &li in order {
+                    let lam = lambdas[li];
+                    let (alpha, beta) = if lam.is_infinite() {
+                        (pa, beta_from(&w0, -pb))
+                    } else {
+                        let fit = fit_constrained_from(
+                            &tr,
+                            &beta0,
+                            lam,
+                            (warm.0, &warm.1),
+                            warm_info.as_deref(),
+                            warm_term.take(),
+                            self.max_iters,
+                            LOOSE,
+                        );
+                        warm_term = fit.data_term.clone();
+                        if !fit.solver.converged {
+                            not_conv[li] += 1;
+                        }
+                        warm = (fit.alpha, fit.beta.clone());
+                        warm_info = Some(fit.information);
+                        (fit.alpha, fit.beta)
+                    };
+                    fits[li] = (alpha, beta);
+                    let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                    self.tick(Stage::LambdaSearch, d, total_fits);
+                }
+                let train_features = features(&fd, &s0, &tr.w);
+                let rf = refit_reference(&train_features, &reference);
+                let unc = test
+                    .clone()
+                    .into_par_iter()
+                    .map_init(
+                        || vec![0.0; k],
+                        |row, i| {
+                            train_features.row_into(i, row);
+                            rf.probability(row)
+                        },
+                    )
+                    .collect();
+                FoldResult {
+                    test,
+                    fits,
+                    unconstrained: unc,
+                    not_converged: not_conv,
+                }
+            })
+            .collect()
+    }
+}
+
+/// The cross-validation's findings: the λ path, the λ chosen and the out-of-fold figures.
+pub(super) struct CrossValidation {
+    pub(super) lambda_path: Vec<LambdaPoint>,
+    pub(super) lambda: f64,
+    pub(super) comparison: Comparison,
+}
+
+/// The λ path's out-of-fold log-loss and AUC, the λ with the smallest log-loss (ties to the
+/// larger), and the prior, calibrated and unconstrained models' out-of-fold figures.
+pub(super) fn cross_validation(
+    folds: usize,
+    p: &Prepared,
+    per_fold: &[FoldResult],
+    lambdas: &[f64],
+    order: &[usize],
+) -> CrossValidation {
+    let &Prepared {
+        ref fd,
+        events,
+        ref w0,
+        ref s0,
+        a0,
+        slope0,
+        ..
+    } = p;
+    // Out-of-fold predictions of one λ, pooled in row order (one λ at a time: at ten
+    // million rows, all of them at once would take more memory than the data).
+    let pooled = |li: usize| {
+        let mut p = vec![0.0; fd.n];
+        for fr in per_fold {
+            let (alpha, beta) = &fr.fits[li];
+            p[fr.test.clone()].copy_from_slice(&predict(&fd, fr.test.clone(), *alpha, beta));
+        }
+        p
+    };
+    let mut oof_unc = vec![0.0; fd.n];
+    let mut nc = vec![0usize; lambdas.len()];
+    for fr in per_fold {
+        for (li, n) in nc.iter_mut().enumerate() {
+            *n += fr.not_converged[li];
+        }
+        oof_unc[fr.test.clone()].copy_from_slice(&fr.unconstrained);
+    }
+    let lambda_path: Vec<LambdaPoint> = (0..lambdas.len())
+        .map(|li| {
+            let p = pooled(li);
+            LambdaPoint {
+                lambda: lambdas[li],
+                cv_log_loss: stats::log_loss(&p, &fd.y),
+                cv_auc: stats::auc(&p, &fd.y),
+                not_converged: nc[li],
+            }
+        })
+        .collect();
+    // Smallest CV log-loss; ties go to the larger λ (closer to the prior).
+    let best = order
+        .iter()
+        .copied()
+        .min_by(|&a, &b| {
+            lambda_path[a]
+                .cv_log_loss
+                .total_cmp(&lambda_path[b].cv_log_loss)
+        })
+        .expect("at least one λ");
+    let lambda = lambdas[best];
+    let prior_idx = lambdas.iter().position(|l| l.is_infinite());
+    let cv_prior = match prior_idx {
+        Some(i) => Quality::of(&pooled(i), &fd.y),
+        None => {
+            // Not in the grid: evaluate the prior out of fold anyway.
+            let mut p = vec![0.0; fd.n];
+            for fr in per_fold {
+                let mut w = fd.w.clone();
+                w[fr.test.clone()].fill(0.0);
+                let (pa, pb, _) = fit_two(&s0, &fd.y, &w, (a0, slope0));
+                p[fr.test.clone()].copy_from_slice(&predict(
+                    &fd,
+                    fr.test.clone(),
+                    pa,
+                    &beta_from(&w0, -pb),
+                ));
+            }
+            Quality::of(&p, &fd.y)
+        }
+    };
+    let cross_validation = Comparison {
+        scheme: format!("{folds}-fold cross-validation grouped by account"),
+        rows: fd.n,
+        events,
+        prior: cv_prior,
+        calibrated: Quality::of(&pooled(best), &fd.y),
+        unconstrained: Quality::of(&oof_unc, &fd.y),
+    };
+    CrossValidation {
+        lambda_path,
+        lambda,
+        comparison: cross_validation,
+    }
+}
+
+pub(super) struct FoldResult {
+    /// The fold's test rows (a block of the fit's row order).
+    pub(super) test: std::ops::Range<usize>,
+    /// (α, β) per λ, fitted on the other folds.
+    pub(super) fits: Vec<(f64, Vec<f64>)>,
+    pub(super) unconstrained: Vec<f64>,
+    pub(super) not_converged: Vec<usize>,
+}
+
+/// Fold of each row: accounts shuffled with the seed, then dealt round-robin.
+pub fn grouped_folds(accounts: &[u32], folds: usize, seed: u64) -> Vec<usize> {
+    let mut ids = distinct(accounts);
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    // Fisher–Yates
+    for i in (1..ids.len()).rev() {
+        let j = rng.random_range(0..=i);
+        ids.swap(i, j);
+    }
+    let fold: rustc_hash::FxHashMap<u32, usize> = ids
+        .iter()
+        .enumerate()
+        .map(|(r, a)| (*a, r % folds))
+        .collect();
+    accounts.par_iter().map(|a| fold[a]).collect()
+}

@@ -1,0 +1,172 @@
+//! The calibration's parameters: consuming setters whose doc states the default, and
+//! `check` before any work; the typed error.
+
+use super::*;
+
+/// Why a calibration cannot run.
+#[derive(Debug, Error)]
+pub enum CalibrateError {
+    /// The data has no outcome.
+    #[error("calibration needs an outcome for every snapshot")]
+    NoOutcome,
+    /// Too few churn events for the number of weights.
+    #[error("{events} churn events for {params} weights is {epv:.1} events per weight; below 5 the fit is not trustworthy (Harrell's rule of thumb is 15). Pass --force to fit anyway, or use fewer metrics")]
+    TooFewEvents {
+        /// Churn events.
+        events: usize,
+        /// Weights fitted.
+        params: usize,
+        /// Events per weight.
+        epv: f64,
+    },
+    /// Fewer accounts than folds.
+    #[error("{accounts} accounts cannot be split into {folds} cross-validation folds")]
+    TooFewAccounts {
+        /// Accounts with an outcome.
+        accounts: usize,
+        /// Folds asked for.
+        folds: usize,
+    },
+    /// A parameter is out of range.
+    #[error("{0}")]
+    BadParam(String),
+}
+
+/// What progress a calibration reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Cross-validated λ search: (fits done, fits in all).
+    LambdaSearch,
+    /// Bootstrap replicates.
+    Bootstrap,
+}
+
+/// A progress callback: stage, done, total.
+pub type Progress = Arc<dyn Fn(Stage, usize, usize) + Send + Sync>;
+
+/// Parameters of a calibration.
+#[derive(Clone)]
+pub struct CalibrateParams {
+    pub(super) folds: usize,
+    pub(super) bootstrap: usize,
+    pub(super) seed: u64,
+    pub(super) lambdas: Option<Vec<f64>>,
+    pub(super) holdout_from: Option<Day>,
+    pub(super) force: bool,
+    pub(super) max_iters: u64,
+    pub(super) progress: Option<Progress>,
+    pub(super) sample_controls: Option<f64>,
+}
+
+impl Default for CalibrateParams {
+    fn default() -> Self {
+        CalibrateParams {
+            folds: 5,
+            bootstrap: 200,
+            seed: 42,
+            lambdas: None,
+            holdout_from: None,
+            force: false,
+            max_iters: 1000,
+            progress: None,
+            sample_controls: None,
+        }
+    }
+}
+
+/// The default λ grid: ∞ (the prior's weights), then 1, 10^−0.5, …, 10^−6, and 0.
+pub fn default_lambdas() -> Vec<f64> {
+    let mut v = vec![f64::INFINITY];
+    v.extend((0..=12).map(|i| 10f64.powf(-0.5 * i as f64)));
+    v.push(0.0);
+    v
+}
+
+impl CalibrateParams {
+    /// Cross-validation folds, grouped by account. Default 5.
+    pub fn folds(mut self, k: usize) -> Self {
+        self.folds = k;
+        self
+    }
+    /// Bootstrap replicates over accounts. Default 200.
+    pub fn bootstrap(mut self, b: usize) -> Self {
+        self.bootstrap = b;
+        self
+    }
+    /// Seed for folds and the bootstrap. Default 42.
+    pub fn seed(mut self, s: u64) -> Self {
+        self.seed = s;
+        self
+    }
+    /// λ values to choose from by cross-validation (`f64::INFINITY` keeps the prior's
+    /// weights). Default: [`default_lambdas`]. One value fixes λ.
+    pub fn lambdas(mut self, l: Vec<f64>) -> Self {
+        self.lambdas = Some(l);
+        self
+    }
+    /// First date of the out-of-time holdout. Default: the last 25 % of snapshot dates.
+    pub fn holdout_from(mut self, d: Option<Day>) -> Self {
+        self.holdout_from = d;
+        self
+    }
+    /// Fit even below 5 events per weight. Default false.
+    pub fn force(mut self, f: bool) -> Self {
+        self.force = f;
+        self
+    }
+    /// Solver iteration cap per fit. Default 1000.
+    pub fn max_iters(mut self, n: u64) -> Self {
+        self.max_iters = n;
+        self
+    }
+    /// Progress callback. Default none.
+    pub fn progress(mut self, p: Option<Progress>) -> Self {
+        self.progress = p;
+        self
+    }
+
+    /// Fit on a case-control sample: every churned snapshot and each retained one with
+    /// probability `rate` (seeded), then correct the intercept by `ln rate` (Prentice & Pyke,
+    /// "Logistic disease incidence models and case-control studies", Biometrika 66(3),
+    /// 1979: the slopes are those of the full data, only the intercept moves). Default none.
+    pub fn sample_controls(mut self, rate: Option<f64>) -> Self {
+        self.sample_controls = rate;
+        self
+    }
+
+    /// Check the parameters.
+    pub fn check(&self) -> Result<(), CalibrateError> {
+        if let Some(r) = self.sample_controls {
+            if !(r > 0.0 && r <= 1.0) {
+                return Err(CalibrateError::BadParam(format!(
+                    "--sample-controls must lie in (0, 1], got {r}"
+                )));
+            }
+        }
+        if self.folds < 2 {
+            return Err(CalibrateError::BadParam(format!(
+                "--folds must be at least 2, got {}",
+                self.folds
+            )));
+        }
+        if let Some(l) = &self.lambdas {
+            if l.is_empty() || l.iter().any(|v| v.is_nan() || *v < 0.0) {
+                return Err(CalibrateError::BadParam(
+                    "λ values must be >= 0 (inf keeps the prior's weights)".into(),
+                ));
+            }
+        }
+        if self.max_iters == 0 {
+            return Err(CalibrateError::BadParam(
+                "--max-iters must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub(super) fn tick(&self, stage: Stage, done: usize, total: usize) {
+        if let Some(p) = &self.progress {
+            p(stage, done, total);
+        }
+    }
+}
