@@ -58,6 +58,35 @@ impl TierParams {
         tiers::check_bands(&self.bands).map_err(AnalysisError::Bands)
     }
 
+    /// Tier cut-offs fitted by `method` on `data` scored with `profile` as `scored` (the
+    /// rows this stage counts): the proposed minimums, a copy of the profile with them, and
+    /// the tier report they give (the same scores, tiered by the proposed cut-offs).
+    pub fn propose(
+        &self,
+        data: &Snapshots,
+        profile: &Profile,
+        scored: &Scored,
+        method: &tiers::FitTiers,
+    ) -> Result<(Vec<f64>, Profile, TierReport), AnalysisError> {
+        self.check()?;
+        let o = data.outcome.as_ref().ok_or(AnalysisError::NoOutcome)?;
+        let k = profile.tier_names().len();
+        let rows = unit_rows(data, self.unit);
+        let (mut s, mut y) = (
+            Vec::with_capacity(rows.len()),
+            Vec::with_capacity(rows.len()),
+        );
+        for &i in &rows {
+            s.push(scored.score[i as usize]);
+            y.push(o[i as usize]);
+        }
+        let mins = tiers::fit_cutoffs(method, &s, &y, k).map_err(AnalysisError::Data)?;
+        let fitted = tiers::with_cutoffs(profile, &mins);
+        let rescored = crate::score::from_scores(&fitted, scored.score.clone());
+        let report = tiers::tier_report(data, &rescored, self.unit, &self.bands);
+        Ok((mins, fitted, report))
+    }
+
     /// The tier report of `data` scored as `scored`.
     pub fn run(&self, data: &Snapshots, scored: &Scored) -> Result<TierReport, AnalysisError> {
         self.check()?;

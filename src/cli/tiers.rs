@@ -6,8 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 
+use churncal::analysis::stage::TierParams;
 use churncal::analysis::tiers::{self, FitTiers, DEFAULT_BANDS};
-use churncal::analysis::{unit_rows, Unit};
+use churncal::analysis::Unit;
 use churncal::data::OutcomeNeed;
 use churncal::output;
 use churncal::profile::{self, io, presets::DEFAULT_PRESET};
@@ -88,19 +89,11 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     let mut proposal = None;
     let mut proposed_toml = None;
     if let Some(m) = &method {
-        let k = profile.tier_names().len();
-        let rows = unit_rows(&data, a.unit);
-        let (mut s, mut y) = (
-            Vec::with_capacity(rows.len()),
-            Vec::with_capacity(rows.len()),
-        );
-        let o = data.outcome.as_ref().expect("required");
-        for &i in &rows {
-            s.push(scored.score[i as usize]);
-            y.push(o[i as usize]);
+        let (mins, fitted, proposed_report) = TierParams {
+            unit: a.unit,
+            bands: a.bands.clone(),
         }
-        let mins = tiers::fit_cutoffs(m, &s, &y, k).map_err(anyhow::Error::msg)?;
-        let fitted = tiers::with_cutoffs(&profile, &mins);
+        .propose(&data, &profile, &scored, m)?;
         fitted.check().context("the proposed tiers")?;
         let file = format!("{}-tiers.toml", super::safe_file_name(&profile.name));
         let path = out_dir.join(&file);
@@ -110,13 +103,11 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
                 path.display()
             );
         }
-        // The same weights: the same scores, tiered by the proposed cut-offs.
-        let rescored = score::from_scores(&fitted, scored.score.clone());
         proposal = Some(Proposal {
             method: a.fit_tiers.clone().unwrap_or_default(),
             mins,
             file,
-            report: tiers::tier_report(&data, &rescored, a.unit, &a.bands),
+            report: proposed_report,
         });
         proposed_toml = Some((path, io::to_toml(&fitted)));
     }
@@ -155,11 +146,24 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         ],
     )?;
 
+    print_summary(&data, &r, proposal.as_ref(), a.unit, &out_dir, ui);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What `tiers` prints: the tier table, its monotonicity, the band headline, the proposal.
+fn print_summary(
+    data: &churncal::data::Snapshots,
+    r: &tiers::TierReport,
+    proposal: Option<&Proposal>,
+    unit: Unit,
+    out_dir: &std::path::Path,
+    ui: &Ui,
+) {
     ui.note(format!(
         "{}: {} {} of {} accounts, overall churn {:.2} %",
         data.source,
         r.units,
-        match a.unit {
+        match unit {
             Unit::Account => "renewal decisions",
             Unit::Snapshot => "snapshots",
         },
@@ -180,10 +184,10 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     if !r.tier_check.monotone {
         ui.warn("churn does not rise strictly from each tier to the next worse one (see tiers.md)");
     }
-    if let Some(h) = report::band_headline(&r) {
+    if let Some(h) = report::band_headline(r) {
         ui.note(h);
     }
-    if let Some(p) = &proposal {
+    if let Some(p) = proposal {
         ui.note(format!(
             "proposed tier minimums ({}): {}",
             p.method,
@@ -197,9 +201,6 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     ui.note(format!(
         "wrote {}/ (tiers.md, tiers.csv, tiers.json, tiers.svg, bands.svg{})",
         out_dir.display(),
-        proposal
-            .as_ref()
-            .map_or(String::new(), |p| format!(", {}", p.file))
+        proposal.map_or(String::new(), |p| format!(", {}", p.file))
     ));
-    Ok(ExitCode::SUCCESS)
 }

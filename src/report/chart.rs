@@ -4,6 +4,7 @@
 //! Text that came from data (metric and group names) is escaped for XML by plotters' SVG
 //! backend, which a test checks.
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -124,46 +125,7 @@ pub fn weights_svg(title: &str, metrics: &[MetricResult]) -> String {
             (20, 24),
             text(18, &INK, HPos::Left),
         ));
-        // Legend
-        let lx = width - right - 420;
-        let _ = root.draw(&Rectangle::new([(lx, 46), (lx + 18, 56)], PRIOR.filled()));
-        let _ = root.draw(&Text::new(
-            "prior",
-            (lx + 24, 51),
-            text(13, &INK, HPos::Left),
-        ));
-        let _ = root.draw(&Rectangle::new(
-            [(lx + 80, 46), (lx + 98, 56)],
-            CALIBRATED.filled(),
-        ));
-        let _ = root.draw(&Text::new(
-            "calibrated",
-            (lx + 104, 51),
-            text(13, &INK, HPos::Left),
-        ));
-        let _ = root.draw(&PathElement::new(
-            vec![(lx + 190, 51), (lx + 214, 51)],
-            DATA.stroke_width(1),
-        ));
-        let _ = root.draw(&PathElement::new(
-            vec![(lx + 190, 47), (lx + 190, 55)],
-            DATA.stroke_width(1),
-        ));
-        let _ = root.draw(&PathElement::new(
-            vec![(lx + 214, 47), (lx + 214, 55)],
-            DATA.stroke_width(1),
-        ));
-        let _ = root.draw(&Circle::new((lx + 202, 51), 4, DATA.filled()));
-        let _ = root.draw(&Text::new(
-            "data alone, 95 % bootstrap interval",
-            (lx + 220, 51),
-            text(13, &INK, HPos::Left),
-        ));
-        let _ = root.draw(&Text::new(
-            "prior → calibrated",
-            (width - right + 12, top - 12),
-            text(11, &MUTED, HPos::Left),
-        ));
+        weights_legend(&root, width - right - 420, (width - right + 12, top - 12));
 
         let plot_bottom = height - bottom;
         // Grid and x axis
@@ -205,51 +167,101 @@ pub fn weights_svg(title: &str, metrics: &[MetricResult]) -> String {
                 y += head_h;
             }
             for m in metrics.iter().filter(|m| &m.group == g) {
-                let cy = y + row_h / 2;
-                let _ = root.draw(&Text::new(
-                    clip(&m.name, 34),
-                    (left - 10, cy),
-                    text(13, &INK, HPos::Right),
-                ));
-                let _ = root.draw(&Rectangle::new(
-                    [(xs(0.0), cy - 12), (xs(m.prior_weight), cy - 4)],
-                    PRIOR.filled(),
-                ));
-                let _ = root.draw(&Rectangle::new(
-                    [(xs(0.0), cy - 2), (xs(m.weight), cy + 6)],
-                    CALIBRATED.filled(),
-                ));
-                let dy = cy + 12;
-                if m.weight_ci[0].is_finite() && m.weight_ci[1].is_finite() {
-                    let (a, b) = (xs(m.weight_ci[0]), xs(m.weight_ci[1]));
-                    let _ = root.draw(&PathElement::new(
-                        vec![(a, dy), (b, dy)],
-                        DATA.stroke_width(1),
-                    ));
-                    let _ = root.draw(&PathElement::new(
-                        vec![(a, dy - 4), (a, dy + 4)],
-                        DATA.stroke_width(1),
-                    ));
-                    let _ = root.draw(&PathElement::new(
-                        vec![(b, dy - 4), (b, dy + 4)],
-                        DATA.stroke_width(1),
-                    ));
-                }
-                if m.ml_weight.is_finite() {
-                    let _ = root.draw(&Circle::new((xs(m.ml_weight), dy), 4, DATA.filled()));
-                }
-                let label = format!("{:.1} → {:.1}", m.prior_weight, m.weight);
-                let _ = root.draw(&Text::new(
-                    label,
-                    (width - right + 12, cy),
-                    text(12, &INK, HPos::Left),
-                ));
+                weight_row(&root, m, y + row_h / 2, left, width - right + 12, &xs);
                 y += row_h;
             }
         }
         let _ = root.present();
     }
     svg
+}
+
+/// The weights chart's legend, from `lx`, and the heading of its value column at `value_at`.
+fn weights_legend(root: &DrawingArea<SVGBackend<'_>, Shift>, lx: i32, value_at: (i32, i32)) {
+    let _ = root.draw(&Rectangle::new([(lx, 46), (lx + 18, 56)], PRIOR.filled()));
+    let _ = root.draw(&Text::new(
+        "prior",
+        (lx + 24, 51),
+        text(13, &INK, HPos::Left),
+    ));
+    let _ = root.draw(&Rectangle::new(
+        [(lx + 80, 46), (lx + 98, 56)],
+        CALIBRATED.filled(),
+    ));
+    let _ = root.draw(&Text::new(
+        "calibrated",
+        (lx + 104, 51),
+        text(13, &INK, HPos::Left),
+    ));
+    let _ = root.draw(&PathElement::new(
+        vec![(lx + 190, 51), (lx + 214, 51)],
+        DATA.stroke_width(1),
+    ));
+    let _ = root.draw(&PathElement::new(
+        vec![(lx + 190, 47), (lx + 190, 55)],
+        DATA.stroke_width(1),
+    ));
+    let _ = root.draw(&PathElement::new(
+        vec![(lx + 214, 47), (lx + 214, 55)],
+        DATA.stroke_width(1),
+    ));
+    let _ = root.draw(&Circle::new((lx + 202, 51), 4, DATA.filled()));
+    let _ = root.draw(&Text::new(
+        "data alone, 95 % bootstrap interval",
+        (lx + 220, 51),
+        text(13, &INK, HPos::Left),
+    ));
+    let _ = root.draw(&Text::new(
+        "prior → calibrated",
+        value_at,
+        text(11, &MUTED, HPos::Left),
+    ));
+}
+
+/// One metric's row of the weights chart at height `cy`: its name, prior and calibrated
+/// bars, the data-alone weight with its interval, and "prior → calibrated" at `value_x`.
+fn weight_row(
+    root: &DrawingArea<SVGBackend<'_>, Shift>,
+    m: &MetricResult,
+    cy: i32,
+    left: i32,
+    value_x: i32,
+    xs: &impl Fn(f64) -> i32,
+) {
+    let _ = root.draw(&Text::new(
+        clip(&m.name, 34),
+        (left - 10, cy),
+        text(13, &INK, HPos::Right),
+    ));
+    let _ = root.draw(&Rectangle::new(
+        [(xs(0.0), cy - 12), (xs(m.prior_weight), cy - 4)],
+        PRIOR.filled(),
+    ));
+    let _ = root.draw(&Rectangle::new(
+        [(xs(0.0), cy - 2), (xs(m.weight), cy + 6)],
+        CALIBRATED.filled(),
+    ));
+    let dy = cy + 12;
+    if m.weight_ci[0].is_finite() && m.weight_ci[1].is_finite() {
+        let (a, b) = (xs(m.weight_ci[0]), xs(m.weight_ci[1]));
+        let _ = root.draw(&PathElement::new(
+            vec![(a, dy), (b, dy)],
+            DATA.stroke_width(1),
+        ));
+        let _ = root.draw(&PathElement::new(
+            vec![(a, dy - 4), (a, dy + 4)],
+            DATA.stroke_width(1),
+        ));
+        let _ = root.draw(&PathElement::new(
+            vec![(b, dy - 4), (b, dy + 4)],
+            DATA.stroke_width(1),
+        ));
+    }
+    if m.ml_weight.is_finite() {
+        let _ = root.draw(&Circle::new((xs(m.ml_weight), dy), 4, DATA.filled()));
+    }
+    let label = format!("{:.1} → {:.1}", m.prior_weight, m.weight);
+    let _ = root.draw(&Text::new(label, (value_x, cy), text(12, &INK, HPos::Left)));
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! Same look as [`super::chart`]: a title, labelled axes with units, legends, readable at
 //! 100 % zoom; text from data is escaped by plotters' SVG backend.
 
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -180,138 +181,150 @@ pub fn metric_cohorts_svg(title: &str, cohorts: &[MetricCohort], overall: f64) -
         for (i, mc) in cohorts.iter().enumerate() {
             let (c, r) = (i as i32 % cols, i as i32 / cols);
             let (x0, y0) = (10 + c * pw, head + r * ph);
-            let (l, rt, t, b) = (x0 + 52, x0 + pw - 14, y0 + 30, y0 + ph - 40);
-            let flag = !mc.monotone || mc.direction_conflict;
-            let title_color = if flag { RGBColor(198, 40, 40) } else { INK };
-            let _ = root.draw(&Text::new(
-                clip(&mc.metric, 38),
-                (x0 + 8, y0 + 12),
-                TextStyle::from((FONT, 13).into_font().style(FontStyle::Bold))
-                    .color(&title_color)
-                    .pos(Pos::new(HPos::Left, VPos::Center)),
-            ));
-            let bins: Vec<_> = mc.bins.iter().filter(|b| b.count.units > 0).collect();
-            let y_top = bins
-                .iter()
-                .map(|b| b.count.ci[1])
-                .filter(|v| v.is_finite())
-                .fold(overall.max(0.0), f64::max);
-            let (y_max, step) = nice_axis(y_top * 1.05, 4.0);
-            let ys = |v: f64| b - ((v.clamp(0.0, y_max) / y_max) * (b - t) as f64).round() as i32;
-            let mut v = 0.0;
-            while v <= y_max + 1e-12 {
-                let y = ys(v);
-                let _ = root.draw(&PathElement::new(
-                    vec![(l, y), (rt, y)],
-                    GRID.stroke_width(1),
-                ));
-                let _ = root.draw(&Text::new(
-                    pct(v),
-                    (l - 5, y),
-                    text(10, &MUTED, HPos::Right),
-                ));
-                v += step;
-            }
-            // x: bin mean for numeric metrics, evenly spaced otherwise (and for the
-            // missing bin, set apart at the right).
-            let numeric: Vec<_> = bins.iter().filter(|b| b.mean.is_finite()).collect();
-            let (xmin, xmax) = numeric
-                .iter()
-                .fold((f64::INFINITY, f64::NEG_INFINITY), |a, b| {
-                    (a.0.min(b.mean), a.1.max(b.mean))
-                });
-            let has_missing = bins.iter().any(|b| !b.mean.is_finite());
-            let span_r = if has_missing && !numeric.is_empty() {
-                rt - 36
-            } else {
-                rt
-            };
-            let nb = bins.len().max(1) as i32;
-            let mut pts: Vec<(i32, i32)> = Vec::new();
-            for (j, bin) in bins.iter().enumerate() {
-                let x = if !numeric.is_empty() && bin.mean.is_finite() {
-                    if xmax > xmin {
-                        l + 8
-                            + (((bin.mean - xmin) / (xmax - xmin)) * (span_r - l - 16) as f64)
-                                .round() as i32
-                    } else {
-                        (l + span_r) / 2
-                    }
-                } else if !numeric.is_empty() {
-                    rt - 12
-                } else {
-                    l + (rt - l) * (2 * j as i32 + 1) / (2 * nb)
-                };
-                let y = ys(bin.count.rate);
-                let (lo, hi) = (ys(bin.count.ci[0]), ys(bin.count.ci[1]));
-                let _ = root.draw(&PathElement::new(
-                    vec![(x, lo), (x, hi)],
-                    MUTED.stroke_width(1),
-                ));
-                let _ = root.draw(&Circle::new((x, y), 3, LINE.filled()));
-                if bin.mean.is_finite() {
-                    pts.push((x, y));
-                } else {
-                    let _ = root.draw(&Text::new(
-                        if numeric.is_empty() {
-                            clip(&bin.label, 10)
-                        } else {
-                            "n/a".into()
-                        },
-                        (x, b + 12),
-                        text(9, &MUTED, HPos::Center),
-                    ));
-                }
-            }
-            if pts.len() > 1 {
-                let _ = root.draw(&PathElement::new(pts, LINE.stroke_width(2)));
-            }
-            if overall.is_finite() {
-                let y = ys(overall);
-                let mut x = l;
-                while x < rt {
-                    let _ = root.draw(&PathElement::new(
-                        vec![(x, y), ((x + 4).min(rt), y)],
-                        OVERALL.stroke_width(1),
-                    ));
-                    x += 8;
-                }
-            }
-            let _ = root.draw(&PathElement::new(
-                vec![(l, b), (rt, b)],
-                MUTED.stroke_width(1),
-            ));
-            if !numeric.is_empty() {
-                let fmt = |v: f64| {
-                    if v.abs() >= 10.0 || v.fract() == 0.0 {
-                        format!("{v:.0}")
-                    } else {
-                        format!("{v:.2}")
-                    }
-                };
-                let _ = root.draw(&Text::new(
-                    fmt(xmin),
-                    (l + 8, b + 12),
-                    text(10, &MUTED, HPos::Center),
-                ));
-                let _ = root.draw(&Text::new(
-                    fmt(xmax),
-                    (span_r - 8, b + 12),
-                    text(10, &MUTED, HPos::Center),
-                ));
-            }
-            let _ = root.draw(&Text::new(
-                clip(
-                    &format!("{} ({:?})", mc.column, mc.trend).to_lowercase(),
-                    44,
-                ),
-                ((l + rt) / 2, b + 28),
-                text(10, &MUTED, HPos::Center),
-            ));
+            metric_panel(&root, mc, (x0, y0), (pw, ph), overall);
         }
         let _ = root.present();
     }
     svg
+}
+
+/// One metric's panel of [`metric_cohorts_svg`], its corner at `(x0, y0)`, `(pw, ph)` in
+/// size: churn per bin with whiskers, the overall rate dashed, the value range below.
+fn metric_panel(
+    root: &DrawingArea<SVGBackend<'_>, Shift>,
+    mc: &MetricCohort,
+    (x0, y0): (i32, i32),
+    (pw, ph): (i32, i32),
+    overall: f64,
+) {
+    let (l, rt, t, b) = (x0 + 52, x0 + pw - 14, y0 + 30, y0 + ph - 40);
+    let flag = !mc.monotone || mc.direction_conflict;
+    let title_color = if flag { RGBColor(198, 40, 40) } else { INK };
+    let _ = root.draw(&Text::new(
+        clip(&mc.metric, 38),
+        (x0 + 8, y0 + 12),
+        TextStyle::from((FONT, 13).into_font().style(FontStyle::Bold))
+            .color(&title_color)
+            .pos(Pos::new(HPos::Left, VPos::Center)),
+    ));
+    let bins: Vec<_> = mc.bins.iter().filter(|b| b.count.units > 0).collect();
+    let y_top = bins
+        .iter()
+        .map(|b| b.count.ci[1])
+        .filter(|v| v.is_finite())
+        .fold(overall.max(0.0), f64::max);
+    let (y_max, step) = nice_axis(y_top * 1.05, 4.0);
+    let ys = |v: f64| b - ((v.clamp(0.0, y_max) / y_max) * (b - t) as f64).round() as i32;
+    let mut v = 0.0;
+    while v <= y_max + 1e-12 {
+        let y = ys(v);
+        let _ = root.draw(&PathElement::new(
+            vec![(l, y), (rt, y)],
+            GRID.stroke_width(1),
+        ));
+        let _ = root.draw(&Text::new(
+            pct(v),
+            (l - 5, y),
+            text(10, &MUTED, HPos::Right),
+        ));
+        v += step;
+    }
+    // x: bin mean for numeric metrics, evenly spaced otherwise (and for the
+    // missing bin, set apart at the right).
+    let numeric: Vec<_> = bins.iter().filter(|b| b.mean.is_finite()).collect();
+    let (xmin, xmax) = numeric
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |a, b| {
+            (a.0.min(b.mean), a.1.max(b.mean))
+        });
+    let has_missing = bins.iter().any(|b| !b.mean.is_finite());
+    let span_r = if has_missing && !numeric.is_empty() {
+        rt - 36
+    } else {
+        rt
+    };
+    let nb = bins.len().max(1) as i32;
+    let mut pts: Vec<(i32, i32)> = Vec::new();
+    for (j, bin) in bins.iter().enumerate() {
+        let x = if !numeric.is_empty() && bin.mean.is_finite() {
+            if xmax > xmin {
+                l + 8
+                    + (((bin.mean - xmin) / (xmax - xmin)) * (span_r - l - 16) as f64).round()
+                        as i32
+            } else {
+                (l + span_r) / 2
+            }
+        } else if !numeric.is_empty() {
+            rt - 12
+        } else {
+            l + (rt - l) * (2 * j as i32 + 1) / (2 * nb)
+        };
+        let y = ys(bin.count.rate);
+        let (lo, hi) = (ys(bin.count.ci[0]), ys(bin.count.ci[1]));
+        let _ = root.draw(&PathElement::new(
+            vec![(x, lo), (x, hi)],
+            MUTED.stroke_width(1),
+        ));
+        let _ = root.draw(&Circle::new((x, y), 3, LINE.filled()));
+        if bin.mean.is_finite() {
+            pts.push((x, y));
+        } else {
+            let _ = root.draw(&Text::new(
+                if numeric.is_empty() {
+                    clip(&bin.label, 10)
+                } else {
+                    "n/a".into()
+                },
+                (x, b + 12),
+                text(9, &MUTED, HPos::Center),
+            ));
+        }
+    }
+    if pts.len() > 1 {
+        let _ = root.draw(&PathElement::new(pts, LINE.stroke_width(2)));
+    }
+    if overall.is_finite() {
+        let y = ys(overall);
+        let mut x = l;
+        while x < rt {
+            let _ = root.draw(&PathElement::new(
+                vec![(x, y), ((x + 4).min(rt), y)],
+                OVERALL.stroke_width(1),
+            ));
+            x += 8;
+        }
+    }
+    let _ = root.draw(&PathElement::new(
+        vec![(l, b), (rt, b)],
+        MUTED.stroke_width(1),
+    ));
+    if !numeric.is_empty() {
+        let fmt = |v: f64| {
+            if v.abs() >= 10.0 || v.fract() == 0.0 {
+                format!("{v:.0}")
+            } else {
+                format!("{v:.2}")
+            }
+        };
+        let _ = root.draw(&Text::new(
+            fmt(xmin),
+            (l + 8, b + 12),
+            text(10, &MUTED, HPos::Center),
+        ));
+        let _ = root.draw(&Text::new(
+            fmt(xmax),
+            (span_r - 8, b + 12),
+            text(10, &MUTED, HPos::Center),
+        ));
+    }
+    let _ = root.draw(&Text::new(
+        clip(
+            &format!("{} ({:?})", mc.column, mc.trend).to_lowercase(),
+            44,
+        ),
+        ((l + rt) / 2, b + 28),
+        text(10, &MUTED, HPos::Center),
+    ));
 }
 
 /// Kaplan–Meier retention curves with Greenwood 95 % bands, time in months.

@@ -98,9 +98,20 @@ pub fn markdown(v: &Validation, ctx: &ReportContext) -> String {
     s.push_str("## The gate\n\n");
     s.push_str(&checks_table(&v.checks));
     s.push_str("\nThresholds: the specification's defaults unless a gate file was given (the JSON lists those applied).\n");
+    discrimination(&mut s, v);
+    reliability(&mut s, v);
+    lift(&mut s, v);
+    stability(&mut s, v);
+    segments(&mut s, v);
+    optimism(&mut s, v);
+    s
+}
+
+/// Both profiles' discrimination and calibration, and the paired differences.
+fn discrimination(s: &mut String, v: &Validation) {
     s.push_str("\n## Discrimination and calibration on the validation rows\n\n| profile | AUC (DeLong 95 %) | Gini | KS | log-loss | Brier | observed / expected | calibration intercept | calibration slope | ECE | Spiegelhalter z |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
-    model_rows(&mut s, &v.candidate);
-    model_rows(&mut s, &v.incumbent);
+    model_rows(s, &v.candidate);
+    model_rows(s, &v.incumbent);
     s.push_str(&format!(
         "\nProbabilities: candidate from {}; incumbent from {}.\n\nΔAUC {:+.4} (95 % CI {:+.4} to {:+.4}, z = {}, p = {}; DeLong, paired). Δ log-loss {:+.5} (95 % CI {:+.5} to {:+.5}), Δ Brier {:+.5} (95 % CI {:+.5} to {:+.5}): paired bootstrap over {} resamples of validation accounts.\n",
         md_cell(&v.candidate.probabilities),
@@ -118,6 +129,10 @@ pub fn markdown(v: &Validation, ctx: &ReportContext) -> String {
         v.delta_brier.ci[1],
         v.bootstrap
     ));
+}
+
+/// Murphy's decomposition of the Brier score and the candidate's reliability bins.
+fn reliability(s: &mut String, v: &Validation) {
     s.push_str("\n![ROC curves](roc.svg)\n\n## Brier decomposition (Murphy, over the reliability bins)\n\n| profile | Brier | reliability | resolution | uncertainty |\n|---|---:|---:|---:|---:|\n");
     for m in [&v.candidate, &v.incumbent] {
         let c = &m.calibration;
@@ -142,6 +157,10 @@ pub fn markdown(v: &Validation, ctx: &ReportContext) -> String {
             pct(b.ci[1])
         ));
     }
+}
+
+/// Lift and capture by decile and at the candidate's tier cut-offs.
+fn lift(s: &mut String, v: &Validation) {
     s.push_str("\n## Lift and capture\n\n| flagged | candidate lift | candidate capture | incumbent lift | incumbent capture |\n|---|---:|---:|---:|---:|\n");
     for (c, i) in v
         .candidate
@@ -168,6 +187,10 @@ pub fn markdown(v: &Validation, ctx: &ReportContext) -> String {
             pct(c.capture)
         ));
     }
+}
+
+/// The score's and the metrics' stability, and the tier migration.
+fn stability(s: &mut String, v: &Validation) {
     s.push_str("\n## Stability\n\n");
     match v.psi {
         Some(p) => s.push_str(&format!(
@@ -195,6 +218,10 @@ pub fn markdown(v: &Validation, ctx: &ReportContext) -> String {
         }
         s.push('\n');
     }
+}
+
+/// Per-segment figures and events per parameter.
+fn segments(s: &mut String, v: &Validation) {
     if !v.segments.is_empty() {
         s.push_str("\n## Segments\n\n| segment | rows | churned | candidate AUC | incumbent AUC | candidate observed / expected |\n|---|---:|---:|---:|---:|---:|\n");
         for g in &v.segments {
@@ -214,6 +241,10 @@ pub fn markdown(v: &Validation, ctx: &ReportContext) -> String {
         "\nEvents per parameter (candidate, development data): {:.1}.\n",
         v.events_per_parameter
     ));
+}
+
+/// Harrell's optimism-corrected figures.
+fn optimism(s: &mut String, v: &Validation) {
     match &v.optimism {
         Some(o) => {
             s.push_str(&format!(
@@ -242,7 +273,6 @@ pub fn markdown(v: &Validation, ctx: &ReportContext) -> String {
         }
         None => s.push_str("\nOptimism correction: not computed (the candidate carries no calibration block from `churncal calibrate`, or --optimism-bootstrap 0).\n"),
     }
-    s
 }
 
 /// The quarter-by-quarter report of one live profile, in Markdown.

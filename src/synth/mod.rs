@@ -451,60 +451,14 @@ pub fn generate(p: &SynthParams) -> Synth {
         source_row: (1..=n as u32).collect(),
         notes: LoadNotes::default(),
     };
-    let mut segs: Vec<crate::data::Segment> = SEGMENTS
-        .iter()
-        .zip(&panel.segments)
-        .map(|((name, labels), codes)| crate::data::Segment {
-            name: name.to_string(),
-            codes: codes.iter().map(|&c| c as u32).collect(),
-            labels: labels.iter().map(|(l, _)| l.to_string()).collect(),
-        })
-        .collect();
-    segs.insert(
-        2,
-        crate::data::Segment {
-            name: "plan".into(),
-            codes: panel.plan.iter().map(|&c| c as u32).collect(),
-            labels: PLANS.iter().map(|s| s.to_string()).collect(),
-        },
-    );
-    segs.push(crate::data::Segment {
-        name: "csm".into(),
-        codes: panel.csm.iter().map(|&c| c as u32).collect(),
-        labels: CSMS.iter().map(|s| s.to_string()).collect(),
-    });
-    full.segments = segs;
+    full.segments = segments_of(&panel);
 
     // Churn: the truth profile's score of each snapshot, through σ(α + slope·score/100).
     let mut truth = truth_profile();
     let subs =
         SubScores::compute(&truth, &full).expect("the truth profile fits the generated columns");
     let scores = subs.scores(&truth.effective_weights());
-    let expected = |alpha: f64| -> f64 {
-        let mut total = 0.0;
-        let mut survive = 1.0;
-        for (&q, &s) in panel.quarter.iter().zip(&scores) {
-            if q == 0 {
-                survive = 1.0;
-            }
-            let s = if s.is_nan() { 50.0 } else { s };
-            survive *= 1.0 - sigmoid(alpha + p.slope * s / 100.0);
-            if q as usize == p.quarters - 1 {
-                total += 1.0 - survive;
-            }
-        }
-        total
-    };
-    let (mut lo, mut hi) = (-30.0, 30.0);
-    for _ in 0..100 {
-        let mid = 0.5 * (lo + hi);
-        if expected(mid) < p.target_churned {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    let alpha = 0.5 * (lo + hi);
+    let alpha = churn_intercept(&panel, &scores, p);
     let mut keep = Vec::with_capacity(n);
     let mut outcome = Vec::with_capacity(n);
     let mut churn_date = vec![parse::NO_DAY; n];
@@ -551,6 +505,63 @@ pub fn generate(p: &SynthParams) -> Synth {
             .map(|(n, _)| n.to_string())
             .collect(),
     }
+}
+
+/// The generated segment columns, `plan` third and `csm` last.
+fn segments_of(panel: &Panel) -> Vec<crate::data::Segment> {
+    let mut segs: Vec<crate::data::Segment> = SEGMENTS
+        .iter()
+        .zip(&panel.segments)
+        .map(|((name, labels), codes)| crate::data::Segment {
+            name: name.to_string(),
+            codes: codes.iter().map(|&c| c as u32).collect(),
+            labels: labels.iter().map(|(l, _)| l.to_string()).collect(),
+        })
+        .collect();
+    segs.insert(
+        2,
+        crate::data::Segment {
+            name: "plan".into(),
+            codes: panel.plan.iter().map(|&c| c as u32).collect(),
+            labels: PLANS.iter().map(|s| s.to_string()).collect(),
+        },
+    );
+    segs.push(crate::data::Segment {
+        name: "csm".into(),
+        codes: panel.csm.iter().map(|&c| c as u32).collect(),
+        labels: CSMS.iter().map(|s| s.to_string()).collect(),
+    });
+    segs
+}
+
+/// The intercept α at which the expected number of accounts churning by the last quarter
+/// is the target, by bisection.
+fn churn_intercept(panel: &Panel, scores: &[f64], p: &SynthParams) -> f64 {
+    let expected = |alpha: f64| -> f64 {
+        let mut total = 0.0;
+        let mut survive = 1.0;
+        for (&q, &s) in panel.quarter.iter().zip(scores) {
+            if q == 0 {
+                survive = 1.0;
+            }
+            let s = if s.is_nan() { 50.0 } else { s };
+            survive *= 1.0 - sigmoid(alpha + p.slope * s / 100.0);
+            if q as usize == p.quarters - 1 {
+                total += 1.0 - survive;
+            }
+        }
+        total
+    };
+    let (mut lo, mut hi) = (-30.0, 30.0);
+    for _ in 0..100 {
+        let mid = 0.5 * (lo + hi);
+        if expected(mid) < p.target_churned {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
 }
 
 impl Synth {

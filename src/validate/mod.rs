@@ -259,23 +259,8 @@ fn validate(
     // What needs the candidate's sub-scores comes first, and then they are freed: the
     // per-metric stability (out of time only) and Harrell's optimism.
     let oot = folds.is_none();
-    let csi = if oot {
-        metric_stability(candidate, &subs, &dev, &val)
-    } else {
-        Vec::new()
-    };
-    let optimism = if params.optimism_bootstrap > 0 {
-        harrell_optimism(
-            candidate,
-            data,
-            subs,
-            params.optimism_bootstrap,
-            params.seed,
-        )?
-    } else {
-        drop(subs);
-        None
-    };
+    let (csi, optimism) =
+        metric_stability_and_optimism(candidate, data, subs, (&dev, &val), oot, params)?;
     drop(stage);
     let stage = tracing::info_span!("validate: probabilities").entered();
 
@@ -518,6 +503,36 @@ fn split(
         dev_events,
         val_events,
     })
+}
+
+/// What needs the candidate's sub-scores, which are freed after it: the per-metric
+/// stability (out of time only) and Harrell's optimism.
+fn metric_stability_and_optimism(
+    candidate: &Profile,
+    data: &Snapshots,
+    subs: SubScores,
+    (dev, val): (&[usize], &[usize]),
+    oot: bool,
+    params: &ValidateParams,
+) -> Result<(Vec<(String, f64)>, Option<Optimism>), ValidateError> {
+    let csi = if oot {
+        metric_stability(candidate, &subs, dev, val)
+    } else {
+        Vec::new()
+    };
+    let optimism = if params.optimism_bootstrap > 0 {
+        harrell_optimism(
+            candidate,
+            data,
+            subs,
+            params.optimism_bootstrap,
+            params.seed,
+        )?
+    } else {
+        drop(subs);
+        None
+    };
+    Ok((csi, optimism))
 }
 
 /// Each metric's stability (PSI of its sub-score) from the development to the validation
