@@ -7,19 +7,16 @@ use anyhow::bail;
 
 use churncal::audit::{self, AuditParams, Severity};
 use churncal::data::{self, parse, MetricColumn, OutcomeNeed};
-use churncal::profile::{self, presets::DEFAULT_PRESET, InputKind, Profile};
+use churncal::profile::{self, InputKind, Profile};
 use churncal::report::audit as report;
 
-use super::{report_dir, DataArgs, Ui};
+use super::{report_dir, DataArgs, Input, Ui};
 
 /// Arguments of `churncal audit`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    data: DataArgs,
-    /// Profile: a .toml or .json file, or a preset name.
-    #[arg(short, long, value_name = "PROFILE", default_value = DEFAULT_PRESET)]
-    profile: String,
+    input: Input,
     /// Also scan these columns outside the profile for leakage ("all": every column that
     /// plays no role and is not a profile metric).
     #[arg(long, value_name = "COLS|all", value_delimiter = ',')]
@@ -41,35 +38,43 @@ pub(super) fn today() -> i32 {
 }
 
 pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let prof = profile::read_profile(&a.profile)?;
-    let mut req = a.data.request(&prof, OutcomeNeed::Optional)?;
+    let prof = profile::read_profile(&a.input.profile)?;
+    let mut req = a.input.data.request(&prof, OutcomeNeed::Optional)?;
     // Extra columns to scan, read as text and kept when every value is a number.
     let mut extra_cols: Vec<String> = Vec::new();
     if !a.scan.is_empty() {
-        let names = data::column_names(&a.data.data, &req)?;
+        let names = data::column_names(&a.input.data.data, &req)?;
         let used = |c: &str| {
             prof.metrics.iter().any(|m| m.column == c)
                 || [
-                    a.data.id_col.as_deref().unwrap_or(data::Roles::DEFAULT_ID),
-                    a.data
+                    a.input
+                        .data
+                        .id_col
+                        .as_deref()
+                        .unwrap_or(data::Roles::DEFAULT_ID),
+                    a.input
+                        .data
                         .date_col
                         .as_deref()
                         .unwrap_or(data::Roles::DEFAULT_DATE),
-                    a.data
+                    a.input
+                        .data
                         .outcome_col
                         .as_deref()
                         .unwrap_or(data::Roles::DEFAULT_OUTCOME),
-                    a.data
+                    a.input
+                        .data
                         .churn_date_col
                         .as_deref()
                         .unwrap_or(data::Roles::DEFAULT_CHURN_DATE),
-                    a.data
+                    a.input
+                        .data
                         .customer_since_col
                         .as_deref()
                         .unwrap_or(data::Roles::DEFAULT_CUSTOMER_SINCE),
                 ]
                 .contains(&c)
-                || a.data.segment.iter().any(|s| s == c)
+                || a.input.data.segment.iter().any(|s| s == c)
         };
         if a.scan.iter().any(|s| s == "all") {
             extra_cols = names.into_iter().filter(|c| !used(c)).collect();
@@ -78,7 +83,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
                 if !names.contains(c) {
                     bail!(
                         "--scan: no column '{c}' in {} (closest: {})",
-                        a.data.data,
+                        a.input.data.data,
                         data::closest_names(c, &names).join(", ")
                     );
                 }
@@ -91,9 +96,10 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    a.data
+    a.input
+        .data
         .check_memory(churncal::data::memory::Job::Score, req.metrics.len())?;
-    let snaps = data::load(&a.data.data, &req)?;
+    let snaps = data::load(&a.input.data.data, &req)?;
     for w in &snaps.notes.warnings {
         ui.warn(w);
     }
@@ -121,7 +127,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     let p = AuditParams {
         stale_days: a.stale_days,
         stale_snapshots: a.stale_snapshots,
-        ..AuditParams::new(as_of(&a.data)?)
+        ..AuditParams::new(as_of(&a.input.data)?)
     };
     p.check().map_err(anyhow::Error::msg)?;
     let result = audit::audit(&prof, &snaps, &extra, &p);

@@ -13,20 +13,17 @@ use sha2::{Digest, Sha256};
 use churncal::calibrate::{transforms, CalibrateParams, Progress, Stage};
 use churncal::data::{parse, OutcomeNeed, SAMPLE_CSV, SAMPLE_PATH};
 use churncal::output;
-use churncal::profile::{self, io, presets::DEFAULT_PRESET, CalibrationData};
+use churncal::profile::{self, io, CalibrationData};
 use churncal::report::{calibration as summary, chart};
 use churncal::score::SubScores;
 
-use super::{DataArgs, Ui};
+use super::{Input, Ui};
 
 /// Arguments of `churncal calibrate`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    data: DataArgs,
-    /// Prior profile: a .toml or .json file, or a preset name.
-    #[arg(short, long, value_name = "PROFILE", default_value = DEFAULT_PRESET)]
-    profile: String,
+    input: Input,
     /// Output folder [default: reports/<profile>-<last snapshot date>].
     #[arg(short, long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -143,7 +140,7 @@ fn created_date() -> String {
 
 pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     let stage = tracing::info_span!("load").entered();
-    let prior = profile::read_profile(&a.profile)?;
+    let prior = profile::read_profile(&a.input.profile)?;
     let lambdas = parse_lambdas(&a.lambda)?;
     let holdout_from = match &a.holdout_from {
         None => None,
@@ -166,7 +163,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     }
     params.check()?;
 
-    let data = a.data.load(
+    let data = a.input.data.load(
         &prior,
         OutcomeNeed::Required,
         churncal::data::memory::Job::Fit,
@@ -174,7 +171,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     )?;
     drop(stage);
     let stage = tracing::info_span!("audit").entered();
-    super::audit::before_fit(&prior, &data, &a.data, a.force, false, ui)?;
+    super::audit::before_fit(&prior, &data, &a.input.data, a.force, false, ui)?;
     let (prior_fitted, transform_fits) = if a.fit_transforms {
         let (p, t) = transforms::fit_transforms(&prior, &data);
         p.check().context("the fitted transforms")?;
@@ -221,12 +218,12 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
 
     drop(stage);
     let stage = tracing::info_span!("write").entered();
-    provenance(&mut result, &a.profile, &a.data.data, &data)?;
+    provenance(&mut result, &a.input.profile, &a.input.data.data, &data)?;
     result.profile.check().context("the calibrated profile")?;
 
     // Render everything, then write.
     let ctx = summary::SummaryContext {
-        data: a.data.data.clone(),
+        data: a.input.data.data.clone(),
         dates,
         profile_file: profile_name.clone(),
         transforms: transform_fits,

@@ -11,21 +11,18 @@ use churncal::analysis::stage::{AnalysisError, CohortParams, RetentionChoice};
 use churncal::analysis::survival::RetentionBy;
 use churncal::analysis::Unit;
 use churncal::data::{parse, OutcomeNeed};
-use churncal::profile::{self, presets::DEFAULT_PRESET};
+use churncal::profile::{self};
 use churncal::report::analysis as report;
 use churncal::report::churn_charts;
 use churncal::score;
 
-use super::{report_context, report_dir, DataArgs, Ui};
+use super::{report_context, report_dir, DataArgs, Input, Ui};
 
 /// Arguments of `churncal cohorts`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    data: DataArgs,
-    /// Profile: a .toml or .json file, or a preset name.
-    #[arg(short, long, value_name = "PROFILE", default_value = DEFAULT_PRESET)]
-    profile: String,
+    input: Input,
     /// Output folder [default: reports/cohorts-<profile>-<last snapshot date>].
     #[arg(short, long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -69,8 +66,8 @@ pub(super) fn retention_choice(s: Option<&str>) -> anyhow::Result<RetentionChoic
 }
 
 pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let profile = profile::read_profile(&a.profile)?;
-    let (keys, data_args) = keys_and_data(&a.by, &a.data);
+    let profile = profile::read_profile(&a.input.profile)?;
+    let (keys, data_args) = keys_and_data(&a.by, &a.input.data);
     let reference = match &a.reference {
         None => None,
         Some(s) => match parse::date(s) {
@@ -86,7 +83,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         zero_bin: a.zero_bin,
         retention: retention_choice(a.retention.as_deref())?,
         reference,
-        as_of: a.data.as_of_day()?,
+        as_of: a.input.data.as_of_day()?,
     };
     if let Err(AnalysisError::Bins(_)) = params.check() {
         bail!("--bins must be at least 2");
@@ -104,7 +101,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     let subs = score::SubScores::compute(&profile, &data)?;
     let scored = score::score(&profile, &subs, score::Extent::Tiers);
     let rep = params.run(&data, &profile, &scored)?;
-    let ctx = report_context(&a.data.data, &profile, &data);
+    let ctx = report_context(&a.input.data.data, &profile, &data);
     let mut files: Vec<(&str, String)> = vec![
         ("cohorts.md", report::cohorts_markdown(&rep, &ctx)),
         ("cohorts.json", report::cohorts_json(&rep, &ctx)),

@@ -13,6 +13,16 @@ use churncal::score::{StreamedScores, SubScores};
 /// The bundled sample, used when no --data is given.
 pub const SAMPLE_DATA: &str = churncal::data::SAMPLE_PATH;
 
+/// What every command that reads data and scores it takes: the data flags and the profile.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Input {
+    #[command(flatten)]
+    pub data: DataArgs,
+    /// Profile: a .toml or .json file (a calibrated one adds P(churn)), or a preset name.
+    #[arg(short, long, value_name = "PROFILE", default_value = churncal::profile::presets::DEFAULT_PRESET)]
+    pub profile: String,
+}
+
 /// Input data and column roles.
 #[derive(Debug, Clone, Args)]
 pub struct DataArgs {

@@ -18,7 +18,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub use data_args::DataArgs;
+pub use data_args::{DataArgs, Input};
 
 /// Calibrate customer-health-score weights against real churn.
 #[derive(Debug, Parser)]

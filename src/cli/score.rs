@@ -6,19 +6,16 @@ use anyhow::Context;
 
 use churncal::data::OutcomeNeed;
 use churncal::output::{self, Sink};
-use churncal::profile::{self, presets::DEFAULT_PRESET};
+use churncal::profile::{self};
 use churncal::score::{self, summary, table};
 
-use super::{DataArgs, Ui};
+use super::{Input, Ui};
 
 /// Arguments of `churncal score`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    data: DataArgs,
-    /// Profile file (.toml or .json) or preset name.
-    #[arg(short, long, value_name = "PROFILE", default_value = DEFAULT_PRESET)]
-    profile: String,
+    input: Input,
     /// Output table: .csv or .parquet; - writes CSV to standard output
     /// [default: reports/<profile>-scores.csv].
     #[arg(short, long, value_name = "FILE")]
@@ -27,8 +24,8 @@ pub struct Args {
 
 pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     let stage = tracing::info_span!("load").entered();
-    let profile = profile::read_profile(&a.profile)?;
-    let mut data = a.data.load(
+    let profile = profile::read_profile(&a.input.profile)?;
+    let mut data = a.input.data.load(
         &profile,
         OutcomeNeed::Optional,
         churncal::data::memory::Job::Score,

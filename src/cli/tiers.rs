@@ -11,21 +11,18 @@ use churncal::analysis::tiers::{self, FitTiers, DEFAULT_BANDS};
 use churncal::analysis::Unit;
 use churncal::data::OutcomeNeed;
 use churncal::output;
-use churncal::profile::{self, io, presets::DEFAULT_PRESET};
+use churncal::profile::{self, io};
 use churncal::report::analysis::{self as report, Proposal};
 use churncal::report::churn_charts;
 use churncal::score;
 
-use super::{report_context, report_dir, DataArgs, Ui};
+use super::{report_context, report_dir, Input, Ui};
 
 /// Arguments of `churncal tiers`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
-    data: DataArgs,
-    /// Profile: a .toml or .json file (a calibrated one shows predicted churn), or a preset.
-    #[arg(short, long, value_name = "PROFILE", default_value = DEFAULT_PRESET)]
-    profile: String,
+    input: Input,
     /// Output folder [default: reports/tiers-<profile>-<last snapshot date>].
     #[arg(short, long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -55,7 +52,7 @@ pub(super) fn parse_unit(s: &str) -> Result<Unit, String> {
 
 pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     let stage = tracing::info_span!("load and score").entered();
-    let profile = profile::read_profile(&a.profile)?;
+    let profile = profile::read_profile(&a.input.profile)?;
     tiers::check_bands(&a.bands).map_err(anyhow::Error::msg)?;
     let method = a
         .fit_tiers
@@ -74,7 +71,10 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     }
     // The metric values become scores batch by batch as the file loads: the table holds
     // the rows' ids, dates and outcomes, not their metrics.
-    let (data, scores) = a.data.load_scores(&profile, OutcomeNeed::Required, ui)?;
+    let (data, scores) = a
+        .input
+        .data
+        .load_scores(&profile, OutcomeNeed::Required, ui)?;
     drop(stage);
     let stage = tracing::info_span!("tier table").entered();
     let out_dir = a
@@ -84,7 +84,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     let scored = score::from_scores(&profile, scores);
     let r = tiers::tier_report(&data, &scored, a.unit, &a.bands);
     drop(stage);
-    let ctx = report_context(&a.data.data, &profile, &data);
+    let ctx = report_context(&a.input.data.data, &profile, &data);
 
     let mut proposal = None;
     let mut proposed_toml = None;

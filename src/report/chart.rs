@@ -68,11 +68,23 @@ pub(crate) fn canvas(
 /// Horizontal grid lines with labels from `fmt`, for values 0..=`max` in `step`s.
 pub(crate) fn y_grid(
     root: &DrawingArea<SVGBackend, plotters::coord::Shift>,
-    (left, right): (i32, i32),
+    span: (i32, i32),
     max: f64,
     step: f64,
     ys: &dyn Fn(f64) -> i32,
     fmt: &dyn Fn(f64) -> String,
+) {
+    y_grid_labelled(root, span, (max, step), ys, fmt, (8, 12));
+}
+
+/// [`y_grid`] with its labels `gap` pixels left of the grid in `size`-point text.
+pub(crate) fn y_grid_labelled(
+    root: &DrawingArea<SVGBackend, plotters::coord::Shift>,
+    (left, right): (i32, i32),
+    (max, step): (f64, f64),
+    ys: &dyn Fn(f64) -> i32,
+    fmt: &dyn Fn(f64) -> String,
+    (gap, size): (i32, u32),
 ) {
     let mut v = 0.0;
     while v <= max + 1e-12 {
@@ -83,8 +95,8 @@ pub(crate) fn y_grid(
         ));
         let _ = root.draw(&Text::new(
             fmt(v),
-            (left - 8, y),
-            text(12, &MUTED, HPos::Right),
+            (left - gap, y),
+            text(size, &MUTED, HPos::Right),
         ));
         v += step;
     }

@@ -8,7 +8,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::chart::{canvas, clip, text, y_grid, FONT, GRID, INK, MUTED};
+use super::chart::{canvas, clip, text, y_grid, y_grid_labelled, FONT, GRID, INK, MUTED};
 
 use crate::analysis::metric_cohorts::MetricCohort;
 use crate::analysis::survival::Retention;
@@ -215,20 +215,7 @@ fn metric_panel(
         .fold(overall.max(0.0), f64::max);
     let (y_max, step) = nice_axis(y_top * 1.05, 4.0);
     let ys = |v: f64| b - ((v.clamp(0.0, y_max) / y_max) * (b - t) as f64).round() as i32;
-    let mut v = 0.0;
-    while v <= y_max + 1e-12 {
-        let y = ys(v);
-        let _ = root.draw(&PathElement::new(
-            vec![(l, y), (rt, y)],
-            GRID.stroke_width(1),
-        ));
-        let _ = root.draw(&Text::new(
-            pct(v),
-            (l - 5, y),
-            text(10, &MUTED, HPos::Right),
-        ));
-        v += step;
-    }
+    y_grid_labelled(root, (l, rt), (y_max, step), &ys, &|v| pct(v), (5, 10));
     // x: bin mean for numeric metrics, evenly spaced otherwise (and for the
     // missing bin, set apart at the right).
     let numeric: Vec<_> = bins.iter().filter(|b| b.mean.is_finite()).collect();
