@@ -27,7 +27,7 @@ use churncal::analysis::{count_groups, unit_rows, Unit};
 use churncal::calibrate::problem::{evaluate_objective, fit_constrained, FitData, LOOSE, TIGHT};
 use churncal::data::{load, LoadRequest, MetricColumn, Snapshots};
 use churncal::profile::{presets, Profile};
-use churncal::score::{score, SubScores};
+use churncal::score::{score, Extent, SubScores};
 use churncal::stats::evaluation::{auc_ci, delong};
 use churncal::synth::{generate, SynthParams};
 
@@ -101,11 +101,21 @@ fn kernels(c: &mut Criterion) {
             let mut g = c.benchmark_group("score");
             g.sample_size(10).throughput(Throughput::Elements(n));
             g.bench_function(BenchmarkId::new("transform+score+tier+reasons", &id), |b| {
-                b.iter(|| score(&profile, &snaps).expect("scores"))
+                b.iter(|| {
+                    score(
+                        &profile,
+                        &SubScores::compute(&profile, &snaps).expect("scores"),
+                        Extent::Full,
+                    )
+                })
             });
             g.finish();
 
-            let scored = score(&profile, &snaps).expect("scores");
+            let scored = score(
+                &profile,
+                &SubScores::compute(&profile, &snaps).expect("scores"),
+                Extent::Full,
+            );
             let mut g = c.benchmark_group("group_by");
             g.sample_size(10).throughput(Throughput::Elements(n));
             let seg = &snaps.segments[0];

@@ -11,7 +11,8 @@
 //! let snapshots = data::load("notebooks-data/sample_snapshots.csv", &request)?;
 //! let today = data::parse::date("2026-01-15")?.expect("a date");
 //! let pack = PackParams::new(today).run(&snapshots, &prior, Some(&prior))?;
-//! let files = report::pack::render(&pack, &report::pack::PackContext::new("sample", &snapshots));
+//! let context = report::pack::PackContext::new("sample", &snapshots, "calibrated.toml");
+//! let files = report::pack::render(&pack, &context);
 //! println!("{} files, gate passed: {:?}", files.len(), pack.validation.map(|v| v.passed));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

@@ -286,7 +286,7 @@ proptest! {
     ) {
         use churncal::data::{MetricColumn, Snapshots};
         use churncal::profile::{Calibration, Direction, Missing};
-        use churncal::score::{score, ScoreError};
+        use churncal::score::{score, Extent, ScoreError, SubScores};
         let metrics: Vec<_> = specs.iter().enumerate().map(|(i, s)| build_metric(i, s)).collect();
         let mut profile = presets::preset(tiers).unwrap();
         profile.groups.clear();
@@ -325,7 +325,7 @@ proptest! {
         });
         let unknown_label = profile.metrics.iter().any(|m| matches!(m.transform, Transform::Categories { .. }))
             && labels.contains(&3);
-        let result = score(&profile, &data);
+        let result = SubScores::compute(&profile, &data).map(|subs| score(&profile, &subs, Extent::Full));
         // The same values handed over in batches, as a file loads for `tiers`: the same
         // scores bit for bit, or a refusal naming a row that holds what is refused.
         match (&result, streamed_scores(&profile, &data, &cuts)) {

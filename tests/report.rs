@@ -44,6 +44,68 @@ fn the_committed_example_report_is_current() {
     }
 }
 
+/// The quarterly pack is a library stage: composed and rendered without the command line,
+/// it gives the committed example's charts byte for byte and its summary and verdict.
+#[test]
+fn the_library_produces_the_quarterly_pack_without_the_cli() {
+    use churncal::analysis::cohorts::CohortKey;
+    use churncal::{data, pack::PackParams, profile, report};
+
+    let prior = profile::presets::preset("three-dimensions").unwrap();
+    // Integration tests run in the crate's root, as the example was made.
+    let snapshots = data::load(
+        "notebooks-data/sample_snapshots.csv",
+        &data::LoadRequest::for_profile(&prior),
+    )
+    .unwrap();
+    // What `churncal report` does with no flags: the audit's today is SOURCE_DATE_EPOCH's
+    // day, the cohorts are by tenure (the sample has customer_since and no --segment), and
+    // the incumbent is the prior itself.
+    let today = EXAMPLE_EPOCH.parse::<i64>().unwrap().div_euclid(86_400) as i32;
+    let mut params = PackParams::new(today);
+    params.cohorts.keys = vec![CohortKey::parse("tenure")];
+    let pack = params.run(&snapshots, &prior, Some(&prior)).unwrap();
+    let context = report::pack::PackContext::new(
+        "notebooks-data/sample_snapshots.csv",
+        &snapshots,
+        "three-dimensions-calibrated.toml",
+    );
+    let files = report::pack::render(&pack, &context);
+    let example = root().join("reports/example");
+    let mut charts = 0;
+    for (name, body) in &files {
+        let committed = std::fs::read_to_string(example.join(name)).unwrap();
+        if name.ends_with(".svg") {
+            assert!(*body == committed, "{name} differs from the example's");
+            charts += 1;
+        }
+    }
+    assert_eq!(
+        charts,
+        names(&example)
+            .iter()
+            .filter(|n| n.ends_with(".svg"))
+            .count()
+    );
+    // The calibration's provenance (file hashes, creation date) is the caller's to add;
+    // everything the pack says before it is the example's.
+    let json = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap();
+    let ours = json(&files.iter().find(|f| f.0 == "report.json").unwrap().1);
+    let theirs = json(&std::fs::read_to_string(example.join("report.json")).unwrap());
+    for key in [
+        "title",
+        "summary",
+        "gate_passed",
+        "tiers",
+        "cohorts",
+        "validation",
+        "act_first",
+        "audit",
+    ] {
+        assert_eq!(ours[key], theirs[key], "report.json's {key}");
+    }
+}
+
 /// Width and height of an SVG's root element.
 fn canvas(svg: &str) -> (f64, f64) {
     let mut r = Reader::from_str(svg);

@@ -272,7 +272,6 @@ fn runs<'a>(order: &'a [u32], account: &'a [u32]) -> impl Iterator<Item = &'a [u
 #[cfg(test)]
 mod tests {
     use super::*;
-    use approx::assert_relative_eq;
 
     use crate::analysis::testdata;
     use crate::data::{MetricColumn, Segment};

@@ -464,7 +464,7 @@ mod tests {
             serde_json::from_value(serde_json::json!({"intercept": -9.0, "slope": -6.0})).unwrap(),
         );
         let subs = SubScores::compute(&profile, &data).unwrap();
-        let s = crate::score::score(&profile, &subs, score::Extent::Tiers);
+        let s = crate::score::score(&profile, &subs, crate::score::Extent::Tiers);
         (data, profile, subs, s)
     }
 
@@ -511,7 +511,7 @@ mod tests {
         for c in &mut subs.columns {
             c[5] = f64::NAN;
         }
-        let s = crate::score::score(&profile, &subs, score::Extent::Tiers);
+        let s = crate::score::score(&profile, &subs, crate::score::Extent::Tiers);
         let (ours, theirs, text) = both_read_back(&data, &s, &Detail::new(&profile, &subs));
         assert!(ours.equals_missing(&theirs));
         assert!(text.starts_with("row,score,"));

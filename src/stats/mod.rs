@@ -448,4 +448,12 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn sigmoid_is_stable() {
+        assert_relative_eq!(sigmoid(0.0), 0.5);
+        assert!(sigmoid(-800.0) > 0.0 || sigmoid(-800.0) == 0.0);
+        assert!(sigmoid(800.0) <= 1.0);
+        assert!(!sigmoid(-800.0).is_nan());
+    }
 }

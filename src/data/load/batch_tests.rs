@@ -3,7 +3,7 @@
 
 use super::tests::{req, write, GOOD};
 use super::*;
-use crate::data::LoadRequest;
+use crate::data::{Horizon, LoadRequest};
 
 /// A text for the batch tests: quoted fields with delimiters and line feeds, CRLF
 /// and empty lines, labels and accounts that recur across batches, missing values.
