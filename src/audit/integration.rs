@@ -94,7 +94,7 @@ pub(super) fn missing(x: &Input<'_>, f: &mut Findings) {
 pub(super) fn redundancy(
     x: &Input<'_>,
     f: &mut Findings,
-) -> (Vec<(String, String, f64)>, Vec<(String, f64)>) {
+) -> (Vec<Correlated>, Vec<(String, f64)>) {
     let numeric = numeric(x);
     let k = numeric.len();
     let pairs: Vec<(usize, usize)> = (0..k)
@@ -188,6 +188,9 @@ fn numeric<'a>(x: &Input<'a>) -> Vec<(&'a str, &'a Vec<f64>)> {
         })
         .collect()
 }
+
+/// Two metric columns and their correlation.
+type Correlated = (String, String, f64);
 
 /// A metric column's missing values: how many, and `(rows, missing)` per label of each
 /// segment (none when nothing is missing).

@@ -13,10 +13,10 @@ impl CalibrateParams {
         lambda: f64,
         final_fit: &ConstrainedFit,
     ) -> (ConstrainedFit, Vec<Vec<f64>>, usize) {
-        let &Prepared {
-            ref fd,
-            ref accounts_of,
-            ref beta0,
+        let Prepared {
+            fd,
+            accounts_of,
+            beta0,
             ..
         } = p;
         // Bootstrap over accounts of the maximum-likelihood weights (λ = 0): the range of
@@ -25,8 +25,8 @@ impl CalibrateParams {
             final_fit.clone()
         } else {
             fit_constrained(
-                &fd,
-                &beta0,
+                fd,
+                beta0,
                 0.0,
                 (final_fit.alpha, &final_fit.beta),
                 Some(&final_fit.information),
@@ -34,7 +34,7 @@ impl CalibrateParams {
                 TIGHT,
             )
         };
-        let (boot, boot_nc) = self.bootstrap_weights(&fd, &accounts_of, &beta0, &ml_fit);
+        let (boot, boot_nc) = self.bootstrap_weights(fd, accounts_of, beta0, &ml_fit);
         (ml_fit, boot, boot_nc)
     }
 

@@ -36,8 +36,8 @@ impl CalibrateParams {
                 let mut w = fd.w.clone();
                 w[test.clone()].fill(0.0);
                 let tr = fd.with_weights(w);
-                let (pa, pb, _) = fit_two(&s0, &tr.y, &tr.w, (a0, slope0));
-                let mut warm = (pa, beta_from(&w0, -pb));
+                let (pa, pb, _) = fit_two(s0, &tr.y, &tr.w, (a0, slope0));
+                let mut warm = (pa, beta_from(w0, -pb));
                 let mut warm_info: Option<Vec<f64>> = None;
                 let mut warm_term = None;
                 let mut fits = vec![(0.0, Vec::new()); lambdas.len()];
@@ -45,11 +45,11 @@ impl CalibrateParams {
                 for &li in order {
                     let lam = lambdas[li];
                     let (alpha, beta) = if lam.is_infinite() {
-                        (pa, beta_from(&w0, -pb))
+                        (pa, beta_from(w0, -pb))
                     } else {
                         let fit = fit_constrained_from(
                             &tr,
-                            &beta0,
+                            beta0,
                             lam,
                             (warm.0, &warm.1),
                             warm_info.as_deref(),
@@ -69,8 +69,8 @@ impl CalibrateParams {
                     let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                     self.tick(Stage::LambdaSearch, d, total_fits);
                 }
-                let train_features = features(&fd, &s0, &tr.w);
-                let rf = refit_reference(&train_features, &reference);
+                let train_features = features(fd, s0, &tr.w);
+                let rf = refit_reference(&train_features, reference);
                 let unc = test
                     .clone()
                     .into_par_iter()
@@ -124,7 +124,7 @@ pub(super) fn cross_validation(
         let mut p = vec![0.0; fd.n];
         for fr in per_fold {
             let (alpha, beta) = &fr.fits[li];
-            p[fr.test.clone()].copy_from_slice(&predict(&fd, fr.test.clone(), *alpha, beta));
+            p[fr.test.clone()].copy_from_slice(&predict(fd, fr.test.clone(), *alpha, beta));
         }
         p
     };
@@ -167,12 +167,12 @@ pub(super) fn cross_validation(
             for fr in per_fold {
                 let mut w = fd.w.clone();
                 w[fr.test.clone()].fill(0.0);
-                let (pa, pb, _) = fit_two(&s0, &fd.y, &w, (a0, slope0));
+                let (pa, pb, _) = fit_two(s0, &fd.y, &w, (a0, slope0));
                 p[fr.test.clone()].copy_from_slice(&predict(
-                    &fd,
+                    fd,
                     fr.test.clone(),
                     pa,
-                    &beta_from(&w0, -pb),
+                    &beta_from(w0, -pb),
                 ));
             }
             Quality::of(&p, &fd.y)

@@ -228,12 +228,12 @@ impl CalibrateParams {
         } = p;
         // The final fit on all rows.
         if lambda.is_infinite() {
-            let (a, b, ok) = fit_two(&s0, &fd.y, &fd.w, (a0, slope0));
+            let (a, b, ok) = fit_two(s0, &fd.y, &fd.w, (a0, slope0));
             ConstrainedFit {
                 alpha: a,
-                beta: beta_from(&w0, -b),
-                objective: nll_of_scores(a, b, &s0, &fd.y, &fd.w),
-                nll: nll_of_scores(a, b, &s0, &fd.y, &fd.w),
+                beta: beta_from(w0, -b),
+                objective: nll_of_scores(a, b, s0, &fd.y, &fd.w),
+                nll: nll_of_scores(a, b, s0, &fd.y, &fd.w),
                 solver: SolverReport {
                     converged: ok,
                     iterations: 0,
@@ -244,15 +244,7 @@ impl CalibrateParams {
                 data_term: None,
             }
         } else {
-            fit_constrained(
-                &fd,
-                &beta0,
-                lambda,
-                (a0, &beta0),
-                None,
-                self.max_iters,
-                TIGHT,
-            )
+            fit_constrained(fd, beta0, lambda, (a0, beta0), None, self.max_iters, TIGHT)
         }
     }
 }

@@ -92,8 +92,8 @@ impl Features<'_> {
 /// Fit the unconstrained model on the rows with positive weight.
 ///
 /// On large data the start is found on an even sample of rows: linfa's first-order
-/// iterations on [`LINFA_ROWS`] of them, then Newton's method to convergence on
-/// [`SAMPLE_ROWS`]; Newton's method on every row then needs two or three passes, since the
+/// iterations on `LINFA_ROWS` of them, then Newton's method to convergence on
+/// `SAMPLE_ROWS`; Newton's method on every row then needs two or three passes, since the
 /// sample's estimate lies within its sampling error of the full data's.
 pub fn fit_reference(f: &Features) -> ReferenceFit {
     let k = f.k;

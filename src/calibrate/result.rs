@@ -259,7 +259,7 @@ impl CalibrateParams {
         let ai = ai + offset;
         let profile =
             calibrated_profile(prior, &w_int, &metrics, ai, bi, lambda, &cross_validation);
-        let tiers = tier_table(&profile, &fd, &w_int_f);
+        let tiers = tier_table(&profile, fd, &w_int_f);
         let moved: f64 = metrics
             .iter()
             .map(|m| (m.weight - m.prior_weight).abs())

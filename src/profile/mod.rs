@@ -5,7 +5,7 @@
 //! what happens when a value is missing ([`Missing`]), how the score is cut into tiers, and,
 //! once calibrated, how the score maps to a churn probability ([`Calibration`]).
 //! The format is specified in `profile-format.md`; this module is its serde mirror.
-//! Reading and writing live in [`io`], checks in [`validate`], the built-in presets in
+//! Reading and writing live in [`io`], checks in [`check`], the built-in presets in
 //! [`presets`] and the sub-score functions in [`transform`].
 
 pub mod check;
@@ -24,7 +24,7 @@ pub use io::{read_profile, ProfileFormat};
 pub const FORMAT_VERSION: u32 = 1;
 
 /// A health-score model. Construct it by reading a file ([`read_profile`]), from a preset
-/// ([`presets::preset`]) or in code, then call [`Profile::validate`].
+/// ([`presets::preset`]) or in code, then call [`Profile::check`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {

@@ -62,7 +62,7 @@ pub fn few_distinct(values: &[f64], max: usize) -> Option<Vec<f64>> {
 
 /// Bin edges for `values` (no NaN; reordered): one bin per value when there are at most
 /// `bins` distinct values (a flag, a band: deciles would merge a rare value into its
-/// neighbour and hide it), [`decile_edges`] otherwise. No edges for no values.
+/// neighbour and hide it), [`decile_edges_unsorted`] otherwise. No edges for no values.
 pub fn bin_edges(values: &mut [f64], bins: usize) -> Vec<f64> {
     match few_distinct(values, bins) {
         Some(d) => d.get(1..).unwrap_or_default().to_vec(),

@@ -20,14 +20,14 @@ use rayon::prelude::*;
 /// Rows in ascending order of `v` as `(key, row)` pairs, where equal keys mean equal values
 /// (−0 and +0 share one). Sorting contiguous pairs rather than indices into `v` keeps the
 /// sort cache-friendly at tens of millions of rows.
-pub(crate) fn sorted_keys(v: &[f64]) -> Vec<(u64, u32)> {
+pub fn sorted_keys(v: &[f64]) -> Vec<(u64, u32)> {
     sorted_pairs(v, order_key)
 }
 
 /// Row numbers in the order of a stable sort of `v` by [`f64::total_cmp`] (ascending, or
 /// descending when `descending`; ties keep row order either way), from one parallel sort
 /// of `(key, row)` pairs as in [`sorted_keys`].
-pub(crate) fn stable_order(v: &[f64], descending: bool) -> Vec<u32> {
+pub fn stable_order(v: &[f64], descending: bool) -> Vec<u32> {
     let flip = if descending { u64::MAX } else { 0 };
     sorted_pairs(v, |x| total_key(x) ^ flip)
         .into_par_iter()

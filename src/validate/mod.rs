@@ -505,6 +505,9 @@ fn split(
     })
 }
 
+/// A metric and the stability index of its sub-score.
+type MetricPsi = (String, f64);
+
 /// What needs the candidate's sub-scores, which are freed after it: the per-metric
 /// stability (out of time only) and Harrell's optimism.
 fn metric_stability_and_optimism(
@@ -514,7 +517,7 @@ fn metric_stability_and_optimism(
     (dev, val): (&[usize], &[usize]),
     oot: bool,
     params: &ValidateParams,
-) -> Result<(Vec<(String, f64)>, Option<Optimism>), ValidateError> {
+) -> Result<(Vec<MetricPsi>, Option<Optimism>), ValidateError> {
     let csi = if oot {
         metric_stability(candidate, &subs, dev, val)
     } else {
@@ -562,7 +565,7 @@ fn migration(val_data: &Snapshots, val_si: &Scored, val_sc: &Scored) -> Vec<Vec<
     let ki = val_si.tier_names.len();
     let kc = val_sc.tier_names.len();
     let mut migration = vec![vec![0usize; kc]; ki];
-    for r in unit_rows(&val_data, Unit::Account) {
+    for r in unit_rows(val_data, Unit::Account) {
         let (a, b) = (val_si.tier[r as usize], val_sc.tier[r as usize]);
         migration[a as usize][b as usize] += 1;
     }

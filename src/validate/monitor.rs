@@ -86,7 +86,7 @@ pub fn monitor(
     })?;
     let sc = score::score(
         profile,
-        &score::SubScores::compute(profile, &data)?,
+        &score::SubScores::compute(profile, data)?,
         score::Extent::Tiers,
     );
     let distinct = crate::data::order::distinct_days(dates);
