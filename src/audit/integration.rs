@@ -91,10 +91,7 @@ pub(super) fn missing(x: &Input<'_>, f: &mut Findings) {
 }
 
 /// Correlated metric pairs and each numeric metric's variance inflation factor.
-pub(super) fn redundancy(
-    x: &Input<'_>,
-    f: &mut Findings,
-) -> (Vec<Correlated>, Vec<(String, f64)>) {
+pub(super) fn redundancy(x: &Input<'_>, f: &mut Findings) -> (Vec<Correlated>, Vec<(String, f64)>) {
     let numeric = numeric(x);
     let k = numeric.len();
     let pairs: Vec<(usize, usize)> = (0..k)
