@@ -17,6 +17,9 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
+            if let Some(h) = cli::hint::for_error(&e) {
+                eprintln!("hint: {h}");
+            }
             ExitCode::from(2)
         }
     }

@@ -40,7 +40,7 @@ pub fn write_atomic_with(
     if !overwrite && path.exists() {
         return Err(io::Error::new(
             io::ErrorKind::AlreadyExists,
-            format!("{} exists; pass --force to replace it", path.display()),
+            format!("{} exists", path.display()),
         ));
     }
     let dir = match path.parent() {

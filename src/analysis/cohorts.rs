@@ -92,10 +92,7 @@ fn key_codes(data: &Snapshots, key: &CohortKey) -> Result<(Vec<u32>, Vec<String>
         }
         _ => {
             let since = data.customer_since.as_ref().ok_or_else(|| {
-                format!(
-                    "cohorts by {} need the customer-since column (--customer-since-col)",
-                    key.name()
-                )
+                format!("cohorts by {} need the customer-since column", key.name())
             })?;
             match key {
                 CohortKey::Tenure => {
@@ -218,7 +215,7 @@ pub fn cohort_table(
     min_size: usize,
 ) -> Result<CohortTable, String> {
     if keys.is_empty() {
-        return Err("name at least one cohort key (--by industry,tenure,…)".into());
+        return Err("name at least one cohort key (a segment column, tenure, signup_quarter or signup_year)".into());
     }
     let coded: Vec<(Vec<u32>, Vec<String>)> = keys
         .iter()

@@ -10,7 +10,7 @@ use super::metric_cohorts::{self, MetricCohort};
 use super::survival::{self, Retention, RetentionBy};
 use super::tiers::{self, TierReport, DEFAULT_BANDS};
 use super::{distinct_accounts, unit_rows, Unit};
-use crate::data::{Day, Snapshots, NO_DAY};
+use crate::data::{ColumnRole, Day, Snapshots, NO_DAY};
 use crate::profile::Profile;
 use crate::score::Scored;
 
@@ -29,6 +29,14 @@ pub enum AnalysisError {
     /// Retention by tier needs snapshot dates.
     #[error("retention by tier needs snapshot dates")]
     NoDates,
+    /// What was asked needs a column the data does not have.
+    #[error("{purpose} need the {role} column")]
+    NeedsColumn {
+        /// The column's role.
+        role: ColumnRole,
+        /// What needs it.
+        purpose: String,
+    },
     /// A cohort or retention table could not be built from the data.
     #[error("{0}")]
     Data(String),
@@ -203,6 +211,7 @@ impl CohortParams {
     ) -> Result<CohortReport, AnalysisError> {
         self.check()?;
         let outcome = data.outcome.as_ref().ok_or(AnalysisError::NoOutcome)?;
+        self.needs(data)?;
         let rows = unit_rows(data, self.unit);
         let churned = rows.iter().filter(|&&r| outcome[r as usize] == 1).count();
         let mut skipped = Vec::new();
@@ -246,6 +255,32 @@ impl CohortParams {
             retention,
             skipped,
         })
+    }
+
+    /// The columns the keys and the retention curves asked for need.
+    fn needs(&self, data: &Snapshots) -> Result<(), AnalysisError> {
+        let needs =
+            |role: ColumnRole, purpose: String| AnalysisError::NeedsColumn { role, purpose };
+        for k in &self.keys {
+            if !matches!(k, CohortKey::Segment(_)) && data.customer_since.is_none() {
+                return Err(needs(
+                    ColumnRole::CustomerSince,
+                    format!("cohorts by {}", k.name()),
+                ));
+            }
+        }
+        if let RetentionChoice::By(by) = &self.retention {
+            if data.churn_date.is_none() {
+                return Err(needs(ColumnRole::ChurnDate, "retention curves".into()));
+            }
+            if !matches!(by, RetentionBy::Tier { .. }) && data.customer_since.is_none() {
+                return Err(needs(
+                    ColumnRole::CustomerSince,
+                    "retention curves by signup cohort".into(),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// The retention curves by `by`, observed to [`CohortParams::as_of`] or the data's end.

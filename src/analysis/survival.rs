@@ -232,16 +232,13 @@ pub fn retention(
     let churn = data
         .churn_date
         .as_ref()
-        .ok_or("retention curves need the churn-date column (--churn-date-col)")?;
+        .ok_or("retention curves need the churn-date column")?;
     let facts = AccountFacts::of(data, churn);
     let mut out = Excluded::default();
     let (groups, by_name, origin) = match by {
         RetentionBy::SignupYear | RetentionBy::SignupQuarter => {
             if data.customer_since.is_none() {
-                return Err(
-                    "retention by signup cohort needs the customer-since column (--customer-since-col)"
-                        .into(),
-                );
+                return Err("retention by signup cohort needs the customer-since column".into());
             }
             let quarter = matches!(by, RetentionBy::SignupQuarter);
             (

@@ -159,18 +159,18 @@ fn band_of(s: f64, cuts: &[f64]) -> u32 {
 /// Check ascending band cut points.
 pub fn check_bands(cuts: &[f64]) -> Result<(), String> {
     if cuts.is_empty() {
-        return Err("--bands needs at least one cut point, e.g. 30,50".into());
+        return Err("score bands need at least one cut point, e.g. 30,50".into());
     }
     for w in cuts.windows(2) {
         if w[0] >= w[1] {
             return Err(format!(
-                "--bands must be strictly increasing: {} then {}",
+                "score band cut points must be strictly increasing: {} then {}",
                 w[0], w[1]
             ));
         }
     }
     if cuts.iter().any(|c| !(0.0..=100.0).contains(c)) {
-        return Err("--bands cut points must lie in 0–100".into());
+        return Err("score band cut points must lie in 0–100".into());
     }
     Ok(())
 }
@@ -512,8 +512,8 @@ impl FitTiers {
                     Ok(v) if v > 0.0 && v < 1.0 => q.push(v),
                     _ => {
                         return Err(format!(
-                        "--fit-tiers quantiles: '{part}' is not a number strictly between 0 and 1"
-                    ))
+                            "tier quantiles: '{part}' is not a number strictly between 0 and 1"
+                        ))
                     }
                 }
             }
@@ -522,7 +522,7 @@ impl FitTiers {
             return Ok(FitTiers::Quantiles(q));
         }
         Err(format!(
-            "--fit-tiers '{s}': use quartiles, quantiles=Q1,Q2,… or separation"
+            "tier fitting method '{s}': use quartiles, quantiles=Q1,Q2,… or separation"
         ))
     }
 

@@ -52,7 +52,7 @@ impl CalibrateParams {
         data: &Snapshots,
         subs: SubScores,
     ) -> Result<Calibration, CalibrateError> {
-        let stage = tracing::info_span!("calibrate: data ready, prior slope fitted").entered();
+        let stage = tracing::info_span!("calibrate: fit rows and the prior's slope").entered();
         self.check()?;
         let (p, mut warnings) = self.prepare(prior, data, subs)?;
         // Unconstrained reference on all rows (linfa, then Newton); the folds and the
@@ -61,7 +61,7 @@ impl CalibrateParams {
         let stage = tracing::info_span!("calibrate: unconstrained reference fit").entered();
         let reference = fit_reference(&features(&p.fd, &p.s0, &p.fd.w));
         drop(stage);
-        let stage = tracing::info_span!("calibrate: cross-validation folds fitted").entered();
+        let stage = tracing::info_span!("calibrate: cross-validation folds").entered();
         warnings.extend(reference_warnings(prior, &p.fd, &reference));
         let lambdas = self.lambdas.clone().unwrap_or_else(default_lambdas);
         let mut order: Vec<usize> = (0..lambdas.len()).collect();
@@ -69,7 +69,7 @@ impl CalibrateParams {
         order.sort_by(|&a, &b| lambdas[b].total_cmp(&lambdas[a]));
         let per_fold = self.fit_folds(&p, &reference, &lambdas, &order);
         drop(stage);
-        let stage = tracing::info_span!("calibrate: cross-validation").entered();
+        let stage = tracing::info_span!("calibrate: λ path, out of fold").entered();
         let cv = cross_validation(self.folds, &p, &per_fold, &lambdas, &order);
         if cv.comparison.calibrated.auc >= 0.999 {
             warnings.push(format!(

@@ -10,7 +10,7 @@ pub enum CalibrateError {
     #[error("calibration needs an outcome for every snapshot")]
     NoOutcome,
     /// Too few churn events for the number of weights.
-    #[error("{events} churn events for {params} weights is {epv:.1} events per weight; below 5 the fit is not trustworthy (Harrell's rule of thumb is 15). Pass --force to fit anyway, or use fewer metrics")]
+    #[error("{events} churn events for {params} weights is {epv:.1} events per weight; below 5 the fit is not trustworthy (Harrell's rule of thumb is 15); use fewer metrics, or force the fit")]
     TooFewEvents {
         /// Churn events.
         events: usize,
@@ -28,8 +28,13 @@ pub enum CalibrateError {
         folds: usize,
     },
     /// A parameter is out of range.
-    #[error("{0}")]
-    BadParam(String),
+    #[error("{param} {message}")]
+    BadParam {
+        /// The parameter, as [`CalibrateParams`] names it.
+        param: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
 }
 
 /// What progress a calibration reports.
@@ -138,28 +143,31 @@ impl CalibrateParams {
     pub fn check(&self) -> Result<(), CalibrateError> {
         if let Some(r) = self.sample_controls {
             if !(r > 0.0 && r <= 1.0) {
-                return Err(CalibrateError::BadParam(format!(
-                    "--sample-controls must lie in (0, 1], got {r}"
-                )));
+                return Err(CalibrateError::BadParam {
+                    param: "sample_controls",
+                    message: format!("must lie in (0, 1], got {r}"),
+                });
             }
         }
         if self.folds < 2 {
-            return Err(CalibrateError::BadParam(format!(
-                "--folds must be at least 2, got {}",
-                self.folds
-            )));
+            return Err(CalibrateError::BadParam {
+                param: "folds",
+                message: format!("must be at least 2, got {}", self.folds),
+            });
         }
         if let Some(l) = &self.lambdas {
             if l.is_empty() || l.iter().any(|v| v.is_nan() || *v < 0.0) {
-                return Err(CalibrateError::BadParam(
-                    "λ values must be >= 0 (inf keeps the prior's weights)".into(),
-                ));
+                return Err(CalibrateError::BadParam {
+                    param: "lambdas",
+                    message: "must be >= 0 (inf keeps the prior's weights)".into(),
+                });
             }
         }
         if self.max_iters == 0 {
-            return Err(CalibrateError::BadParam(
-                "--max-iters must be at least 1".into(),
-            ));
+            return Err(CalibrateError::BadParam {
+                param: "max_iters",
+                message: "must be at least 1".into(),
+            });
         }
         Ok(())
     }

@@ -101,7 +101,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         .check_memory(churncal::data::memory::Job::Score, req.metrics.len())?;
     let snaps = data::load(&a.input.data.data, &req)?;
     for w in &snaps.notes.warnings {
-        ui.warn(w);
+        ui.warn(super::hint::for_warning(w));
     }
     let extra: Vec<(String, Vec<f64>)> = extra_cols
         .iter()

@@ -216,7 +216,7 @@ impl DataArgs {
         }
         let snaps = load?;
         for w in &snaps.notes.warnings {
-            ui.warn(w);
+            ui.warn(super::hint::for_warning(w));
         }
         Ok(snaps)
     }

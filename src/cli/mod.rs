@@ -6,6 +6,7 @@ mod audit;
 mod calibrate;
 mod cohorts;
 mod data_args;
+pub mod hint;
 mod profile;
 mod report;
 mod score;

@@ -191,8 +191,59 @@ pub struct LoadNotes {
     pub after_churn: usize,
     /// Snapshots whose horizon reaches past the data's last date without a churn (dropped).
     pub censored: usize,
-    /// Warnings for the user (no id column, ...).
-    pub warnings: Vec<String>,
+    /// What the user should know about the load (no id column, ...).
+    pub warnings: Vec<LoadWarning>,
+}
+
+/// Something about a load the user should know, though nothing failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoadWarning {
+    /// The file has no account id column: each row is its own account.
+    NoAccountId {
+        /// The file.
+        path: String,
+        /// The id column looked for.
+        column: String,
+    },
+    /// Snapshots whose horizon reaches past the data's last date with no churn observed were
+    /// left out (right-censored).
+    RightCensored {
+        /// How many.
+        count: usize,
+        /// The horizon.
+        horizon: Horizon,
+        /// The data's last date.
+        last: Day,
+    },
+    /// Snapshots on or after their account's churn date were dropped.
+    AfterChurn {
+        /// How many.
+        count: usize,
+    },
+}
+
+impl std::fmt::Display for LoadWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadWarning::NoAccountId { path, column } => write!(
+                f,
+                "{path} has no account id column ('{column}'); each row is its own account, numbered by row"
+            ),
+            LoadWarning::RightCensored {
+                count,
+                horizon,
+                last,
+            } => write!(
+                f,
+                "{count} snapshots right-censored: their {horizon} horizon reaches past {} with no churn observed",
+                parse::format_day(*last)
+            ),
+            LoadWarning::AfterChurn { count } => write!(
+                f,
+                "{count} snapshots on or after their account's churn date dropped"
+            ),
+        }
+    }
 }
 
 /// The loaded snapshot table: column-wise, one entry per kept row.
@@ -331,7 +382,7 @@ pub enum DataError {
         message: String,
     },
     /// The CSV text is not valid in the declared encoding.
-    #[error("{path}, row {row}: bytes that are not UTF-8 ({bytes}); if the export is Latin-1 or Windows-1252, pass --encoding latin1")]
+    #[error("{path}, row {row}: bytes that are not UTF-8 ({bytes}); the export may be Latin-1 or Windows-1252")]
     Encoding {
         /// The file.
         path: String,
@@ -345,8 +396,8 @@ pub enum DataError {
     MissingColumn {
         /// The file.
         path: String,
-        /// The role the column plays (`account id`, `metric 'NPS'`, ...).
-        role: String,
+        /// The role the column plays.
+        role: ColumnRole,
         /// The column name looked for.
         column: String,
         /// Closest names in the file, best first.
@@ -427,15 +478,72 @@ pub enum DataError {
         rows: usize,
     },
     /// The command needs an outcome and the data has none.
-    #[error("{path}: no outcome column '{column}' and no way to derive one; {hint}")]
+    #[error("{path}: no outcome column '{column}' and no way to derive one; {}", outcome_hint(*.has_churn_date, .closest))]
     NoOutcome {
         /// The file.
         path: String,
         /// The outcome column looked for.
         column: String,
-        /// How to give one.
-        hint: String,
+        /// Whether the data has a churn date, from which a horizon derives the outcome.
+        has_churn_date: bool,
+        /// The closest column names to the one looked for.
+        closest: Vec<String>,
     },
+}
+
+fn outcome_hint(has_churn_date: bool, closest: &[String]) -> String {
+    if has_churn_date {
+        "the data has a churn date: a horizon (like 90d or 12m) derives the outcome from it"
+            .to_string()
+    } else if closest.is_empty() {
+        "name the outcome column".to_string()
+    } else {
+        format!(
+            "name the outcome column (closest: '{}')",
+            closest.join("', '")
+        )
+    }
+}
+
+/// The part a column plays in the snapshot table, as errors name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ColumnRole {
+    /// The account id.
+    AccountId,
+    /// The snapshot date.
+    SnapshotDate,
+    /// The outcome.
+    Outcome,
+    /// The churn date.
+    ChurnDate,
+    /// The customer-since date.
+    CustomerSince,
+    /// Annual recurring revenue.
+    Revenue,
+    /// A segment column.
+    Segment,
+    /// A profile metric's column.
+    Metric(String),
+    /// A date needed to derive outcomes over a horizon (the churn or the snapshot date).
+    ForHorizon(Box<ColumnRole>),
+}
+
+impl std::fmt::Display for ColumnRole {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ColumnRole::AccountId => f.write_str("account id"),
+            ColumnRole::SnapshotDate => f.write_str("snapshot date"),
+            ColumnRole::Outcome => f.write_str("outcome"),
+            ColumnRole::ChurnDate => f.write_str("churn date"),
+            ColumnRole::CustomerSince => f.write_str("customer-since date"),
+            ColumnRole::Revenue => f.write_str("revenue"),
+            ColumnRole::Segment => f.write_str("segment"),
+            ColumnRole::Metric(c) => write!(f, "metric column '{c}'"),
+            ColumnRole::ForHorizon(r) => {
+                write!(f, "{r} (needed to derive outcomes over a horizon)")
+            }
+        }
+    }
 }
 
 fn closest_text(closest: &[String]) -> String {

@@ -216,6 +216,15 @@ pub enum ValidateError {
     /// The parameters are out of range.
     #[error("validation parameters: {0}")]
     Params(String),
+    /// One side of the split has churned or retained snapshots only: move the holdout date
+    /// (earlier for the validation side, later for the development side).
+    #[error("the {part} rows ({rows}) need both churned and retained snapshots")]
+    OneClass {
+        /// The side without both classes.
+        part: SplitPart,
+        /// Its rows.
+        rows: usize,
+    },
     /// The data cannot be split or scored as needed.
     #[error("{0}")]
     Data(String),
@@ -233,7 +242,7 @@ fn validate(
     params: &ValidateParams,
     gate: &Gate,
 ) -> Result<Validation, ValidateError> {
-    let stage = tracing::info_span!("validate: both profiles scored").entered();
+    let stage = tracing::info_span!("validate: score both profiles").entered();
     let mut data = data;
     if data.outcome.is_none() {
         return Err(ValidateError::Data("validation needs the outcome".into()));
@@ -245,7 +254,7 @@ fn validate(
         .filter(|&i| sc.tier[i] != u8::MAX && si.tier[i] != u8::MAX)
         .collect();
     drop(stage);
-    let stage = tracing::info_span!("validate: stability of the metrics, optimism").entered();
+    let stage = tracing::info_span!("validate: split, metric stability, optimism").entered();
 
     let Split {
         scheme,
@@ -305,7 +314,7 @@ fn validate(
     );
 
     drop(stage);
-    let stage = tracing::info_span!("validate: DeLong and the bootstrap's account sums").entered();
+    let stage = tracing::info_span!("validate: DeLong, account sums").entered();
     // DeLong's test (from the evaluations' components) and the per-account sums of the
     // paired bootstrap, side by side.
     let (delong, sums) = rayon::join(
@@ -416,6 +425,24 @@ fn score_both(
     }
 }
 
+/// A side of the development / validation split.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SplitPart {
+    /// The rows the probabilities are fitted on.
+    Development,
+    /// The rows the profiles are judged on.
+    Validation,
+}
+
+impl std::fmt::Display for SplitPart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            SplitPart::Development => "development",
+            SplitPart::Validation => "validation",
+        })
+    }
+}
+
 /// Development and validation rows: out-of-time at the holdout date when there are dates,
 /// else every row validates with probabilities fitted out of fold.
 struct Split {
@@ -484,15 +511,16 @@ fn split(
     let events = |rows: &[usize]| rows.iter().filter(|&&i| y[i] == 1).count();
     let (dev_events, val_events) = (events(&dev), events(&val));
     if val_events == 0 || val_events == val.len() {
-        return Err(ValidateError::Data(format!(
-            "the validation rows ({}) need both churned and retained snapshots; pass an earlier --holdout-from",
-            val.len()
-        )));
+        return Err(ValidateError::OneClass {
+            part: SplitPart::Validation,
+            rows: val.len(),
+        });
     }
     if dev_events == 0 || dev_events == dev.len() {
-        return Err(ValidateError::Data(
-            "the development rows need both churned and retained snapshots; pass a later --holdout-from".into(),
-        ));
+        return Err(ValidateError::OneClass {
+            part: SplitPart::Development,
+            rows: dev.len(),
+        });
     }
 
     Ok(Split {

@@ -285,10 +285,15 @@ pub(super) fn assemble(
     }
     if cols.id.is_none() {
         snap.account = (0..n as u32).collect();
-        notes.warnings.push(format!(
-            "{path} has no account id column ('{}'); each row is its own account, numbered by row (name one with --id-col)",
-            req.roles.id.as_deref().unwrap_or(Roles::DEFAULT_ID)
-        ));
+        notes.warnings.push(LoadWarning::NoAccountId {
+            path: path.to_string(),
+            column: req
+                .roles
+                .id
+                .as_deref()
+                .unwrap_or(Roles::DEFAULT_ID)
+                .to_string(),
+        });
     }
     check_duplicates(&snap)?;
     if let Some(h) = req.horizon {
@@ -385,17 +390,16 @@ pub(super) fn derive_outcome(
     s.outcome = Some(outcome);
     s.outcome_source = Some(format!("{churn_column} within {h}"));
     if notes.censored > 0 {
-        notes.warnings.push(format!(
-            "{} snapshots right-censored: their {h} horizon reaches past {} with no churn observed (pass --as-of to set the data's last date)",
-            notes.censored,
-            parse::format_day(last)
-        ));
+        notes.warnings.push(LoadWarning::RightCensored {
+            count: notes.censored,
+            horizon: h,
+            last,
+        });
     }
     if notes.after_churn > 0 {
-        notes.warnings.push(format!(
-            "{} snapshots on or after their account's churn date dropped",
-            notes.after_churn
-        ));
+        notes.warnings.push(LoadWarning::AfterChurn {
+            count: notes.after_churn,
+        });
     }
 }
 

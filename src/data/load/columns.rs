@@ -47,40 +47,38 @@ pub(super) fn resolve(
     req: &LoadRequest,
     available: &[String],
 ) -> Result<Columns, DataError> {
-    let missing = |role: &str, column: &str| DataError::MissingColumn {
+    let missing = |role: ColumnRole, column: &str| DataError::MissingColumn {
         path: path.into(),
-        role: role.into(),
+        role,
         column: column.into(),
         closest: closest_names(column, available),
         available: available.to_vec(),
     };
     let has = |c: &str| available.iter().any(|a| a == c);
     // An explicitly named role column must exist; a default one is used when present.
-    let role =
-        |given: &Option<String>, default: &str, what: &str| -> Result<Option<String>, DataError> {
-            match given {
-                Some(c) if has(c) => Ok(Some(c.clone())),
-                Some(c) => Err(missing(what, c)),
-                None if has(default) => Ok(Some(default.to_string())),
-                None => Ok(None),
-            }
-        };
+    let role = |given: &Option<String>,
+                default: &str,
+                what: ColumnRole|
+     -> Result<Option<String>, DataError> {
+        match given {
+            Some(c) if has(c) => Ok(Some(c.clone())),
+            Some(c) => Err(missing(what, c)),
+            None if has(default) => Ok(Some(default.to_string())),
+            None => Ok(None),
+        }
+    };
     let r = &req.roles;
-    let id = role(&r.id, Roles::DEFAULT_ID, "account id (--id-col)")?;
-    let date = role(&r.date, Roles::DEFAULT_DATE, "snapshot date (--date-col)")?;
+    let id = role(&r.id, Roles::DEFAULT_ID, ColumnRole::AccountId)?;
+    let date = role(&r.date, Roles::DEFAULT_DATE, ColumnRole::SnapshotDate)?;
     let churn_date = role(
         &r.churn_date,
         Roles::DEFAULT_CHURN_DATE,
-        "churn date (--churn-date-col)",
+        ColumnRole::ChurnDate,
     )?;
     let outcome = if req.horizon.is_some() {
         None
     } else {
-        match role(
-            &r.outcome,
-            Roles::DEFAULT_OUTCOME,
-            "outcome (--outcome-col)",
-        ) {
+        match role(&r.outcome, Roles::DEFAULT_OUTCOME, ColumnRole::Outcome) {
             Ok(o) => o,
             Err(e) if req.outcome == OutcomeNeed::Required => return Err(e),
             Err(_) => None,
@@ -88,35 +86,24 @@ pub(super) fn resolve(
     };
     if req.outcome == OutcomeNeed::Required && outcome.is_none() && req.horizon.is_none() {
         let column = r.outcome.clone().unwrap_or(Roles::DEFAULT_OUTCOME.into());
-        let hint = if churn_date.is_some() {
-            "the data has a churn date: pass --horizon (like 90d or 12m) to derive the outcome from it".to_string()
-        } else {
-            let closest = closest_names(&column, available);
-            format!(
-                "name the outcome column with --outcome-col{}",
-                if closest.is_empty() {
-                    String::new()
-                } else {
-                    format!(" (closest: '{}')", closest.join("', '"))
-                }
-            )
-        };
+        let closest = closest_names(&column, available);
         return Err(DataError::NoOutcome {
             path: path.into(),
             column,
-            hint,
+            has_churn_date: churn_date.is_some(),
+            closest,
         });
     }
     if req.horizon.is_some() {
         if churn_date.is_none() {
             return Err(missing(
-                "churn date (needed by --horizon)",
+                ColumnRole::ForHorizon(Box::new(ColumnRole::ChurnDate)),
                 r.churn_date.as_deref().unwrap_or(Roles::DEFAULT_CHURN_DATE),
             ));
         }
         if date.is_none() {
             return Err(missing(
-                "snapshot date (needed by --horizon)",
+                ColumnRole::ForHorizon(Box::new(ColumnRole::SnapshotDate)),
                 r.date.as_deref().unwrap_or(Roles::DEFAULT_DATE),
             ));
         }
@@ -124,14 +111,14 @@ pub(super) fn resolve(
     let mut metrics = Vec::new();
     for (c, k) in &req.metrics {
         if !has(c) {
-            return Err(missing(&format!("metric column '{c}'"), c));
+            return Err(missing(ColumnRole::Metric(c.clone()), c));
         }
         metrics.push((c.clone(), *k));
     }
     let mut segments = Vec::new();
     for s in &r.segments {
         if !has(s) {
-            return Err(missing("segment (--segment)", s));
+            return Err(missing(ColumnRole::Segment, s));
         }
         segments.push(s.clone());
     }
@@ -144,9 +131,9 @@ pub(super) fn resolve(
         customer_since: role(
             &r.customer_since,
             Roles::DEFAULT_CUSTOMER_SINCE,
-            "customer-since date",
+            ColumnRole::CustomerSince,
         )?,
         churn_date,
-        arr: role(&r.arr, Roles::DEFAULT_ARR, "revenue (--arr-col)")?,
+        arr: role(&r.arr, Roles::DEFAULT_ARR, ColumnRole::Revenue)?,
     })
 }

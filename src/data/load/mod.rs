@@ -19,8 +19,8 @@ use rustc_hash::FxHashMap;
 use super::fields::{FieldCounter, Ragged};
 use super::parse::{self, Day, NO_DAY};
 use super::{
-    closest_names, DataError, Encoding, Lifecycle, LoadNotes, LoadRequest, MetricColumn,
-    OutcomeNeed, Roles, Segment, Snapshots,
+    closest_names, ColumnRole, DataError, Encoding, Lifecycle, LoadNotes, LoadRequest, LoadWarning,
+    MetricColumn, OutcomeNeed, Roles, Segment, Snapshots,
 };
 use crate::profile::InputKind;
 

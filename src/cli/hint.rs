@@ -1,0 +1,164 @@
+//! Flag hints: the library reports errors in its own terms (a column's role, a parameter,
+//! a side of the split); the command line adds the flag that resolves them.
+
+use churncal::analysis::stage::AnalysisError;
+use churncal::calibrate::CalibrateError;
+use churncal::data::{ColumnRole, DataError, LoadWarning};
+use churncal::pack::PackError;
+use churncal::validate::{SplitPart, ValidateError};
+
+/// The flag that names a column of `role`, if a flag does.
+fn role_flag(role: &ColumnRole) -> Option<&'static str> {
+    Some(match role {
+        ColumnRole::AccountId => "--id-col",
+        ColumnRole::SnapshotDate => "--date-col",
+        ColumnRole::Outcome => "--outcome-col",
+        ColumnRole::ChurnDate => "--churn-date-col",
+        ColumnRole::CustomerSince => "--customer-since-col",
+        ColumnRole::Revenue => "--arr-col",
+        ColumnRole::Segment => "--segment",
+        ColumnRole::Metric(_) => return None,
+        ColumnRole::ForHorizon(inner) => return role_flag(inner),
+    })
+}
+
+fn data(e: &DataError) -> Option<String> {
+    match e {
+        DataError::MissingColumn { role, .. } => {
+            role_flag(role).map(|f| format!("name the {role} column with {f}"))
+        }
+        DataError::NoOutcome {
+            has_churn_date: true,
+            ..
+        } => Some(
+            "pass --horizon (like 90d or 12m) to derive the outcome from the churn date".into(),
+        ),
+        DataError::NoOutcome { .. } => Some("name the outcome column with --outcome-col".into()),
+        DataError::Encoding { .. } => {
+            Some("pass --encoding latin1 for a Latin-1 or Windows-1252 export".into())
+        }
+        _ => None,
+    }
+}
+
+fn calibrate(e: &CalibrateError) -> Option<String> {
+    match e {
+        CalibrateError::TooFewEvents { .. } => Some("pass --force to fit anyway".into()),
+        CalibrateError::BadParam { param, .. } => {
+            Some(format!("set by --{}", param.replace('_', "-")))
+        }
+        _ => None,
+    }
+}
+
+fn validate(e: &ValidateError) -> Option<String> {
+    match e {
+        ValidateError::OneClass {
+            part: SplitPart::Validation,
+            ..
+        } => Some("pass an earlier --holdout-from".into()),
+        ValidateError::OneClass {
+            part: SplitPart::Development,
+            ..
+        } => Some("pass a later --holdout-from".into()),
+        _ => None,
+    }
+}
+
+fn analysis(e: &AnalysisError) -> Option<String> {
+    match e {
+        AnalysisError::NeedsColumn { role, .. } => {
+            role_flag(role).map(|f| format!("name the {role} column with {f}"))
+        }
+        _ => None,
+    }
+}
+
+fn pack(e: &PackError) -> Option<String> {
+    match e {
+        PackError::Calibrate(c) => calibrate(c),
+        PackError::Validate(v) => validate(v),
+        PackError::Analysis(a) => analysis(a),
+        PackError::Audit(_) => Some("fix the data, or pass --force to fit anyway".into()),
+        _ => None,
+    }
+}
+
+/// What to add to an error so that the user knows which flag resolves it.
+pub fn for_error(e: &anyhow::Error) -> Option<String> {
+    e.chain().find_map(|cause| {
+        if let Some(d) = cause.downcast_ref::<DataError>() {
+            data(d)
+        } else if let Some(c) = cause.downcast_ref::<CalibrateError>() {
+            calibrate(c)
+        } else if let Some(v) = cause.downcast_ref::<ValidateError>() {
+            validate(v)
+        } else if let Some(a) = cause.downcast_ref::<AnalysisError>() {
+            analysis(a)
+        } else if let Some(p) = cause.downcast_ref::<PackError>() {
+            pack(p)
+        } else if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            (io.kind() == std::io::ErrorKind::AlreadyExists)
+                .then(|| "pass --force to replace it".to_string())
+        } else {
+            None
+        }
+    })
+}
+
+/// A load warning with the flag that addresses it.
+pub fn for_warning(w: &LoadWarning) -> String {
+    match w {
+        LoadWarning::NoAccountId { .. } => format!("{w} (name one with --id-col)"),
+        LoadWarning::RightCensored { .. } => {
+            format!("{w} (pass --as-of to set the data's last date)")
+        }
+        LoadWarning::AfterChurn { .. } => w.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_column_role_but_a_metric_is_named_by_a_flag() {
+        for role in [
+            ColumnRole::AccountId,
+            ColumnRole::SnapshotDate,
+            ColumnRole::Outcome,
+            ColumnRole::ChurnDate,
+            ColumnRole::CustomerSince,
+            ColumnRole::Revenue,
+            ColumnRole::Segment,
+            ColumnRole::ForHorizon(Box::new(ColumnRole::ChurnDate)),
+        ] {
+            assert!(role_flag(&role).is_some(), "{role}");
+        }
+        assert_eq!(role_flag(&ColumnRole::Metric("nps".into())), None);
+    }
+
+    #[test]
+    fn an_error_under_context_still_gets_its_flag() {
+        let e = anyhow::Error::new(DataError::NoOutcome {
+            path: "x.csv".into(),
+            column: "churned".into(),
+            has_churn_date: true,
+            closest: Vec::new(),
+        })
+        .context("loading x.csv");
+        assert!(for_error(&e).unwrap().contains("--horizon"));
+        let e = anyhow::Error::new(PackError::Calibrate(CalibrateError::TooFewEvents {
+            events: 3,
+            params: 4,
+            epv: 0.75,
+        }));
+        assert!(for_error(&e).unwrap().contains("--force"));
+        let e = anyhow::Error::new(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "out.toml exists",
+        ));
+        assert!(for_error(&e).unwrap().contains("--force"));
+        assert!(for_error(&anyhow::anyhow!("something else")).is_none());
+    }
+}
