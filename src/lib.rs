@@ -3,12 +3,30 @@
 //! Turn a customer-success health score from an educated guess into a model calibrated
 //! against real churn.
 //!
-//! The library follows the pipeline a reader follows: [`data`] loads account snapshots
-//! (CSV or Parquet) into column buffers, [`profile`] is the weight-profile file (metrics,
-//! transforms, weights, missing policies, tiers, presets), [`score`] turns snapshots into
-//! scores, tiers, probabilities and reason codes, and [`synth`] generates the sample data.
-//! Outputs are written at the edge by [`output`]. The command-line tool `churncal` is a thin
-//! layer over these modules.
+//! The library is the whole tool; the `churncal` command is a thin layer over it. Its
+//! modules, from the bottom layer up (each uses only those listed before it):
+//!
+//! - [`stats`]: AUC, DeLong, proper scores, calibration, intervals, PSI, quantiles,
+//!   binning, association, small linear algebra; slices in, numbers out.
+//! - [`profile`]: the weight-profile file: metrics, transforms, weights, missing-value
+//!   policies, tiers, presets, checks, TOML and JSON.
+//! - [`data`]: the snapshot table: CSV or Parquet into contiguous column buffers, with
+//!   errors naming file, row, column and value.
+//! - [`score`]: sub-scores, scores, group scores, tiers, P(churn), reason codes.
+//! - [`analysis`]: churn by tier, score band, cohort and metric decile; retention curves.
+//! - [`audit`]: data-quality checks before a fit, one file per criterion.
+//! - [`calibrate`]: the weights fitted against churn, with cross-validation, holdout and
+//!   bootstrap.
+//! - [`synth`]: the sample-data generator.
+//! - [`validate`]: the pre-rollout gate and quarter-by-quarter monitoring.
+//! - [`pack`]: the quarterly pack, composing the stages above.
+//! - [`report`]: results as Markdown, CSV, JSON, HTML and SVG (pure renderers).
+//! - [`output`]: atomic file writes at the edge; [`alloc`]: the binary's allocator.
+//!
+//! Every stage has one shape: a `…Params` struct with its defaults, `check()`, then `run`
+//! (`fit` for [`calibrate::CalibrateParams`]) on the loaded [`data::Snapshots`] and a
+//! [`profile::Profile`], returning numbers that [`report`] words and draws. The library
+//! never prints: stage timings are `tracing` spans for the caller's subscriber.
 //!
 //! ```no_run
 //! use churncal::{data, profile, score};

@@ -36,7 +36,7 @@ pub struct Args {
     /// First date of the validation period [default: the last 25 % of snapshot dates].
     #[arg(long, value_name = "YYYY-MM-DD")]
     holdout_from: Option<String>,
-    /// Gate thresholds (TOML); missing keys keep the defaults of the specification.
+    /// Gate thresholds (TOML); missing keys keep the defaults (docs/methods.md).
     #[arg(long, value_name = "FILE")]
     gate: Option<PathBuf>,
     /// Paired bootstrap resamples of validation accounts for the Δ log-loss and Δ Brier

@@ -4,7 +4,7 @@
 //!
 //! Rows come from the file: a Parquet file's metadata gives them exactly; a CSV file's size
 //! divided by the mean length of its first lines estimates them. The bytes per row are a
-//! model of each command's buffers, checked against measured peaks (README, "Scale"):
+//! model of each command's buffers, checked against measured peaks (`docs/performance.md`):
 //! every loaded metric costs its 8-byte value column, its 8-byte sub-score column, and for
 //! a fit an 8-byte copy in the fit's row-major matrix; every row costs ids, dates, outcome,
 //! segments and the per-row vectors of scores, weights and predictions. Polars' own buffers
@@ -48,7 +48,7 @@ fn per_metric(job: Job) -> u64 {
 /// Bytes per row besides the metrics. CSV and Parquet cost alike: a CSV file is read in
 /// batches of 32 MB, each parsed and converted before the next.
 ///
-/// Checked against peaks measured on synth data with 13 metrics (README, "Peak memory"):
+/// Checked against peaks measured on synth data with 13 metrics (`docs/performance.md`, "Peak memory"):
 /// at 9.7 M rows `audit` 2.5 GB (the heaviest of the scoring jobs; estimate 3.9 GB),
 /// `score` 1.8 GB, `tiers` 0.86 GB (scoring while it loads); `calibrate` 2.7 GB and `validate` 2.1 GB
 /// (estimate 6.0 GB: it errs high for the fitting jobs, whose heaviest, `report`, could not
@@ -211,7 +211,7 @@ mod tests {
     }
 
     /// The estimate stays above every peak measured at 9,716,499 rows × 13 metrics
-    /// (README, "Peak memory"), so that a run that fits is never refused for want of it.
+    /// (`docs/performance.md`, "Peak memory"), so that a run that fits is never refused for want of it.
     #[test]
     fn the_estimate_covers_the_measured_peaks() {
         let n = 9_716_499;

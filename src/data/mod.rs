@@ -4,7 +4,7 @@
 //! into [`Snapshots`]: contiguous column buffers ready for numeric work. Column roles
 //! (id, date, outcome, segments, ...) are named by [`Roles`]; what to read is said by a
 //! [`LoadRequest`]. Every problem becomes a [`DataError`] naming the file, the row (1-based,
-//! header excluded), the column and the value. The contract is `data-contract.md`.
+//! header excluded), the column and the value. The contract is `docs/data-contract.md`.
 
 mod fields;
 mod load;
