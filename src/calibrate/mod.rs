@@ -1,8 +1,8 @@
 //! Calibrating a profile's weights against observed churn.
 //!
 //! [`CalibrateParams`] (consuming setters, defaults documented) → [`CalibrateParams::check`] →
-//! [`CalibrateParams::fit`] → [`Calibration`]: the method of `statistics.md`, "Fitting
-//! weights". The constrained fit ([`problem`]) optimises the profile's own score function
+//! [`CalibrateParams::fit`] → [`Calibration`]: the method of `docs/methods.md`, "Calibrating
+//! the weights". The constrained fit ([`problem`]) optimises the profile's own score function
 //! with non-negative weights and L2 shrinkage toward the prior; λ is chosen by K-fold
 //! cross-validation grouped by account; an out-of-time holdout is reported when the data has
 //! dates; a bootstrap over accounts gives every weight an interval; the unconstrained

@@ -4,7 +4,7 @@
 //! ([`Transform`], [`Direction`]), how much each weighs (metric and [`Group`] weights),
 //! what happens when a value is missing ([`Missing`]), how the score is cut into tiers, and,
 //! once calibrated, how the score maps to a churn probability ([`Calibration`]).
-//! The format is specified in `profile-format.md`; this module is its serde mirror.
+//! The format is specified in `docs/profile-format.md`; this module is its serde mirror.
 //! Reading and writing live in [`io`], checks in [`check`], the built-in presets in
 //! [`presets`] and the sub-score functions in [`transform`].
 

@@ -1,7 +1,7 @@
 //! The pre-rollout gate: a candidate profile against the incumbent on the same validation
 //! accounts (out-of-time when the data has dates, else every row with out-of-fold
 //! probabilities), with the checks and default thresholds of `docs/methods.md`
-//! (`statistics.md`, "The pre-rollout gate"), every threshold overridable by a gate file.
+//! ("The pre-rollout gate"), every threshold overridable by a gate file.
 //!
 //! Probabilities: a profile with a `[calibration]` block is judged by its own mapping (what
 //! would be deployed); one without is given an intercept and slope fitted on the development
