@@ -72,19 +72,18 @@ impl CalibrateParams {
         let stage = tracing::info_span!("calibrate: λ path, out of fold").entered();
         let cv = cross_validation(self.folds, &p, &per_fold, &lambdas, &order);
         if cv.comparison.calibrated.auc >= 0.999 {
-            warnings.push(format!(
-                "the calibrated score separates churned from retained snapshots almost perfectly (cross-validated AUC {:.3}): with separable data the weights are set by the shrinkage rather than the data; check the audit for a leaking metric",
-                cv.comparison.calibrated.auc
-            ));
+            warnings.push(CalibrationWarning::Separable {
+                auc: cv.comparison.calibrated.auc,
+            });
         }
         drop(stage);
         let stage = tracing::info_span!("calibrate: final fit").entered();
         let final_fit = self.final_fit(&p, cv.lambda);
         if !final_fit.solver.converged {
-            warnings.push(format!(
-                "the final fit's solver did not converge: {} after {} iterations",
-                final_fit.solver.reason, final_fit.solver.iterations
-            ));
+            warnings.push(CalibrationWarning::FinalNotConverged {
+                reason: final_fit.solver.reason.clone(),
+                iterations: final_fit.solver.iterations,
+            });
         }
         drop(stage);
         let stage = tracing::info_span!("calibrate: out-of-time holdout").entered();
@@ -115,7 +114,7 @@ impl CalibrateParams {
         prior: &Profile,
         data: &Snapshots,
         subs: SubScores,
-    ) -> Result<(Prepared, Vec<String>), CalibrateError> {
+    ) -> Result<(Prepared, Vec<CalibrationWarning>), CalibrateError> {
         let outcome = data.outcome.as_ref().ok_or(CalibrateError::NoOutcome)?;
         let mut rows: Vec<usize> = (0..data.rows).filter(|&i| subs.present[i] > 0).collect();
         // Rows in account order: a bootstrap replicate's left-out accounts are then runs of
@@ -129,10 +128,11 @@ impl CalibrateParams {
             let controls = rows.iter().filter(|&&i| outcome[i] == 0).count();
             rows.retain(|&i| outcome[i] == 1 || rng.random::<f64>() < rate);
             let kept = controls - (before - rows.len());
-            case_control_note = Some(format!(
-                "fitted on a case-control sample: every churned snapshot and {kept} of {controls} retained ones (rate {rate}); the intercept is corrected by ln {rate} = {:.4}. AUC is unaffected; log-loss, Brier and the tier table's churn rates are those of the sample",
-                rate.ln()
-            ));
+            case_control_note = Some(CalibrationWarning::CaseControl {
+                kept,
+                controls,
+                rate,
+            });
         }
         // Cross-validation folds grouped by account, and the rows in (fold, account) order:
         // a fold's test rows are then one block, which its training fit leaves out as zero
@@ -153,7 +153,7 @@ impl CalibrateParams {
         let fd = FitData::from_columns(&subs.columns, outcome, &rows);
         drop(subs);
         let events = fd.y.iter().filter(|&&y| y == 1).count();
-        let mut warnings: Vec<String> = case_control_note.into_iter().collect();
+        let mut warnings: Vec<CalibrationWarning> = case_control_note.into_iter().collect();
         // The case-control intercept correction (0 without sampling).
         let offset = self.sample_controls.map_or(0.0, f64::ln);
         let epv = events as f64 / k as f64;
@@ -165,15 +165,15 @@ impl CalibrateParams {
             });
         }
         if epv < 10.0 {
-            warnings.push(format!(
-                "{events} churn events for {k} weights: {epv:.1} events per weight is below 10; weights will be noisy (Harrell suggests 15)"
-            ));
+            warnings.push(CalibrationWarning::FewEvents {
+                events,
+                weights: k,
+                per_weight: epv,
+            });
         }
         let dropped = unscored;
         if dropped > 0 {
-            warnings.push(format!(
-                "{dropped} snapshots with no metric present were left out of the fit"
-            ));
+            warnings.push(CalibrationWarning::Unscored { snapshots: dropped });
         }
         let accounts_of: Vec<u32> = rows.iter().map(|&i| data.account[i]).collect();
         let n_accounts = distinct(&accounts_of).len();
@@ -190,10 +190,7 @@ impl CalibrateParams {
         let (a0, slope0, _) = fit_two(&s0, &fd.y, &fd.w, (logit_rate(&fd), 0.0));
         let mut b0 = -slope0;
         if b0 < 0.1 {
-            warnings.push(format!(
-                "the prior score barely separates churners (fitted slope {:.2} per 100 points); shrinkage uses a slope of 0.1",
-                slope0
-            ));
+            warnings.push(CalibrationWarning::WeakPrior { slope: slope0 });
             b0 = 0.1;
         }
         let beta0: Vec<f64> = w0.iter().map(|w| b0 * w / 100.0).collect();
@@ -292,13 +289,15 @@ struct Fitted {
 }
 
 /// Warnings on the unconstrained reference fit and on metrics whose sub-score never varies.
-fn reference_warnings(prior: &Profile, fd: &FitData, reference: &ReferenceFit) -> Vec<String> {
+fn reference_warnings(
+    prior: &Profile,
+    fd: &FitData,
+    reference: &ReferenceFit,
+) -> Vec<CalibrationWarning> {
     let k = fd.k;
     let mut warnings = Vec::new();
     if !reference.converged {
-        warnings.push(
-            "the unconstrained reference fit did not converge (sub-scores that separate churners perfectly, or collinear metrics): its coefficients, intervals and the unconstrained model's figures are not reliable".into(),
-        );
+        warnings.push(CalibrationWarning::ReferenceNotConverged);
     }
     // Each metric's smallest and largest present sub-score, in one pass.
     let ranges =
@@ -327,10 +326,9 @@ fn reference_warnings(prior: &Profile, fd: &FitData, reference: &ReferenceFit) -
     for (pm, &(lo, hi)) in prior.metrics.iter().zip(&ranges) {
         // No present value (∞ ≥ −∞) or a single one.
         if lo >= hi {
-            warnings.push(format!(
-                "'{}' has the same sub-score on every row: the data cannot tell its weight from the intercept, so its weight is where the shrinkage puts it",
-                pm.name
-            ));
+            warnings.push(CalibrationWarning::ConstantSubScore {
+                metric: pm.name.clone(),
+            });
         }
     }
     warnings

@@ -4,6 +4,70 @@
 
 use super::*;
 
+/// Something the user should know about a calibration (worded by the report).
+#[derive(Debug, Clone, PartialEq)]
+pub enum CalibrationWarning {
+    /// Fitted on a case-control sample: every churned snapshot and `kept` of `controls`
+    /// retained ones, at `rate`; the intercept is corrected by `ln rate`.
+    CaseControl {
+        /// Retained snapshots kept.
+        kept: usize,
+        /// Retained snapshots in all.
+        controls: usize,
+        /// The sampling rate.
+        rate: f64,
+    },
+    /// Fewer than 10 churn events per fitted weight.
+    FewEvents {
+        /// Churn events.
+        events: usize,
+        /// Weights fitted.
+        weights: usize,
+        /// Events per weight.
+        per_weight: f64,
+    },
+    /// Snapshots with no metric present, left out of the fit.
+    Unscored {
+        /// How many.
+        snapshots: usize,
+    },
+    /// The prior's score barely separates churners (fitted slope below 0.1 per 100
+    /// points); the shrinkage uses a slope of 0.1.
+    WeakPrior {
+        /// The prior's fitted slope.
+        slope: f64,
+    },
+    /// The unconstrained reference fit did not converge.
+    ReferenceNotConverged,
+    /// A metric has the same sub-score on every row.
+    ConstantSubScore {
+        /// The metric.
+        metric: String,
+    },
+    /// The calibrated score separates churned from retained snapshots almost perfectly.
+    Separable {
+        /// The cross-validated AUC.
+        auc: f64,
+    },
+    /// The final fit's solver stopped before converging.
+    FinalNotConverged {
+        /// Why it stopped.
+        reason: String,
+        /// Iterations made.
+        iterations: u64,
+    },
+    /// A metric churns more as its sub-score rises (a confidently negative unconstrained
+    /// coefficient); its weight is held at ≥ 0, not flipped.
+    DirectionConflict {
+        /// The metric.
+        metric: String,
+        /// Its unconstrained coefficient.
+        coefficient: f64,
+        /// The coefficient's 95 % interval.
+        ci: [f64; 2],
+    },
+}
+
 /// AUC, log-loss and Brier score of one model on one evaluation set.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Quality {
@@ -128,9 +192,8 @@ pub struct Calibration {
     /// Events per fitted weight.
     pub events_per_weight: f64,
     /// Warnings for the user.
-    pub warnings: Vec<String>,
-    /// What the calibration concluded, in plain words.
-    pub verdict: String,
+    #[serde(skip)]
+    pub warnings: Vec<CalibrationWarning>,
     /// The chosen λ.
     #[serde(serialize_with = "ser_lambda")]
     pub lambda: f64,
@@ -176,12 +239,12 @@ pub struct Calibration {
 
 impl CalibrateParams {
     /// The result: integer weights and their cost, each metric's figures, the calibrated
-    /// profile, its tier table and the verdict.
+    /// profile and its tier table.
     pub(super) fn assemble(
         &self,
         prior: &Profile,
         p: &Prepared,
-        mut warnings: Vec<String>,
+        mut warnings: Vec<CalibrationWarning>,
         fitted: Fitted,
     ) -> Calibration {
         let &Prepared {
@@ -249,10 +312,11 @@ impl CalibrateParams {
             .collect();
         for m in &metrics {
             if m.direction_conflict {
-                warnings.push(format!(
-                    "direction conflict: '{}' churns more as its sub-score rises (unconstrained coefficient {:.2}, 95 % CI {:.2} to {:.2}); its declared direction or transform may be wrong. Its weight is held at ≥ 0, not flipped",
-                    m.name, m.coefficient, m.coefficient_ci[0], m.coefficient_ci[1]
-                ));
+                warnings.push(CalibrationWarning::DirectionConflict {
+                    metric: m.name.clone(),
+                    coefficient: m.coefficient,
+                    ci: m.coefficient_ci,
+                });
             }
         }
 
@@ -260,33 +324,7 @@ impl CalibrateParams {
         let profile =
             calibrated_profile(prior, &w_int, &metrics, ai, bi, lambda, &cross_validation);
         let tiers = tier_table(&profile, fd, &w_int_f);
-        let moved: f64 = metrics
-            .iter()
-            .map(|m| (m.weight - m.prior_weight).abs())
-            .sum::<f64>()
-            / 2.0;
-        let cv = &cross_validation;
-        let least = lambda_path
-            .iter()
-            .min_by(|a, b| a.lambda.total_cmp(&b.lambda));
-        let verdict = if moved < 2.0 {
-            format!(
-                "The data does not support moving the prior's weights: cross-validation kept them (λ = {}), \
-                 {moved:.1} points of 100 moved. With {events} churn events the less-shrunk weights do not beat the prior out of sample \
-                 (CV log-loss {:.4} for the prior vs {:.4} at the smallest λ tried, {}).",
-                lambda_label(lambda),
-                cv.prior.log_loss,
-                least.map_or(f64::NAN, |p| p.cv_log_loss),
-                least.map_or("–".to_string(), |p| lambda_label(p.lambda)),
-            )
-        } else {
-            format!(
-                "Calibration moved {moved:.1} points of 100 between metrics; out of sample the AUC went from {:.3} to {:.3} and the log-loss from {:.4} to {:.4}.",
-                cv.prior.auc, cv.calibrated.auc, cv.prior.log_loss, cv.calibrated.log_loss
-            )
-        };
         Calibration {
-            verdict,
             profile,
             prior: prior.name.clone(),
             rows: fd.n,
@@ -402,17 +440,6 @@ pub(super) fn tier_table(profile: &Profile, fd: &FitData, w: &[f64]) -> Vec<Tier
             }
         })
         .collect()
-}
-
-/// λ as written in reports: `∞`, `0`, or scientific notation.
-pub fn lambda_label(l: f64) -> String {
-    if l.is_infinite() {
-        "∞".into()
-    } else if l == 0.0 {
-        "0".into()
-    } else {
-        format!("{l:.3e}")
-    }
 }
 
 pub(super) fn round(v: f64, digits: i32) -> f64 {

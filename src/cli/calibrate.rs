@@ -213,7 +213,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     ));
     let mut result = params.fit(&prior_fitted, &data, subs)?;
     for w in &result.warnings {
-        ui.warn(w);
+        ui.warn(churncal::report::calibration::warning(w));
     }
 
     drop(stage);
@@ -265,7 +265,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         .map(|m| format!("{} {}→{}", m.name, m.prior_weight.round(), m.weight_int))
         .collect();
     ui.note(format!("weights: {}", weights.join(", ")));
-    ui.note(&result.verdict);
+    ui.note(churncal::report::calibration::verdict(&result));
     ui.note(format!(
         "wrote {}/ ({profile_name}, summary.md, summary.json, weights.svg)",
         out_dir.display()

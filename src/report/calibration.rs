@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::calibrate::transforms::TransformFit;
-use crate::calibrate::{Calibration, Comparison};
+use crate::calibrate::{Calibration, CalibrationWarning, Comparison};
 
 /// Context a summary states beside the results.
 #[derive(Debug, Clone, Default)]
@@ -34,7 +34,84 @@ fn lambda_text(l: f64) -> String {
     } else {
         ""
     };
-    format!("{}{note}", crate::calibrate::lambda_label(l))
+    format!("{}{note}", lambda_label(l))
+}
+
+/// λ as written in reports: `∞`, `0`, or scientific notation.
+pub fn lambda_label(l: f64) -> String {
+    if l.is_infinite() {
+        "∞".into()
+    } else if l == 0.0 {
+        "0".into()
+    } else {
+        format!("{l:.3e}")
+    }
+}
+
+/// What the calibration concluded, in plain words: whether the data supports moving the
+/// prior's weights, and what moving them bought out of sample.
+pub fn verdict(c: &Calibration) -> String {
+    let moved: f64 = c
+        .metrics
+        .iter()
+        .map(|m| (m.weight - m.prior_weight).abs())
+        .sum::<f64>()
+        / 2.0;
+    let cv = &c.cross_validation;
+    let least = c
+        .lambda_path
+        .iter()
+        .min_by(|a, b| a.lambda.total_cmp(&b.lambda));
+    if moved < 2.0 {
+        format!(
+            "The data does not support moving the prior's weights: cross-validation kept them (λ = {}), \
+             {moved:.1} points of 100 moved. With {} churn events the less-shrunk weights do not beat the prior out of sample \
+             (CV log-loss {:.4} for the prior vs {:.4} at the smallest λ tried, {}).",
+            lambda_label(c.lambda),
+            c.events,
+            cv.prior.log_loss,
+            least.map_or(f64::NAN, |p| p.cv_log_loss),
+            least.map_or("–".to_string(), |p| lambda_label(p.lambda)),
+        )
+    } else {
+        format!(
+            "Calibration moved {moved:.1} points of 100 between metrics; out of sample the AUC went from {:.3} to {:.3} and the log-loss from {:.4} to {:.4}.",
+            cv.prior.auc, cv.calibrated.auc, cv.prior.log_loss, cv.calibrated.log_loss
+        )
+    }
+}
+
+/// A calibration warning in plain words.
+pub fn warning(w: &CalibrationWarning) -> String {
+    match w {
+        CalibrationWarning::CaseControl { kept, controls, rate } => format!(
+            "fitted on a case-control sample: every churned snapshot and {kept} of {controls} retained ones (rate {rate}); the intercept is corrected by ln {rate} = {:.4}. AUC is unaffected; log-loss, Brier and the tier table's churn rates are those of the sample",
+            rate.ln()
+        ),
+        CalibrationWarning::FewEvents { events, weights, per_weight } => format!(
+            "{events} churn events for {weights} weights: {per_weight:.1} events per weight is below 10; weights will be noisy (Harrell suggests 15)"
+        ),
+        CalibrationWarning::Unscored { snapshots } => {
+            format!("{snapshots} snapshots with no metric present were left out of the fit")
+        }
+        CalibrationWarning::WeakPrior { slope } => format!(
+            "the prior score barely separates churners (fitted slope {slope:.2} per 100 points); shrinkage uses a slope of 0.1"
+        ),
+        CalibrationWarning::ReferenceNotConverged => "the unconstrained reference fit did not converge (sub-scores that separate churners perfectly, or collinear metrics): its coefficients, intervals and the unconstrained model's figures are not reliable".into(),
+        CalibrationWarning::ConstantSubScore { metric } => format!(
+            "'{metric}' has the same sub-score on every row: the data cannot tell its weight from the intercept, so its weight is where the shrinkage puts it"
+        ),
+        CalibrationWarning::Separable { auc } => format!(
+            "the calibrated score separates churned from retained snapshots almost perfectly (cross-validated AUC {auc:.3}): with separable data the weights are set by the shrinkage rather than the data; check the audit for a leaking metric"
+        ),
+        CalibrationWarning::FinalNotConverged { reason, iterations } => format!(
+            "the final fit's solver did not converge: {reason} after {iterations} iterations"
+        ),
+        CalibrationWarning::DirectionConflict { metric, coefficient, ci } => format!(
+            "direction conflict: '{metric}' churns more as its sub-score rises (unconstrained coefficient {coefficient:.2}, 95 % CI {:.2} to {:.2}); its declared direction or transform may be wrong. Its weight is held at ≥ 0, not flipped",
+            ci[0], ci[1]
+        ),
+    }
 }
 
 /// Markdown escaping for table cells: pipes and backslashes, HTML's `&`, `<`, `>` (so text
@@ -96,11 +173,11 @@ pub fn markdown(c: &Calibration, ctx: &SummaryContext) -> String {
         if c.slope_int < 0.0 { "−" } else { "+" },
         c.slope_int.abs()
     ));
-    s.push_str(&format!("**{}**\n\n", md_cell(&c.verdict)));
+    s.push_str(&format!("**{}**\n\n", md_cell(&verdict(c))));
     if !c.warnings.is_empty() {
         s.push_str("## Warnings\n\n");
         for w in &c.warnings {
-            s.push_str(&format!("- {}\n", md_cell(w)));
+            s.push_str(&format!("- {}\n", md_cell(&warning(w))));
         }
         s.push('\n');
     }
@@ -222,11 +299,18 @@ fn pct(v: f64) -> String {
 
 /// The machine-readable summary.
 pub fn json(c: &Calibration, ctx: &SummaryContext) -> String {
+    let mut calibration = serde_json::to_value(c).expect("the calibration serialises");
+    let fields = calibration
+        .as_object_mut()
+        .expect("a struct serialises to an object");
+    fields.insert("verdict".into(), json!(verdict(c)));
+    let warnings: Vec<String> = c.warnings.iter().map(warning).collect();
+    fields.insert("warnings".into(), json!(warnings));
     let v = json!({
         "data": ctx.data,
         "dates": ctx.dates.as_ref().map(|(a, b)| json!({"first": a, "last": b})),
         "profile_file": ctx.profile_file,
-        "calibration": c,
+        "calibration": calibration,
         "transforms": ctx.transforms,
     });
     let mut s = serde_json::to_string_pretty(&v).expect("JSON value serialises");

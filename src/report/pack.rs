@@ -328,7 +328,7 @@ fn executive_summary(
 ) -> String {
     let mut s = String::new();
     if let Some(c) = calibration {
-        s.push_str(&format!("- **Weights.** {}", md_cell(&c.verdict)));
+        s.push_str(&format!("- **Weights.** {}", md_cell(&summary::verdict(c))));
         let mut moves: Vec<_> = c
             .metrics
             .iter()

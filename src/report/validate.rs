@@ -250,7 +250,7 @@ fn optimism(s: &mut String, v: &Validation) {
             s.push_str(&format!(
                 "\n## Optimism-corrected performance (Harrell)\n\n{} bootstrap replicates of accounts; each refits the candidate's weights at its own shrinkage λ = {} from its prior, and is scored on its own sample and on all {} scored rows.{}\n\n| | AUC | Brier | calibration slope |\n|---|---:|---:|---:|\n",
                 o.replicates,
-                crate::calibrate::lambda_label(o.lambda),
+                super::calibration::lambda_label(o.lambda),
                 o.rows,
                 if o.not_converged > 0 {
                     format!(" {} refits stopped before converging.", o.not_converged)
