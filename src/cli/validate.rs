@@ -124,8 +124,11 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         Ok(ExitCode::SUCCESS)
     } else {
         eprintln!(
-            "verdict: '{}' must not replace '{}': a check failed",
-            candidate.name, incumbent.name
+            "verdict: '{}' must not replace '{}': {} failed",
+            candidate.name,
+            incumbent.name,
+            churncal::report::validate::named(&v.checks, churncal::validate::Status::Fail)
+                .join("; ")
         );
         Ok(ExitCode::from(1))
     }
@@ -200,11 +203,12 @@ fn run_monitor(a: &Args, path: &str, gate: &Gate, ui: &Ui) -> anyhow::Result<Exi
 fn print_checks(checks: &[Check]) {
     for c in checks {
         eprintln!(
-            "{:>5}  {}: {} (threshold {})",
+            "{:>5}  {}: {} (threshold {}; {})",
             c.status.label(),
             c.check,
             c.value,
-            c.threshold
+            c.threshold,
+            churncal::report::validate::kind_label(c.kind)
         );
     }
 }

@@ -354,23 +354,29 @@ fn executive_summary(
         s.push('\n');
     }
     if let Some(v) = validation {
-        let failed: Vec<String> = v
-            .checks
-            .iter()
-            .filter(|c| c.status == crate::validate::Status::Fail)
-            .map(|c| md_cell(&c.check))
-            .collect();
+        use crate::validate::Status;
+        let failed = vrep::named(&v.checks, Status::Fail);
+        let warned = vrep::named(&v.checks, Status::Warn);
         if v.passed {
             s.push_str(&format!(
-                "- **Gate.** '{}' passes the pre-rollout gate against '{}' (AUC {:.3} vs {:.3} on {} validation rows).\n",
-                md_cell(&v.candidate.name), md_cell(&v.incumbent.name), v.candidate.auc, v.incumbent.auc, v.validation_rows
+                "- **Gate.** '{}' passes the pre-rollout gate against '{}': no model defect (AUC {:.3} vs {:.3} on {} validation rows).{}\n",
+                md_cell(&v.candidate.name),
+                md_cell(&v.incumbent.name),
+                v.candidate.auc,
+                v.incumbent.auc,
+                v.validation_rows,
+                if warned.is_empty() {
+                    String::new()
+                } else {
+                    format!(" Look at: {}.", md_cell(&warned.join("; ")))
+                }
             ));
         } else {
             s.push_str(&format!(
                 "- **Gate.** '{}' does **not** pass the pre-rollout gate against '{}': {} failed. Keep the incumbent until that is fixed.\n",
                 md_cell(&v.candidate.name),
                 md_cell(&v.incumbent.name),
-                failed.join(", ")
+                md_cell(&failed.join("; "))
             ));
         }
     }

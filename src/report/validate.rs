@@ -9,7 +9,7 @@ use serde_json::json;
 use super::analysis::ReportContext;
 use super::calibration::md_cell;
 use super::chart::{text, GRID, INK, MUTED};
-use crate::validate::{Check, ModelEval, Status, Validation};
+use crate::validate::{Check, CheckKind, ModelEval, Status, Validation};
 
 use super::fixed as f;
 
@@ -21,22 +21,41 @@ fn pct(v: f64) -> String {
     }
 }
 
-/// The verdict table: check, value, threshold, pass / warn / **FAIL**.
+/// A check's kind in words.
+pub fn kind_label(k: CheckKind) -> &'static str {
+    match k {
+        CheckKind::Defect => "model defect",
+        CheckKind::BusinessRule => "business rule",
+    }
+}
+
+/// The verdict table: check, kind, value, threshold, pass / warn / **FAIL**.
 fn checks_table(checks: &[Check]) -> String {
-    let mut s = String::from("| check | value | threshold | verdict |\n|---|---|---|---|\n");
+    let mut s =
+        String::from("| check | kind | value | threshold | verdict |\n|---|---|---|---|---|\n");
     for c in checks {
         let verdict = match c.status {
             Status::Fail => format!("**{}**", c.status.label()),
             other => other.label().to_string(),
         };
         s.push_str(&format!(
-            "| {} | {} | {} | {verdict} |\n",
+            "| {} | {} | {} | {} | {verdict} |\n",
             md_cell(&c.check),
+            kind_label(c.kind),
             md_cell(&c.value),
             md_cell(&c.threshold),
         ));
     }
     s
+}
+
+/// The checks with `status`, as a list of their names.
+pub fn named(checks: &[Check], status: Status) -> Vec<String> {
+    checks
+        .iter()
+        .filter(|c| c.status == status)
+        .map(|c| c.check.clone())
+        .collect()
 }
 
 fn model_rows(s: &mut String, m: &ModelEval) {
@@ -66,17 +85,24 @@ fn model_rows(s: &mut String, m: &ModelEval) {
 
 /// The validation report in Markdown.
 pub fn markdown(v: &Validation, ctx: &ReportContext) -> String {
+    let warned = named(&v.checks, Status::Warn);
     let verdict = if v.passed {
         format!(
-            "**PASS**: `{}` may replace `{}`.",
+            "**PASS**: `{}` may replace `{}`: no model defect.{}",
             md_cell(&v.candidate.name),
-            md_cell(&v.incumbent.name)
+            md_cell(&v.incumbent.name),
+            if warned.is_empty() {
+                String::new()
+            } else {
+                format!(" To look at first: {}.", md_cell(&warned.join("; ")))
+            }
         )
     } else {
         format!(
-            "**FAIL**: `{}` must not replace `{}`.",
+            "**FAIL**: `{}` must not replace `{}`: {} failed.",
             md_cell(&v.candidate.name),
-            md_cell(&v.incumbent.name)
+            md_cell(&v.incumbent.name),
+            md_cell(&named(&v.checks, Status::Fail).join("; "))
         )
     };
     let dates = ctx
@@ -97,7 +123,7 @@ pub fn markdown(v: &Validation, ctx: &ReportContext) -> String {
     );
     s.push_str("## The gate\n\n");
     s.push_str(&checks_table(&v.checks));
-    s.push_str("\nThresholds: the specification's defaults unless a gate file was given (the JSON lists those applied).\n");
+    s.push_str("\nModel defects fail the gate; business rules warn unless the gate file lists them under `fail_on`. Thresholds: the defaults unless a gate file was given (the JSON lists those applied).\n");
     discrimination(&mut s, v);
     reliability(&mut s, v);
     lift(&mut s, v);
@@ -238,7 +264,7 @@ fn segments(s: &mut String, v: &Validation) {
         }
     }
     s.push_str(&format!(
-        "\nEvents per parameter (candidate, development data): {:.1}.\n",
+        "\nEvents per parameter (candidate, every scored row, as calibration counts them): {:.1}.\n",
         v.events_per_parameter
     ));
 }

@@ -43,6 +43,15 @@ pub struct ModelEval {
     pub tier_check: Monotonicity,
     /// Share of validation accounts per tier, best first.
     pub tier_shares: Vec<(String, f64)>,
+    /// 95 % Wilson interval of each tier's churn rate on the validation accounts, best
+    /// first (`NaN` for an empty tier).
+    pub tier_intervals: Vec<(String, [f64; 2])>,
+    /// The logistic regression of the validation outcome on the score, refitted: change of
+    /// the log-odds of churn per 100 score points. Negative when a higher score means less
+    /// churn, as a health score must.
+    pub score_slope: f64,
+    /// The slope's 95 % interval (Wald, from the Fisher information).
+    pub score_slope_ci: [f64; 2],
     /// The ROC curve, thinned to at most ~200 points: (false-positive rate, true-positive rate).
     pub roc: Vec<(f64, f64)>,
 }
@@ -200,6 +209,7 @@ pub(super) fn evaluate(
             )
         })
         .collect();
+    let (score_slope, score_slope_ci) = score_slope(rows, scored, y);
     let tr = tier_report(val_data, val_scored, Unit::Account, &DEFAULT_BANDS);
     let total: usize = tr.tiers.iter().map(|t| t.count.units).sum();
     let eval = ModelEval {
@@ -218,8 +228,39 @@ pub(super) fn evaluate(
             .iter()
             .map(|t| (t.label.clone(), t.count.units as f64 / total.max(1) as f64))
             .collect(),
+        tier_intervals: tr
+            .tiers
+            .iter()
+            .map(|t| (t.label.clone(), t.count.ci))
+            .collect(),
         tier_check: tr.tier_check,
+        score_slope,
+        score_slope_ci,
         roc: roc_points(&keys, &risk, &yy),
     };
     (eval, components)
+}
+
+/// The slope of `logit P(churn) = a + b · score / 100` refitted on `rows`, with its 95 %
+/// Wald interval from the 2 × 2 Fisher information at the fit.
+pub(super) fn score_slope(rows: &[usize], scored: &Scored, y: &[u8]) -> (f64, [f64; 2]) {
+    let s: Vec<f64> = rows.iter().map(|&i| scored.score[i] / 100.0).collect();
+    let yy: Vec<u8> = rows.iter().map(|&i| y[i]).collect();
+    let w = vec![1.0; rows.len()];
+    let (a, b, _) = fit_two(&s, &yy, &w, (0.0, -1.0));
+    let (mut i00, mut i01, mut i11) = (0.0, 0.0, 0.0);
+    for &x in &s {
+        let p = sigmoid(a + b * x);
+        let v = p * (1.0 - p);
+        i00 += v;
+        i01 += v * x;
+        i11 += v * x * x;
+    }
+    let det = i00 * i11 - i01 * i01;
+    let se = if det > 0.0 {
+        (i00 / det).sqrt()
+    } else {
+        f64::NAN
+    };
+    (b, [b - 1.96 * se, b + 1.96 * se])
 }

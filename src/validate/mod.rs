@@ -175,7 +175,8 @@ pub struct Validation {
     pub incumbent_tiers: Vec<String>,
     /// Candidate tier names.
     pub candidate_tiers: Vec<String>,
-    /// Events per parameter of the candidate in the development data.
+    /// Churn events per fitted weight of the candidate over every row both profiles score
+    /// (as calibration counts them).
     pub events_per_parameter: f64,
     /// Harrell's optimism correction, for a candidate from `churncal calibrate`.
     pub optimism: Option<Optimism>,
@@ -349,19 +350,24 @@ fn validate(
 
     let seg_out = segment_evals(segments, data, &val, y, (&sc, &si), &pc)?;
 
+    // Events per parameter as calibration counts them: every scored row's churn events
+    // over the weights fitted.
     let params_n = candidate.metrics.len().max(1) as f64;
     drop(stage);
-    let epv = dev_events as f64 / params_n;
+    let epv = scored_both.iter().filter(|&&i| y[i] == 1).count() as f64 / params_n;
 
     let checks = gate_checks(
         gate,
-        &cand,
-        &delong,
-        delta_log_loss,
-        delta_brier,
-        psi,
-        epv,
-        &seg_out,
+        &GateInput {
+            candidate: &cand,
+            incumbent: &inc,
+            delong: &delong,
+            delta_log_loss,
+            delta_brier,
+            psi,
+            events_per_parameter: epv,
+            segments: &seg_out,
+        },
     );
     let passed = checks.iter().all(|c| c.status != Status::Fail);
     Ok(Validation {
@@ -659,5 +665,143 @@ mod tests {
         assert_eq!(g.slope, [0.7, 1.3]);
         assert_eq!(g.psi_fail, 0.25);
         assert!(Gate::from_toml("min_delta_aux = 1").is_err());
+        let g = Gate::from_toml("fail_on = [\"tier-shares\", \"segment-auc\"]").unwrap();
+        assert_eq!(
+            g.fail_on,
+            [BusinessRule::TierShares, BusinessRule::SegmentAuc]
+        );
+        assert!(Gate::from_toml("fail_on = [\"tier-share\"]").is_err());
+    }
+
+    fn eval(shares: &[f64], intervals: &[[f64; 2]], slope: f64, ci: [f64; 2]) -> ModelEval {
+        let names = ["healthy", "at-risk", "critical"];
+        ModelEval {
+            name: "m".into(),
+            probabilities: String::new(),
+            auc: 0.7,
+            auc_ci: [0.65, 0.75],
+            gini: 0.4,
+            ks: 0.3,
+            log_loss: 0.2,
+            calibration: vs::calibration(&[0.1, 0.2, 0.1, 0.3], &[0, 0, 1, 1], 2),
+            lift_deciles: Vec::new(),
+            lift_tiers: Vec::new(),
+            tier_check: crate::analysis::tiers::Monotonicity {
+                monotone: true,
+                steps: Vec::new(),
+            },
+            tier_shares: names
+                .iter()
+                .map(|n| n.to_string())
+                .zip(shares.iter().copied())
+                .collect(),
+            tier_intervals: names
+                .iter()
+                .map(|n| n.to_string())
+                .zip(intervals.iter().copied())
+                .collect(),
+            roc: Vec::new(),
+            score_slope: slope,
+            score_slope_ci: ci,
+        }
+    }
+
+    fn status_of(checks: &[Check], prefix: &str) -> Status {
+        checks
+            .iter()
+            .find(|c| c.check.starts_with(prefix))
+            .unwrap()
+            .status
+    }
+
+    fn checks(g: &Gate, cand: &ModelEval, inc: &ModelEval, epv: f64) -> Vec<Check> {
+        let delong = vs::delong(&[0.1, 0.4, 0.35, 0.8], &[0.2, 0.3, 0.4, 0.7], &[0, 0, 1, 1]);
+        let flat = PairedDelta {
+            delta: 0.0,
+            ci: [-0.01, 0.01],
+        };
+        gate_checks(
+            g,
+            &GateInput {
+                candidate: cand,
+                incumbent: inc,
+                delong: &delong,
+                delta_log_loss: flat,
+                delta_brier: flat,
+                psi: Some(0.01),
+                events_per_parameter: epv,
+                segments: &[],
+            },
+        )
+    }
+
+    #[test]
+    fn business_rules_warn_by_default_and_fail_when_the_gate_file_says_so() {
+        let narrow = [[0.01, 0.03], [0.05, 0.09], [0.2, 0.3]];
+        let inc = eval(&[0.3, 0.5, 0.2], &narrow, -5.0, [-6.0, -4.0]);
+        // the candidate keeps 5 % of a tier the incumbent gave 20 %, on thin data
+        let cand = eval(&[0.45, 0.5, 0.05], &narrow, -5.0, [-6.0, -4.0]);
+        let c = checks(&Gate::default(), &cand, &inc, 4.0);
+        assert_eq!(status_of(&c, "tier shares"), Status::Warn);
+        assert_eq!(status_of(&c, "events per parameter"), Status::Warn);
+        assert!(
+            c.iter()
+                .filter(|x| x.kind == CheckKind::BusinessRule)
+                .all(|x| x.status != Status::Fail),
+            "{c:?}"
+        );
+        let strict = Gate {
+            fail_on: vec![BusinessRule::TierShares],
+            ..Gate::default()
+        };
+        let c = checks(&strict, &cand, &inc, 4.0);
+        assert_eq!(status_of(&c, "tier shares"), Status::Fail);
+        assert_eq!(status_of(&c, "events per parameter"), Status::Warn);
+        // a tier whose churn rate is known only to within 40 points warns too
+        let wide = eval(
+            &[0.3, 0.5, 0.2],
+            &[[0.0, 0.4], [0.05, 0.09], [0.2, 0.3]],
+            -5.0,
+            [-6.0, -4.0],
+        );
+        assert_eq!(
+            status_of(&checks(&Gate::default(), &wide, &inc, 20.0), "tier shares"),
+            Status::Warn
+        );
+        // the same shares as the incumbent on enough data pass
+        let c = checks(&Gate::default(), &inc, &inc, 20.0);
+        assert_eq!(status_of(&c, "tier shares"), Status::Pass);
+        assert!(c
+            .iter()
+            .all(|x| x.kind == CheckKind::Defect || x.status == Status::Pass));
+    }
+
+    #[test]
+    fn a_score_that_rises_with_churn_fails_by_name() {
+        let narrow = [[0.01, 0.03], [0.05, 0.09], [0.2, 0.3]];
+        let inc = eval(&[0.3, 0.5, 0.2], &narrow, -5.0, [-6.0, -4.0]);
+        let reversed = eval(&[0.3, 0.5, 0.2], &narrow, 5.0, [4.0, 6.0]);
+        let c = checks(&Gate::default(), &reversed, &inc, 20.0);
+        let d = c
+            .iter()
+            .find(|x| x.check.starts_with("score direction"))
+            .unwrap();
+        assert_eq!((d.status, d.kind), (Status::Fail, CheckKind::Defect));
+        // a slope below 0 whose interval reaches 0 only warns
+        let weak = eval(&[0.3, 0.5, 0.2], &narrow, -0.5, [-1.5, 0.5]);
+        assert_eq!(
+            status_of(
+                &checks(&Gate::default(), &weak, &inc, 20.0),
+                "score direction"
+            ),
+            Status::Warn
+        );
+        assert_eq!(
+            status_of(
+                &checks(&Gate::default(), &inc, &inc, 20.0),
+                "score direction"
+            ),
+            Status::Pass
+        );
     }
 }

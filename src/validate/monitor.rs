@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{Check, Gate, Status};
+use super::{Check, CheckKind, Gate, Status};
 use crate::analysis::tiers::{tier_report, DEFAULT_BANDS};
 use crate::analysis::Unit;
 use crate::calibrate::problem::fit_two;
@@ -179,6 +179,7 @@ pub fn monitor(
             value: format!("{:.3}", latest.slope),
             threshold: format!("{} – {}", gate.slope[0], gate.slope[1]),
             status: status(latest.slope >= gate.slope[0] && latest.slope <= gate.slope[1]),
+            kind: CheckKind::Defect,
         },
         Check {
             check: format!("observed / expected churn ({})", latest.quarter),
@@ -191,12 +192,14 @@ pub fn monitor(
                 latest.observed_expected >= gate.observed_expected[0]
                     && latest.observed_expected <= gate.observed_expected[1],
             ),
+            kind: CheckKind::Defect,
         },
         Check {
             check: format!("tier churn strictly monotone ({})", latest.quarter),
             value: if latest.tiers_monotone { "yes" } else { "no" }.into(),
             threshold: "each worse tier churns more".into(),
             status: status(latest.tiers_monotone),
+            kind: CheckKind::Defect,
         },
         Check {
             check: format!("score PSI against the reference ({})", latest.quarter),
@@ -209,6 +212,7 @@ pub fn monitor(
             } else {
                 Status::Pass
             },
+            kind: CheckKind::Defect,
         },
     ];
     let passed = checks.iter().all(|c| c.status != Status::Fail);
