@@ -36,7 +36,7 @@ pub(super) fn ranges(x: &Input<'_>, f: &mut Findings) {
                 Severity::Warn,
                 "constant column",
                 &m.column,
-                format!("every present value is {min}: the metric cannot separate anyone"),
+                Issue::Constant { value: min },
             );
         }
         let lname = m.column.to_ascii_lowercase();
@@ -48,7 +48,11 @@ pub(super) fn ranges(x: &Input<'_>, f: &mut Findings) {
                     Severity::Error,
                     "physical range",
                     &m.column,
-                    format!("{bad} values outside −100…100, impossible for an NPS (min {min}, max {max})"),
+                    Issue::ImpossibleNps {
+                        count: bad,
+                        min,
+                        max,
+                    },
                 );
             }
         }
@@ -64,7 +68,7 @@ pub(super) fn ranges(x: &Input<'_>, f: &mut Findings) {
                     Severity::Warn,
                     "physical range",
                     &m.column,
-                    format!("{bad} values above 100 in a percentage (max {max})"),
+                    Issue::PercentAbove100 { count: bad, max },
                 );
             }
         }
@@ -77,7 +81,7 @@ pub(super) fn ranges(x: &Input<'_>, f: &mut Findings) {
                         Severity::Warn,
                         "physical range",
                         &m.column,
-                        format!("{neg} negative values in a metric whose range starts at {lo}"),
+                        Issue::Negative { count: neg, lo },
                     );
                 }
             }
@@ -86,13 +90,19 @@ pub(super) fn ranges(x: &Input<'_>, f: &mut Findings) {
                 let share = out as f64 / r.present as f64;
                 f.add(
                     "accuracy",
-                    if share > 0.2 { Severity::Warn } else { Severity::Info },
+                    if share > 0.2 {
+                        Severity::Warn
+                    } else {
+                        Severity::Info
+                    },
                     "transform range",
                     &m.column,
-                    format!(
-                        "{out} values ({:.1} %) outside the transform's {lo}…{hi}; they are clipped (observed {min}…{max})",
-                        100.0 * share
-                    ),
+                    Issue::OutsideTransform {
+                        count: out,
+                        share,
+                        range: [lo, hi],
+                        observed: [min, max],
+                    },
                 );
             }
         }
@@ -156,7 +166,7 @@ pub(super) fn duplicates(x: &Input<'_>, f: &mut Findings) {
             Severity::Warn,
             "duplicate rows",
             "",
-            format!("{dup} rows repeat an earlier row in every column read: double-counted accounts or a repeated export"),
+            Issue::DuplicateRows { count: dup },
         );
     }
 }
@@ -172,10 +182,10 @@ pub(super) fn future_dates(x: &Input<'_>, f: &mut Findings) {
                 Severity::Error,
                 "future dates",
                 data.date_column.as_deref().unwrap_or("snapshot date"),
-                format!(
-                    "{future} snapshot dates after {} (today)",
-                    parse::format_day(params.as_of)
-                ),
+                Issue::FutureSnapshots {
+                    count: future,
+                    today: params.as_of,
+                },
             );
         }
     }
@@ -190,10 +200,10 @@ pub(super) fn future_dates(x: &Input<'_>, f: &mut Findings) {
                 Severity::Error,
                 "future dates",
                 "churn date",
-                format!(
-                    "{future} churn dates after {} (today)",
-                    parse::format_day(params.as_of)
-                ),
+                Issue::FutureChurnDates {
+                    count: future,
+                    today: params.as_of,
+                },
             );
         }
     }

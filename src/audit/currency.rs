@@ -21,11 +21,11 @@ pub(super) fn currency(x: &Input<'_>, f: &mut Findings) {
                 Severity::Warn,
                 "data age",
                 "",
-                format!(
-                    "the latest snapshot is {} , {age} days before {}: weights fitted now describe the past",
-                    parse::format_day(last),
-                    parse::format_day(params.as_of)
-                ),
+                Issue::DataAge {
+                    latest: last,
+                    days: age,
+                    today: params.as_of,
+                },
             );
         }
     }
@@ -56,10 +56,10 @@ pub(super) fn currency(x: &Input<'_>, f: &mut Findings) {
                 Severity::Warn,
                 "stale accounts",
                 "",
-                format!(
-                    "{stopped} accounts have no snapshot in the last {} days of the data and no churn: missing from the feed, or churned unrecorded",
-                    params.stale_days
-                ),
+                Issue::StaleAccounts {
+                    count: stopped,
+                    days: params.stale_days,
+                },
             );
         }
         if gaps > 0 {
@@ -68,7 +68,7 @@ pub(super) fn currency(x: &Input<'_>, f: &mut Findings) {
                 Severity::Info,
                 "gaps",
                 "",
-                format!("{gaps} accounts miss snapshot dates between their first and last"),
+                Issue::Gaps { accounts: gaps },
             );
         }
         // metrics that never change for an account: a stale feed (the metrics in parallel,
@@ -132,10 +132,11 @@ pub(super) fn currency(x: &Input<'_>, f: &mut Findings) {
                     Severity::Warn,
                     "frozen values",
                     &m.column,
-                    format!(
-                        "{frozen} of {eligible} accounts with ≥ {} snapshots have the same value in every one: a feed that stopped updating?",
-                        params.stale_snapshots
-                    ),
+                    Issue::Frozen {
+                        frozen,
+                        eligible,
+                        snapshots: params.stale_snapshots,
+                    },
                 );
             }
         }

@@ -94,16 +94,11 @@ pub(super) fn measure(x: &Input<'_>, f: &mut Findings, o: &[u8]) -> Vec<Impact> 
                 Severity::Warn,
                 "suspected leakage",
                 &im.column,
-                format!(
-                    "AUC {:.3}, information value {:.2}{}: a signal this strong usually means the column is recorded after the outcome or encodes it",
-                    im.auc,
-                    im.iv,
-                    if im.levels <= 3 {
-                        format!(" from a column with only {} values (a status or flag)", im.levels)
-                    } else {
-                        String::new()
-                    }
-                ),
+                Issue::Leakage {
+                    auc: im.auc,
+                    iv: im.iv,
+                    levels: im.levels,
+                },
             );
         }
         if !im.in_profile {
@@ -115,10 +110,10 @@ pub(super) fn measure(x: &Input<'_>, f: &mut Findings, o: &[u8]) -> Vec<Impact> 
                 Severity::Warn,
                 "against the profile's direction",
                 &im.column,
-                format!(
-                    "AUC {:.3} (95 % CI {:.3}–{:.3}) in the profile's direction: churners look healthier on this metric",
-                    im.auc, im.auc_ci[0], im.auc_ci[1]
-                ),
+                Issue::AgainstDirection {
+                    auc: im.auc,
+                    ci: im.auc_ci,
+                },
             );
         } else if im.auc_ci[0] <= 0.5 {
             f.add(
@@ -126,10 +121,10 @@ pub(super) fn measure(x: &Input<'_>, f: &mut Findings, o: &[u8]) -> Vec<Impact> 
                 Severity::Info,
                 "no signal",
                 &im.column,
-                format!(
-                    "AUC {:.3} (95 % CI {:.3}–{:.3}): no evidence it separates churners",
-                    im.auc, im.auc_ci[0], im.auc_ci[1]
-                ),
+                Issue::NoSignal {
+                    auc: im.auc,
+                    ci: im.auc_ci,
+                },
             );
         }
     }
@@ -155,7 +150,11 @@ pub(super) fn outcome(x: &Input<'_>, f: &mut Findings, o: &[u8]) -> Vec<(String,
             },
             "events per parameter",
             "",
-            format!("{events} churn events for {k} weights: {epv:.1} per weight (below 5 calibration refuses, below 10 it is noisy)"),
+            Issue::FewEvents {
+                events,
+                weights: k,
+                per_weight: epv,
+            },
         );
     }
     // churn rate per date, and labels cut off at the end of the window
@@ -186,11 +185,10 @@ pub(super) fn outcome(x: &Input<'_>, f: &mut Findings, o: &[u8]) -> Vec<(String,
                     Severity::Warn,
                     "labels cut off",
                     data.outcome_source.as_deref().unwrap_or("outcome"),
-                    format!(
-                        "the last dates ({}) churn at under a quarter of the earlier median rate ({:.2} %): their outcomes are probably not known yet; leave them out or label them with --horizon, which right-censors",
-                        cut.into_iter().rev().collect::<Vec<_>>().join(", "),
-                        100.0 * median
-                    ),
+                    Issue::LabelsCutOff {
+                        dates: cut.into_iter().rev().collect(),
+                        median_rate: median,
+                    },
                 );
             }
         }
@@ -209,7 +207,7 @@ pub(super) fn outcome(x: &Input<'_>, f: &mut Findings, o: &[u8]) -> Vec<(String,
                     Severity::Error,
                     "snapshots after churn",
                     "churn date",
-                    format!("{after} snapshots are dated on or after their account's churn date: their metrics already show the churn (leakage)"),
+                    Issue::AfterChurn { count: after },
                 );
             }
         }
@@ -226,10 +224,9 @@ pub(super) fn after_churn(x: &Input<'_>, f: &mut Findings) {
             Severity::Info,
             "snapshots after churn",
             "churn date",
-            format!(
-                "{} snapshots on or after the churn date were dropped while deriving labels",
-                data.notes.after_churn
-            ),
+            Issue::DroppedAfterChurn {
+                count: data.notes.after_churn,
+            },
         );
     }
 }

@@ -60,11 +60,11 @@ pub(super) fn missing(x: &Input<'_>, f: &mut Findings) {
                 },
                 "missing values",
                 &m.column,
-                format!(
-                    "{miss} missing values ({:.1} %); the profile's missing policy ({:?}) applies",
-                    100.0 * share,
-                    m.missing
-                ),
+                Issue::Missing {
+                    count: miss,
+                    share,
+                    policy: m.missing,
+                },
             );
             for (seg, per) in data.segments.iter().zip(per_segment) {
                 for (l, &(rows, mi)) in per.iter().enumerate() {
@@ -75,13 +75,12 @@ pub(super) fn missing(x: &Input<'_>, f: &mut Findings) {
                             Severity::Warn,
                             "missing by segment",
                             &m.column,
-                            format!(
-                                "{:.1} % missing where {} = {} against {:.1} % overall: the feed may not cover that segment",
-                                100.0 * s,
-                                seg.name,
-                                seg.labels[l],
-                                100.0 * share
-                            ),
+                            Issue::MissingBySegment {
+                                share: s,
+                                segment: seg.name.clone(),
+                                label: seg.labels[l].clone(),
+                                overall: share,
+                            },
                         );
                     }
                 }
@@ -119,7 +118,7 @@ pub(super) fn redundancy(x: &Input<'_>, f: &mut Findings) -> (Vec<Correlated>, V
                     Severity::Warn,
                     "redundant metrics",
                     &format!("{} ~ {}", numeric[a].0, numeric[b].0),
-                    format!("correlation {r:.3}: the two metrics count the same thing twice, and their weights cannot be told apart"),
+                    Issue::Redundant { r },
                 );
             }
         }
@@ -151,7 +150,7 @@ pub(super) fn redundancy(x: &Input<'_>, f: &mut Findings) -> (Vec<Correlated>, V
                 Severity::Warn,
                 "collinearity",
                 "",
-                "the numeric metrics are exactly collinear (their correlation matrix is singular): some metric is a linear function of others".into(),
+                Issue::Singular,
             );
         }
         if let Some(inv) = inverse {
@@ -164,7 +163,7 @@ pub(super) fn redundancy(x: &Input<'_>, f: &mut Findings) -> (Vec<Correlated>, V
                         Severity::Warn,
                         "collinearity",
                         name,
-                        format!("variance inflation factor {v:.1}: the other metrics predict it almost entirely"),
+                        Issue::Collinear { vif: v },
                     );
                 }
             }

@@ -46,8 +46,183 @@ pub struct Finding {
     pub check: &'static str,
     /// The column, metric or pair concerned (empty for the whole file).
     pub subject: String,
-    /// What was found, in words.
-    pub message: String,
+    /// What was found (worded by the report).
+    #[serde(skip)]
+    pub issue: Issue,
+}
+
+/// What a finding found, as numbers; `report::audit::message` words it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Issue {
+    /// Every present value is the same.
+    Constant {
+        /// The value.
+        value: f64,
+    },
+    /// Values outside −100…100 in an NPS column.
+    ImpossibleNps {
+        /// How many.
+        count: usize,
+        /// The smallest present value.
+        min: f64,
+        /// The largest present value.
+        max: f64,
+    },
+    /// Values above 100 in a percentage column.
+    PercentAbove100 {
+        /// How many.
+        count: usize,
+        /// The largest present value.
+        max: f64,
+    },
+    /// Negative values in a metric whose transform starts at `lo` ≥ 0.
+    Negative {
+        /// How many.
+        count: usize,
+        /// The transform's lower end.
+        lo: f64,
+    },
+    /// Values outside the transform's range (clipped when scored).
+    OutsideTransform {
+        /// How many.
+        count: usize,
+        /// Their share of the present values.
+        share: f64,
+        /// The transform's `[lo, hi]`.
+        range: [f64; 2],
+        /// The observed `[min, max]`.
+        observed: [f64; 2],
+    },
+    /// Rows that repeat an earlier row in every column read.
+    DuplicateRows {
+        /// How many.
+        count: usize,
+    },
+    /// Snapshot dates after the audit's today.
+    FutureSnapshots {
+        /// How many.
+        count: usize,
+        /// The audit's today.
+        today: Day,
+    },
+    /// Churn dates after the audit's today.
+    FutureChurnDates {
+        /// How many.
+        count: usize,
+        /// The audit's today.
+        today: Day,
+    },
+    /// The latest snapshot is older than the staleness threshold.
+    DataAge {
+        /// The latest snapshot date.
+        latest: Day,
+        /// Days between it and today.
+        days: i32,
+        /// The audit's today.
+        today: Day,
+    },
+    /// Accounts with no recent snapshot and no churn.
+    StaleAccounts {
+        /// How many.
+        count: usize,
+        /// The staleness threshold in days.
+        days: i32,
+    },
+    /// Accounts that miss snapshot dates between their first and last.
+    Gaps {
+        /// How many.
+        accounts: usize,
+    },
+    /// Accounts whose metric never changes across their snapshots.
+    Frozen {
+        /// Accounts with the same value in every snapshot.
+        frozen: usize,
+        /// Accounts with enough snapshots to judge.
+        eligible: usize,
+        /// The snapshots needed to judge.
+        snapshots: usize,
+    },
+    /// A signal strong enough to suggest the column is recorded after the outcome.
+    Leakage {
+        /// Its AUC.
+        auc: f64,
+        /// Its information value.
+        iv: f64,
+        /// Its distinct values (up to 1000).
+        levels: usize,
+    },
+    /// Churners look healthier on the metric (AUC below 0.5 with confidence).
+    AgainstDirection {
+        /// Its AUC in the profile's direction.
+        auc: f64,
+        /// The AUC's 95 % interval.
+        ci: [f64; 2],
+    },
+    /// No evidence the metric separates churners.
+    NoSignal {
+        /// Its AUC in the profile's direction.
+        auc: f64,
+        /// The AUC's 95 % interval.
+        ci: [f64; 2],
+    },
+    /// Few churn events per weight.
+    FewEvents {
+        /// Churn events.
+        events: usize,
+        /// Weights.
+        weights: usize,
+        /// Events per weight.
+        per_weight: f64,
+    },
+    /// The last dates churn far less than earlier ones: outcomes not known yet.
+    LabelsCutOff {
+        /// The dates, `YYYY-MM-DD`, earliest first.
+        dates: Vec<String>,
+        /// The earlier dates' median churn rate.
+        median_rate: f64,
+    },
+    /// Snapshots dated on or after their account's churn date (with a given outcome).
+    AfterChurn {
+        /// How many.
+        count: usize,
+    },
+    /// Snapshots on or after the churn date dropped while deriving labels.
+    DroppedAfterChurn {
+        /// How many.
+        count: usize,
+    },
+    /// Missing values in a metric column.
+    Missing {
+        /// How many.
+        count: usize,
+        /// Their share of the rows.
+        share: f64,
+        /// The metric's missing-value policy.
+        policy: crate::profile::Missing,
+    },
+    /// A segment label where the column is missing far more often than overall.
+    MissingBySegment {
+        /// The share missing under the label.
+        share: f64,
+        /// The segment column.
+        segment: String,
+        /// The label.
+        label: String,
+        /// The share missing overall.
+        overall: f64,
+    },
+    /// Two metrics correlated beyond 0.9.
+    Redundant {
+        /// Their correlation.
+        r: f64,
+    },
+    /// The numeric metrics' correlation matrix is singular.
+    Singular,
+    /// A metric the others predict almost entirely.
+    Collinear {
+        /// Its variance inflation factor.
+        vif: f64,
+    },
 }
 
 /// A metric's signal.
@@ -230,14 +405,14 @@ impl Findings {
         severity: Severity,
         check: &'static str,
         subject: &str,
-        message: String,
+        issue: Issue,
     ) {
         self.0.push(Finding {
             criterion,
             severity,
             check,
             subject: subject.to_string(),
-            message,
+            issue,
         });
     }
 }
@@ -393,17 +568,19 @@ mod tests {
         assert!(errors.contains(&"future dates"));
         assert!(warns.contains(&"constant column"));
         assert!(warns.contains(&"duplicate rows"), "{warns:?}");
-        let pct_msgs: Vec<&str> = a
+        let pct_msgs: Vec<&Issue> = a
             .findings
             .iter()
             .filter(|f| f.subject == "adoption_pct")
-            .map(|f| f.message.as_str())
+            .map(|f| &f.issue)
             .collect();
         assert!(
-            pct_msgs.iter().any(|m| m.contains("above 100")),
+            pct_msgs
+                .iter()
+                .any(|m| matches!(m, Issue::PercentAbove100 { .. })),
             "{pct_msgs:?}"
         );
-        assert!(pct_msgs.iter().any(|m| m.contains("negative")));
+        assert!(pct_msgs.iter().any(|m| matches!(m, Issue::Negative { .. })));
         assert!(checks(&a, Severity::Info).contains(&"transform range"));
     }
 

@@ -166,7 +166,7 @@ pub(super) fn print_findings(result: &audit::Audit, ui: &Ui) {
             } else {
                 format!(" [{}]", x.subject)
             },
-            x.message
+            churncal::report::audit::message(x)
         );
         match x.severity {
             Severity::Error => eprintln!("error: {line}"),
@@ -205,7 +205,14 @@ pub(super) fn note_counts(result: &audit::Audit, impact: bool, ui: &Ui) {
 pub(super) fn blocking_error(errors: &[audit::Finding]) -> anyhow::Error {
     let list: Vec<String> = errors
         .iter()
-        .map(|f| format!("  {} {}: {}", f.criterion, f.check, f.message))
+        .map(|f| {
+            format!(
+                "  {} {}: {}",
+                f.criterion,
+                f.check,
+                churncal::report::audit::message(f)
+            )
+        })
         .collect();
     anyhow::anyhow!(
         "the data-quality audit found errors; fix the data, or pass --force to fit anyway:\n{}",
