@@ -337,24 +337,11 @@ fn validate(
 
     drop(stage);
     let stage = tracing::info_span!("validate: stability, migration, segments").entered();
-    // Stability of the score.
-    let psi = oot.then(|| {
-        let (d, v) = (
-            dev.iter().map(|&i| sc.score[i]),
-            val.iter().map(|&i| sc.score[i]),
-        );
-        vs::psi_of(d, v, 10, &mut Vec::new())
-    });
-
+    let psi = oot.then(|| score_psi(&sc, &dev, &val));
     let migration = migration(&val_data, &val_si, &val_sc);
-
     let seg_out = segment_evals(segments, data, &val, y, (&sc, &si), &pc)?;
-
-    // Events per parameter as calibration counts them: every scored row's churn events
-    // over the weights fitted.
-    let params_n = candidate.metrics.len().max(1) as f64;
     drop(stage);
-    let epv = scored_both.iter().filter(|&&i| y[i] == 1).count() as f64 / params_n;
+    let epv = events_per_parameter(candidate, &scored_both, y);
 
     let checks = gate_checks(
         gate,
@@ -570,6 +557,22 @@ fn metric_stability_and_optimism(
         None
     };
     Ok((csi, optimism))
+}
+
+/// The score's stability from the development to the validation rows.
+fn score_psi(sc: &Scored, dev: &[usize], val: &[usize]) -> f64 {
+    let (d, v) = (
+        dev.iter().map(|&i| sc.score[i]),
+        val.iter().map(|&i| sc.score[i]),
+    );
+    vs::psi_of(d, v, 10, &mut Vec::new())
+}
+
+/// Events per parameter as calibration counts them: the churn events of every row both
+/// profiles score, over the candidate's weights.
+fn events_per_parameter(candidate: &Profile, scored_both: &[usize], y: &[u8]) -> f64 {
+    let events = scored_both.iter().filter(|&&i| y[i] == 1).count();
+    events as f64 / candidate.metrics.len().max(1) as f64
 }
 
 /// Each metric's stability (PSI of its sub-score) from the development to the validation

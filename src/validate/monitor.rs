@@ -172,8 +172,21 @@ pub fn monitor(
         .find(|q| q.events > 0 && q.events < q.rows)
         .or(quarters.last())
         .expect("at least one quarter");
+    let checks = checks(latest, gate);
+    let passed = checks.iter().all(|c| c.status != Status::Fail);
+    Ok(Monitor {
+        profile: profile.name.clone(),
+        reference,
+        probabilities,
+        quarters,
+        checks,
+        passed,
+    })
+}
+/// The gate's checks that apply to one quarter of a live profile (all model defects).
+fn checks(latest: &Quarter, gate: &Gate) -> Vec<Check> {
     let status = |ok: bool| if ok { Status::Pass } else { Status::Fail };
-    let checks = vec![
+    vec![
         Check {
             check: format!("calibration slope ({})", latest.quarter),
             value: format!("{:.3}", latest.slope),
@@ -214,14 +227,5 @@ pub fn monitor(
             },
             kind: CheckKind::Defect,
         },
-    ];
-    let passed = checks.iter().all(|c| c.status != Status::Fail);
-    Ok(Monitor {
-        profile: profile.name.clone(),
-        reference,
-        probabilities,
-        quarters,
-        checks,
-        passed,
-    })
+    ]
 }
