@@ -352,7 +352,7 @@ pub enum DataError {
     #[error(transparent)]
     Refused(Box<dyn std::error::Error + Send + Sync>),
     /// The file could not be opened or read.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {path}")]
     Io {
         /// The file.
         path: PathBuf,
