@@ -1424,3 +1424,65 @@ fn a_run_that_would_not_fit_in_memory_stops_up_front_naming_the_need() {
         .code(2)
         .stderr(predicate::str::contains("not a size"));
 }
+
+#[test]
+fn an_outcome_with_its_own_labels_is_named_by_a_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let csv = "account_id,snapshot_date,churned,nps\n".to_string()
+        + &(0..60)
+            .map(|i| {
+                format!(
+                    "a{i},2024-01-01,{},{}\n",
+                    if i % 3 == 0 {
+                        "Attrited Customer"
+                    } else {
+                        "Existing Customer"
+                    },
+                    i
+                )
+            })
+            .collect::<String>();
+    std::fs::write(d.join("bank.csv"), csv).unwrap();
+    std::fs::write(
+        d.join("nps.toml"),
+        "name = \"nps\"\nformat = 1\n\n[[tiers]]\nname = \"good\"\nmin = 30\n\n[[tiers]]\nname = \"bad\"\nmin = 0\n\n\
+         [[metrics]]\nname = \"NPS\"\ncolumn = \"nps\"\nweight = 1\ndirection = \"higher-is-better\"\n\
+         transform = { kind = \"linear\", lo = 0, hi = 60 }\nmissing = \"redistribute\"\n",
+    )
+    .unwrap();
+    churncal(d)
+        .args([
+            "tiers",
+            "-q",
+            "--profile",
+            "nps.toml",
+            "--data",
+            "bank.csv",
+            "--out",
+            "t",
+        ])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("'Attrited Customer'")
+                .and(predicate::str::contains("--churned-value")),
+        );
+    assert!(!d.join("t").exists());
+    churncal(d)
+        .args([
+            "tiers",
+            "-q",
+            "--profile",
+            "nps.toml",
+            "--data",
+            "bank.csv",
+            "--out",
+            "t",
+        ])
+        .args(["--churned-value", "attrited customer"])
+        .assert()
+        .success();
+    let j = json_at(&d.join("t/tiers.json"));
+    assert_eq!(j["tiers"]["churned"], 20);
+}

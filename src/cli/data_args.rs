@@ -38,6 +38,19 @@ pub struct DataArgs {
     /// Outcome column: 0/1, true/false, yes/no, churned/renewed [default: churned].
     #[arg(long, value_name = "COL")]
     pub outcome_col: Option<String>,
+    /// Outcome labels that mean churned, when the outcome column holds its own (like
+    /// "Attrited Customer"); matched ignoring case.
+    #[arg(long, value_name = "LABEL", value_delimiter = ',')]
+    pub churned_value: Vec<String>,
+    /// Outcome labels that mean retained [default: every other value, once
+    /// --churned-value is given].
+    #[arg(
+        long,
+        value_name = "LABEL",
+        value_delimiter = ',',
+        requires = "churned_value"
+    )]
+    pub retained_value: Vec<String>,
     /// Segment columns, comma-separated (industry,plan,...).
     #[arg(long, value_name = "COLS", value_delimiter = ',')]
     pub segment: Vec<String>,
@@ -114,6 +127,11 @@ impl DataArgs {
             .transpose()
             .map_err(anyhow::Error::msg)?;
         req.as_of = self.as_of_day()?;
+        req.outcome_labels =
+            (!self.churned_value.is_empty()).then(|| churncal::data::OutcomeLabels {
+                churned: self.churned_value.clone(),
+                retained: self.retained_value.clone(),
+            });
         req.delimiter = match self.delimiter.as_deref() {
             None => None,
             Some("tab" | "\\t") => Some(b'\t'),

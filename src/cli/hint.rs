@@ -37,6 +37,12 @@ fn data(e: &DataError) -> Option<String> {
         DataError::Encoding { .. } => {
             Some("pass --encoding latin1 for a Latin-1 or Windows-1252 export".into())
         }
+        DataError::UnknownOutcome { labels: None, .. } => Some(
+            "name the label that means churned with --churned-value LABEL (the others count as retained unless --retained-value names them)".into(),
+        ),
+        DataError::UnknownOutcome { .. } => {
+            Some("add the label to --churned-value or --retained-value".into())
+        }
         _ => None,
     }
 }

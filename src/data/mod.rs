@@ -103,6 +103,34 @@ pub struct LoadRequest {
     pub encoding: Encoding,
     /// Whether the customer-since and churn-date columns are kept.
     pub lifecycle_dates: Lifecycle,
+    /// The outcome's own labels (`Attrited Customer` / `Existing Customer`), when they are
+    /// not 0/1, true/false, yes/no or churned/renewed.
+    pub outcome_labels: Option<OutcomeLabels>,
+}
+
+/// An outcome column's own labels: which values mean churned and which retained, matched
+/// after trimming and ignoring case.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutcomeLabels {
+    /// The labels of a churned snapshot.
+    pub churned: Vec<String>,
+    /// The labels of a retained one; empty: every other non-empty value.
+    pub retained: Vec<String>,
+}
+
+impl OutcomeLabels {
+    /// The outcome a label means: 1 churned, 0 retained, `None` neither.
+    pub fn outcome(&self, label: &str) -> Option<u8> {
+        let t = label.trim();
+        let is = |list: &[String]| list.iter().any(|l| l.trim().eq_ignore_ascii_case(t));
+        if is(&self.churned) {
+            Some(1)
+        } else if self.retained.is_empty() || is(&self.retained) {
+            Some(0)
+        } else {
+            None
+        }
+    }
 }
 
 /// What becomes of the customer-since and churn-date columns of a load.
@@ -425,6 +453,22 @@ pub enum DataError {
         /// Its extension.
         extension: String,
     },
+    /// An outcome label that is none of the known ones.
+    #[error("{path}, row {row}, column '{column}': value '{value}' is {}; the column holds {}", outcome_expected(.labels), quoted(.found))]
+    UnknownOutcome {
+        /// The file.
+        path: String,
+        /// 1-based data row.
+        row: usize,
+        /// The outcome column.
+        column: String,
+        /// The value as found.
+        value: String,
+        /// The labels the load was given, if any.
+        labels: Option<Box<OutcomeLabels>>,
+        /// The column's distinct values (the first 10).
+        found: Vec<String>,
+    },
     /// A value that does not parse for its column's role.
     #[error("{path}, row {row}, column '{column}': value '{value}' is not {expected}")]
     BadValue {
@@ -489,6 +533,22 @@ pub enum DataError {
         /// The closest column names to the one looked for.
         closest: Vec<String>,
     },
+}
+
+fn outcome_expected(labels: &Option<Box<OutcomeLabels>>) -> String {
+    match labels {
+        None => "not an outcome: 0/1, true/false, yes/no or churned/renewed".into(),
+        Some(l) => format!(
+            "neither a churned label ({}) nor a retained one ({})",
+            quoted(&l.churned),
+            quoted(&l.retained)
+        ),
+    }
+}
+
+fn quoted(values: &[String]) -> String {
+    let list: Vec<String> = values.iter().map(|v| format!("'{v}'")).collect();
+    list.join(", ")
 }
 
 fn outcome_hint(has_churn_date: bool, closest: &[String]) -> String {

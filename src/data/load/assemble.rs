@@ -33,7 +33,7 @@ pub(super) enum Sink {
         days: Vec<Day>,
         required: Option<&'static str>,
     },
-    Outcome(Vec<u8>),
+    Outcome(Vec<u8>, Option<OutcomeLabels>),
 }
 
 /// One column being read, batch after batch.
@@ -60,7 +60,7 @@ impl Target<'_> {
             Sink::Numbers { values, .. } => room(values, rows),
             Sink::Codes { codes, .. } => room(codes, rows),
             Sink::Days { days, .. } => room(days, rows),
-            Sink::Outcome(outcomes) => room(outcomes, rows),
+            Sink::Outcome(outcomes, _) => room(outcomes, rows),
         }
     }
 
@@ -93,7 +93,7 @@ impl Target<'_> {
                 }
             }
             Sink::Days { days, required } => to_days(s, ctx, *required, days),
-            Sink::Outcome(out) => to_outcome(s, ctx, out),
+            Sink::Outcome(out, labels) => to_outcome(s, ctx, labels.as_ref(), out),
         }
     }
 }
@@ -134,7 +134,11 @@ pub(super) fn targets<'a>(cols: &'a Columns) -> Vec<Target<'a>> {
         push(c, Role::Dates, days(Some("every snapshot needs a date")));
     }
     if let Some(c) = &cols.outcome {
-        push(c, Role::Outcome, Sink::Outcome(Vec::new()));
+        push(
+            c,
+            Role::Outcome,
+            Sink::Outcome(Vec::new(), cols.outcome_labels.clone()),
+        );
     }
     for (i, (c, k)) in cols.metrics.iter().enumerate() {
         let sink = match k {
@@ -275,7 +279,7 @@ pub(super) fn assemble(
                 snap.account_names = Some(names);
             }
             (Role::Dates, Sink::Days { days, .. }) => snap.date = Some(days),
-            (Role::Outcome, Sink::Outcome(o)) => snap.outcome = Some(o),
+            (Role::Outcome, Sink::Outcome(o, _)) => snap.outcome = Some(o),
             (Role::Since | Role::ChurnDate, _) if batch_only => {}
             (Role::Since, Sink::Days { days, .. }) => snap.customer_since = Some(days),
             (Role::ChurnDate, Sink::Days { days, .. }) => snap.churn_date = Some(days),

@@ -13,6 +13,8 @@ pub(super) struct Columns {
     pub(super) customer_since: Option<String>,
     pub(super) churn_date: Option<String>,
     pub(super) arr: Option<String>,
+    /// The outcome's own labels, when given.
+    pub(super) outcome_labels: Option<OutcomeLabels>,
 }
 
 impl Columns {
@@ -135,5 +137,6 @@ pub(super) fn resolve(
         )?,
         churn_date,
         arr: role(&r.arr, Roles::DEFAULT_ARR, ColumnRole::Revenue)?,
+        outcome_labels: req.outcome_labels.clone(),
     })
 }

@@ -222,11 +222,18 @@ pub(super) fn to_days(
     Ok(())
 }
 
-/// Outcome labels appended to `out` as 0/1.
-pub(super) fn to_outcome(s: &Series, ctx: Ctx, out: &mut Vec<u8>) -> Result<(), DataError> {
+/// Outcomes appended to `out`: integers 0/1 directly, text through the usual labels or
+/// through `labels` when the load was given the column's own. Every snapshot needs one; an
+/// unknown label is reported with the column's distinct values.
+pub(super) fn to_outcome(
+    s: &Series,
+    ctx: Ctx,
+    labels: Option<&OutcomeLabels>,
+    out: &mut Vec<u8>,
+) -> Result<(), DataError> {
     // Integer outcomes (0/1, the common export) without going through text: an integer's
     // text is its decimal digits, so a value other than 0 or 1 is reported as written.
-    if s.dtype().is_integer() {
+    if s.dtype().is_integer() && labels.is_none() {
         let cast = s
             .cast(&DataType::Int64)
             .map_err(|e| ctx.bad(0, &e.to_string(), "an outcome"))?;
@@ -236,22 +243,72 @@ pub(super) fn to_outcome(s: &Series, ctx: Ctx, out: &mut Vec<u8>) -> Result<(), 
             match v {
                 None => return Err(ctx.missing(i, "every snapshot needs an outcome")),
                 Some(y @ (0 | 1)) => out.push(y as u8),
-                Some(y) => {
-                    return Err(ctx.bad(
-                        i,
-                        &y.to_string(),
-                        "an outcome: 0/1, true/false, yes/no or churned/renewed",
-                    ))
-                }
+                Some(y) => return Err(unknown_outcome(s, ctx, i, &y.to_string(), None)),
             }
         }
         return Ok(());
     }
     const MISSING: u8 = u8::MAX;
+    let text = if s.dtype().is_integer() {
+        s.cast(&DataType::String)
+            .map_err(|e| ctx.bad(0, &e.to_string(), "an outcome"))?
+    } else {
+        s.clone()
+    };
     let start = out.len();
-    parse_labels(s, ctx, MISSING, out, parse::outcome)?;
+    let parsed = match labels {
+        None => parse_labels(&text, ctx, MISSING, out, parse::outcome),
+        Some(l) => parse_labels(&text, ctx, MISSING, out, |v| {
+            if v.trim().is_empty() {
+                Ok(None)
+            } else {
+                l.outcome(v).map(Some).ok_or("an outcome label")
+            }
+        }),
+    };
+    if let Err(DataError::BadValue { row, value, .. }) = &parsed {
+        return Err(unknown_outcome(
+            &text,
+            ctx,
+            row - ctx.first_row - 1,
+            value,
+            labels,
+        ));
+    }
+    parsed?;
     if let Some(i) = out[start..].iter().position(|&y| y == MISSING) {
         return Err(ctx.missing(i, "every snapshot needs an outcome"));
     }
     Ok(())
+}
+
+/// The error for an outcome label that is none of the known ones, with the column's
+/// distinct values (the first ten, in order of appearance) so that the user can name them.
+fn unknown_outcome(
+    s: &Series,
+    ctx: Ctx,
+    i: usize,
+    value: &str,
+    labels: Option<&OutcomeLabels>,
+) -> DataError {
+    let mut found: Vec<String> = Vec::new();
+    if let Ok(text) = s.cast(&DataType::String) {
+        for v in text.str().expect("cast to text").iter().flatten() {
+            let v = v.trim();
+            if !v.is_empty() && !found.iter().any(|f| f == v) {
+                found.push(truncate(v));
+                if found.len() == 10 {
+                    break;
+                }
+            }
+        }
+    }
+    DataError::UnknownOutcome {
+        path: ctx.path.into(),
+        row: ctx.first_row + i + 1,
+        column: ctx.column.into(),
+        value: truncate(value),
+        labels: labels.cloned().map(Box::new),
+        found,
+    }
 }

@@ -20,7 +20,7 @@ use super::fields::{FieldCounter, Ragged};
 use super::parse::{self, Day, NO_DAY};
 use super::{
     closest_names, ColumnRole, DataError, Encoding, Lifecycle, LoadNotes, LoadRequest, LoadWarning,
-    MetricColumn, OutcomeNeed, Roles, Segment, Snapshots,
+    MetricColumn, OutcomeLabels, OutcomeNeed, Roles, Segment, Snapshots,
 };
 use crate::profile::InputKind;
 
@@ -298,7 +298,7 @@ fn end_batch(
             Sink::Numbers { values, .. } => values.clear(),
             Sink::Codes { codes, .. } => codes.clear(),
             Sink::Days { days, .. } => days.clear(),
-            Sink::Outcome(o) => o.clear(),
+            Sink::Outcome(o, _) => o.clear(),
         }
     }
     Ok(())

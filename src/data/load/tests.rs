@@ -132,7 +132,7 @@ fn bad_outcome_rejected() {
     let dir = tempfile::tempdir().unwrap();
     let p = write(&dir, "s.csv", GOOD.replace(",no,", ",maybe,").as_bytes());
     let e = load(&p, &req(&[])).unwrap_err();
-    assert!(matches!(&e, DataError::BadValue { row: 3, value, .. } if value == "maybe"));
+    assert!(matches!(&e, DataError::UnknownOutcome { row: 3, value, .. } if value == "maybe"));
 }
 
 #[test]
@@ -299,4 +299,63 @@ fn truncated_parquet_rejected() {
             ..
         })
     ));
+}
+
+#[test]
+fn an_exports_own_outcome_labels_are_named_or_refused_with_the_values_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        &dir,
+        "bank.csv",
+        b"account_id,snapshot_date,churned\na,2024-01-01,Attrited Customer\nb,2024-01-01,Existing Customer\nc,2024-01-01, existing customer \n",
+    );
+    let mut r = req(&[]);
+    r.outcome = OutcomeNeed::Required;
+    let e = load(&p, &r).unwrap_err();
+    assert!(
+        matches!(&e, DataError::UnknownOutcome { row: 1, labels: None, found, .. }
+            if found == &["Attrited Customer", "Existing Customer", "existing customer"]),
+        "{e}"
+    );
+    // The churned label named: every other value is retained, matched ignoring case.
+    r.outcome_labels = Some(OutcomeLabels {
+        churned: vec!["attrited customer".into()],
+        retained: Vec::new(),
+    });
+    assert_eq!(load(&p, &r).unwrap().outcome.unwrap(), vec![1, 0, 0]);
+    // Both named: a label that is neither is refused, naming the lists.
+    r.outcome_labels = Some(OutcomeLabels {
+        churned: vec!["Attrited Customer".into()],
+        retained: vec!["Existing".into()],
+    });
+    let e = load(&p, &r).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            DataError::UnknownOutcome {
+                row: 2,
+                labels: Some(_),
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("'Existing'"), "{e}");
+    // An integer column with its own codes (2 = left, 1 = stayed).
+    let p = write(
+        &dir,
+        "codes.csv",
+        b"account_id,snapshot_date,churned\na,2024-01-01,2\nb,2024-01-01,1\n",
+    );
+    let mut r = req(&[]);
+    r.outcome = OutcomeNeed::Required;
+    assert!(matches!(
+        load(&p, &r).unwrap_err(),
+        DataError::UnknownOutcome { found, .. } if found == ["2", "1"]
+    ));
+    r.outcome_labels = Some(OutcomeLabels {
+        churned: vec!["2".into()],
+        retained: vec!["1".into()],
+    });
+    assert_eq!(load(&p, &r).unwrap().outcome.unwrap(), vec![1, 0]);
 }
