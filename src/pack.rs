@@ -24,7 +24,7 @@ use thiserror::Error;
 
 use crate::analysis::stage::{AnalysisError, CohortParams, CohortReport, TierParams};
 use crate::analysis::tiers::TierReport;
-use crate::audit::{Audit, AuditParams, Finding};
+use crate::audit::{Audit, AuditError, AuditParams, Finding};
 use crate::calibrate::{CalibrateError, CalibrateParams, Calibration};
 use crate::data::{Day, Snapshots};
 use crate::profile::{Profile, ProfileError};
@@ -44,8 +44,8 @@ pub enum PackError {
     #[error("the data-quality audit found {} errors", .0.len())]
     Audit(Vec<Finding>),
     /// The audit's parameters are out of range.
-    #[error("audit parameters: {0}")]
-    AuditParams(String),
+    #[error(transparent)]
+    AuditParams(#[from] AuditError),
     /// Calibration failed.
     #[error(transparent)]
     Calibrate(#[from] CalibrateError),
@@ -133,7 +133,7 @@ impl Pack {
 impl PackParams {
     /// Check every stage's parameters.
     pub fn check(&self) -> Result<(), PackError> {
-        self.audit.check().map_err(PackError::AuditParams)?;
+        self.audit.check()?;
         if let Some(c) = &self.calibrate {
             c.check()?;
         }

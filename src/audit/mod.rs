@@ -289,6 +289,19 @@ impl Audit {
     }
 }
 
+/// Why an audit cannot run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum AuditError {
+    /// The staleness thresholds are not positive.
+    #[error("staleness thresholds must be positive, got {days} days and {snapshots} snapshots")]
+    Staleness {
+        /// Days after which data is stale.
+        days: i32,
+        /// Snapshots after which an unchanged value is frozen.
+        snapshots: usize,
+    },
+}
+
 /// Options of the audit.
 #[derive(Debug, Clone)]
 pub struct AuditParams {
@@ -317,12 +330,12 @@ impl AuditParams {
     }
 
     /// Check the parameters: the staleness thresholds must be positive.
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), AuditError> {
         if self.stale_days <= 0 || self.stale_snapshots == 0 {
-            return Err(format!(
-                "staleness thresholds must be positive, got {} days and {} snapshots",
-                self.stale_days, self.stale_snapshots
-            ));
+            return Err(AuditError::Staleness {
+                days: self.stale_days,
+                snapshots: self.stale_snapshots,
+            });
         }
         Ok(())
     }
@@ -730,5 +743,24 @@ mod tests {
         assert!(warns.contains(&"missing by segment"));
         assert!(checks(&a, Severity::Info).contains(&"gaps"));
         assert_eq!(a.correlated.len(), 1);
+    }
+
+    #[test]
+    fn staleness_thresholds_must_be_positive() {
+        let ok = AuditParams::new(20_000);
+        assert_eq!(ok.check(), Ok(()));
+        let days = AuditParams {
+            stale_days: 0,
+            ..ok.clone()
+        };
+        assert!(matches!(
+            days.check(),
+            Err(AuditError::Staleness { days: 0, .. })
+        ));
+        let snapshots = AuditParams {
+            stale_snapshots: 0,
+            ..ok
+        };
+        assert!(snapshots.check().is_err());
     }
 }

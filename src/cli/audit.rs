@@ -129,7 +129,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         stale_snapshots: a.stale_snapshots,
         ..AuditParams::new(as_of(&a.input.data)?)
     };
-    p.check().map_err(anyhow::Error::msg)?;
+    p.check()?;
     let result = audit::audit(&prof, &snaps, &extra, &p);
     let out_dir = a
         .out
