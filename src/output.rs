@@ -24,6 +24,46 @@ impl Sink {
     }
 }
 
+/// Check, before any work, that `path` could be written: it does not exist unless
+/// `overwrite`, and the nearest existing folder on its way is a folder this process can
+/// create files in. Nothing is created. An existing target is an `AlreadyExists` error.
+pub fn check_writable(path: &Path, overwrite: bool) -> io::Result<()> {
+    if !overwrite && path.exists() {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            format!("{} exists", path.display()),
+        ));
+    }
+    if path.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::IsADirectory,
+            format!("{} is a folder", path.display()),
+        ));
+    }
+    let mut dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    while !dir.exists() {
+        match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => dir = p.to_path_buf(),
+            _ => {
+                dir = PathBuf::from(".");
+                break;
+            }
+        }
+    }
+    if !dir.is_dir() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotADirectory,
+            format!("{} is not a folder", dir.display()),
+        ));
+    }
+    tempfile::tempfile_in(&dir)
+        .map(drop)
+        .map_err(|e| io::Error::new(e.kind(), format!("cannot write in {}: {e}", dir.display())))
+}
+
 /// Write `bytes` to `path` atomically: into a temporary file beside it, flushed and synced,
 /// then renamed over the target. Parent folders are created. With `overwrite == false`, an
 /// existing target is an `AlreadyExists` error and nothing is written.
@@ -443,5 +483,22 @@ mod tests {
         }
         assert!(alive.exists(), "a live writer's temporary removed");
         assert!(other.exists(), "another output's temporary removed");
+    }
+
+    #[test]
+    fn a_target_is_checked_before_any_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.toml");
+        // a file in folders that do not exist yet: their nearest existing ancestor decides
+        assert!(check_writable(&dir.path().join("x/y/z.csv"), false).is_ok());
+        assert!(!dir.path().join("x").exists(), "nothing is created");
+        std::fs::write(&file, "x").unwrap();
+        let e = check_writable(&file, false).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::AlreadyExists);
+        assert!(check_writable(&file, true).is_ok());
+        // a path under a file cannot be written
+        assert!(check_writable(&file.join("b.csv"), true).is_err());
+        // a folder is not a file
+        assert!(check_writable(dir.path(), true).is_err());
     }
 }

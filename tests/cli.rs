@@ -1486,3 +1486,63 @@ fn an_outcome_with_its_own_labels_is_named_by_a_flag() {
     let j = json_at(&d.join("t/tiers.json"));
     assert_eq!(j["tiers"]["churned"], 20);
 }
+
+#[test]
+fn outputs_are_checked_before_the_work_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // synth: the truth file beside the snapshots exists, so neither is written
+    std::fs::write(d.join("sample_truth.toml"), "keep me").unwrap();
+    churncal(d)
+        .args([
+            "synth",
+            "-q",
+            "--accounts",
+            "50",
+            "--churned",
+            "5",
+            "--out",
+            "s.csv",
+        ])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("sample_truth.toml exists")
+                .and(predicate::str::contains("--force")),
+        );
+    assert!(!d.join("s.csv").exists(), "no half output");
+    assert_eq!(
+        std::fs::read_to_string(d.join("sample_truth.toml")).unwrap(),
+        "keep me"
+    );
+    // calibrate: the calibrated profile exists in the given folder, so the data (here a
+    // file that does not exist) is never read
+    std::fs::create_dir(d.join("q4")).unwrap();
+    std::fs::write(d.join("q4/three-dimensions-calibrated.toml"), "keep me").unwrap();
+    churncal(d)
+        .args(["calibrate", "-q", "--data", "missing.csv", "--out", "q4"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "three-dimensions-calibrated.toml exists",
+        ));
+    churncal(d)
+        .args(["report", "-q", "--data", "missing.csv", "--out", "q4"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("exists"));
+    // score: a table that cannot be written (its folder is a file) stops before reading
+    std::fs::write(d.join("plain"), "x").unwrap();
+    churncal(d)
+        .args([
+            "score",
+            "-q",
+            "--data",
+            "missing.csv",
+            "--out",
+            "plain/scores.csv",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("writing plain/scores.csv"));
+}

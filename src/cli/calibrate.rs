@@ -141,6 +141,12 @@ fn created_date() -> String {
 pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     let stage = tracing::info_span!("load").entered();
     let prior = profile::read_profile(&a.input.profile)?;
+    let profile_name = format!("{}-calibrated.toml", super::safe_file_name(&prior.name));
+    // With the folder given, the profile is known to be writable before the data is read.
+    if let Some(dir) = &a.out {
+        let p = dir.join(&profile_name);
+        output::check_writable(&p, a.force).with_context(|| format!("writing {}", p.display()))?;
+    }
     let lambdas = parse_lambdas(&a.lambda)?;
     let holdout_from = match &a.holdout_from {
         None => None,
@@ -186,7 +192,6 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         let last = dates.as_ref().map_or("all".to_string(), |d| d.1.clone());
         PathBuf::from("reports").join(format!("{}-{last}", super::safe_file_name(&prior.name)))
     });
-    let profile_name = format!("{}-calibrated.toml", super::safe_file_name(&prior.name));
     let profile_path = out_dir.join(&profile_name);
     if profile_path.exists() && !a.force {
         bail!(

@@ -73,6 +73,12 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         None if calibrating => Some(prior.clone()),
         None => None,
     };
+    let profile_file = format!("{}-calibrated.toml", safe_file_name(&prior.name));
+    // With the folder given, the profile is known to be writable before the data is read.
+    if let (true, Some(dir)) = (calibrating, &a.out) {
+        let p = dir.join(&profile_file);
+        output::check_writable(&p, a.force).with_context(|| format!("writing {}", p.display()))?;
+    }
     let (mut keys, data_args) = super::cohorts::keys_and_data(&a.by, &a.data);
     let profiles: Vec<&Profile> = std::iter::once(&prior).chain(incumbent.iter()).collect();
     let data = data_args.load_for(
@@ -96,7 +102,6 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         .out
         .clone()
         .unwrap_or_else(|| report_dir("report", &prior.name, &data));
-    let profile_file = format!("{}-calibrated.toml", safe_file_name(&prior.name));
     let profile_path = out_dir.join(&profile_file);
     if calibrating && profile_path.exists() && !a.force {
         bail!(

@@ -25,6 +25,14 @@ pub struct Args {
 pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     let stage = tracing::info_span!("load").entered();
     let profile = profile::read_profile(&a.input.profile)?;
+    let out = a
+        .out
+        .unwrap_or_else(|| format!("reports/{}-scores.csv", profile.name));
+    let sink = Sink::parse(&out);
+    // The table's file is known to be writable before the data is read.
+    if let Sink::File(p) = &sink {
+        output::check_writable(p, true).with_context(|| format!("writing {}", p.display()))?;
+    }
     let mut data = a.input.data.load(
         &profile,
         OutcomeNeed::Optional,
@@ -44,10 +52,6 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     let detail = score::Detail::new(&profile, &subs);
     drop(stage);
     let stage = tracing::info_span!("write").entered();
-    let out = a
-        .out
-        .unwrap_or_else(|| format!("reports/{}-scores.csv", profile.name));
-    let sink = Sink::parse(&out);
     let format = table::TableFormat::from_path(&out);
     let write =
         |w: &mut dyn std::io::Write| table::write_scores(&data, &scored, &detail, format, w);

@@ -61,6 +61,16 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         a.churned > 0.0 && a.churned < a.accounts as f64,
         "--churned must be between 0 and the number of accounts"
     );
+    let truth_path = a.truth.clone().unwrap_or_else(|| {
+        a.out
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("sample_truth.toml")
+    });
+    // Both outputs are checked before either is generated or written.
+    for p in [&a.out, &truth_path] {
+        output::check_writable(p, a.force).with_context(|| format!("writing {}", p.display()))?;
+    }
     let params = SynthParams {
         accounts: a.accounts,
         quarters: a.quarters,
@@ -70,12 +80,6 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         ..Default::default()
     };
     let synth = generate(&params);
-    let truth_path = a.truth.clone().unwrap_or_else(|| {
-        a.out
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join("sample_truth.toml")
-    });
     let mut df = synth.to_frame().context("building the snapshot table")?;
     let format = TableFormat::from_path(&a.out.to_string_lossy());
     output::write_atomic_with(&a.out, a.force, |w| {
