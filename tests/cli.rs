@@ -1451,8 +1451,9 @@ fn an_outcome_with_its_own_labels_is_named_by_a_flag() {
          transform = { kind = \"linear\", lo = 0, hi = 60 }\nmissing = \"redistribute\"\n",
     )
     .unwrap();
-    churncal(d)
-        .args([
+    let tiers = || {
+        let mut c = churncal(d);
+        c.args([
             "tiers",
             "-q",
             "--profile",
@@ -1461,25 +1462,15 @@ fn an_outcome_with_its_own_labels_is_named_by_a_flag() {
             "bank.csv",
             "--out",
             "t",
-        ])
-        .assert()
-        .code(2)
-        .stderr(
-            predicate::str::contains("'Attrited Customer'")
-                .and(predicate::str::contains("--churned-value")),
-        );
+        ]);
+        c
+    };
+    tiers().assert().code(2).stderr(
+        predicate::str::contains("'Attrited Customer'")
+            .and(predicate::str::contains("--churned-value")),
+    );
     assert!(!d.join("t").exists());
-    churncal(d)
-        .args([
-            "tiers",
-            "-q",
-            "--profile",
-            "nps.toml",
-            "--data",
-            "bank.csv",
-            "--out",
-            "t",
-        ])
+    tiers()
         .args(["--churned-value", "attrited customer"])
         .assert()
         .success();
@@ -1545,4 +1536,23 @@ fn outputs_are_checked_before_the_work_starts() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("writing plain/scores.csv"));
+}
+
+#[test]
+fn an_unreadable_file_names_its_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        ["tiers", "--profile", "missing.toml"],
+        ["tiers", "--data", "missing.csv"],
+    ] {
+        let out = churncal(dir.path())
+            .args(args)
+            .args(["-q"])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains("missing."), "{err}");
+        assert_eq!(err.matches("os error 2").count(), 1, "{err}");
+    }
 }

@@ -144,8 +144,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     let profile_name = format!("{}-calibrated.toml", super::safe_file_name(&prior.name));
     // With the folder given, the profile is known to be writable before the data is read.
     if let Some(dir) = &a.out {
-        let p = dir.join(&profile_name);
-        output::check_writable(&p, a.force).with_context(|| format!("writing {}", p.display()))?;
+        super::check_output(&dir.join(&profile_name), a.force)?;
     }
     let lambdas = parse_lambdas(&a.lambda)?;
     let holdout_from = match &a.holdout_from {
@@ -193,11 +192,10 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         PathBuf::from("reports").join(format!("{}-{last}", super::safe_file_name(&prior.name)))
     });
     let profile_path = out_dir.join(&profile_name);
-    if profile_path.exists() && !a.force {
-        bail!(
-            "{} exists; pass --force to replace it (or --out another folder)",
-            profile_path.display()
-        );
+    // The default folder is named after the data's last date: checked once it is known,
+    // still before the fit.
+    if a.out.is_none() {
+        super::check_output(&profile_path, a.force)?;
     }
     drop(stage);
     let stage = tracing::info_span!("sub-scores").entered();

@@ -105,7 +105,7 @@ pub fn for_error(e: &anyhow::Error) -> Option<String> {
             pack(p)
         } else if let Some(io) = cause.downcast_ref::<std::io::Error>() {
             (io.kind() == std::io::ErrorKind::AlreadyExists)
-                .then(|| "pass --force to replace it".to_string())
+                .then(|| "pass --force to replace it, or --out another folder".to_string())
         } else {
             None
         }

@@ -97,6 +97,14 @@ fn write_reports<S: AsRef<str>>(dir: &std::path::Path, files: &[(&str, S)]) -> a
     Ok(())
 }
 
+/// Stop, before any work, when `path` cannot be written: it exists without `--force`, or
+/// its folder is not writable (the hint names the flag).
+fn check_output(path: &std::path::Path, force: bool) -> anyhow::Result<()> {
+    use anyhow::Context;
+    churncal::output::check_writable(path, force)
+        .with_context(|| format!("writing {}", path.display()))
+}
+
 /// Seconds since the epoch: `SOURCE_DATE_EPOCH` when set (reproducible outputs), else the
 /// clock.
 fn now_timestamp() -> i64 {

@@ -76,8 +76,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     let profile_file = format!("{}-calibrated.toml", safe_file_name(&prior.name));
     // With the folder given, the profile is known to be writable before the data is read.
     if let (true, Some(dir)) = (calibrating, &a.out) {
-        let p = dir.join(&profile_file);
-        output::check_writable(&p, a.force).with_context(|| format!("writing {}", p.display()))?;
+        super::check_output(&dir.join(&profile_file), a.force)?;
     }
     let (mut keys, data_args) = super::cohorts::keys_and_data(&a.by, &a.data);
     let profiles: Vec<&Profile> = std::iter::once(&prior).chain(incumbent.iter()).collect();
@@ -103,11 +102,10 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| report_dir("report", &prior.name, &data));
     let profile_path = out_dir.join(&profile_file);
-    if calibrating && profile_path.exists() && !a.force {
-        bail!(
-            "{} exists; pass --force to replace it (or --out another folder)",
-            profile_path.display()
-        );
+    // The default folder is named after the data's last date: checked once it is known,
+    // still before the pack runs.
+    if calibrating && a.out.is_none() {
+        super::check_output(&profile_path, a.force)?;
     }
     let mut params = PackParams::new(super::audit::as_of(&data_args)?);
     params.calibrate = calibrating.then(|| {

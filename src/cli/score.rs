@@ -31,7 +31,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     let sink = Sink::parse(&out);
     // The table's file is known to be writable before the data is read.
     if let Sink::File(p) = &sink {
-        output::check_writable(p, true).with_context(|| format!("writing {}", p.display()))?;
+        super::check_output(p, true)?;
     }
     let mut data = a.input.data.load(
         &profile,

@@ -69,7 +69,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     });
     // Both outputs are checked before either is generated or written.
     for p in [&a.out, &truth_path] {
-        output::check_writable(p, a.force).with_context(|| format!("writing {}", p.display()))?;
+        super::check_output(p, a.force)?;
     }
     let params = SynthParams {
         accounts: a.accounts,

@@ -69,6 +69,11 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     if !(0.0..0.5).contains(&a.min_share) {
         bail!("--min-share must lie in [0, 0.5)");
     }
+    let proposal_file = format!("{}-tiers.toml", super::safe_file_name(&profile.name));
+    // With the folder given, the proposed profile is known to be writable before the read.
+    if let (Some(_), Some(dir)) = (&method, &a.out) {
+        super::check_output(&dir.join(&proposal_file), a.force)?;
+    }
     // The metric values become scores batch by batch as the file loads: the table holds
     // the rows' ids, dates and outcomes, not their metrics.
     let (data, scores) = a
@@ -95,13 +100,10 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         }
         .propose(&data, &profile, &scored, m)?;
         fitted.check().context("the proposed tiers")?;
-        let file = format!("{}-tiers.toml", super::safe_file_name(&profile.name));
+        let file = proposal_file;
         let path = out_dir.join(&file);
-        if path.exists() && !a.force {
-            bail!(
-                "{} exists; pass --force to replace it (or --out another folder)",
-                path.display()
-            );
+        if a.out.is_none() {
+            super::check_output(&path, a.force)?;
         }
         proposal = Some(Proposal {
             method: a.fit_tiers.clone().unwrap_or_default(),

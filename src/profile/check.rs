@@ -11,7 +11,7 @@ use super::{Missing, Profile, QuantileCut, Transform, FORMAT_VERSION};
 #[derive(Debug, Error)]
 pub enum ProfileError {
     /// The file could not be read.
-    #[error("cannot read profile {path}: {source}")]
+    #[error("cannot read profile {path}")]
     Io {
         /// The file.
         path: PathBuf,
