@@ -85,7 +85,6 @@ fn pack(e: &PackError) -> Option<String> {
         PackError::Calibrate(c) => calibrate(c),
         PackError::Validate(v) => validate(v),
         PackError::Analysis(a) => analysis(a),
-        PackError::Audit(_) => Some("fix the data, or pass --force to fit anyway".into()),
         _ => None,
     }
 }

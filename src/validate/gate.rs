@@ -309,7 +309,14 @@ fn business_checks(g: &Gate, x: &GateInput<'_>) -> Vec<Check> {
     // tier under the absolute floor, or one too thin to estimate its churn rate.
     let mut thin: Vec<String> = Vec::new();
     for (k, (name, share)) in c.tier_shares.iter().enumerate() {
-        let before = x.incumbent.tier_shares.get(k).map_or(0.0, |t| t.1);
+        // The incumbent's tier of the same name, else the one in the same place.
+        let before = x
+            .incumbent
+            .tier_shares
+            .iter()
+            .find(|t| &t.0 == name)
+            .or_else(|| x.incumbent.tier_shares.get(k))
+            .map_or(0.0, |t| t.1);
         if before > 0.0 && *share < g.min_share_of_incumbent * before {
             thin.push(format!(
                 "{name} {:.1} % (incumbent {:.1} %)",

@@ -807,4 +807,28 @@ mod tests {
             Status::Pass
         );
     }
+
+    #[test]
+    fn tier_shares_are_compared_by_name_before_place() {
+        let narrow = [[0.01, 0.03], [0.05, 0.09], [0.2, 0.3]];
+        let inc = eval(&[0.6, 0.3, 0.1], &narrow, -5.0, [-6.0, -4.0]);
+        // The same shares listed in another order: by place, "critical" (10 %) would be
+        // held against the incumbent's "healthy" (60 %) and warn; by name it passes.
+        let mut cand = inc.clone();
+        cand.tier_shares = vec![
+            ("critical".into(), 0.1),
+            ("healthy".into(), 0.6),
+            ("at-risk".into(), 0.3),
+        ];
+        let c = checks(&Gate::default(), &cand, &inc, 20.0);
+        assert_eq!(status_of(&c, "tier shares"), Status::Pass, "{c:?}");
+        // a renamed tier still falls back to its place
+        cand.tier_shares = vec![
+            ("great".into(), 0.6),
+            ("fine".into(), 0.35),
+            ("poor".into(), 0.01),
+        ];
+        let c = checks(&Gate::default(), &cand, &inc, 20.0);
+        assert_eq!(status_of(&c, "tier shares"), Status::Warn, "{c:?}");
+    }
 }
