@@ -230,3 +230,41 @@ pub(super) fn after_churn(x: &Input<'_>, f: &mut Findings) {
         );
     }
 }
+
+/// How the loader read values not written in the contract's plain form: counted, so that
+/// a conversion is visible in the audit.
+pub(super) fn read_formats(x: &Input<'_>, f: &mut Findings) {
+    let formats = &x.data.notes.formats;
+    if let Some(o) = formats.decimal_comma {
+        f.add(
+            "accuracy",
+            Severity::Info,
+            "number format",
+            "all numbers",
+            Issue::DecimalComma {
+                detected: o == crate::data::Origin::Detected,
+            },
+        );
+    }
+    for (column, format, o) in &formats.dates {
+        f.add(
+            "accuracy",
+            Severity::Info,
+            "date format",
+            column,
+            Issue::DatesReadAs {
+                format: format.describe(),
+                detected: *o == crate::data::Origin::Detected,
+            },
+        );
+    }
+    for (column, count) in &formats.stripped {
+        f.add(
+            "accuracy",
+            Severity::Info,
+            "number format",
+            column,
+            Issue::NumbersStripped { count: *count },
+        );
+    }
+}

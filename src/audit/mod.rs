@@ -186,6 +186,23 @@ pub enum Issue {
         /// How many.
         count: usize,
     },
+    /// Numbers read by stripping a percent sign, a currency or thousands separators.
+    NumbersStripped {
+        /// How many values.
+        count: usize,
+    },
+    /// Numbers read with a decimal comma.
+    DecimalComma {
+        /// Whether it was detected rather than given.
+        detected: bool,
+    },
+    /// A date column read in a format other than ISO.
+    DatesReadAs {
+        /// The format, as a user writes it (`DD/MM/YYYY`).
+        format: String,
+        /// Whether it was detected rather than given.
+        detected: bool,
+    },
     /// Snapshots on or after the churn date dropped while deriving labels.
     DroppedAfterChurn {
         /// How many.
@@ -376,6 +393,7 @@ pub fn audit(
         None => (Vec::new(), Vec::new()),
     };
     impact::after_churn(&x, &mut f);
+    impact::read_formats(&x, &mut f);
     integration::missing(&x, &mut f);
     let (correlated, vif) = integration::redundancy(&x, &mut f);
     let mut f = f.0;

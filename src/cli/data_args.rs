@@ -26,7 +26,8 @@ pub struct Input {
 /// Input data and column roles.
 #[derive(Debug, Clone, Args)]
 pub struct DataArgs {
-    /// Snapshot file: .csv or .parquet; - reads CSV from standard input.
+    /// Snapshot file: .csv, .parquet, or a spreadsheet (.xlsx, .xls, .ods); - reads CSV
+    /// from standard input.
     #[arg(short, long, value_name = "FILE", default_value = SAMPLE_DATA)]
     pub data: String,
     /// Account id column [default: account_id; absent: row numbers].
@@ -75,6 +76,25 @@ pub struct DataArgs {
     /// CSV text encoding: utf8 or latin1.
     #[arg(long, value_name = "ENC", default_value = "utf8")]
     pub encoding: String,
+    /// Worksheet of a spreadsheet [default: the first].
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
+    /// Format of the date columns: a strftime pattern (%d/%m/%Y, %m/%d/%Y, %d.%m.%Y,
+    /// %d-%b-%Y, ...) or excel for serial day numbers [default: detected per column: ISO,
+    /// MM/DD/YYYY, DD/MM/YYYY, DD.MM.YYYY, YYYY/MM/DD].
+    #[arg(long, value_name = "PATTERN")]
+    pub date_format: Option<String>,
+    /// Numbers use a decimal comma (45,5) [default: detected when the delimiter is ;].
+    #[arg(long, conflicts_with = "decimal_point")]
+    pub decimal_comma: bool,
+    /// Numbers use a decimal point, whatever the detection says.
+    #[arg(long)]
+    pub decimal_point: bool,
+    /// Read numbers with percent signs (45% as 45), currency symbols or codes ($, €,
+    /// USD), thousands separators (1,234) and accounting negatives ((300)); the audit
+    /// counts them.
+    #[arg(long)]
+    pub lenient_numbers: bool,
     /// Refuse to start when the run's estimated peak memory exceeds SIZE (800M, 4G, ...)
     /// [default: the memory available now]
     #[arg(long, value_name = "SIZE")]
@@ -142,6 +162,21 @@ impl DataArgs {
             "utf8" | "utf-8" => Encoding::Utf8,
             "latin1" | "latin-1" | "iso-8859-1" | "windows-1252" | "cp1252" => Encoding::Latin1,
             other => bail!("--encoding '{other}': use utf8 or latin1"),
+        };
+        req.formats = churncal::data::Formats {
+            decimal_comma: match (self.decimal_comma, self.decimal_point) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            },
+            lenient_numbers: self.lenient_numbers,
+            date_format: self
+                .date_format
+                .as_deref()
+                .map(churncal::data::DateFormat::from_flag)
+                .transpose()
+                .map_err(anyhow::Error::msg)?,
+            sheet: self.sheet.clone(),
         };
         Ok(req)
     }
@@ -235,6 +270,9 @@ impl DataArgs {
         let snaps = load?;
         for w in &snaps.notes.warnings {
             ui.warn(super::hint::for_warning(w));
+        }
+        for n in snaps.notes.formats.sentences() {
+            ui.note(n);
         }
         Ok(snaps)
     }

@@ -43,8 +43,38 @@ fn data(e: &DataError) -> Option<String> {
         DataError::UnknownOutcome { .. } => {
             Some("add the label to --churned-value or --retained-value".into())
         }
+        DataError::AmbiguousDates {
+            month_first,
+            day_first,
+            ..
+        } => Some(format!(
+            "pass --date-format {} or --date-format {}",
+            month_first.pattern(),
+            day_first.pattern()
+        )),
+        DataError::NoSheet { .. } => Some("name one of them with --sheet".into()),
+        DataError::BadValue { expected, .. } => value_hint(expected),
         _ => None,
     }
+}
+
+/// The flag that reads a value the loader refused, by what it expected.
+fn value_hint(expected: &str) -> Option<String> {
+    use churncal::data::numbers;
+    Some(match expected {
+        numbers::NEEDS_LENIENT => {
+            "pass --lenient-numbers to strip percent signs, currencies and thousands separators"
+                .into()
+        }
+        numbers::NEEDS_DECIMAL_COMMA => "pass --decimal-comma to read 45,5 as 45.5".into(),
+        numbers::NEEDS_COMMA => {
+            "the file's numbers were read with a decimal comma: pass --decimal-point if it uses points, or --lenient-numbers to read points as thousands separators".into()
+        }
+        e if e.starts_with("a date") => {
+            "name the column's format with --date-format, a strftime pattern like %d/%m/%Y, %m/%d/%Y or %d-%b-%Y".into()
+        }
+        _ => return None,
+    })
 }
 
 fn calibrate(e: &CalibrateError) -> Option<String> {

@@ -6,9 +6,11 @@
 //! [`LoadRequest`]. Every problem becomes a [`DataError`] naming the file, the row (1-based,
 //! header excluded), the column and the value. The contract is `docs/data-contract.md`.
 
+pub mod dates;
 mod fields;
 mod load;
 pub mod memory;
+pub mod numbers;
 pub mod order;
 pub mod parse;
 
@@ -17,7 +19,9 @@ use std::path::PathBuf;
 
 use thiserror::Error;
 
+pub use dates::DateFormat;
 pub use load::{column_names, load, load_streaming, BatchColumn, MetricBatch, MetricSink};
+pub use numbers::NumberStyle;
 pub use parse::{Day, Horizon, NO_DAY};
 
 use crate::profile::{InputKind, Profile};
@@ -106,6 +110,76 @@ pub struct LoadRequest {
     /// The outcome's own labels (`Attrited Customer` / `Existing Customer`), when they are
     /// not 0/1, true/false, yes/no or churned/renewed.
     pub outcome_labels: Option<OutcomeLabels>,
+    /// How the file writes numbers and dates, and which worksheet to read.
+    pub formats: Formats,
+}
+
+/// How a file writes what the contract writes plainly, and which worksheet holds it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Formats {
+    /// Whether `,` is the decimal mark; `None`: detected, on when the delimiter is `;`
+    /// and the numbers in the first rows read only that way.
+    pub decimal_comma: Option<bool>,
+    /// Strip percent signs, currency symbols and thousands separators from numbers.
+    pub lenient_numbers: bool,
+    /// The format of every date column; `None`: each column's is detected from its values.
+    pub date_format: Option<DateFormat>,
+    /// The worksheet of a spreadsheet (`None`: the first).
+    pub sheet: Option<String>,
+}
+
+/// Whether a reading was asked for or found in the data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The user named it.
+    Given,
+    /// Detected from the values.
+    Detected,
+}
+
+/// How a load read the file, where that was not the contract's plain form: what the
+/// audit counts and the command line notes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadFormats {
+    /// Numbers were read with a decimal comma.
+    pub decimal_comma: Option<Origin>,
+    /// Date columns read in a format other than ISO: column, format, origin.
+    pub dates: Vec<(String, DateFormat, Origin)>,
+    /// Per numeric column, the values read by stripping a percent sign, a currency or
+    /// thousands separators (columns with none left out).
+    pub stripped: Vec<(String, usize)>,
+    /// The worksheet read, for a spreadsheet.
+    pub sheet: Option<String>,
+}
+
+impl ReadFormats {
+    /// Each fact as a sentence, for notes.
+    pub fn sentences(&self) -> Vec<String> {
+        let how = |o: &Origin| match o {
+            Origin::Given => "as given",
+            Origin::Detected => "detected",
+        };
+        let mut out = Vec::new();
+        if let Some(sheet) = &self.sheet {
+            out.push(format!("read worksheet '{sheet}'"));
+        }
+        if let Some(o) = &self.decimal_comma {
+            out.push(format!("numbers read with a decimal comma ({})", how(o)));
+        }
+        for (c, f, o) in &self.dates {
+            out.push(format!(
+                "dates in '{c}' read as {} ({})",
+                f.describe(),
+                how(o)
+            ));
+        }
+        for (c, n) in &self.stripped {
+            out.push(format!(
+                "{n} values of '{c}' read by stripping a percent sign, currency or thousands separators"
+            ));
+        }
+        out
+    }
 }
 
 /// An outcome column's own labels: which values mean churned and which retained, matched
@@ -221,6 +295,8 @@ pub struct LoadNotes {
     pub censored: usize,
     /// What the user should know about the load (no id column, ...).
     pub warnings: Vec<LoadWarning>,
+    /// How numbers and dates were read, where not in the contract's plain form.
+    pub formats: ReadFormats,
 }
 
 /// Something about a load the user should know, though nothing failed.
@@ -445,13 +521,42 @@ pub enum DataError {
         /// Fields in the row.
         found: usize,
     },
-    /// A file whose extension is neither CSV nor Parquet.
-    #[error("{path}: churncal reads .csv (also .tsv, .txt) and .parquet files, not '.{extension}'; export the data as CSV or Parquet")]
+    /// A file whose extension is none churncal reads.
+    #[error("{path}: churncal reads .csv (also .tsv, .txt), .parquet and spreadsheets (.xlsx, .xls, .ods), not '.{extension}'; export the data as CSV or Parquet")]
     UnknownFormat {
         /// File.
         path: String,
         /// Its extension.
         extension: String,
+    },
+    /// A worksheet the workbook does not have.
+    #[error("{path}: no worksheet '{sheet}'; the workbook has {}", quoted(.available))]
+    NoSheet {
+        /// The file.
+        path: String,
+        /// The worksheet asked for.
+        sheet: String,
+        /// The workbook's worksheets.
+        available: Vec<String>,
+    },
+    /// A date column that reads both month first and day first.
+    #[error("{path}, column '{column}': every date reads month first and day first alike ('{example}' is {} as {} or {} as {}); the format has to be named",
+        parse::format_day(*.month_first_day), .month_first.describe(), parse::format_day(*.day_first_day), .day_first.describe())]
+    AmbiguousDates {
+        /// The file.
+        path: String,
+        /// The column.
+        column: String,
+        /// A value whose two readings differ.
+        example: String,
+        /// The month-first format.
+        month_first: DateFormat,
+        /// The example read month first.
+        month_first_day: Day,
+        /// The day-first format.
+        day_first: DateFormat,
+        /// The example read day first.
+        day_first_day: Day,
     },
     /// An outcome label that is none of the known ones.
     #[error("{path}, row {row}, column '{column}': value '{value}' is {}; the column holds {}", outcome_expected(.labels), quoted(.found))]

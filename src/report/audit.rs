@@ -158,6 +158,17 @@ pub fn message(f: &Finding) -> String {
         Issue::AfterChurn { count } => format!(
             "{count} snapshots are dated on or after their account's churn date: their metrics already show the churn (leakage)"
         ),
+        Issue::NumbersStripped { count } => format!(
+            "{count} values read by stripping a percent sign, a currency or thousands separators (45% as 45, $1,234.50 as 1234.5)"
+        ),
+        Issue::DecimalComma { detected } => format!(
+            "numbers read with a decimal comma ({})",
+            if *detected { "detected: the file is ;-separated and its numbers read only that way" } else { "as given" }
+        ),
+        Issue::DatesReadAs { format, detected } => format!(
+            "dates read as {format} ({})",
+            if *detected { "detected: every value reads that way" } else { "as given" }
+        ),
         Issue::DroppedAfterChurn { count } => format!(
             "{count} snapshots on or after the churn date were dropped while deriving labels"
         ),

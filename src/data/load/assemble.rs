@@ -21,6 +21,9 @@ pub(super) enum Sink {
     Numbers {
         values: Vec<f64>,
         boolean: bool,
+        style: NumberStyle,
+        /// Values read by stripping a percent sign, a currency or thousands separators.
+        stripped: usize,
     },
     Codes {
         codes: Vec<u32>,
@@ -32,6 +35,10 @@ pub(super) enum Sink {
     Days {
         days: Vec<Day>,
         required: Option<&'static str>,
+        format: DateFormat,
+        /// Whether the format was detected (then a value it does not read is reported
+        /// with the formats churncal knows and the flag).
+        detected: bool,
     },
     Outcome(Vec<u8>, Option<OutcomeLabels>),
 }
@@ -66,11 +73,17 @@ impl Target<'_> {
 
     pub(super) fn append(&mut self, s: &Series, ctx: Ctx) -> Result<(), DataError> {
         match &mut self.sink {
-            Sink::Numbers { values, boolean } => {
+            Sink::Numbers {
+                values,
+                boolean,
+                style,
+                stripped,
+            } => {
                 if *boolean {
                     to_bool(s, ctx, values)
                 } else {
-                    to_f64(s, ctx, values)
+                    *stripped += to_f64(s, ctx, *style, values)?;
+                    Ok(())
                 }
             }
             Sink::Codes {
@@ -92,17 +105,24 @@ impl Target<'_> {
                     None => Ok(()),
                 }
             }
-            Sink::Days { days, required } => to_days(s, ctx, *required, days),
+            Sink::Days {
+                days,
+                required,
+                format,
+                detected,
+            } => to_days(s, ctx, *required, (format, *detected), days),
             Sink::Outcome(out, labels) => to_outcome(s, ctx, labels.as_ref(), out),
         }
     }
 }
 
 /// The columns to read, in the order their errors are reported.
-pub(super) fn targets<'a>(cols: &'a Columns) -> Vec<Target<'a>> {
+pub(super) fn targets<'a>(cols: &'a Columns, decided: &formats::Decided) -> Vec<Target<'a>> {
     let numbers = |boolean| Sink::Numbers {
         values: Vec::new(),
         boolean,
+        style: decided.numbers,
+        stripped: 0,
     };
     let codes = |missing_label, required| Sink::Codes {
         codes: Vec::new(),
@@ -110,9 +130,14 @@ pub(super) fn targets<'a>(cols: &'a Columns) -> Vec<Target<'a>> {
         missing_label,
         required,
     };
-    let days = |required| Sink::Days {
-        days: Vec::new(),
-        required,
+    let days = |column: &str, required| {
+        let (format, origin) = decided.date_format(column);
+        Sink::Days {
+            days: Vec::new(),
+            required,
+            format,
+            detected: origin == Some(Origin::Detected),
+        }
     };
     let mut t = Vec::new();
     let mut push = |column: &'a str, role, sink| {
@@ -131,7 +156,7 @@ pub(super) fn targets<'a>(cols: &'a Columns) -> Vec<Target<'a>> {
         );
     }
     if let Some(c) = &cols.date {
-        push(c, Role::Dates, days(Some("every snapshot needs a date")));
+        push(c, Role::Dates, days(c, Some("every snapshot needs a date")));
     }
     if let Some(c) = &cols.outcome {
         push(
@@ -152,10 +177,10 @@ pub(super) fn targets<'a>(cols: &'a Columns) -> Vec<Target<'a>> {
         push(c, Role::Segment(i), codes(Some("(missing)"), None));
     }
     if let Some(c) = &cols.customer_since {
-        push(c, Role::Since, days(None));
+        push(c, Role::Since, days(c, None));
     }
     if let Some(c) = &cols.churn_date {
-        push(c, Role::ChurnDate, days(None));
+        push(c, Role::ChurnDate, days(c, None));
     }
     if let Some(c) = &cols.arr {
         push(c, Role::Arr, numbers(false));
@@ -238,6 +263,16 @@ pub(super) fn assemble(
         source_row: (1..=n as u32).into_par_iter().collect(),
         notes: LoadNotes::default(),
     };
+    for t in &targets {
+        if let Sink::Numbers { stripped, .. } = &t.sink {
+            if *stripped > 0 {
+                notes
+                    .formats
+                    .stripped
+                    .push((t.column.to_string(), *stripped));
+            }
+        }
+    }
     for Target {
         role,
         sink,

@@ -339,7 +339,7 @@ fn batches_parse_as_polars_reads_the_whole_text() {
                 .unwrap()
                 .select(&select)
                 .collect();
-            let parser = ChunkParser::new(&columns, &needed, as_float, b',');
+            let parser = ChunkParser::new(&columns, &needed, as_float, b',', false);
             for batch_bytes in [1, 7, 64, 1000, text.len() + 1] {
                 let mut batches = CsvBatches::new(text.as_bytes(), b',', batch_bytes);
                 let mut ours: Option<PolarsResult<DataFrame>> = None;
@@ -590,13 +590,13 @@ fn labels_are_interned_across_chunks_whatever_their_length() {
     // batch's first row in the file.
     let dates = Series::new("d".into(), ["2024-03-31", "2024-03-31", "", "2024-13-01"]);
     let mut days = Vec::new();
-    let e = to_days(&dates, ctx, None, &mut days).unwrap_err();
+    let e = to_days(&dates, ctx, None, (&DateFormat::Iso, false), &mut days).unwrap_err();
     assert!(matches!(&e, DataError::BadValue { row: 4, value, .. } if value == "2024-13-01"));
     let later = Ctx {
         first_row: 100,
         ..ctx
     };
-    let e = to_days(&dates, later, None, &mut days).unwrap_err();
+    let e = to_days(&dates, later, None, (&DateFormat::Iso, false), &mut days).unwrap_err();
     assert!(matches!(&e, DataError::BadValue { row: 104, .. }), "{e}");
     let flags = Series::new("b".into(), [Some("yes"), None, Some(" no"), Some("yes")]);
     let mut v = vec![0.5];

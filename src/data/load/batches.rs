@@ -96,6 +96,7 @@ impl ChunkParser {
         needed: &[String],
         as_float: &[&str],
         delimiter: u8,
+        decimal_comma: bool,
     ) -> Self {
         let schema = |float: &dyn Fn(&str) -> bool| {
             Schema::from_iter(columns.iter().map(|c| {
@@ -117,6 +118,7 @@ impl ChunkParser {
         ChunkParser {
             options: CsvParseOptions::default()
                 .with_separator(delimiter)
+                .with_decimal_comma(decimal_comma)
                 .with_missing_is_null(true),
             typed: schema(&|c| as_float.contains(&c)),
             text: schema(&|_| false),

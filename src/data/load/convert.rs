@@ -47,26 +47,37 @@ pub(super) fn is_numeric(dt: &DataType) -> bool {
 }
 
 /// A numeric column appended to `out`: NaN for missing values, errors for text and
-/// non-finite numbers.
-pub(super) fn to_f64(s: &Series, ctx: Ctx, out: &mut Vec<f64>) -> Result<(), DataError> {
+/// non-finite numbers; text is read in `style`. Returns how many values were read by
+/// stripping a percent sign, a currency or thousands separators.
+pub(super) fn to_f64(
+    s: &Series,
+    ctx: Ctx,
+    style: NumberStyle,
+    out: &mut Vec<f64>,
+) -> Result<usize, DataError> {
     let dt = s.dtype();
     if dt == &DataType::String {
         let ca = s.str().expect("string dtype");
         out.reserve(ca.len());
+        let mut stripped = 0;
         for (i, v) in ca.iter().enumerate() {
             match v {
                 None => out.push(f64::NAN),
-                Some(t) => match parse::number(t) {
-                    Ok(Some(x)) => out.push(x),
-                    Ok(None) => out.push(f64::NAN),
+                Some(t) => match numbers::read(t, style) {
+                    Ok(numbers::Read::Plain(x)) => out.push(x),
+                    Ok(numbers::Read::Stripped(x)) => {
+                        stripped += 1;
+                        out.push(x);
+                    }
+                    Ok(numbers::Read::Missing) => out.push(f64::NAN),
                     Err(exp) => return Err(ctx.bad(i, t, exp)),
                 },
             }
         }
-        return Ok(());
+        return Ok(stripped);
     }
     if dt == &DataType::Boolean {
-        return to_bool(s, ctx, out);
+        return to_bool(s, ctx, out).map(|()| 0);
     }
     if !is_numeric(dt) {
         return Err(ctx.bad(
@@ -78,21 +89,22 @@ pub(super) fn to_f64(s: &Series, ctx: Ctx, out: &mut Vec<f64>) -> Result<(), Dat
     // The common integer types convert straight into the output (no polars cast, which
     // would build a second column first).
     match dt {
-        DataType::Float64 => numbers(s.f64().expect("f64"), ctx, |v| v, out),
-        DataType::Int64 => numbers(s.i64().expect("i64"), ctx, |v| v as f64, out),
-        DataType::Int32 => numbers(s.i32().expect("i32"), ctx, f64::from, out),
+        DataType::Float64 => typed_numbers(s.f64().expect("f64"), ctx, |v| v, out),
+        DataType::Int64 => typed_numbers(s.i64().expect("i64"), ctx, |v| v as f64, out),
+        DataType::Int32 => typed_numbers(s.i32().expect("i32"), ctx, f64::from, out),
         _ => {
             let cast = s
                 .cast(&DataType::Float64)
                 .map_err(|e| ctx.bad(0, &e.to_string(), "a number"))?;
-            numbers(cast.f64().expect("cast to f64"), ctx, |v| v, out)
+            typed_numbers(cast.f64().expect("cast to f64"), ctx, |v| v, out)
         }
     }
+    .map(|()| 0)
 }
 
 /// A numeric column appended to `out` as `f64` through `to`, nulls as NaN; a NaN or
 /// infinity in the data itself is an error.
-pub(super) fn numbers<T: PolarsNumericType>(
+pub(super) fn typed_numbers<T: PolarsNumericType>(
     ca: &ChunkedArray<T>,
     ctx: Ctx,
     to: impl Fn(T::Native) -> f64,
@@ -177,11 +189,14 @@ pub(super) fn parse_labels<T: Copy>(
     Ok(())
 }
 
-/// Dates appended to `out` as day numbers; `NO_DAY` for missing when allowed.
+/// Dates appended to `out` as day numbers; `NO_DAY` for missing when allowed. Text is read
+/// in `format` (`detected`: found in the data rather than given, which a value it does not
+/// read is then told with the formats churncal knows).
 pub(super) fn to_days(
     s: &Series,
     ctx: Ctx,
     required: Option<&str>,
+    (format, detected): (&DateFormat, bool),
     out: &mut Vec<Day>,
 ) -> Result<(), DataError> {
     let start = out.len();
@@ -205,7 +220,28 @@ pub(super) fn to_days(
                     .map(|v| v.unwrap_or(NO_DAY)),
             );
         }
-        DataType::String => parse_labels(s, ctx, NO_DAY, out, parse::date)?,
+        DataType::String => {
+            let read = match format {
+                DateFormat::Iso if !detected => parse_labels(s, ctx, NO_DAY, out, parse::date),
+                _ => parse_labels(s, ctx, NO_DAY, out, |t| format.parse(t)),
+            };
+            read.map_err(|e| match e {
+                DataError::BadValue {
+                    path,
+                    row,
+                    column,
+                    value,
+                    expected,
+                } => DataError::BadValue {
+                    expected: date_expected(format, detected, &expected),
+                    path,
+                    row,
+                    column,
+                    value,
+                },
+                e => e,
+            })?
+        }
         other => {
             return Err(ctx.bad(
                 0,
@@ -220,6 +256,17 @@ pub(super) fn to_days(
         }
     }
     Ok(())
+}
+
+/// What a date column's value that does not read was expected to be.
+fn date_expected(format: &DateFormat, detected: bool, parser_said: &str) -> String {
+    match (format, detected) {
+        (DateFormat::Iso, false) => parser_said.to_string(),
+        (DateFormat::Iso, true) => crate::data::dates::EXPECTED_ANY.to_string(),
+        (DateFormat::Pattern(p), _) => format!("a date in the pattern '{p}'"),
+        (f, true) => format!("a date as {}, like the column's other values", f.describe()),
+        (f, false) => format!("a date as {}, the format given", f.describe()),
+    }
 }
 
 /// Outcomes appended to `out`: integers 0/1 directly, text through the usual labels or

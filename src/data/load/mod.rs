@@ -16,11 +16,13 @@ use polars::prelude::*;
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
+use super::dates::DateFormat;
 use super::fields::{FieldCounter, Ragged};
+use super::numbers::{self, NumberStyle};
 use super::parse::{self, Day, NO_DAY};
 use super::{
     closest_names, ColumnRole, DataError, Encoding, Lifecycle, LoadNotes, LoadRequest, LoadWarning,
-    MetricColumn, OutcomeLabels, OutcomeNeed, Roles, Segment, Snapshots,
+    MetricColumn, Origin, OutcomeLabels, OutcomeNeed, Roles, Segment, Snapshots,
 };
 use crate::profile::InputKind;
 
@@ -28,7 +30,9 @@ mod assemble;
 mod batches;
 mod columns;
 mod convert;
+mod formats;
 mod intern;
+mod sheet;
 mod source;
 use assemble::*;
 use batches::*;
@@ -118,16 +122,52 @@ fn load_in_batches(
     parquet_rows: Option<usize>,
     sink: Option<&mut dyn MetricSink>,
 ) -> Result<Snapshots, DataError> {
+    let (format, source, sheet) = open(path, req)?;
+    let loaded = load_source(
+        path,
+        req,
+        format,
+        source,
+        sheet.as_ref(),
+        batch_bytes,
+        parquet_rows,
+        sink,
+    );
+    match sheet {
+        None => loaded,
+        Some(s) => loaded
+            .map(|mut snap| {
+                let shift = s.header_row as u32;
+                snap.source_row.iter_mut().for_each(|r| *r += shift);
+                snap.notes.formats.sheet = Some(s.name.clone());
+                snap
+            })
+            .map_err(|e| sheet::in_sheet(e, path, &s.name, s.header_row)),
+    }
+}
+
+/// [`load_in_batches`] from an opened source.
+#[allow(clippy::too_many_arguments)]
+fn load_source(
+    path: &str,
+    req: &LoadRequest,
+    format: Format,
+    source: Source,
+    sheet: Option<&SheetOrigin>,
+    batch_bytes: usize,
+    parquet_rows: Option<usize>,
+    sink: Option<&mut dyn MetricSink>,
+) -> Result<Snapshots, DataError> {
     let stage = tracing::info_span!("load: read and convert the columns").entered();
-    let (format, source) = open(path, req.encoding)?;
     let delimiter = match format {
-        Format::Csv => delimiter(&source, req)?,
+        Format::Csv => delimiter(&source, sheet, req)?,
         Format::Parquet => 0,
     };
-    let mut probe = match format {
-        Format::Csv => csv_frame(path, &source, delimiter, &[])?,
-        Format::Parquet => parquet_frame(path)?,
+    let frame = || match format {
+        Format::Csv => csv_frame(path, &source, delimiter, &[]),
+        Format::Parquet => parquet_frame(path),
     };
+    let mut probe = frame()?;
     let schema = probe
         .collect_schema()
         .map_err(|e| polars_error(path, format, &source, e))?;
@@ -138,6 +178,15 @@ fn load_in_batches(
         });
     }
     let cols = resolve(path, req, &available)?;
+    let decided = formats::decide(
+        path,
+        req,
+        &frame,
+        delimiter,
+        &cols,
+        &schema,
+        sheet.is_some(),
+    )?;
 
     // Columns polars may parse as Float64 directly (CSV only; Parquet is typed already).
     let float_cols: Vec<&str> = cols
@@ -148,7 +197,7 @@ fn load_in_batches(
         .chain(cols.arr.as_deref())
         .collect();
     let needed = cols.all();
-    let mut targets = targets(&cols);
+    let mut targets = targets(&cols, &decided);
     if req.lifecycle_dates == Lifecycle::Checked {
         for t in &mut targets {
             // (The churn date a horizon needs is kept.)
@@ -163,7 +212,9 @@ fn load_in_batches(
         Format::Csv => {
             // Batch by batch: memory holds the converted columns and a few batches, not
             // the whole file and the whole frame besides.
-            let parser = ChunkParser::new(&available, &needed, &float_cols, delimiter);
+            // (polars reads a decimal comma where the comma is not the delimiter.)
+            let comma = decided.numbers.decimal_comma && delimiter != b',';
+            let parser = ChunkParser::new(&available, &needed, &float_cols, delimiter, comma);
             let file = match &source {
                 Source::Path(p) => Some(FileText::open(path, p)?),
                 Source::Bytes(_) => None,
@@ -208,6 +259,8 @@ fn load_in_batches(
     drop(stage);
     let _stage = tracing::info_span!("load: assemble the snapshots").entered();
     let mut snap = assemble(path, req, &cols, targets, rows)?;
+    snap.notes.formats.decimal_comma = decided.notes.decimal_comma;
+    snap.notes.formats.dates = decided.notes.dates;
     if streamed {
         snap.metrics.clear();
     }

@@ -33,9 +33,9 @@ impl Source {
 
 /// The column names of a snapshot file, in file order (CSV header or Parquet schema).
 pub fn column_names(path: &str, req: &LoadRequest) -> Result<Vec<String>, DataError> {
-    let (format, source) = open(path, req.encoding)?;
+    let (format, source, sheet) = open(path, req)?;
     let mut probe = match format {
-        Format::Csv => csv_frame(path, &source, delimiter(&source, req)?, &[])?,
+        Format::Csv => csv_frame(path, &source, delimiter(&source, sheet.as_ref(), req)?, &[])?,
         Format::Parquet => parquet_frame(path)?,
     };
     let schema = probe
@@ -44,8 +44,43 @@ pub fn column_names(path: &str, req: &LoadRequest) -> Result<Vec<String>, DataEr
     Ok(schema.iter_names().map(|n| n.to_string()).collect())
 }
 
-/// Open the file and decide its format.
-pub(super) fn open(path: &str, encoding: Encoding) -> Result<(Format, Source), DataError> {
+/// Where a spreadsheet's CSV text came from: the worksheet, and its row of the header.
+pub(super) struct SheetOrigin {
+    pub(super) name: String,
+    pub(super) header_row: usize,
+}
+
+/// Open the file and decide its format; a spreadsheet's worksheet is read into CSV text.
+pub(super) fn open(
+    path: &str,
+    req: &LoadRequest,
+) -> Result<(Format, Source, Option<SheetOrigin>), DataError> {
+    let ext = Path::new(path)
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(|e| e.to_ascii_lowercase());
+    if ext
+        .as_deref()
+        .is_some_and(|e| sheet::EXTENSIONS.contains(&e))
+        && path != "-"
+    {
+        let s = sheet::read(
+            path,
+            req.formats.sheet.as_deref(),
+            req.formats.decimal_comma == Some(true),
+        )?;
+        let origin = SheetOrigin {
+            name: s.name,
+            header_row: s.header_row,
+        };
+        return Ok((Format::Csv, Source::in_memory(s.csv), Some(origin)));
+    }
+    let (format, source) = open_text(path, req.encoding)?;
+    Ok((format, source, None))
+}
+
+/// Open a CSV or Parquet file and decide which it is.
+fn open_text(path: &str, encoding: Encoding) -> Result<(Format, Source), DataError> {
     if path == crate::data::SAMPLE_PATH && !Path::new(path).exists() {
         return Ok((
             Format::Csv,
@@ -145,11 +180,17 @@ pub(super) fn text_bytes(mut bytes: Vec<u8>, encoding: Encoding) -> Vec<u8> {
     }
 }
 
-/// The delimiter the user gave, or the one the header suggests.
-pub(super) fn delimiter(source: &Source, req: &LoadRequest) -> Result<u8, DataError> {
-    match req.delimiter {
-        Some(d) => Ok(d),
-        None => sniff_delimiter(source),
+/// The delimiter the user gave, or the one the header suggests (a worksheet's text is
+/// written with commas).
+pub(super) fn delimiter(
+    source: &Source,
+    sheet: Option<&SheetOrigin>,
+    req: &LoadRequest,
+) -> Result<u8, DataError> {
+    match (sheet, req.delimiter) {
+        (Some(_), _) => Ok(b','),
+        (None, Some(d)) => Ok(d),
+        (None, None) => sniff_delimiter(source),
     }
 }
 
