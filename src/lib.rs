@@ -50,6 +50,7 @@ pub mod data;
 pub mod output;
 pub mod pack;
 pub mod profile;
+pub mod project;
 pub mod report;
 pub mod score;
 pub mod stats;

@@ -12,7 +12,19 @@ static ALLOCATOR: churncal::alloc::HugePages = churncal::alloc::HugePages;
 
 fn main() -> ExitCode {
     cli::timing::start();
-    let args = cli::Cli::parse();
+    let applied = match cli::config::apply(std::env::args_os().collect()) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let args = cli::Cli::parse_from(applied.args);
+    if let Some((file, keys)) = &applied.from {
+        if !args.is_quiet() && !keys.is_empty() {
+            eprintln!("settings from {}: {}", file.display(), keys.join(", "));
+        }
+    }
     match cli::run(args) {
         Ok(code) => code,
         Err(e) => {

@@ -64,6 +64,57 @@ pub fn check_writable(path: &Path, overwrite: bool) -> io::Result<()> {
         .map_err(|e| io::Error::new(e.kind(), format!("cannot write in {}: {e}", dir.display())))
 }
 
+/// Check, before any work, that the file system holding `path` (or the nearest existing
+/// folder on its way) has room for about `bytes` more: a `StorageFull` error naming both
+/// figures otherwise. Where the free space cannot be read, nothing is refused.
+pub fn check_space(path: &Path, bytes: u64) -> io::Result<()> {
+    let mut dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    while !dir.exists() {
+        match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => dir = p.to_path_buf(),
+            _ => {
+                dir = PathBuf::from(".");
+                break;
+            }
+        }
+    }
+    let Some(free) = free_space(&dir) else {
+        return Ok(());
+    };
+    if bytes > free {
+        return Err(io::Error::new(
+            io::ErrorKind::StorageFull,
+            format!(
+                "{} needs about {} MB and {} has {} MB free",
+                path.display(),
+                bytes.div_ceil(1 << 20),
+                dir.display(),
+                free / (1 << 20)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Bytes an unprivileged process may still write on the file system holding `dir`.
+fn free_space(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `c` is a NUL-terminated path and `st` a buffer of the type statvfs fills; it
+    // is read only when the call succeeded.
+    let rc = unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: statvfs returned 0, so it filled the buffer.
+    let st = unsafe { st.assume_init() };
+    Some((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
+}
+
 /// Write `bytes` to `path` atomically: into a temporary file beside it, flushed and synced,
 /// then renamed over the target. Parent folders are created. With `overwrite == false`, an
 /// existing target is an `AlreadyExists` error and nothing is written.

@@ -67,6 +67,9 @@ fn value_hint(expected: &str) -> Option<String> {
                 .into()
         }
         numbers::NEEDS_DECIMAL_COMMA => "pass --decimal-comma to read 45,5 as 45.5".into(),
+        numbers::NEEDS_EITHER => {
+            "pass --decimal-comma if the comma is the decimal mark, or --lenient-numbers if it separates thousands".into()
+        }
         numbers::NEEDS_COMMA => {
             "the file's numbers were read with a decimal comma: pass --decimal-point if it uses points, or --lenient-numbers to read points as thousands separators".into()
         }

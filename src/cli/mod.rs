@@ -5,8 +5,10 @@
 mod audit;
 mod calibrate;
 mod cohorts;
+pub mod config;
 mod data_args;
 pub mod hint;
+mod init;
 mod profile;
 mod report;
 mod score;
@@ -28,7 +30,7 @@ pub use data_args::{DataArgs, Input};
     version,
     about,
     long_about = "Calibrate customer-health-score weights against real churn.\n\n\
-Load account snapshots (CSV or Parquet), score them with a weight profile (TOML), \
+Load account snapshots (CSV, Parquet or a spreadsheet), score them with a weight profile (TOML), \
 and see how the score's tiers line up with who actually churned. With no --data, \
 commands run on the bundled sample (notebooks-data/sample_snapshots.csv).",
     after_help = "Exit status: 0 success, 1 a validation gate failed, 2 an error."
@@ -43,6 +45,10 @@ pub struct Cli {
     /// CHURNCAL_TIMINGS=1).
     #[arg(short, long, global = true)]
     verbose: bool,
+    /// Project file with the settings flags leave out [default: churncal.toml here, when
+    /// there is one; `churncal init` writes it].
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,11 +68,21 @@ enum Command {
     /// The quarterly pack: calibration, tiers, cohorts, validation and audit as one
     /// self-contained index.html, report.md, report.json and SVG charts.
     Report(report::Args),
+    /// Start a project from an export: guess its columns' roles and metrics, write
+    /// churncal.toml and a starter profile.
+    Init(init::Args),
     /// List, show or start from the built-in profiles.
     #[command(subcommand)]
     Profile(profile::Command),
     /// Generate synthetic snapshots from a documented model (the bundled sample).
     Synth(synth::Args),
+}
+
+impl Cli {
+    /// Whether --quiet was given.
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+    }
 }
 
 /// Run the parsed command line.
@@ -81,6 +97,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Validate(a) => validate::run(a, &ui),
         Command::Audit(a) => audit::run(a, &ui),
         Command::Report(a) => report::run(a, &ui),
+        Command::Init(a) => init::run(a, &ui),
         Command::Profile(c) => profile::run(c),
         Command::Synth(a) => synth::run(a, &ui),
     }

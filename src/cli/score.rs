@@ -32,6 +32,21 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     // The table's file is known to be writable before the data is read.
     if let Sink::File(p) = &sink {
         super::check_output(p, true)?;
+        // About a hundred bytes a row of CSV (id, date, score, groups, tier, reasons);
+        // Parquet compresses it to about a third.
+        if let Some(est) = churncal::data::memory::estimate(
+            &a.input.data.data,
+            churncal::data::memory::Job::Score,
+            profile.metrics.len(),
+        ) {
+            let per_row = 100 + 8 * profile.groups.len() as u64;
+            let per_row = match table::TableFormat::from_path(&out) {
+                table::TableFormat::Parquet => per_row / 3,
+                _ => per_row,
+            };
+            output::check_space(p, est.rows * per_row)
+                .with_context(|| format!("writing {}", p.display()))?;
+        }
     }
     let mut data = a.input.data.load(
         &profile,

@@ -20,7 +20,10 @@ use std::path::PathBuf;
 use thiserror::Error;
 
 pub use dates::DateFormat;
-pub use load::{column_names, load, load_streaming, BatchColumn, MetricBatch, MetricSink};
+pub use load::{
+    column_names, load, load_streaming, text_sample, BatchColumn, MetricBatch, MetricSink,
+    TextSample,
+};
 pub use numbers::NumberStyle;
 pub use parse::{Day, Horizon, NO_DAY};
 
@@ -148,8 +151,8 @@ pub struct ReadFormats {
     /// Per numeric column, the values read by stripping a percent sign, a currency or
     /// thousands separators (columns with none left out).
     pub stripped: Vec<(String, usize)>,
-    /// The worksheet read, for a spreadsheet.
-    pub sheet: Option<String>,
+    /// The worksheet read, for a spreadsheet, and its row of the header (1-based).
+    pub sheet: Option<(String, usize)>,
 }
 
 impl ReadFormats {
@@ -160,8 +163,8 @@ impl ReadFormats {
             Origin::Detected => "detected",
         };
         let mut out = Vec::new();
-        if let Some(sheet) = &self.sheet {
-            out.push(format!("read worksheet '{sheet}'"));
+        if let Some((sheet, row)) = &self.sheet {
+            out.push(format!("read worksheet '{sheet}', its header on row {row}"));
         }
         if let Some(o) = &self.decimal_comma {
             out.push(format!("numbers read with a decimal comma ({})", how(o)));

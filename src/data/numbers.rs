@@ -40,6 +40,9 @@ pub const NEEDS_LENIENT: &str =
     "a plain number (it has a percent sign, a currency or thousands separators)";
 /// A number in a decimal-comma file with a `.` in it.
 pub const NEEDS_COMMA: &str = "a number with a decimal comma, like 45,5, as the file's others";
+/// `1,234`: a decimal comma or a thousands separator, in a file read with a decimal point.
+pub const NEEDS_EITHER: &str =
+    "a number with a decimal point (its comma is a decimal comma or a thousands separator)";
 /// A number with a decimal comma in a file read with a decimal point.
 pub const NEEDS_DECIMAL_COMMA: &str = "a number with a decimal point (it has a decimal comma)";
 
@@ -58,6 +61,7 @@ pub fn read(field: &str, style: NumberStyle) -> Result<Read, &'static str> {
     }
     match (lenient(t, style.decimal_comma), style.lenient) {
         (Some(v), true) => Ok(Read::Stripped(v)),
+        (Some(_), false) if !style.decimal_comma && comma_plain(t).is_some() => Err(NEEDS_EITHER),
         (Some(_), false) => Err(NEEDS_LENIENT),
         (None, _) => match parse::number(t) {
             // (NaN and infinities say so.)
@@ -157,6 +161,7 @@ fn lenient(t: &str, decimal_comma: bool) -> Option<f64> {
             .filter(|c| groups.contains(c))
             .any(|c| Some(c) != sep)
             || !(1..=3).contains(&parts[0].len())
+            || parts[0].starts_with('0')
             || parts[1..].iter().any(|p| p.len() != 3)
         {
             return None;
@@ -288,7 +293,6 @@ mod tests {
             ("-$1,234.50", -1234.5),
             ("$-1,234.50", -1234.5),
             ("(1,200)", -1200.0),
-            ("1,234", 1234.0),
             ("1,234,567", 1234567.0),
             ("USD 2,500", 2500.0),
             ("2,500 EUR", 2500.0),
@@ -300,6 +304,11 @@ mod tests {
             assert_eq!(read(text, PLAIN), Err(NEEDS_LENIENT), "{text}");
             assert_eq!(read(text, LENIENT), Ok(Read::Stripped(want)), "{text}");
         }
+        // A comma and three digits reads either way: the error says so, the flag decides.
+        assert_eq!(read("1,234", PLAIN), Err(NEEDS_EITHER));
+        assert_eq!(read("1,234", LENIENT), Ok(Read::Stripped(1234.0)));
+        assert_eq!(read("0,182", PLAIN), Err(NEEDS_DECIMAL_COMMA));
+        assert_eq!(read("0,182", LENIENT), Err(NEEDS_DECIMAL_COMMA));
     }
 
     #[test]

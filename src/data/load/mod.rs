@@ -39,8 +39,8 @@ use batches::*;
 use columns::*;
 use convert::*;
 use intern::*;
-pub use source::column_names;
 use source::*;
+pub use source::{column_names, text_sample, TextSample};
 
 /// Load snapshots from `path` (`-` is CSV on standard input) as `req` says.
 pub fn load(path: &str, req: &LoadRequest) -> Result<Snapshots, DataError> {
@@ -139,7 +139,7 @@ fn load_in_batches(
             .map(|mut snap| {
                 let shift = s.header_row as u32;
                 snap.source_row.iter_mut().for_each(|r| *r += shift);
-                snap.notes.formats.sheet = Some(s.name.clone());
+                snap.notes.formats.sheet = Some((s.name.clone(), s.header_row));
                 snap
             })
             .map_err(|e| sheet::in_sheet(e, path, &s.name, s.header_row)),

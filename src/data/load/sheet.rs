@@ -66,7 +66,15 @@ pub(super) fn read(
     let mut out = csv::WriterBuilder::new()
         .terminator(csv::Terminator::Any(b'\n'))
         .from_writer(Vec::with_capacity(range.height() * range.width() * 8));
-    let mut rows = range.rows();
+    // The header is the first row about as wide as the table: title rows and notes
+    // above it (one cell each, usually) are left out.
+    let filled = |cells: &[Data]| cells.iter().filter(|c| !matches!(c, Data::Empty)).count();
+    let widest = range.rows().take(50).map(filled).max().unwrap_or(0);
+    let skip = range
+        .rows()
+        .position(|cells| filled(cells) >= widest.div_ceil(2).max(1))
+        .unwrap_or(0);
+    let mut rows = range.rows().skip(skip);
     let header: Vec<String> = match rows.next() {
         Some(cells) => cells
             .iter()
@@ -107,7 +115,7 @@ pub(super) fn read(
         .map_err(|e| unreadable(e.error().to_string()))?;
     Ok(Sheet {
         name,
-        header_row: first_row as usize + 1,
+        header_row: first_row as usize + skip + 1,
         csv,
     })
 }

@@ -325,3 +325,49 @@ pub(super) fn locate_bad_utf8(path: &str, source: &Source) -> Option<DataError> 
         bytes: hex.join(" "),
     })
 }
+
+/// The first rows of a file, every column as text (a spreadsheet's cells as the loader
+/// reads them), for guessing what the columns hold.
+pub struct TextSample {
+    /// Each column's name and values (`None` where empty), in file order.
+    pub columns: Vec<(String, Vec<Option<String>>)>,
+    /// The CSV delimiter found (`None` for Parquet).
+    pub delimiter: Option<u8>,
+    /// The worksheet read, for a spreadsheet.
+    pub sheet: Option<String>,
+}
+
+/// The first `rows` rows of the file at `path`, every column as text.
+pub fn text_sample(path: &str, req: &LoadRequest, rows: u32) -> Result<TextSample, DataError> {
+    let (format, source, sheet) = open(path, req)?;
+    let delimiter = match format {
+        Format::Csv => Some(delimiter(&source, sheet.as_ref(), req)?),
+        Format::Parquet => None,
+    };
+    let frame = match format {
+        Format::Csv => csv_frame(path, &source, delimiter.unwrap_or(b','), &[])?,
+        Format::Parquet => parquet_frame(path)?,
+    };
+    let df = frame
+        .slice(0, rows)
+        .collect()
+        .map_err(|e| polars_error(path, format, &source, e))?;
+    let mut columns = Vec::with_capacity(df.width());
+    for c in df.columns() {
+        let text = c
+            .cast(&DataType::String)
+            .map_err(|e| polars_error(path, format, &source, e))?;
+        let values = text
+            .str()
+            .expect("cast to text")
+            .iter()
+            .map(|v| v.filter(|s| !s.trim().is_empty()).map(String::from))
+            .collect();
+        columns.push((c.name().to_string(), values));
+    }
+    Ok(TextSample {
+        columns,
+        delimiter,
+        sheet: sheet.map(|s| s.name),
+    })
+}
