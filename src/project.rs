@@ -469,6 +469,21 @@ pub fn guess(columns: &[(String, Vec<Option<String>>)], decimal_comma: bool) -> 
         }
     }
 
+    const PERSON_WORDS: [&str; 7] = ["csm", "owner", "manager", "rep", "agent", "am", "ae"];
+    // Personal attributes of a customer are no measure of an account's health, and a
+    // score that weighs them treats people by who they are.
+    const PERSONAL: [&str; 10] = [
+        "gender",
+        "sex",
+        "age",
+        "senior",
+        "citizen",
+        "race",
+        "ethnicity",
+        "religion",
+        "marital",
+        "nationality",
+    ];
     // Metrics: the other numeric columns, and labels with few values when churn is known.
     for (c, (_, values)) in cols.iter().zip(columns) {
         if !free(&taken, c) {
@@ -487,6 +502,12 @@ pub fn guess(columns: &[(String, Vec<Option<String>>)], decimal_comma: bool) -> 
         }
         if c.distinct.len() < 2 {
             g.skipped.push(skip("one value only".into()));
+            continue;
+        }
+        if let Some(w) = has_word(c, &PERSONAL) {
+            g.skipped.push(skip(format!(
+                "the name says '{w}': a personal attribute, not the account's health"
+            )));
             continue;
         }
         if let Some(x) = &c.numbers {
@@ -515,6 +536,19 @@ pub fn guess(columns: &[(String, Vec<Option<String>>)], decimal_comma: bool) -> 
                 )));
             } else if g.segments.iter().any(|s| s.column == c.name) {
                 continue;
+            } else if let Some(w) = has_word(c, &SEGMENT_WORDS) {
+                g.skipped.push(skip(format!(
+                    "labels that say '{w}': a segment (add it to segment) rather than a health metric"
+                )));
+            } else if let Some(w) = has_word(c, &PERSON_WORDS) {
+                g.skipped.push(skip(format!(
+                    "labels that say '{w}': who looks after the account, not its health"
+                )));
+            } else if c.distinct.len() > 6 {
+                g.skipped.push(skip(format!(
+                    "{} labels: too many to give each points from the churn rates",
+                    c.distinct.len()
+                )));
             } else {
                 g.metrics.push(label_metric(c, values, churned));
             }
@@ -524,7 +558,82 @@ pub fn guess(columns: &[(String, Vec<Option<String>>)], decimal_comma: bool) -> 
             ));
         }
     }
+    if let Some(churned) = &churned {
+        keep_the_strongest(&mut g, columns, churned, style);
+    }
     g
+}
+
+/// Each metric's AUC alone (its guessed direction) added to its reason; with fewer than
+/// ten churn events per metric, only the strongest are kept (a fit of more is refused or
+/// noisy), the others listed as left out.
+fn keep_the_strongest(
+    g: &mut Guess,
+    columns: &[(String, Vec<Option<String>>)],
+    churned: &[bool],
+    style: NumberStyle,
+) {
+    let events = churned.iter().filter(|c| **c).count();
+    let mut strength: Vec<f64> = Vec::with_capacity(g.metrics.len());
+    for m in &mut g.metrics {
+        let values = &columns
+            .iter()
+            .find(|(n, _)| *n == m.column)
+            .expect("a column")
+            .1;
+        let (mut risk, mut y) = (Vec::new(), Vec::new());
+        for (v, &c) in values.iter().zip(churned) {
+            let Some(t) = v.as_deref() else { continue };
+            let x = match &m.shape {
+                Shape::Categories(map) => map.iter().find(|(l, _)| l == t.trim()).map(|(_, p)| *p),
+                _ => match numbers::read(
+                    t,
+                    NumberStyle {
+                        lenient: true,
+                        ..style
+                    },
+                ) {
+                    Ok(Read::Plain(x) | Read::Stripped(x)) => Some(x),
+                    _ => None,
+                },
+            };
+            if let Some(x) = x {
+                // Risk rises as the sub-score falls.
+                risk.push(match (&m.shape, m.direction) {
+                    (Shape::Categories(_), _) | (_, Direction::HigherIsBetter) => -x,
+                    (_, Direction::LowerIsBetter) => x,
+                });
+                y.push(u8::from(c));
+            }
+        }
+        let auc = stats::auc(&risk, &y);
+        if auc.is_finite() {
+            m.why.push_str(&format!("; AUC {auc:.2} alone"));
+        }
+        strength.push(if auc.is_finite() { auc } else { 0.0 });
+    }
+    let allowed = (events / 10).max(1);
+    if g.metrics.len() <= allowed {
+        return;
+    }
+    let mut order: Vec<usize> = (0..g.metrics.len()).collect();
+    order.sort_by(|&a, &b| strength[b].total_cmp(&strength[a]).then(a.cmp(&b)));
+    let keep: Vec<usize> = order[..allowed].to_vec();
+    let metrics = std::mem::take(&mut g.metrics);
+    for (i, m) in metrics.into_iter().enumerate() {
+        if keep.contains(&i) {
+            g.metrics.push(m);
+        } else {
+            g.skipped.push(Pick {
+                column: m.column,
+                why: format!(
+                    "{events} churn events allow about {allowed} metrics at 10 events each: \
+                     kept the strongest, not this one (AUC {:.2} alone)",
+                    strength[i]
+                ),
+            });
+        }
+    }
 }
 
 /// Whether a label says churned.
@@ -556,8 +665,8 @@ fn round2(v: f64) -> f64 {
     if v == 0.0 || !v.is_finite() {
         return 0.0;
     }
-    let m = 10f64.powi(v.abs().log10().floor() as i32 - 1);
-    (v / m).round() * m
+    // Through the decimal text, so that 4.8 stays 4.8 (not 4.800000000000001).
+    format!("{v:.1e}").parse().unwrap_or(v)
 }
 
 fn numeric_metric(
@@ -926,7 +1035,7 @@ mod tests {
 
     #[test]
     fn roles_and_metrics_are_guessed_with_their_reasons() {
-        let n = 40;
+        let n = 400;
         let ids: Vec<String> = (0..n).map(|i| format!("C-{i:03}")).collect();
         let status: Vec<&str> = (0..n)
             .map(|i| {
@@ -1014,7 +1123,12 @@ mod tests {
         let p = profile_toml(&g, "guessed", "x.csv");
         let profile: crate::profile::Profile = toml::from_str(&p).unwrap();
         profile.check().unwrap();
-        assert_eq!(profile.metrics.len(), 2, "{p}");
+        // One churn event: one metric kept, the strongest, the other listed.
+        assert_eq!(profile.metrics.len(), 1, "{p}");
+        assert!(g
+            .skipped
+            .iter()
+            .any(|s| s.why.contains("1 churn events allow about 1 metrics")));
         let project = project_toml(&g, "x.csv", None, "guessed.toml");
         let v: toml::Table = toml::from_str(&project).unwrap();
         assert_eq!(v["id-col"].as_str(), Some("id"));

@@ -168,7 +168,7 @@ fn a_date_column_that_reads_both_ways_is_refused_with_both_readings() {
         .stderr(
             predicate::str::contains("d.csv, column 'snapshot_date'")
                 .and(predicate::str::contains(
-                    "'03/04/2025' is 2025-03-04 as MM/DD/YYYY or 2025-04-03 as DD/MM/YYYY",
+                    "'01/02/2025' is 2025-01-02 as MM/DD/YYYY or 2025-02-01 as DD/MM/YYYY",
                 ))
                 .and(predicate::str::contains(
                     "hint: pass --date-format %m/%d/%Y or --date-format %d/%m/%Y",
@@ -423,4 +423,120 @@ fn a_workbook_reads_to_the_same_scores_as_the_csv_and_names_its_own_rows() {
             "bad.xlsx, worksheet 'Accounts', row 13, column 'nps': value '#N/A' is not a number",
         ));
     assert!(!dir.path().join("y.csv").exists());
+}
+
+#[test]
+fn legacy_excel_and_opendocument_sheets_read_like_the_csv() {
+    // Fixtures written by xlwt (.xls, BIFF8) and odfpy (.ods) from the sample's first 400
+    // rows: dates as date cells formatted DD/MM/YYYY, numbers as numbers.
+    let dir = tempfile::tempdir().unwrap();
+    let (header, rows) = sample();
+    let clean = dir.path().join("first-400.csv");
+    let mut w = csv::Writer::from_path(&clean).unwrap();
+    w.write_record(&header).unwrap();
+    for r in &rows[..400] {
+        w.write_record(r).unwrap();
+    }
+    w.flush().unwrap();
+    let want = scores(dir.path(), &clean, &[]);
+    for f in ["sample-400.xls", "sample-400.ods"] {
+        let book = root().join("tests/data").join(f);
+        assert_eq!(scores(dir.path(), &book, &[]), want, "{f}");
+    }
+}
+
+#[test]
+fn init_guesses_a_project_and_report_runs_from_it_with_no_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    rewrite(dir.path(), "export.csv", b';', |c, num, v| match c {
+        "churned" if v == "1" => "Attrited Customer".into(),
+        "churned" => "Existing Customer".into(),
+        c if DATE_COLUMNS.contains(&c) => date_as(v, [2, 1, 0], "."),
+        _ if num => v.replace('.', ","),
+        _ => v.to_string(),
+    });
+    churncal(dir.path())
+        .args(["init", "--data", "export.csv"])
+        .assert()
+        .success()
+        .stderr(
+            predicate::str::contains("outcome          churned")
+                .and(predicate::str::contains(
+                    "'Attrited Customer' means churned",
+                ))
+                .and(predicate::str::contains("snapshot date    snapshot_date")),
+        );
+    let project = std::fs::read_to_string(dir.path().join("churncal.toml")).unwrap();
+    for line in [
+        "data = \"export.csv\"",
+        "id-col = \"account_id\"",
+        "churned-value = [\"Attrited Customer\"]",
+        "decimal-comma = true",
+        "arr-col = \"arr\"",
+    ] {
+        assert!(project.contains(line), "{line} not in\n{project}");
+    }
+    // Written once; again only with --force.
+    churncal(dir.path())
+        .args(["init", "--data", "export.csv"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("churncal.toml exists"));
+    churncal(dir.path())
+        .args(["report", "--bootstrap", "20", "--out", "pack"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("settings from churncal.toml: "));
+    let summary = std::fs::read_to_string(dir.path().join("pack/report.json")).unwrap();
+    assert!(summary.contains("export.csv"), "{}", &summary[..200]);
+}
+
+#[test]
+fn the_project_file_fills_what_flags_leave_out_and_refuses_unknown_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    clean(dir.path());
+    std::fs::create_dir(dir.path().join("q4")).unwrap();
+    std::fs::write(
+        dir.path().join("q4/project.toml"),
+        "data = \"../clean.csv\"\nprofile = \"eight-pillars\"\noutcome-col = \"no_such_column\"\n\n[tiers]\nout = \"tiers-out\"\n",
+    )
+    .unwrap();
+    // The file's outcome column is wrong: its error shows the setting was used.
+    churncal(dir.path())
+        .args(["tiers", "--config", "q4/project.toml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no_such_column"));
+    // A flag on the command line wins; paths are the file's folder's.
+    churncal(dir.path())
+        .args([
+            "tiers",
+            "--config",
+            "q4/project.toml",
+            "--outcome-col",
+            "churned",
+        ])
+        .assert()
+        .success();
+    assert!(dir.path().join("q4/tiers-out/tiers.csv").exists());
+    std::fs::write(
+        dir.path().join("churncal.toml"),
+        "data = \"clean.csv\"\nbootstap = 5\n",
+    )
+    .unwrap();
+    churncal(dir.path())
+        .args(["tiers"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "churncal.toml: bootstap: no command has a flag --bootstap",
+        ));
+    std::fs::write(dir.path().join("churncal.toml"), "[tiers]\nbootstrap = 5\n").unwrap();
+    churncal(dir.path())
+        .args(["tiers"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "[tiers] bootstrap: 'tiers' has no flag --bootstrap",
+        ));
 }

@@ -1,6 +1,6 @@
 //! Property-based fuzzing (proptest; `cargo fuzz` needs a nightly toolchain this project
-//! does not use): the profile parser and validator, the CSV loading path, and the transforms
-//! on arbitrary values. Case counts default to a few hundred so that `cargo test` stays
+//! does not use): the profile parser and validator, the CSV and spreadsheet loading paths,
+//! the number and date readers of exports, and the transforms on arbitrary values. Case counts default to a few hundred so that `cargo test` stays
 //! quick; `CHURNCAL_FUZZ_CASES=1000000 cargo test --release --test fuzz` is the long run.
 
 use churncal::data::{load, OutcomeNeed};
@@ -168,6 +168,129 @@ proptest! {
         let profile = presets::preset("eight-pillars").unwrap();
         let mut req = churncal::data::LoadRequest::for_profile(&profile);
         req.metrics.retain(|m| ["nps", "days_past_due", "csm_assessment"].contains(&m.0.as_str()));
+        req.outcome = OutcomeNeed::Optional;
+        let _ = load(path.to_str().unwrap(), &req);
+    }
+}
+
+/// Characters exports put in numbers and dates, more often than chance would pick them.
+fn export_text() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop_oneof![
+            4 => prop::sample::select("0123456789.,-+%$€£ ()'/:TZEe\u{a0}\u{202f}USDCHF".chars().collect::<Vec<_>>()),
+            1 => any::<char>(),
+        ],
+        0..24,
+    )
+    .prop_map(|c| c.into_iter().collect())
+}
+
+proptest! {
+    #![proptest_config(cases(512))]
+
+    /// Any text read as a number, in every style, is a finite number, missing, or refused
+    /// with a reason; a plain number reads the same in the lenient style.
+    #[test]
+    fn number_reading_is_total_and_finite(text in export_text()) {
+        use churncal::data::numbers::{read, NumberStyle, Read};
+        for (decimal_comma, lenient) in [(false, false), (false, true), (true, false), (true, true)] {
+            let style = NumberStyle { decimal_comma, lenient };
+            match read(&text, style) {
+                Ok(Read::Plain(v) | Read::Stripped(v)) => prop_assert!(v.is_finite(), "{text:?} → {v}"),
+                Ok(Read::Missing) => {
+                    let blank = text
+                        .chars()
+                        .all(|c| c.is_whitespace() || c == '\u{a0}' || c == '\u{202f}');
+                    prop_assert!(blank, "{:?} read as missing", text);
+                }
+                Err(e) => prop_assert!(!e.is_empty()),
+            }
+            if let Ok(Read::Plain(v)) = read(&text, NumberStyle { decimal_comma, lenient: false }) {
+                prop_assert_eq!(read(&text, style), Ok(Read::Plain(v)));
+            }
+        }
+    }
+
+    /// Any text read as a date in every format, and any column of them detected, is a day,
+    /// missing, or refused; never a panic. A detected format reads every value it saw.
+    #[test]
+    fn date_reading_and_detection_are_total(values in prop::collection::vec(export_text(), 0..6)) {
+        use churncal::data::dates::{detect, DateFormat, Detected};
+        for v in &values {
+            for f in [DateFormat::Iso, DateFormat::MonthFirst(b'/'), DateFormat::DayFirst(b'.'),
+                      DateFormat::ExcelSerial, DateFormat::Pattern("%d-%b-%Y".into())] {
+                let _ = f.parse(v);
+            }
+        }
+        for sheet in [false, true] {
+            if let Detected::Format(f) = detect(values.iter().map(String::as_str), sheet) {
+                if f != DateFormat::Iso {
+                    for v in &values {
+                        prop_assert!(f.parse(v).is_ok(), "{f:?} detected but refuses {v:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// Any mutation of a European export (`;`, decimal commas, DD.MM.YYYY) loads or is
+    /// refused, with the formats detected and the lenient reading on; never a panic.
+    #[test]
+    fn european_export_loading_never_panics(
+        edits in prop::collection::vec((any::<usize>(), any::<u8>(), interesting_byte()), 0..16),
+        lenient in any::<bool>(),
+    ) {
+        let csv = "account_id;snapshot_date;churned;nps;days_past_due;csm_assessment\n\
+                   a;31.03.2024;0;10,5;0;happy\n\
+                   a;30.06.2024;1;-20;1.230,5;wavering\n\
+                   b;31.03.2024;0;;5 %;neutral\n\
+                   \"c;d\";01.04.2024;1;40,25;0;happy\n";
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.csv");
+        std::fs::write(&path, mutate(csv, &edits)).unwrap();
+        let profile = presets::preset("eight-pillars").unwrap();
+        let mut req = churncal::data::LoadRequest::for_profile(&profile);
+        req.metrics.retain(|m| ["nps", "days_past_due", "csm_assessment"].contains(&m.0.as_str()));
+        req.outcome = OutcomeNeed::Optional;
+        req.formats.lenient_numbers = lenient;
+        let _ = load(path.to_str().unwrap(), &req);
+    }
+}
+
+proptest! {
+    #![proptest_config(cases(32))]
+
+    /// Any mutation of a workbook's bytes is read or refused; never a panic.
+    #[test]
+    fn spreadsheet_loading_never_panics(
+        edits in prop::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 1..12),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.xlsx");
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let ws = book.add_worksheet();
+        for (j, h) in ["account_id", "snapshot_date", "churned", "nps"].iter().enumerate() {
+            ws.write(0, j as u16, *h).unwrap();
+        }
+        for i in 1..6u32 {
+            ws.write(i, 0, format!("A{i}")).unwrap();
+            ws.write(i, 1, "2024-03-31").unwrap();
+            ws.write(i, 2, f64::from(i % 2)).unwrap();
+            ws.write(i, 3, f64::from(i) * 10.0).unwrap();
+        }
+        let bytes = book.save_to_buffer().unwrap();
+        let mut b = bytes.clone();
+        for &(pos, kind, byte) in &edits {
+            let at = pos % b.len();
+            match kind % 2 {
+                0 => b[at] = byte,
+                _ => b[at] ^= 1 << (byte % 8),
+            }
+        }
+        std::fs::write(&path, b).unwrap();
+        let profile = presets::preset("eight-pillars").unwrap();
+        let mut req = churncal::data::LoadRequest::for_profile(&profile);
+        req.metrics.retain(|m| m.0 == "nps");
         req.outcome = OutcomeNeed::Optional;
         let _ = load(path.to_str().unwrap(), &req);
     }

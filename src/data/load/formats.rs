@@ -128,7 +128,7 @@ pub(super) fn decide(
             // The first rows read both ways: all of the column's distinct values decide.
             if let Some(all) = frame()
                 .ok()
-                .and_then(|f| f.select([col(c).unique()]).collect().ok())
+                .and_then(|f| f.select([col(c).unique_stable()]).collect().ok())
             {
                 found = dates::detect(texts(&all, c).iter().map(String::as_str), spreadsheet);
             }
