@@ -112,7 +112,10 @@ fn free_space(dir: &Path) -> Option<u64> {
     }
     // SAFETY: statvfs returned 0, so it filled the buffer.
     let st = unsafe { st.assume_init() };
-    Some((st.f_bavail as u64).saturating_mul(st.f_frsize as u64))
+    // (The fields' widths differ between platforms.)
+    #[allow(clippy::useless_conversion)]
+    let (avail, size) = (u64::from(st.f_bavail), u64::from(st.f_frsize));
+    Some(avail.saturating_mul(size))
 }
 
 /// Write `bytes` to `path` atomically: into a temporary file beside it, flushed and synced,

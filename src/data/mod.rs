@@ -553,11 +553,11 @@ pub enum DataError {
         /// A value whose two readings differ.
         example: String,
         /// The month-first format.
-        month_first: DateFormat,
+        month_first: Box<DateFormat>,
         /// The example read month first.
         month_first_day: Day,
         /// The day-first format.
-        day_first: DateFormat,
+        day_first: Box<DateFormat>,
         /// The example read day first.
         day_first_day: Day,
     },

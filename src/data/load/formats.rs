@@ -148,8 +148,8 @@ pub(super) fn decide(
                     month_first_day: read(&month_first),
                     day_first_day: read(&day_first),
                     example,
-                    month_first,
-                    day_first,
+                    month_first: Box::new(month_first),
+                    day_first: Box::new(day_first),
                 });
             }
             // Read as ISO: the value no format reads is then named by its row, with the
