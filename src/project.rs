@@ -540,7 +540,7 @@ pub fn guess(columns: &[(String, Vec<Option<String>>)], decimal_comma: bool) -> 
                 g.skipped.push(skip(format!(
                     "labels that say '{w}': a segment (add it to segment) rather than a health metric"
                 )));
-            } else if let Some(w) = has_word(c, &PERSON_WORDS) {
+            } else if let (Some(w), true) = (has_word(c, &PERSON_WORDS), c.distinct.len() > 6) {
                 g.skipped.push(skip(format!(
                     "labels that say '{w}': who looks after the account, not its health"
                 )));

@@ -265,7 +265,9 @@ impl DataArgs {
         ui: &super::Ui,
     ) -> anyhow::Result<Snapshots> {
         if self.data == SAMPLE_DATA && !std::path::Path::new(SAMPLE_DATA).exists() {
-            ui.note("no --data given and no notebooks-data/ here: using the bundled sample compiled into churncal");
+            ui.note(format!(
+                "{SAMPLE_DATA} is not here: using the bundled sample compiled into churncal"
+            ));
         }
         let snaps = load?;
         for w in &snaps.notes.warnings {
