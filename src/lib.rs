@@ -47,6 +47,7 @@ pub mod analysis;
 pub mod audit;
 pub mod calibrate;
 pub mod data;
+pub mod explain;
 pub mod output;
 pub mod pack;
 pub mod profile;

@@ -7,6 +7,7 @@ mod calibrate;
 mod cohorts;
 pub mod config;
 mod data_args;
+mod explain;
 pub mod hint;
 mod init;
 mod profile;
@@ -63,6 +64,9 @@ enum Command {
     Cohorts(cohorts::Args),
     /// The pre-rollout gate: a candidate profile against the incumbent (exit 1 on failure).
     Validate(validate::Args),
+    /// Why scores moved between two snapshot dates: each account's change split exactly
+    /// by metric, and the worklist (CSV, Parquet, .xlsx; exit 1 when it has accounts).
+    Explain(explain::Args),
     /// Data quality before a fit: access, accuracy, currency, impact, integration, outcome.
     Audit(audit::Args),
     /// The quarterly pack: calibration, tiers, cohorts, validation and audit as one
@@ -96,6 +100,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Cohorts(a) => cohorts::run(a, &ui),
         Command::Validate(a) => validate::run(a, &ui),
         Command::Audit(a) => audit::run(a, &ui),
+        Command::Explain(a) => explain::run(a, &ui),
         Command::Report(a) => report::run(a, &ui),
         Command::Init(a) => init::run(a, &ui),
         Command::Profile(c) => profile::run(c),

@@ -1,0 +1,578 @@
+//! Why scores moved: every account's change between two snapshot dates split exactly into
+//! one contribution per metric ([`attribution`]), optionally into the profile's part and
+//! the data's part (a recalibration explained before rollout), and the worklist of accounts
+//! that need a call.
+//!
+//! The stage has the shape of the others: [`ExplainParams`] with `check()` and
+//! [`ExplainParams::run`] on loaded snapshots, returning an [`Explanation`] of numbers.
+
+pub mod attribution;
+
+use rayon::prelude::*;
+use thiserror::Error;
+
+use crate::data::{parse, ColumnRole, Day, Snapshots};
+use crate::profile::Profile;
+use crate::score::{self, SubScores};
+use attribution::{attribute, Method};
+
+/// What the explain stage can refuse.
+#[derive(Debug, Error)]
+pub enum ExplainError {
+    /// A parameter out of range.
+    #[error("{param}: {message}")]
+    BadParam {
+        /// The parameter.
+        param: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// Explaining a change needs dated snapshots.
+    #[error("explaining a change needs the {0} column")]
+    NeedsColumn(ColumnRole),
+    /// Fewer than two snapshot dates.
+    #[error("the data has {0} snapshot date(s); a change needs two")]
+    OneDate(usize),
+    /// A date the data does not have.
+    #[error("no snapshots dated {date}; the data's dates are {}", .dates.join(", "))]
+    NoSuchDate {
+        /// The date asked for.
+        date: String,
+        /// The data's dates (the last ten).
+        dates: Vec<String>,
+    },
+    /// The two profiles do not read the same metrics.
+    #[error("the previous profile's metrics differ from the current one's: {0}")]
+    Profiles(String),
+    /// Scoring failed.
+    #[error(transparent)]
+    Score(#[from] score::ScoreError),
+}
+
+/// Parameters of the explain stage.
+#[derive(Debug, Clone)]
+pub struct ExplainParams {
+    /// The earlier date (`None`: the date before `to`).
+    pub from: Option<Day>,
+    /// The later date (`None`: the last).
+    pub to: Option<Day>,
+    /// An account on the worklist dropped by at least this many points.
+    pub drop: f64,
+    /// … or its P(churn) rose by at least this much (calibrated profiles).
+    pub rise: f64,
+}
+
+impl Default for ExplainParams {
+    fn default() -> Self {
+        ExplainParams {
+            from: None,
+            to: None,
+            drop: 10.0,
+            rise: 0.05,
+        }
+    }
+}
+
+/// Why an account is on the worklist (bit flags).
+pub mod why {
+    /// It crossed into a worse tier.
+    pub const WORSE_TIER: u8 = 1;
+    /// Its score dropped by at least the threshold.
+    pub const DROPPED: u8 = 2;
+    /// Its P(churn) rose by at least the threshold.
+    pub const RISK_ROSE: u8 = 4;
+}
+
+/// What happened to a metric of an account between the dates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Presence {
+    /// Present at both dates.
+    Both,
+    /// Missing before, present now.
+    Appeared,
+    /// Present before, missing now.
+    Disappeared,
+    /// Missing at both.
+    Neither,
+}
+
+/// One account's change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// The account (index into the snapshots' account names).
+    pub account: u32,
+    /// Its snapshot rows at the two dates.
+    pub rows: [usize; 2],
+    /// Its scores then and now.
+    pub score: [f64; 2],
+    /// Its tiers then and now (index, best first; `u8::MAX` unscored).
+    pub tier: [u8; 2],
+    /// Its P(churn) then and now (NaN without a calibration).
+    pub probability: [f64; 2],
+    /// How the change was split.
+    pub method: Method,
+    /// Worklist flags ([`why`]); 0 when not on it.
+    pub flags: u8,
+}
+
+/// The split of the change into the profile's part and the data's part, each per metric.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProfileSplit {
+    /// The previous profile's name.
+    pub previous: String,
+    /// Per account (in [`Explanation::changes`] order): the profile's part.
+    pub profile_part: Vec<f64>,
+    /// Per account: the data's part.
+    pub data_part: Vec<f64>,
+    /// Per account × metric: the profile's part of each metric (NaN when the two profiles
+    /// transform a metric differently: then only the total is split).
+    pub profile_contributions: Vec<f64>,
+    /// Per account × metric: the data's part (the mean of the two profiles' attributions).
+    pub data_contributions: Vec<f64>,
+}
+
+/// What [`ExplainParams::run`] found.
+#[derive(Debug, Clone)]
+pub struct Explanation {
+    /// The earlier date.
+    pub from: Day,
+    /// The later date.
+    pub to: Day,
+    /// Metric names, in profile order.
+    pub metrics: Vec<String>,
+    /// Tier names, best first.
+    pub tiers: Vec<String>,
+    /// Accounts with a snapshot at both dates.
+    pub changes: Vec<Change>,
+    /// Per account × metric (`metrics.len()` per account): each metric's points of the
+    /// change; they sum to the change exactly.
+    pub contributions: Vec<f64>,
+    /// Per account × metric: presence at the two dates.
+    pub presence: Vec<Presence>,
+    /// Accounts at the earlier date only (left, or not snapshotted again).
+    pub only_before: usize,
+    /// Accounts at the later date only (new).
+    pub only_after: usize,
+    /// Accounts whose change could not be split (no score at a date, or no metric in
+    /// common in between).
+    pub unexplained: usize,
+    /// Mean score change over the accounts with a split, and its split by metric.
+    pub mean_change: f64,
+    /// Per metric: mean contribution over the accounts with a split.
+    pub mean_by_metric: Vec<f64>,
+    /// Tier migration: `[from][to]` counts of accounts scored at both dates.
+    pub migration: Vec<Vec<usize>>,
+    /// The worklist: indices into `changes`, riskiest and most valuable first.
+    pub worklist: Vec<usize>,
+    /// The split into the profile's and the data's parts, with a previous profile.
+    pub split: Option<ProfileSplit>,
+}
+
+impl ExplainParams {
+    /// Refuse parameters out of range before any work.
+    pub fn check(&self) -> Result<(), ExplainError> {
+        if !(self.drop.is_finite() && self.drop >= 0.0) {
+            return Err(ExplainError::BadParam {
+                param: "drop",
+                message: format!("{} is not a number of points ≥ 0", self.drop),
+            });
+        }
+        if !(self.rise.is_finite() && (0.0..=1.0).contains(&self.rise)) {
+            return Err(ExplainError::BadParam {
+                param: "rise",
+                message: format!("{} is not a probability between 0 and 1", self.rise),
+            });
+        }
+        if let (Some(a), Some(b)) = (self.from, self.to) {
+            if a >= b {
+                return Err(ExplainError::BadParam {
+                    param: "from",
+                    message: format!(
+                        "{} is not before {}",
+                        parse::format_day(a),
+                        parse::format_day(b)
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Explain the change of every account's score under `profile` between the two dates;
+    /// with `previous`, also split it into the profile's part (old → new profile) and the
+    /// data's part (old → new snapshot).
+    pub fn run(
+        &self,
+        profile: &Profile,
+        previous: Option<&Profile>,
+        data: &Snapshots,
+    ) -> Result<Explanation, ExplainError> {
+        self.check()?;
+        let dates = data
+            .date
+            .as_ref()
+            .ok_or(ExplainError::NeedsColumn(ColumnRole::SnapshotDate))?;
+        let (from, to) = self.dates(dates)?;
+        let subs = SubScores::compute(profile, data)?;
+        let weights = profile.effective_weights();
+        let n = weights.len();
+        let scored = score::from_scores(profile, subs.scores(&weights));
+
+        // Each account's rows at the two dates.
+        let mut at = vec![[usize::MAX; 2]; data.n_accounts];
+        for (i, &d) in dates.iter().enumerate() {
+            if d == from {
+                at[data.account[i] as usize][0] = i;
+            } else if d == to {
+                at[data.account[i] as usize][1] = i;
+            }
+        }
+        let both: Vec<(u32, [usize; 2])> = at
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r[0] != usize::MAX && r[1] != usize::MAX)
+            .map(|(a, r)| (a as u32, *r))
+            .collect();
+        let only_before = at
+            .iter()
+            .filter(|r| r[0] != usize::MAX && r[1] == usize::MAX)
+            .count();
+        let only_after = at
+            .iter()
+            .filter(|r| r[0] == usize::MAX && r[1] != usize::MAX)
+            .count();
+
+        let (contributions, methods) = attribute_all(&subs, &weights, &both);
+        let presence: Vec<Presence> = both
+            .iter()
+            .flat_map(|(_, [r0, r1])| {
+                let subs = &subs;
+                (0..n).map(move |k| {
+                    match (subs.columns[k][*r0].is_nan(), subs.columns[k][*r1].is_nan()) {
+                        (false, false) => Presence::Both,
+                        (true, false) => Presence::Appeared,
+                        (false, true) => Presence::Disappeared,
+                        (true, true) => Presence::Neither,
+                    }
+                })
+            })
+            .collect();
+        let prob = |r: usize| scored.probability.as_ref().map_or(f64::NAN, |p| p[r]);
+        let mut changes: Vec<Change> = both
+            .iter()
+            .zip(&methods)
+            .map(|(&(account, rows), &method)| Change {
+                account,
+                rows,
+                score: rows.map(|r| scored.score[r]),
+                tier: rows.map(|r| scored.tier[r]),
+                probability: rows.map(prob),
+                method,
+                flags: 0,
+            })
+            .collect();
+        for c in &mut changes {
+            let [t0, t1] = c.tier;
+            if t0 != u8::MAX && t1 != u8::MAX && t1 > t0 {
+                c.flags |= why::WORSE_TIER;
+            }
+            if c.score[0] - c.score[1] >= self.drop && self.drop > 0.0 {
+                c.flags |= why::DROPPED;
+            }
+            if c.probability[1] - c.probability[0] >= self.rise && self.rise > 0.0 {
+                c.flags |= why::RISK_ROSE;
+            }
+        }
+
+        let tiers = scored.tier_names.clone();
+        let mut migration = vec![vec![0usize; tiers.len()]; tiers.len()];
+        for c in &changes {
+            let [t0, t1] = c.tier;
+            if t0 != u8::MAX && t1 != u8::MAX {
+                migration[t0 as usize][t1 as usize] += 1;
+            }
+        }
+        let explained: Vec<usize> = (0..changes.len())
+            .filter(|&i| matches!(changes[i].method, Method::Linear | Method::Shapley { .. }))
+            .collect();
+        let m = explained.len().max(1) as f64;
+        let mean_change = explained
+            .iter()
+            .map(|&i| changes[i].score[1] - changes[i].score[0])
+            .sum::<f64>()
+            / m;
+        let mut mean_by_metric = vec![0.0; n];
+        for &i in &explained {
+            for (k, s) in mean_by_metric.iter_mut().enumerate() {
+                *s += contributions[i * n + k];
+            }
+        }
+        mean_by_metric.iter_mut().for_each(|s| *s /= m);
+
+        let split = previous
+            .map(|old| profile_split(profile, old, data, &subs, &both, &contributions))
+            .transpose()?;
+        let worklist = worklist(&changes, data.arr.as_deref());
+        Ok(Explanation {
+            from,
+            to,
+            metrics: profile.metrics.iter().map(|m| m.name.clone()).collect(),
+            tiers,
+            unexplained: changes.len() - explained.len(),
+            changes,
+            contributions,
+            presence,
+            only_before,
+            only_after,
+            mean_change,
+            mean_by_metric,
+            migration,
+            worklist,
+            split,
+        })
+    }
+
+    /// The two dates: as given, or the last two of the data.
+    fn dates(&self, dates: &[Day]) -> Result<(Day, Day), ExplainError> {
+        let mut distinct: Vec<Day> = dates.to_vec();
+        distinct.par_sort_unstable();
+        distinct.dedup();
+        let listed = || {
+            distinct
+                .iter()
+                .rev()
+                .take(10)
+                .rev()
+                .map(|d| parse::format_day(*d))
+                .collect::<Vec<_>>()
+        };
+        let known = |d: Day| -> Result<Day, ExplainError> {
+            if distinct.binary_search(&d).is_ok() {
+                Ok(d)
+            } else {
+                Err(ExplainError::NoSuchDate {
+                    date: parse::format_day(d),
+                    dates: listed(),
+                })
+            }
+        };
+        if distinct.len() < 2 {
+            return Err(ExplainError::OneDate(distinct.len()));
+        }
+        let to = match self.to {
+            Some(d) => known(d)?,
+            None => *distinct.last().expect("two dates"),
+        };
+        let from = match self.from {
+            Some(d) => known(d)?,
+            None => match distinct.iter().rev().find(|&&d| d < to) {
+                Some(&d) => d,
+                None => return Err(ExplainError::OneDate(1)),
+            },
+        };
+        if from >= to {
+            return Err(ExplainError::BadParam {
+                param: "from",
+                message: format!(
+                    "{} is not before {}",
+                    parse::format_day(from),
+                    parse::format_day(to)
+                ),
+            });
+        }
+        Ok((from, to))
+    }
+}
+
+/// Every account's contributions (row-major, `weights.len()` per account) and methods,
+/// in parallel, with one scratch buffer per thread.
+fn attribute_all(
+    subs: &SubScores,
+    weights: &[f64],
+    both: &[(u32, [usize; 2])],
+) -> (Vec<f64>, Vec<Method>) {
+    let n = weights.len();
+    let mut contributions = vec![0.0; both.len() * n];
+    let mut methods = vec![Method::Linear; both.len()];
+    contributions
+        .par_chunks_mut(n.max(1))
+        .zip(methods.par_iter_mut())
+        .zip(both.par_iter())
+        .for_each_init(
+            || (vec![0.0; n], vec![0.0; n], Vec::new()),
+            |(from, to, scratch), ((out, method), (_, [r0, r1]))| {
+                for k in 0..n {
+                    from[k] = subs.columns[k][*r0];
+                    to[k] = subs.columns[k][*r1];
+                }
+                *method = attribute(weights, from, to, out, scratch);
+            },
+        );
+    (contributions, methods)
+}
+
+/// The profile's and the data's parts of each change (symmetric: the mean of the two
+/// orders), each per metric: the data's part is the mean of the attributions under the two
+/// profiles; the profile's part of a metric is its Aumann–Shapley share of the move from
+/// the old weights to the new at each date (exact for a score that is a weighted mean),
+/// when both profiles read and transform the metrics alike.
+fn profile_split(
+    new: &Profile,
+    old: &Profile,
+    data: &Snapshots,
+    new_subs: &SubScores,
+    both: &[(u32, [usize; 2])],
+    new_contrib: &[f64],
+) -> Result<ProfileSplit, ExplainError> {
+    let n = new.metrics.len();
+    let same = SubScores::same_for(new, old);
+    if !same
+        && (old.metrics.len() != n
+            || old
+                .metrics
+                .iter()
+                .zip(&new.metrics)
+                .any(|(a, b)| a.column != b.column))
+    {
+        return Err(ExplainError::Profiles(
+            "the split needs the same metric columns in the same order".into(),
+        ));
+    }
+    let old_subs = if same {
+        new_subs.clone()
+    } else {
+        SubScores::compute(old, data)?
+    };
+    let (w_new, w_old) = (new.effective_weights(), old.effective_weights());
+    let (old_contrib, _) = attribute_all(&old_subs, &w_old, both);
+    let s = |subs: &SubScores, w: &[f64], r: usize| -> f64 {
+        let row: Vec<f64> = subs.columns.iter().map(|c| c[r]).collect();
+        attribution::score_of(w, &row)
+    };
+    let mut profile_part = Vec::with_capacity(both.len());
+    let mut data_part = Vec::with_capacity(both.len());
+    let mut profile_contributions = vec![f64::NAN; both.len() * n];
+    let mut data_contributions = vec![0.0; both.len() * n];
+    for (a, (_, [r0, r1])) in both.iter().enumerate() {
+        let (new0, new1) = (s(new_subs, &w_new, *r0), s(new_subs, &w_new, *r1));
+        let (old0, old1) = (s(&old_subs, &w_old, *r0), s(&old_subs, &w_old, *r1));
+        profile_part.push(0.5 * ((new0 - old0) + (new1 - old1)));
+        data_part.push(0.5 * ((new1 - new0) + (old1 - old0)));
+        for k in 0..n {
+            data_contributions[a * n + k] = 0.5 * (new_contrib[a * n + k] + old_contrib[a * n + k]);
+        }
+        if same {
+            let mut at0 = vec![0.0; n];
+            let mut at1 = vec![0.0; n];
+            let row0: Vec<f64> = new_subs.columns.iter().map(|c| c[*r0]).collect();
+            let row1: Vec<f64> = new_subs.columns.iter().map(|c| c[*r1]).collect();
+            weight_path(&w_old, &w_new, &row0, &mut at0);
+            weight_path(&w_old, &w_new, &row1, &mut at1);
+            for k in 0..n {
+                profile_contributions[a * n + k] = 0.5 * (at0[k] + at1[k]);
+            }
+        }
+    }
+    Ok(ProfileSplit {
+        previous: old.name.clone(),
+        profile_part,
+        data_part,
+        profile_contributions,
+        data_contributions,
+    })
+}
+
+/// Each metric's share of `score(new weights) − score(old weights)` at sub-scores `s`: the
+/// Aumann–Shapley attribution along the straight path of weights, in closed form. With
+/// `N(t)`, `W(t)` the weighted sum and total weight of the present metrics (linear in `t`),
+/// metric `i` gets `Δw_i ∫₀¹ (s_i W − N) / W² dt`; the shares sum to the change exactly.
+pub fn weight_path(old: &[f64], new: &[f64], s: &[f64], out: &mut [f64]) {
+    let (mut w0, mut w1, mut n0, mut n1) = (0.0, 0.0, 0.0, 0.0);
+    for i in 0..s.len() {
+        if !s[i].is_nan() {
+            w0 += old[i];
+            w1 += new[i];
+            n0 += old[i] * s[i];
+            n1 += new[i] * s[i];
+        }
+    }
+    out.fill(0.0);
+    if w0 <= 0.0 || w1 <= 0.0 {
+        out.fill(f64::NAN);
+        return;
+    }
+    let (dw, dn) = (w1 - w0, n1 - n0);
+    // ∫ dt / W and ∫ dt / W² over [0, 1].
+    let (inv, inv2) = if dw.abs() < 1e-12 * w0 {
+        (1.0 / w0, 1.0 / (w0 * w0))
+    } else {
+        ((w1 / w0).ln() / dw, (1.0 / w0 - 1.0 / w1) / dw)
+    };
+    // ∫ N / W² dt with N = n0 + t dn and t = (W − w0) / dw: ∫ (n0 + dn t) / W² dt.
+    // ∫ t / W² dt = (∫ dt / W − w0 ∫ dt / W²) / dw, or ½ / w0² when dw = 0.
+    let t_over_w2 = if dw.abs() < 1e-12 * w0 {
+        0.5 / (w0 * w0)
+    } else {
+        (inv - w0 * inv2) / dw
+    };
+    let n_over_w2 = n0 * inv2 + dn * t_over_w2;
+    for i in 0..s.len() {
+        if !s[i].is_nan() {
+            out[i] = (new[i] - old[i]) * (s[i] * inv - n_over_w2);
+        }
+    }
+}
+
+/// The worklist: accounts flagged, riskiest and most valuable first: by expected ARR lost
+/// (P(churn) × ARR) when both are known, else by P(churn), else by score, lowest first;
+/// ties by account.
+fn worklist(changes: &[Change], arr: Option<&[f64]>) -> Vec<usize> {
+    let mut list: Vec<usize> = (0..changes.len())
+        .filter(|&i| changes[i].flags != 0)
+        .collect();
+    let key = |i: usize| -> f64 {
+        let c = &changes[i];
+        let p = c.probability[1];
+        let value = arr.map_or(f64::NAN, |a| a[c.rows[1]]);
+        match (p.is_nan(), value.is_nan()) {
+            (false, false) => p * value,
+            (false, true) => p,
+            _ => -c.score[1],
+        }
+    };
+    list.sort_by(|&a, &b| {
+        key(b)
+            .total_cmp(&key(a))
+            .then(changes[a].account.cmp(&changes[b].account))
+    });
+    list
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// The weight-path shares sum to the score's change between the two weightings.
+        #[test]
+        fn weight_path_shares_sum_to_the_change(
+            n in 1usize..12,
+            seed in prop::collection::vec((0.0..50.0f64, 0.0..50.0f64, prop_oneof![3 => 0.0..=100.0f64, 1 => Just(f64::NAN)]), 12),
+        ) {
+            let (old, new, s): (Vec<f64>, Vec<f64>, Vec<f64>) =
+                seed[..n].iter().map(|&(a, b, c)| (a, b, c)).fold((vec![], vec![], vec![]), |mut acc, (a, b, c)| {
+                    acc.0.push(a); acc.1.push(b); acc.2.push(c); acc
+                });
+            let mut out = vec![0.0; n];
+            weight_path(&old, &new, &s, &mut out);
+            let change = attribution::score_of(&new, &s) - attribution::score_of(&old, &s);
+            if change.is_finite() {
+                let sum: f64 = out.iter().sum();
+                prop_assert!((sum - change).abs() < 1e-7 * (1.0 + change.abs()), "{sum} vs {change}");
+            }
+        }
+    }
+}
