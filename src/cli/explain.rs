@@ -279,6 +279,16 @@ fn changes_frame(
         ));
     }
     if let Some(s) = &ex.split {
+        // The change an account owner sees at rollout: the old profile's score then, the
+        // new one's now; the profile's and the data's parts sum to it.
+        cols.push(Column::new(
+            "change_with_new_profile".into(),
+            s.profile_part
+                .iter()
+                .zip(&s.data_part)
+                .map(|(p, d)| p + d)
+                .collect::<Vec<_>>(),
+        ));
         cols.push(Column::new("profile_part".into(), s.profile_part.clone()));
         cols.push(Column::new("data_part".into(), s.data_part.clone()));
         for (k, name) in ex.metrics.iter().enumerate() {
@@ -286,6 +296,14 @@ fn changes_frame(
                 format!("profile_points_{name}").as_str().into(),
                 (0..ex.changes.len())
                     .map(|i| s.profile_contributions[i * n + k])
+                    .collect::<Vec<_>>(),
+            ));
+        }
+        for (k, name) in ex.metrics.iter().enumerate() {
+            cols.push(Column::new(
+                format!("data_points_{name}").as_str().into(),
+                (0..ex.changes.len())
+                    .map(|i| s.data_contributions[i * n + k])
                     .collect::<Vec<_>>(),
             ));
         }

@@ -445,8 +445,14 @@ fn profile_split(
     };
     let (w_new, w_old) = (new.effective_weights(), old.effective_weights());
     let (old_contrib, _) = attribute_all(&old_subs, &w_old, both);
-    let s = |subs: &SubScores, w: &[f64], r: usize| -> f64 {
-        let row: Vec<f64> = subs.columns.iter().map(|c| c[r]).collect();
+    // Buffers reused across accounts: a row's sub-scores under each profile, and the
+    // weight-path shares at each date.
+    let (mut row, mut row0, mut row1) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+    let (mut at0, mut at1) = (vec![0.0; n], vec![0.0; n]);
+    let mut s = |subs: &SubScores, w: &[f64], r: usize| -> f64 {
+        for (x, c) in row.iter_mut().zip(&subs.columns) {
+            *x = c[r];
+        }
         attribution::score_of(w, &row)
     };
     let mut profile_part = Vec::with_capacity(both.len());
@@ -462,10 +468,9 @@ fn profile_split(
             data_contributions[a * n + k] = 0.5 * (new_contrib[a * n + k] + old_contrib[a * n + k]);
         }
         if same {
-            let mut at0 = vec![0.0; n];
-            let mut at1 = vec![0.0; n];
-            let row0: Vec<f64> = new_subs.columns.iter().map(|c| c[*r0]).collect();
-            let row1: Vec<f64> = new_subs.columns.iter().map(|c| c[*r1]).collect();
+            for ((a, b), c) in row0.iter_mut().zip(row1.iter_mut()).zip(&new_subs.columns) {
+                (*a, *b) = (c[*r0], c[*r1]);
+            }
             weight_path(&w_old, &w_new, &row0, &mut at0);
             weight_path(&w_old, &w_new, &row1, &mut at1);
             for k in 0..n {
