@@ -89,7 +89,10 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         churncal::data::memory::Job::Score,
         ui,
     )?;
+    let stage = tracing::info_span!("explain: score and attribute").entered();
     let ex = params.run(&profile, previous.as_ref(), &data)?;
+    drop(stage);
+    let stage = tracing::info_span!("explain: tables").entered();
     let dir = a.out.clone().unwrap_or_else(|| {
         PathBuf::from(format!(
             "reports/explain-{}-{}",
@@ -111,7 +114,11 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     write_table(&mut list, TableFormat::Csv, &mut list_csv)?;
     let mut list_parquet = Vec::new();
     write_table(&mut list, TableFormat::Parquet, &mut list_parquet)?;
+    drop(stage);
+    let stage = tracing::info_span!("explain: workbook").entered();
     let book = workbook(&ex, &list, &profile)?;
+    drop(stage);
+    let _stage = tracing::info_span!("explain: write").entered();
     for (name, bytes) in [
         ("changes.csv", &csv),
         ("worklist.csv", &list_csv),
@@ -256,19 +263,28 @@ fn changes_frame(
                 .collect::<Vec<_>>(),
         ));
     }
+    use churncal::explain::attribution::Method;
     cols.push(Column::new(
         "split".into(),
         ex.changes
             .iter()
             .map(|c| match c.method {
-                churncal::explain::attribution::Method::Linear => "linear".to_string(),
-                churncal::explain::attribution::Method::Shapley { changed } => {
-                    format!("shapley ({changed} appeared or disappeared)")
-                }
-                churncal::explain::attribution::Method::Undefined => "undefined".into(),
-                churncal::explain::attribution::Method::Unscored => "unscored".into(),
+                Method::Linear => "linear",
+                Method::Shapley { .. } => "shapley",
+                Method::Undefined => "undefined",
+                Method::Unscored => "unscored",
             })
-            .collect::<Vec<_>>(),
+            .collect::<Vec<&str>>(),
+    ));
+    cols.push(Column::new(
+        "metrics_appeared_or_gone".into(),
+        ex.changes
+            .iter()
+            .map(|c| match c.method {
+                Method::Shapley { changed } => changed as u32,
+                _ => 0,
+            })
+            .collect::<Vec<u32>>(),
     ));
     for (k, name) in ex.metrics.iter().enumerate() {
         cols.push(Column::new(
@@ -432,85 +448,104 @@ fn worklist_frame(
 }
 
 /// The worklist as a workbook: one sheet per list (worse tier, dropped, P(churn) rose),
-/// frozen header, number formats, the tiers in their colours.
+/// frozen header, number formats, the tiers in their colours. Sheets are written row by row
+/// in constant memory (a temporary file per sheet), each column read once as its type.
 fn workbook(
     ex: &Explanation,
     list: &DataFrame,
     profile: &profile::Profile,
 ) -> anyhow::Result<Vec<u8>> {
     use rust_xlsxwriter::{Color, Format, FormatBorder, Workbook};
-    let mut book = Workbook::new();
+    enum Cells<'a> {
+        Numbers(&'a Float64Chunked, Format),
+        Tiers(&'a StringChunked),
+        Text(&'a StringChunked),
+    }
     let header = Format::new()
         .set_bold()
         .set_border_bottom(FormatBorder::Thin);
-    let points = Format::new().set_num_format("0.0");
-    let percent = Format::new().set_num_format("0.0%");
-    let money = Format::new().set_num_format("#,##0");
-    let colors = profile.tier_colors();
-    let tier_format = |name: &str| -> Format {
-        let k = ex.tiers.iter().position(|t| t == name);
-        match k.and_then(|k| colors.get(k)) {
-            Some(c) => {
-                let hex = u32::from_str_radix(c.trim_start_matches('#'), 16).unwrap_or(0xFFFFFF);
-                Format::new()
-                    .set_background_color(Color::RGB(hex))
-                    .set_font_color(Color::White)
+    let names: Vec<String> = list
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let mut columns = Vec::with_capacity(names.len());
+    for n in &names {
+        let c = list.column(n)?;
+        columns.push(match c.dtype() {
+            DataType::Float64 => {
+                let f = if n.starts_with("p_") {
+                    Format::new().set_num_format("0.0%")
+                } else if n == "arr" {
+                    Format::new().set_num_format("#,##0")
+                } else {
+                    Format::new().set_num_format("0.0")
+                };
+                Cells::Numbers(c.f64()?, f)
             }
-            None => Format::new(),
-        }
-    };
+            _ if n.starts_with("tier_") => Cells::Tiers(c.str()?),
+            _ => Cells::Text(c.str()?),
+        });
+    }
+    // One format per tier, in its colour.
+    let tier_formats: Vec<Format> = profile
+        .tier_colors()
+        .iter()
+        .map(|c| {
+            let hex = u32::from_str_radix(c.trim_start_matches('#'), 16).unwrap_or(0x808080);
+            Format::new()
+                .set_background_color(Color::RGB(hex))
+                .set_font_color(Color::White)
+        })
+        .collect();
     let mut lists: Vec<(&str, u8)> =
         vec![("Worse tier", why::WORSE_TIER), ("Dropped", why::DROPPED)];
     if profile.calibration.is_some() {
         lists.push(("P(churn) rose", why::RISK_ROSE));
     }
+    let mut book = Workbook::new();
     for (title, flag) in lists {
-        let ws = book.add_worksheet();
+        let ws = book.add_worksheet_with_constant_memory()?;
         ws.set_name(title)?;
-        let names: Vec<String> = list
-            .get_column_names()
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
         for (j, n) in names.iter().enumerate() {
-            ws.write_with_format(0, j as u16, n.as_str(), &header)?;
             ws.set_column_width(j as u16, (n.len().max(10) + 2) as f64)?;
+            ws.write_with_format(0, j as u16, n.as_str(), &header)?;
         }
+        ws.set_freeze_panes(1, 0)?;
         let mut r = 1u32;
         for (pos, &i) in ex.worklist.iter().enumerate() {
             if ex.changes[i].flags & flag == 0 {
                 continue;
             }
-            for (j, n) in names.iter().enumerate() {
-                let col = list.column(n)?;
-                let v = col.get(pos)?;
+            for (j, cells) in columns.iter().enumerate() {
                 let c = j as u16;
-                match v {
-                    AnyValue::Float64(x) if x.is_finite() => {
-                        let f = if n.starts_with("p_") {
-                            &percent
-                        } else if n == "arr" {
-                            &money
-                        } else {
-                            &points
-                        };
-                        ws.write_number_with_format(r, c, x, f)?;
+                match cells {
+                    Cells::Numbers(ca, f) => {
+                        if let Some(x) = ca.get(pos).filter(|x| x.is_finite()) {
+                            ws.write_number_with_format(r, c, x, f)?;
+                        }
                     }
-                    AnyValue::Float64(_) | AnyValue::Null => {}
-                    AnyValue::String(s) if n.starts_with("tier_") => {
-                        ws.write_with_format(r, c, s, &tier_format(s))?;
+                    Cells::Tiers(ca) => {
+                        if let Some(t) = ca.get(pos) {
+                            match ex.tiers.iter().position(|n| n == t) {
+                                Some(k) if k < tier_formats.len() => {
+                                    ws.write_string_with_format(r, c, t, &tier_formats[k])?;
+                                }
+                                _ => {
+                                    ws.write_string(r, c, t)?;
+                                }
+                            }
+                        }
                     }
-                    AnyValue::String(s) => {
-                        ws.write(r, c, s)?;
-                    }
-                    other => {
-                        ws.write(r, c, other.to_string())?;
+                    Cells::Text(ca) => {
+                        if let Some(t) = ca.get(pos).filter(|t| !t.is_empty()) {
+                            ws.write_string(r, c, t)?;
+                        }
                     }
                 }
             }
             r += 1;
         }
-        ws.set_freeze_panes(1, 0)?;
         if r > 1 {
             ws.autofilter(0, 0, r - 1, (names.len() - 1) as u16)?;
         }

@@ -213,6 +213,7 @@ impl ExplainParams {
             .as_ref()
             .ok_or(ExplainError::NeedsColumn(ColumnRole::SnapshotDate))?;
         let (from, to) = self.dates(dates)?;
+        let stage = tracing::info_span!("explain: sub-scores and scores").entered();
         let subs = SubScores::compute(profile, data)?;
         let weights = profile.effective_weights();
         let n = weights.len();
@@ -242,6 +243,8 @@ impl ExplainParams {
             .filter(|r| r[0] == usize::MAX && r[1] != usize::MAX)
             .count();
 
+        drop(stage);
+        let _stage = tracing::info_span!("explain: attribution").entered();
         let (contributions, methods) = attribute_all(&subs, &weights, &both);
         let presence: Vec<Presence> = both
             .iter()
