@@ -78,6 +78,13 @@ fn the_last_quarter_is_explained_and_its_worklist_written_three_ways() {
         assert_eq!(ids, want, "{sheet}");
     }
     assert!(dir.path().join("q/worklist.parquet").exists());
+    let summary = std::fs::read_to_string(dir.path().join("q/summary.md")).unwrap();
+    assert!(
+        summary.contains("## Tier migration")
+            && summary.contains("![Why the mean score moved](waterfall.svg)")
+    );
+    let svg = std::fs::read_to_string(dir.path().join("q/waterfall.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("change of the mean score"));
     // Written once; again only with --force.
     churncal(dir.path())
         .args(["explain", "--out", "q"])

@@ -46,7 +46,9 @@ pub struct Args {
 }
 
 /// Files written, in the output folder.
-const FILES: [&str; 4] = [
+const FILES: [&str; 6] = [
+    "summary.md",
+    "waterfall.svg",
     "changes.csv",
     "worklist.csv",
     "worklist.parquet",
@@ -119,7 +121,11 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     let book = workbook(&ex, &list, &profile)?;
     drop(stage);
     let _stage = tracing::info_span!("explain: write").entered();
+    let summary = churncal::report::explain::summary_md(&ex, &data).into_bytes();
+    let waterfall = churncal::report::explain::waterfall_svg(&ex).into_bytes();
     for (name, bytes) in [
+        ("summary.md", &summary),
+        ("waterfall.svg", &waterfall),
         ("changes.csv", &csv),
         ("worklist.csv", &list_csv),
         ("worklist.parquet", &list_parquet),

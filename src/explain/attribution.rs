@@ -140,7 +140,7 @@ pub fn attribute(
     // contribution is linear in it.
     for (b, &j) in changed.iter().enumerate() {
         let mut phi = 0.0;
-        let others = (1u32 << c) - 1 & !(1 << b);
+        let others = ((1u32 << c) - 1) & !(1 << b);
         // Every subset of the others, as masks of C.
         let mut t = others;
         loop {

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod calibration;
 pub mod chart;
 pub mod churn_charts;
+pub mod explain;
 pub mod html;
 pub mod pack;
 pub mod pack_charts;
