@@ -85,6 +85,32 @@ fn the_last_quarter_is_explained_and_its_worklist_written_three_ways() {
     );
     let svg = std::fs::read_to_string(dir.path().join("q/waterfall.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.contains("change of the mean score"));
+    // By segment: one row per plan, the accounts adding up.
+    churncal(dir.path())
+        .args(["explain", "-q", "--segment", "plan", "--out", "by-plan"])
+        .assert()
+        .code(1);
+    let by_plan = std::fs::read_to_string(dir.path().join("by-plan/summary.md")).unwrap();
+    let section = by_plan
+        .split("## By plan")
+        .nth(1)
+        .unwrap()
+        .split("\n## ")
+        .next()
+        .unwrap();
+    let accounts: usize = section
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| plan"))
+        .map(|l| {
+            l.split('|')
+                .nth(2)
+                .unwrap()
+                .trim()
+                .parse::<usize>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(accounts, 1888, "{section}");
     // Written once; again only with --force.
     churncal(dir.path())
         .args(["explain", "--out", "q"])

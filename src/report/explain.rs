@@ -195,6 +195,9 @@ pub fn summary_md(ex: &Explanation, data: &Snapshots) -> String {
     for (name, v) in bars(ex) {
         t.push_str(&format!("| {} | {v:+.3} |\n", md(&name)));
     }
+    for seg in &data.segments {
+        t.push_str(&by_segment(ex, seg));
+    }
     t.push_str(
         "\n## Tier migration\n\nAccounts by tier then (rows) and now (columns).\n\n| then \\ now |",
     );
@@ -242,6 +245,56 @@ pub fn summary_md(ex: &Explanation, data: &Snapshots) -> String {
             c.score[1],
             c.score[1] - c.score[0],
             moved.join(", ")
+        ));
+    }
+    t
+}
+
+/// The mean change per value of a segment, with the metrics that moved it most.
+fn by_segment(ex: &Explanation, seg: &crate::data::Segment) -> String {
+    let n = ex.metrics.len();
+    let mut t = format!(
+        "\n## By {}\n\n| {} | accounts | mean change | largest mean contributions |\n|---|---:|---:|---|\n",
+        md(&seg.name),
+        md(&seg.name)
+    );
+    // Per label: accounts, summed change, summed contributions (the segment now).
+    let mut sums = vec![(0usize, 0.0f64, vec![0.0f64; n]); seg.labels.len()];
+    for (i, c) in ex.changes.iter().enumerate() {
+        if !matches!(c.method, Method::Linear | Method::Shapley { .. }) {
+            continue;
+        }
+        let Some(s) = sums.get_mut(seg.codes[c.rows[1]] as usize) else {
+            continue;
+        };
+        s.0 += 1;
+        s.1 += c.score[1] - c.score[0];
+        for (acc, v) in s.2.iter_mut().zip(&ex.contributions[i * n..(i + 1) * n]) {
+            *acc += v;
+        }
+    }
+    let mean = |l: usize| sums[l].1 / sums[l].0 as f64;
+    let mut order: Vec<usize> = (0..seg.labels.len()).filter(|&l| sums[l].0 > 0).collect();
+    order.sort_by(|&a, &b| {
+        mean(a)
+            .total_cmp(&mean(b))
+            .then(seg.labels[a].cmp(&seg.labels[b]))
+    });
+    for l in order {
+        let (count, _, by) = &sums[l];
+        let m = *count as f64;
+        let mut top: Vec<(usize, f64)> = by.iter().map(|v| v / m).enumerate().collect();
+        top.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
+        let top: Vec<String> = top
+            .iter()
+            .take(3)
+            .map(|(k, v)| format!("{} {v:+.2}", md(&ex.metrics[*k])))
+            .collect();
+        t.push_str(&format!(
+            "| {} | {count} | {:+.2} | {} |\n",
+            md(&seg.labels[l]),
+            mean(l),
+            top.join(", ")
         ));
     }
     t
