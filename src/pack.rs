@@ -27,6 +27,7 @@ use crate::analysis::tiers::TierReport;
 use crate::audit::{Audit, AuditError, AuditParams, Finding};
 use crate::calibrate::{CalibrateError, CalibrateParams, Calibration};
 use crate::data::{Day, Snapshots};
+use crate::explain::{ExplainError, ExplainParams, Explanation};
 use crate::profile::{Profile, ProfileError};
 use crate::score::{self, ScoreError, Scored, SubScores};
 use crate::validate::{ValidateError, ValidateParams, Validation};
@@ -61,6 +62,9 @@ pub enum PackError {
     /// The gate failed to run (a failed gate is a result, not an error).
     #[error(transparent)]
     Validate(#[from] ValidateError),
+    /// Explaining the last change failed.
+    #[error(transparent)]
+    Explain(#[from] ExplainError),
 }
 
 /// Parameters of the pack: one set per stage it runs.
@@ -76,6 +80,9 @@ pub struct PackParams {
     pub cohorts: CohortParams,
     /// The gate, when there is an incumbent.
     pub validate: ValidateParams,
+    /// What changed since the previous snapshot date (`None`: not explained); with a
+    /// calibration, the change is also split into the new weights' part and the data's.
+    pub explain: Option<ExplainParams>,
     /// Accounts listed to act on first.
     pub top: usize,
     /// Calibrate despite audit errors.
@@ -92,6 +99,7 @@ impl PackParams {
             tiers: TierParams::default(),
             cohorts: CohortParams::default(),
             validate: ValidateParams::default(),
+            explain: Some(ExplainParams::default()),
             top: 20,
             force: false,
         }
@@ -115,6 +123,8 @@ pub struct Pack {
     pub cohorts: CohortReport,
     /// The gate against the incumbent, when there is one.
     pub validation: Option<Validation>,
+    /// What changed since the previous snapshot date, when the data has two dates.
+    pub changes: Option<Changes>,
     /// Accounts to act on first.
     pub act_first: Vec<ActFirst>,
     /// Score of each account's row in the tier table, by outcome: `(churned, retained)`.
@@ -192,6 +202,23 @@ impl PackParams {
                 Some(self.validate.run(candidate, inc, Cow::Borrowed(data))?)
             }
         };
+        let changes = match &self.explain {
+            Some(params) if data.date_range().is_some_and(|(a, b)| a < b) => {
+                let _stage = tracing::info_span!("pack: explain").entered();
+                let previous = calibration.as_ref().map(|_| prior);
+                let explanation = params.run(candidate, previous, data)?;
+                let names = explanation
+                    .largest_falls(10)
+                    .into_iter()
+                    .map(|i| {
+                        let a = explanation.changes[i].account;
+                        (a, data.account_name(a).into_owned())
+                    })
+                    .collect();
+                Some(Changes { explanation, names })
+            }
+            _ => None,
+        };
         let act_first = act_first(data, &scored, self.top);
         let scores_by_outcome = scores_by_outcome(data, &scored, &self.tiers);
         Ok(Pack {
@@ -202,6 +229,7 @@ impl PackParams {
             tiers,
             cohorts,
             validation,
+            changes,
             act_first,
             scores_by_outcome,
         })
@@ -227,6 +255,16 @@ fn scores_by_outcome(
         }
     }
     (c, r)
+}
+
+/// What changed since the previous snapshot date: the explanation, and the names of the
+/// accounts the report lists (the largest falls).
+#[derive(Debug, Clone)]
+pub struct Changes {
+    /// The explain stage's result.
+    pub explanation: Explanation,
+    /// Account index and name of the accounts listed.
+    pub names: Vec<(u32, String)>,
 }
 
 /// An account to act on first: its latest snapshot, lowest tiers, highest risk first.

@@ -168,6 +168,25 @@ pub struct Explanation {
     pub split: Option<ProfileSplit>,
 }
 
+impl Explanation {
+    /// The `k` accounts whose scores fell most (indices into [`Explanation::changes`]),
+    /// largest fall first; accounts whose change was not split are left out.
+    pub fn largest_falls(&self, k: usize) -> Vec<usize> {
+        let mut falls: Vec<usize> = (0..self.changes.len())
+            .filter(|&i| {
+                matches!(
+                    self.changes[i].method,
+                    Method::Linear | Method::Shapley { .. }
+                )
+            })
+            .collect();
+        let d = |i: usize| self.changes[i].score[1] - self.changes[i].score[0];
+        falls.sort_by(|&a, &b| d(a).total_cmp(&d(b)).then(a.cmp(&b)));
+        falls.truncate(k);
+        falls
+    }
+}
+
 impl ExplainParams {
     /// Refuse parameters out of range before any work.
     pub fn check(&self) -> Result<(), ExplainError> {

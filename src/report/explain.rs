@@ -168,14 +168,30 @@ pub fn waterfall_svg(ex: &Explanation) -> String {
     })
 }
 
-/// The portfolio view in Markdown: the mean change by metric, the tier migration, and the
-/// ten accounts whose scores fell most, with the metrics that moved them.
+/// The portfolio view in Markdown: the mean change by metric (and by segment, for the
+/// data's segment columns), the tier migration, and the ten accounts whose scores fell
+/// most, with the metrics that moved them.
 pub fn summary_md(ex: &Explanation, data: &Snapshots) -> String {
-    let (then, now) = mean_scores(ex);
     let mut t = format!(
-        "# What changed, {} → {}\n\n{} accounts scored at both dates: the mean score went from {then:.1} to {now:.1} ({:+.2}).",
+        "# What changed, {} → {}\n\n{}",
         parse::format_day(ex.from),
         parse::format_day(ex.to),
+        portfolio_md(ex, Some("waterfall.svg"))
+    );
+    for seg in &data.segments {
+        t.push_str(&by_segment(ex, seg));
+    }
+    t.push_str(&migration_md(ex));
+    t.push_str(&falls_md(ex, &|a| data.account_name(a).into_owned()));
+    t
+}
+
+/// The mean change and its split by metric, with the waterfall chart at `chart` (`None`:
+/// the chart is placed by the caller).
+pub fn portfolio_md(ex: &Explanation, chart: Option<&str>) -> String {
+    let (then, now) = mean_scores(ex);
+    let mut t = format!(
+        "{} accounts scored at both dates: the mean score went from {then:.1} to {now:.1} ({:+.2}).",
         ex.changes.len(),
         ex.mean_change
     );
@@ -191,14 +207,29 @@ pub fn summary_md(ex: &Explanation, data: &Snapshots) -> String {
             ex.unexplained
         ));
     }
-    t.push_str("\n\n![Why the mean score moved](waterfall.svg)\n\n## By metric\n\n| metric | mean points |\n|---|---:|\n");
+    if let Some(s) = &ex.split {
+        let n = s.profile_part.len().max(1) as f64;
+        let part = |v: &[f64]| v.iter().filter(|x| x.is_finite()).sum::<f64>() / n;
+        t.push_str(&format!(
+            " Against the scores of '{}' at the earlier date, the profile's change accounts for {:+.2} points of the mean and the accounts' data for {:+.2}.",
+            md(&s.previous),
+            part(&s.profile_part),
+            part(&s.data_part)
+        ));
+    }
+    if let Some(chart) = chart {
+        t.push_str(&format!("\n\n![Why the mean score moved]({chart})"));
+    }
+    t.push_str("\n\n## By metric\n\n| metric | mean points |\n|---|---:|\n");
     for (name, v) in bars(ex) {
         t.push_str(&format!("| {} | {v:+.3} |\n", md(&name)));
     }
-    for seg in &data.segments {
-        t.push_str(&by_segment(ex, seg));
-    }
-    t.push_str(
+    t
+}
+
+/// The tier migration table.
+pub fn migration_md(ex: &Explanation) -> String {
+    let mut t = String::from(
         "\n## Tier migration\n\nAccounts by tier then (rows) and now (columns).\n\n| then \\ now |",
     );
     for name in &ex.tiers {
@@ -214,21 +245,16 @@ pub fn summary_md(ex: &Explanation, data: &Snapshots) -> String {
         }
         t.push('\n');
     }
+    t
+}
+
+/// The ten largest falls with the metrics that moved them; `name` names an account.
+pub fn falls_md(ex: &Explanation, name: &dyn Fn(u32) -> String) -> String {
     let n = ex.metrics.len();
-    let mut falls: Vec<usize> = (0..ex.changes.len())
-        .filter(|&i| {
-            matches!(
-                ex.changes[i].method,
-                Method::Linear | Method::Shapley { .. }
-            )
-        })
-        .collect();
-    falls.sort_by(|&a, &b| {
-        let d = |i: usize| ex.changes[i].score[1] - ex.changes[i].score[0];
-        d(a).total_cmp(&d(b)).then(a.cmp(&b))
-    });
-    t.push_str("\n## The largest falls\n\n| account | then | now | change | what moved it |\n|---|---:|---:|---:|---|\n");
-    for &i in falls.iter().take(10) {
+    let mut t = String::from(
+        "\n## The largest falls\n\n| account | then | now | change | what moved it |\n|---|---:|---:|---:|---|\n",
+    );
+    for i in ex.largest_falls(10) {
         let c = &ex.changes[i];
         let mut m: Vec<(usize, f64)> = (0..n).map(|k| (k, ex.contributions[i * n + k])).collect();
         m.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
@@ -240,7 +266,7 @@ pub fn summary_md(ex: &Explanation, data: &Snapshots) -> String {
             .collect();
         t.push_str(&format!(
             "| {} | {:.1} | {:.1} | {:+.1} | {} |\n",
-            md(&data.account_name(c.account)),
+            md(&name(c.account)),
             c.score[0],
             c.score[1],
             c.score[1] - c.score[0],

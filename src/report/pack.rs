@@ -115,6 +115,46 @@ pub fn render(pack: &Pack, pctx: &PackContext) -> Vec<(String, String)> {
         });
         json_parts.insert("validation".into(), parse_json(&vrep::json(v, &vctx)));
     }
+    if let Some(ch) = &pack.changes {
+        let ex = &ch.explanation;
+        let name = |a: u32| {
+            ch.names
+                .iter()
+                .find(|(i, _)| *i == a)
+                .map_or_else(|| (a + 1).to_string(), |(_, n)| n.clone())
+        };
+        sections.push(Section {
+            id: "changes",
+            title: format!(
+                "What changed since {}",
+                crate::data::parse::format_day(ex.from)
+            ),
+            markdown: html::demote(
+                &format!(
+                    "{}{}{}",
+                    super::explain::portfolio_md(ex, None),
+                    super::explain::migration_md(ex),
+                    super::explain::falls_md(ex, &name)
+                ),
+                3,
+            ),
+            charts: vec![("waterfall.svg".into(), super::explain::waterfall_svg(ex))],
+        });
+        json_parts.insert(
+            "changes".into(),
+            serde_json::json!({
+                "from": crate::data::parse::format_day(ex.from),
+                "to": crate::data::parse::format_day(ex.to),
+                "accounts": ex.changes.len(),
+                "mean_change": ex.mean_change,
+                "by_metric": ex.metrics.iter().zip(&ex.mean_by_metric)
+                    .map(|(m, v)| serde_json::json!({"metric": m, "mean_points": v}))
+                    .collect::<Vec<_>>(),
+                "tiers": ex.tiers,
+                "migration": ex.migration,
+            }),
+        );
+    }
     let act = &pack.act_first;
     sections.push(Section {
         id: "act-first",
