@@ -193,14 +193,15 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// A metric's raw value in a row, as text (empty when missing).
+/// A metric's raw value in a row, as text; `(missing)` when it is, so that a metric that
+/// appeared or disappeared reads as such.
 fn raw(data: &Snapshots, column: &str, row: usize) -> String {
     match data.metric(column) {
         Some(MetricColumn::Numeric(v)) if !v[row].is_nan() => format!("{}", v[row]),
         Some(MetricColumn::Text { codes, labels }) if codes[row] != MetricColumn::MISSING_CODE => {
             labels[codes[row] as usize].clone()
         }
-        _ => String::new(),
+        _ => "(missing)".to_string(),
     }
 }
 
@@ -279,6 +280,7 @@ fn changes_frame(
                 Method::Shapley { .. } => "shapley",
                 Method::Undefined => "undefined",
                 Method::Unscored => "unscored",
+                Method::TooManyChanged { .. } => "too many metrics appeared or disappeared",
             })
             .collect::<Vec<&str>>(),
     ));

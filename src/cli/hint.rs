@@ -118,6 +118,21 @@ fn pack(e: &PackError) -> Option<String> {
         PackError::Calibrate(c) => calibrate(c),
         PackError::Validate(v) => validate(v),
         PackError::Analysis(a) => analysis(a),
+        PackError::Explain(x) => explain(x),
+        _ => None,
+    }
+}
+
+fn explain(e: &churncal::explain::ExplainError) -> Option<String> {
+    use churncal::explain::ExplainError;
+    match e {
+        ExplainError::NoSuchDate { .. } => {
+            Some("pass --from and --to with dates the data has".into())
+        }
+        ExplainError::BadParam { param, .. } => Some(format!("set by --{param}")),
+        ExplainError::NeedsColumn(role) => {
+            role_flag(role).map(|f| format!("name the {role} column with {f}"))
+        }
         _ => None,
     }
 }
@@ -135,6 +150,8 @@ pub fn for_error(e: &anyhow::Error) -> Option<String> {
             analysis(a)
         } else if let Some(p) = cause.downcast_ref::<PackError>() {
             pack(p)
+        } else if let Some(x) = cause.downcast_ref::<churncal::explain::ExplainError>() {
+            explain(x)
         } else if let Some(io) = cause.downcast_ref::<std::io::Error>() {
             (io.kind() == std::io::ErrorKind::AlreadyExists)
                 .then(|| "pass --force to replace it, or --out another folder".to_string())

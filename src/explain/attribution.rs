@@ -17,8 +17,8 @@
 //! contribution depends only on which of the `c` metrics whose presence changed (`C`) came
 //! before it; a metric of `C` needs the expected old/new mix of `A` before it, which is
 //! linear. The cost per account is `2^(c−1)·c + 2^c` terms: one term when nothing appeared
-//! or disappeared, and the function refuses `c` > [`MAX_CHANGED`] (never met in practice:
-//! twenty metrics appearing in one quarter).
+//! or disappeared; past `c` = [`MAX_CHANGED`] (twenty metrics appearing or disappearing in
+//! one account at once) the account is counted and not split.
 
 /// How an account's change was attributed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,6 +36,12 @@ pub enum Method {
     Undefined,
     /// No score at one of the two dates.
     Unscored,
+    /// More than [`MAX_CHANGED`] metrics appeared or disappeared at once: the exact split
+    /// would take `2^c` terms, and none is made (NaN).
+    TooManyChanged {
+        /// Metrics whose presence changed.
+        changed: usize,
+    },
 }
 
 /// Largest number of metrics whose presence may change between two snapshots of an
@@ -94,10 +100,10 @@ pub fn attribute(
         }
         return Method::Linear;
     }
-    assert!(
-        c <= MAX_CHANGED,
-        "{c} metrics changed presence at once; at most {MAX_CHANGED} are attributed exactly"
-    );
+    if c > MAX_CHANGED {
+        out.fill(f64::NAN);
+        return Method::TooManyChanged { changed: c };
+    }
     let changed = &scratch[..];
     // The weight and weighted sum of the C metrics present in a state: in T (a subset of C,
     // as a bit mask) a metric is at its new state, outside it at its old one.
@@ -224,7 +230,7 @@ mod tests {
             let change = score_of(&w, &to) - score_of(&w, &from);
             match method {
                 Method::Unscored => prop_assert!(change.is_nan()),
-                Method::Undefined => prop_assert!(out.iter().all(|c| c.is_nan())),
+                Method::Undefined | Method::TooManyChanged { .. } => prop_assert!(out.iter().all(|c| c.is_nan())),
                 _ => {
                     let sum: f64 = out.iter().sum();
                     prop_assert!((sum - change).abs() < 1e-9, "{sum} vs {change} ({method:?})");
@@ -277,5 +283,19 @@ mod tests {
         );
         assert_eq!(m, Method::Linear);
         assert!((out[0] + 20.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn too_many_metrics_appearing_at_once_are_counted_not_split() {
+        let n = MAX_CHANGED + 2;
+        let w = vec![1.0; n];
+        let mut from = vec![f64::NAN; n];
+        from[0] = 50.0;
+        let mut to = vec![70.0; n];
+        to[0] = f64::NAN;
+        let mut out = vec![0.0; n];
+        let m = attribute(&w, &from, &to, &mut out, &mut Vec::new());
+        assert_eq!(m, Method::TooManyChanged { changed: n });
+        assert!(out.iter().all(|v| v.is_nan()));
     }
 }
