@@ -40,19 +40,7 @@ pub fn check_writable(path: &Path, overwrite: bool) -> io::Result<()> {
             format!("{} is a folder", path.display()),
         ));
     }
-    let mut dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    while !dir.exists() {
-        match dir.parent() {
-            Some(p) if !p.as_os_str().is_empty() => dir = p.to_path_buf(),
-            _ => {
-                dir = PathBuf::from(".");
-                break;
-            }
-        }
-    }
+    let dir = nearest_folder(path);
     if !dir.is_dir() {
         return Err(io::Error::new(
             io::ErrorKind::NotADirectory,
@@ -64,10 +52,9 @@ pub fn check_writable(path: &Path, overwrite: bool) -> io::Result<()> {
         .map_err(|e| io::Error::new(e.kind(), format!("cannot write in {}: {e}", dir.display())))
 }
 
-/// Check, before any work, that the file system holding `path` (or the nearest existing
-/// folder on its way) has room for about `bytes` more: a `StorageFull` error naming both
-/// figures otherwise. Where the free space cannot be read, nothing is refused.
-pub fn check_space(path: &Path, bytes: u64) -> io::Result<()> {
+/// The nearest existing folder on the way to `path` (its parent, or the parent's nearest
+/// existing ancestor; `.` for a bare file name).
+fn nearest_folder(path: &Path) -> PathBuf {
     let mut dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -75,12 +62,17 @@ pub fn check_space(path: &Path, bytes: u64) -> io::Result<()> {
     while !dir.exists() {
         match dir.parent() {
             Some(p) if !p.as_os_str().is_empty() => dir = p.to_path_buf(),
-            _ => {
-                dir = PathBuf::from(".");
-                break;
-            }
+            _ => return PathBuf::from("."),
         }
     }
+    dir
+}
+
+/// Check, before any work, that the file system holding `path` (or the nearest existing
+/// folder on its way) has room for about `bytes` more: a `StorageFull` error naming both
+/// figures otherwise. Where the free space cannot be read, nothing is refused.
+pub fn check_space(path: &Path, bytes: u64) -> io::Result<()> {
+    let dir = nearest_folder(path);
     let Some(free) = free_space(&dir) else {
         return Ok(());
     };

@@ -43,6 +43,21 @@ fn mutate(text: &str, edits: &[(usize, u8, u8)]) -> Vec<u8> {
     b
 }
 
+/// `csv` with `edits` applied, loaded for three of eight-pillars' metrics (numbers read
+/// leniently when `lenient`): the result does not matter, only that there is one.
+fn load_mutated(csv: &str, edits: &[(usize, u8, u8)], lenient: bool) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.csv");
+    std::fs::write(&path, mutate(csv, edits)).unwrap();
+    let profile = presets::preset("eight-pillars").unwrap();
+    let mut req = churncal::data::LoadRequest::for_profile(&profile);
+    req.metrics
+        .retain(|m| ["nps", "days_past_due", "csm_assessment"].contains(&m.0.as_str()));
+    req.outcome = OutcomeNeed::Optional;
+    req.formats.lenient_numbers = lenient;
+    let _ = load(path.to_str().unwrap(), &req);
+}
+
 /// Bytes that matter to TOML, CSV and numbers, more often than chance would pick them.
 fn interesting_byte() -> impl Strategy<Value = u8> {
     prop_oneof![
@@ -162,14 +177,7 @@ proptest! {
                    a,2024-06-30,1,-20,30,wavering\n\
                    b,2024-03-31,0,,5,neutral\n\
                    \"c,d\",2024-03-31,1,40,0,happy\n";
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("x.csv");
-        std::fs::write(&path, mutate(csv, &edits)).unwrap();
-        let profile = presets::preset("eight-pillars").unwrap();
-        let mut req = churncal::data::LoadRequest::for_profile(&profile);
-        req.metrics.retain(|m| ["nps", "days_past_due", "csm_assessment"].contains(&m.0.as_str()));
-        req.outcome = OutcomeNeed::Optional;
-        let _ = load(path.to_str().unwrap(), &req);
+        load_mutated(csv, &edits, false);
     }
 }
 
@@ -245,15 +253,7 @@ proptest! {
                    a;30.06.2024;1;-20;1.230,5;wavering\n\
                    b;31.03.2024;0;;5 %;neutral\n\
                    \"c;d\";01.04.2024;1;40,25;0;happy\n";
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("x.csv");
-        std::fs::write(&path, mutate(csv, &edits)).unwrap();
-        let profile = presets::preset("eight-pillars").unwrap();
-        let mut req = churncal::data::LoadRequest::for_profile(&profile);
-        req.metrics.retain(|m| ["nps", "days_past_due", "csm_assessment"].contains(&m.0.as_str()));
-        req.outcome = OutcomeNeed::Optional;
-        req.formats.lenient_numbers = lenient;
-        let _ = load(path.to_str().unwrap(), &req);
+        load_mutated(csv, &edits, lenient);
     }
 }
 
