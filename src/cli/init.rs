@@ -14,7 +14,7 @@ use super::Ui;
 /// Arguments of `churncal init`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The export to read: .csv, .parquet or a spreadsheet [default: the bundled sample].
+    /// The export to read: .csv, .parquet or a spreadsheet (the bundled sample by default).
     #[arg(short, long, value_name = "FILE", default_value = SAMPLE_DATA)]
     data: String,
     /// Worksheet of a spreadsheet [default: the first].
