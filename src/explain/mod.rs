@@ -624,7 +624,7 @@ mod tests {
             w_new in prop::collection::vec(1u32..40, 7),
             w_old in prop::collection::vec(1u32..40, 7),
             missing in prop::collection::vec(0u8..3, 7),
-            values in prop::collection::vec(prop_oneof![3 => (-20.0..120.0f64), 1 => Just(f64::NAN)], 7 * 2 * 12),
+            values in prop::collection::vec(prop_oneof![3 => -20.0..120.0f64, 1 => Just(f64::NAN)], 7 * 2 * 12),
         ) {
             let new = profile("new", &w_new[..n].iter().map(|&w| w as f64).collect::<Vec<_>>(), &missing[..n]);
             let old = profile("old", &w_old[..n].iter().map(|&w| w as f64).collect::<Vec<_>>(), &missing[..n]);
