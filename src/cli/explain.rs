@@ -419,10 +419,11 @@ fn worklist_frame(
     if let Some(arr) = &data.arr {
         cols.push(Column::new("arr".into(), pick(&|c| arr[c.rows[1]])));
     }
+    // Each account's three largest movers, found once for the three column groups.
+    let top: Vec<Vec<(usize, f64)>> = rows.iter().map(|&i| movers(ex, i, 3)).collect();
     for k in 0..3 {
         let (mut name, mut pts, mut then, mut now) = (vec![], vec![], vec![], vec![]);
-        for &i in rows {
-            let m = movers(ex, i, 3);
+        for (&i, m) in rows.iter().zip(&top) {
             match m.get(k) {
                 Some(&(j, p)) => {
                     let col = &profile.metrics[j].column;

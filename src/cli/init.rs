@@ -6,7 +6,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use churncal::data::{self, numbers, Encoding, Formats, LoadRequest};
-use churncal::project::{self, Direction, Guess, Pick, Shape};
+use churncal::profile::{Direction, Transform};
+use churncal::project::{self, Guess, Pick};
 
 use super::data_args::SAMPLE_DATA;
 use super::Ui;
@@ -157,11 +158,13 @@ fn summary(g: &Guess, data: &str) -> String {
         t.push_str(&format!("  {:<16} {:<24} {}\n", "segment", s.column, s.why));
     }
     for m in &g.metrics {
-        let kind = match m.shape {
-            Shape::Linear { .. } => "linear",
-            Shape::Log { .. } => "log",
-            Shape::Boolean => "boolean",
-            Shape::Categories(_) => "categories",
+        let kind = match m.transform {
+            Transform::Linear { .. } => "linear",
+            Transform::Log { .. } => "log",
+            Transform::Boolean => "boolean",
+            Transform::Categories { .. } => "categories",
+            Transform::Points { .. } => "points",
+            Transform::Percentile { .. } => "percentile",
         };
         let dir = match m.direction {
             Direction::HigherIsBetter => "higher is better",

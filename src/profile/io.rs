@@ -101,6 +101,24 @@ pub fn to_toml(profile: &Profile) -> String {
     doc.to_string()
 }
 
+/// A transform as the inline table [`to_toml`] writes it (`{ kind = "linear", lo = 0,
+/// hi = 72 }`), for a file that writes its metrics itself.
+pub fn transform_inline(transform: &super::Transform) -> String {
+    #[derive(serde::Serialize)]
+    struct One<'a> {
+        transform: &'a super::Transform,
+    }
+    let plain = toml::to_string(&One { transform }).expect("a transform serialises to TOML");
+    let mut doc: toml_edit::DocumentMut = plain
+        .parse()
+        .expect("TOML written by the toml crate parses back");
+    inline(doc.as_table_mut(), "transform");
+    integral_floats(doc.as_item_mut());
+    doc.get("transform")
+        .and_then(|i| i.as_value())
+        .map_or_else(String::new, |v| v.to_string().trim().to_string())
+}
+
 /// Write floats with no fractional part as integers (`min = 70`, not `min = 70.0`); they
 /// read back as the same f64.
 fn integral_floats(item: &mut toml_edit::Item) {
