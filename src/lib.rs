@@ -18,6 +18,8 @@
 //! - [`calibrate`]: the weights fitted against churn, with cross-validation, holdout and
 //!   bootstrap.
 //! - [`synth`]: the sample-data generator.
+//! - [`sql`]: profiles compiled to SQL for Spark, DuckDB, PostgreSQL, BigQuery and
+//!   Snowflake: the score table, the tier counts, the case-control sample, the snapshots.
 //! - [`validate`]: the pre-rollout gate and quarter-by-quarter monitoring.
 //! - [`pack`]: the quarterly pack, composing the stages above.
 //! - [`report`]: results as Markdown, CSV, JSON, HTML and SVG (pure renderers).
@@ -54,6 +56,7 @@ pub mod profile;
 pub mod project;
 pub mod report;
 pub mod score;
+pub mod sql;
 pub mod stats;
 pub mod synth;
 pub mod validate;

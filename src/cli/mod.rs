@@ -13,6 +13,7 @@ mod init;
 mod profile;
 mod report;
 mod score;
+mod sql;
 mod synth;
 mod tiers;
 pub mod timing;
@@ -80,6 +81,9 @@ enum Command {
     Profile(profile::Command),
     /// Generate synthetic snapshots from a documented model (the bundled sample).
     Synth(synth::Args),
+    /// Compile a profile to SQL (Spark, DuckDB, PostgreSQL, BigQuery, Snowflake): the
+    /// score table, the tier counts, the case-control sample or the snapshot table.
+    Sql(sql::Args),
 }
 
 impl Cli {
@@ -105,6 +109,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Init(a) => init::run(a, &ui),
         Command::Profile(c) => profile::run(c),
         Command::Synth(a) => synth::run(a, &ui),
+        Command::Sql(a) => sql::run(a, &ui),
     }
 }
 

@@ -85,6 +85,11 @@ pub fn format_day(day: Day) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), d.month(), d.day())
 }
 
+/// The outcome labels that mean churned (compared ignoring case).
+pub const OUTCOME_YES: [&str; 6] = ["1", "true", "yes", "churned", "y", "1.0"];
+/// The outcome labels that mean retained (compared ignoring case).
+pub const OUTCOME_NO: [&str; 6] = ["0", "false", "no", "renewed", "n", "0.0"];
+
 /// Parse an outcome label: 0/1, true/false, yes/no, churned/renewed, case-insensitive
 /// (`1`, `true`, `yes`, `churned` are churn). Empty is missing.
 pub fn outcome(field: &str) -> Result<Option<u8>, &'static str> {
@@ -92,16 +97,19 @@ pub fn outcome(field: &str) -> Result<Option<u8>, &'static str> {
     if t.is_empty() {
         return Ok(None);
     }
-    const YES: [&str; 6] = ["1", "true", "yes", "churned", "y", "1.0"];
-    const NO: [&str; 6] = ["0", "false", "no", "renewed", "n", "0.0"];
-    if YES.iter().any(|y| t.eq_ignore_ascii_case(y)) {
+    if OUTCOME_YES.iter().any(|y| t.eq_ignore_ascii_case(y)) {
         Ok(Some(1))
-    } else if NO.iter().any(|n| t.eq_ignore_ascii_case(n)) {
+    } else if OUTCOME_NO.iter().any(|n| t.eq_ignore_ascii_case(n)) {
         Ok(Some(0))
     } else {
         Err("an outcome: 0/1, true/false, yes/no or churned/renewed")
     }
 }
+
+/// The labels a boolean metric reads as true (compared ignoring case).
+pub const BOOLEAN_YES: [&str; 5] = ["true", "1", "yes", "y", "1.0"];
+/// The labels a boolean metric reads as false (compared ignoring case).
+pub const BOOLEAN_NO: [&str; 5] = ["false", "0", "no", "n", "0.0"];
 
 /// Parse a boolean metric value: true/1/yes or false/0/no (case-insensitive). Empty is
 /// missing.
@@ -110,11 +118,9 @@ pub fn boolean(field: &str) -> Result<Option<bool>, &'static str> {
     if t.is_empty() {
         return Ok(None);
     }
-    const YES: [&str; 5] = ["true", "1", "yes", "y", "1.0"];
-    const NO: [&str; 5] = ["false", "0", "no", "n", "0.0"];
-    if YES.iter().any(|y| t.eq_ignore_ascii_case(y)) {
+    if BOOLEAN_YES.iter().any(|y| t.eq_ignore_ascii_case(y)) {
         Ok(Some(true))
-    } else if NO.iter().any(|n| t.eq_ignore_ascii_case(n)) {
+    } else if BOOLEAN_NO.iter().any(|n| t.eq_ignore_ascii_case(n)) {
         Ok(Some(false))
     } else {
         Err("a boolean: true/false, 1/0 or yes/no")
