@@ -16,6 +16,7 @@
 //! uses every snapshot, which weights long-lived accounts more.
 
 pub mod cohorts;
+pub mod counts;
 pub mod metric_cohorts;
 pub mod stage;
 pub mod survival;

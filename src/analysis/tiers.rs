@@ -175,7 +175,7 @@ pub fn check_bands(cuts: &[f64]) -> Result<(), String> {
     Ok(())
 }
 
-fn monotonicity(rows: &[GroupRow]) -> Monotonicity {
+pub(crate) fn monotonicity(rows: &[GroupRow]) -> Monotonicity {
     let present: Vec<&GroupRow> = rows.iter().filter(|r| r.count.units > 0).collect();
     let steps: Vec<Step> = present
         .windows(2)
@@ -251,7 +251,7 @@ fn group_rows(
 }
 
 /// Band colours, best first: green to red.
-fn band_colors(n: usize) -> Vec<String> {
+pub(crate) fn band_colors(n: usize) -> Vec<String> {
     const RAMP: [&str; 5] = ["#2e7d32", "#9e9d24", "#f9a825", "#ef6c00", "#c62828"];
     (0..n)
         .map(|i| {

@@ -44,6 +44,10 @@ pub struct Args {
     /// Replace an existing proposed profile.
     #[arg(long)]
     force: bool,
+    /// Make the report from counts made where the data lives: a CSV of the result of
+    /// `churncal sql tiers` (same profile, --bands and --unit); --data is not read.
+    #[arg(long, value_name = "FILE", conflicts_with = "fit_tiers")]
+    counts: Option<PathBuf>,
 }
 
 pub(super) fn parse_unit(s: &str) -> Result<Unit, String> {
@@ -51,6 +55,9 @@ pub(super) fn parse_unit(s: &str) -> Result<Unit, String> {
 }
 
 pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
+    if let Some(counts) = &a.counts {
+        return run_counts(&a, counts, ui);
+    }
     let stage = tracing::info_span!("load and score").entered();
     let profile = profile::read_profile(&a.input.profile)?;
     tiers::check_bands(&a.bands).map_err(anyhow::Error::msg)?;
@@ -128,17 +135,30 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         },
         r.churned
     );
-    let tiers_svg =
-        churn_charts::churn_bars_svg("Churn across health tiers", &sub, &r.tiers, r.overall_rate);
-    let bands_svg =
-        churn_charts::churn_bars_svg("Churn across score bands", &sub, &r.bands, r.overall_rate);
-
     if let Some((path, toml)) = &proposed_toml {
         output::write_atomic(path, toml.as_bytes(), a.force)
             .with_context(|| format!("writing {}", path.display()))?;
     }
+    write_tier_files(&out_dir, &sub, &r, md, csv, json)?;
+    print_summary(&data.source, &r, proposal.as_ref(), a.unit, &out_dir, ui);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The report's files: the table as Markdown, CSV and JSON, and the two charts.
+fn write_tier_files(
+    out_dir: &std::path::Path,
+    sub: &str,
+    r: &tiers::TierReport,
+    md: String,
+    csv: String,
+    json: String,
+) -> anyhow::Result<()> {
+    let tiers_svg =
+        churn_charts::churn_bars_svg("Churn across health tiers", sub, &r.tiers, r.overall_rate);
+    let bands_svg =
+        churn_charts::churn_bars_svg("Churn across score bands", sub, &r.bands, r.overall_rate);
     super::write_reports(
-        &out_dir,
+        out_dir,
         &[
             ("tiers.md", md),
             ("tiers.csv", csv),
@@ -146,15 +166,53 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
             ("tiers.svg", tiers_svg),
             ("bands.svg", bands_svg),
         ],
-    )?;
+    )
+}
 
-    print_summary(&data, &r, proposal.as_ref(), a.unit, &out_dir, ui);
+/// `tiers --counts`: the report from the counts of `churncal sql tiers`.
+fn run_counts(a: &Args, counts: &std::path::Path, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let profile = profile::read_profile(&a.input.profile)?;
+    tiers::check_bands(&a.bands).map_err(anyhow::Error::msg)?;
+    let r = churncal::analysis::counts::from_counts(counts, &profile, a.unit, &a.bands)?;
+    let dates = match (r.trend.first(), r.trend.last()) {
+        (Some(f), Some(l)) => Some((f.period.clone(), l.period.clone())),
+        _ => None,
+    };
+    let out_dir = a.out.clone().unwrap_or_else(|| {
+        let last = dates.as_ref().map_or("all".to_string(), |d| d.1.clone());
+        PathBuf::from("reports").join(format!(
+            "tiers-{}-{last}",
+            super::safe_file_name(&profile.name)
+        ))
+    });
+    let ctx = churncal::report::analysis::ReportContext {
+        data: counts.display().to_string(),
+        dates,
+        profile: profile.name.clone(),
+        calibrated: profile.calibration.is_some(),
+    };
+    let md = report::tiers_markdown(&r, &ctx, None);
+    let csv = report::tiers_csv(&r, None);
+    let json = report::tiers_json(&r, &ctx, None);
+    let sub = format!(
+        "'{}' on {} (counts): {} rows ({}), {} churned",
+        profile.name,
+        ctx.data,
+        r.units,
+        match a.unit {
+            Unit::Account => "accounts' renewal decisions",
+            Unit::Snapshot => "snapshots",
+        },
+        r.churned
+    );
+    write_tier_files(&out_dir, &sub, &r, md, csv, json)?;
+    print_summary(&ctx.data, &r, None, a.unit, &out_dir, ui);
     Ok(ExitCode::SUCCESS)
 }
 
 /// What `tiers` prints: the tier table, its monotonicity, the band headline, the proposal.
 fn print_summary(
-    data: &churncal::data::Snapshots,
+    source: &str,
     r: &tiers::TierReport,
     proposal: Option<&Proposal>,
     unit: Unit,
@@ -163,7 +221,7 @@ fn print_summary(
 ) {
     ui.note(format!(
         "{}: {} {} of {} accounts, overall churn {:.2} %",
-        data.source,
+        source,
         r.units,
         match unit {
             Unit::Account => "renewal decisions",
