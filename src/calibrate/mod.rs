@@ -123,10 +123,15 @@ impl CalibrateParams {
         let unscored = data.rows - rows.len();
         let mut case_control_note = None;
         if let Some(rate) = self.sample_controls.filter(|&r| r < 1.0) {
-            let mut rng = ChaCha8Rng::seed_from_u64(self.seed ^ 0x00c0_5e00);
+            // Whole accounts, by the hash `churncal sql sample` computes in the engine, so
+            // that a sample drawn there is this one and drawing again keeps all of it.
+            let kept: Vec<bool> = (0..data.n_accounts)
+                .into_par_iter()
+                .map(|a| crate::data::controls::controls_kept(self.seed, &data.account_name(a as u32), rate))
+                .collect();
             let before = rows.len();
             let controls = rows.iter().filter(|&&i| outcome[i] == 0).count();
-            rows.retain(|&i| outcome[i] == 1 || rng.random::<f64>() < rate);
+            rows.retain(|&i| outcome[i] == 1 || kept[data.account[i] as usize]);
             let kept = controls - (before - rows.len());
             case_control_note = Some(CalibrationWarning::CaseControl {
                 kept,

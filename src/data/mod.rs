@@ -6,6 +6,7 @@
 //! [`LoadRequest`]. Every problem becomes a [`DataError`] naming the file, the row (1-based,
 //! header excluded), the column and the value. The contract is `docs/data-contract.md`.
 
+pub mod controls;
 pub mod dates;
 mod fields;
 mod load;

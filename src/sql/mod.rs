@@ -10,7 +10,7 @@
 //! - [`Job::Tiers`]: churn counts per tier and score band (per segment too), which
 //!   `churncal tiers --counts` turns into the tier report;
 //! - [`Job::Sample`]: the case-control sample `calibrate --sample-controls` fits, drawn by
-//!   the same hash of seed and account ([`controls_kept`]);
+//!   the same hash of seed and account ([`crate::data::controls`]);
 //! - [`Job::Snapshots`]: the snapshot table built from raw accounts, events, invoices,
 //!   surveys and churns tables.
 //!
@@ -25,7 +25,7 @@ mod tiers;
 use thiserror::Error;
 
 pub use dialect::Dialect;
-pub use sample::{controls_kept, sample_key, SAMPLE_HEX};
+pub use crate::data::controls::{controls_kept, sample_key, SAMPLE_HEX};
 pub use snapshots::SnapshotSpec;
 pub use tiers::COUNT_COLUMNS;
 

@@ -85,10 +85,12 @@ pub(super) fn query(profile: &Profile, p: &SqlParams, ending: Ending) -> Result<
             Missing::Worst => "0".into(),
         };
         let e = subscore(d, m, &v(k))?;
+        // Typed as a double: PostgreSQL divides integers (a categories score) as integers.
         cols.push(format!(
-            "-- {}\n    CASE WHEN {} IS NULL THEN {fill} ELSE {e} END AS {}",
+            "-- {}\n    CAST(CASE WHEN {} IS NULL THEN {fill} ELSE {e} END AS {}) AS {}",
             comment(m),
             v(k),
+            d.double(),
             s(k)
         ));
     }
@@ -116,7 +118,7 @@ pub(super) fn query(profile: &Profile, p: &SqlParams, ending: Ending) -> Result<
             num.push(format!("{} * COALESCE({}, 0)", d.num(w), s(k)));
             den.push(format!("CASE WHEN {} IS NULL THEN 0 ELSE {} END", s(k), d.num(w)));
         }
-        (sum(&num), sum(&den))
+        (sum(&num), format!("CAST({} AS {})", sum(&den), d.double()))
     };
     let mut cols = Vec::new();
     let (num, den) = sums(&|k| Some(weights[k]));
@@ -256,6 +258,9 @@ fn carried_columns(p: &SqlParams, ending: Ending) -> Vec<(String, String)> {
     if ending == Ending::Cte {
         if let Some(o) = &c.outcome {
             out.push((o.clone(), "cc_outcome".into()));
+        }
+        if let Some(a) = &c.arr {
+            out.push((a.clone(), "cc_arr".into()));
         }
     }
     out

@@ -87,8 +87,8 @@ pub(super) fn query(
     let nd = format!("CAST(NULL AS {})", d.double());
     let nt = format!("CAST(NULL AS {})", d.text());
     let arr = match &p.columns.arr {
-        Some(c) => {
-            let a = format!("CAST({} AS {})", d.ident(c), d.double());
+        Some(_) => {
+            let a = format!("CAST(cc_arr AS {})", d.double());
             (
                 format!("SUM(CASE WHEN cc_unit = 1 THEN {a} END)"),
                 format!("SUM(CASE WHEN cc_unit = 1 AND cc_y = 1 THEN {a} END)"),

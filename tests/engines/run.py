@@ -109,6 +109,7 @@ class Spark:
     name = "spark"
 
     def __init__(self):
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
         from pyspark.sql import SparkSession
 
         t0 = time.time()
@@ -116,6 +117,7 @@ class Spark:
             SparkSession.builder.master("local[2]")
             .appName("churncal-engines")
             .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
             .config("spark.driver.host", "127.0.0.1")
             .config("spark.driver.bindAddress", "127.0.0.1")
             .config("spark.sql.shuffle.partitions", "4")
