@@ -9,7 +9,11 @@
 //! - tiers: the report from the engine's counts (`tiers --counts`) has churncal's counts
 //!   (units, churned, accounts, snapshots per tier, band, date) and its means within 1e-9;
 //! - sample: the same rows on every engine and in `calibrate --sample-controls`, and the
-//!   calibration on the engine's sample inside the full fit's bootstrap intervals.
+//!   calibration on the engine's sample inside the full fit's bootstrap intervals;
+//! - snapshots: the table built from raw accounts, events, invoices, surveys and churns
+//!   equal to the one computed row by row from the query's definition.
+//!
+//! One harness run serves every case: one JVM and one PostgreSQL server per test run.
 //!
 //! The engines come from a virtual environment outside the checkout
 //! (`~/.cache/churncal-venv`, created from `tests/engines/requirements.txt` on first use;
@@ -28,6 +32,10 @@ use churncal::data::{self, LoadRequest, Roles, Snapshots};
 use churncal::profile::{self, Profile};
 use churncal::score::{self, Extent, Scored, SubScores};
 use churncal::sql::{self, Columns, Dialect, Job, SqlParams};
+
+#[path = "engines/raw.rs"]
+mod raw;
+use raw::{compare_snapshots, snapshots_case};
 
 const ENGINES: [&str; 3] = ["duckdb", "spark", "postgres"];
 const BANDS: [f64; 2] = [30.0, 50.0];
@@ -63,7 +71,11 @@ fn python() -> PathBuf {
                 .arg(&req)
                 .status()
                 .is_ok_and(|s| s.success());
-        assert!(ok, "could not install the engines (pip install -r {})", req.display());
+        assert!(
+            ok,
+            "could not install the engines (pip install -r {})",
+            req.display()
+        );
     }
     py
 }
@@ -170,7 +182,12 @@ fn count_rows(path: &Path) -> usize {
     text.lines().skip(1).filter(|l| !l.is_empty()).count()
 }
 
-fn roles_columns(id: Option<&str>, date: Option<&str>, outcome: &str, arr: Option<&str>) -> Columns {
+fn roles_columns(
+    id: Option<&str>,
+    date: Option<&str>,
+    outcome: &str,
+    arr: Option<&str>,
+) -> Columns {
     Columns {
         account: id.map(String::from),
         date: date.map(String::from),
@@ -256,7 +273,9 @@ slope = -3.5
     )
     .expect("the edge profile");
     profile.check().expect("a valid edge profile");
-    let lin = ["-100", "-50", "0", "25.5", "50", "100", "150", "200", "1e300", "-1e300", "0.1"];
+    let lin = [
+        "-100", "-50", "0", "25.5", "50", "100", "150", "200", "1e300", "-1e300", "0.1",
+    ];
     let lg = ["0", "1", "9", "99.5", "999", "5000", "", "0.001"];
     let pts = ["0", "5", "10", "15", "20", "35", "50", "60", "-3", ""];
     let pct = ["-1", "0", "2.5", "5", "7", "10", "20", "40", "50", ""];
@@ -266,7 +285,9 @@ slope = -3.5
     let mut rows: Vec<[String; 7]> = Vec::new();
     let mut state = 12345u64;
     let mut pick = |n: usize| {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         ((state >> 33) % n as u64) as usize
     };
     for _ in 0..400 {
@@ -290,10 +311,10 @@ slope = -3.5
         rows.push(["25", "", "", "", "", "", ""].map(String::from));
     }
     let refusing = [
-        ["", "1", "5", "5", "gold", "yes", "0"],        // missing under error
+        ["", "1", "5", "5", "gold", "yes", "0"], // missing under error
         ["10", "1", "5", "5", "platinum", "yes", "0"], // unknown label
-        ["10", "1", "5", "5", "gold", "maybe", "0"],   // not a boolean
-        ["", "", "", "", "", "", ""],                  // all missing: refused (error)
+        ["10", "1", "5", "5", "gold", "maybe", "0"], // not a boolean
+        ["", "", "", "", "", "", ""],            // all missing: refused (error)
     ];
     let mut refused = BTreeSet::new();
     for (i, r) in refusing.iter().enumerate() {
@@ -361,7 +382,8 @@ struct Table {
 
 impl Table {
     fn read(path: &Path) -> Table {
-        let mut r = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let mut r =
+            csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let header = r.headers().unwrap().iter().map(String::from).collect();
         let rows = r
             .records()
@@ -378,7 +400,10 @@ impl Table {
 }
 
 fn num(s: &str) -> Option<f64> {
-    (!s.is_empty()).then(|| s.parse::<f64>().unwrap_or_else(|_| panic!("not a number: {s}")))
+    (!s.is_empty()).then(|| {
+        s.parse::<f64>()
+            .unwrap_or_else(|_| panic!("not a number: {s}"))
+    })
 }
 
 /// One line of the equality table.
@@ -398,10 +423,13 @@ fn close(a: Option<f64>, b: f64, tol: f64, line: &mut Line, what: &str, row: usi
             let d = (a - b).abs();
             *max = max.max(d);
             if d > tol {
-                line.mismatches.push(format!("row {row} {what}: {a} vs {b}"));
+                line.mismatches
+                    .push(format!("row {row} {what}: {a} vs {b}"));
             }
         }
-        _ => line.mismatches.push(format!("row {row} {what}: {a:?} vs {b}")),
+        _ => line
+            .mismatches
+            .push(format!("row {row} {what}: {a:?} vs {b}")),
     }
 }
 
@@ -421,8 +449,10 @@ fn compare_scores(case: &Case, s: &Scored, t: &Table) -> Line {
         .map(|(&i, _)| i)
         .collect();
     if got_refused != case.refused {
-        line.mismatches
-            .push(format!("refused rows {got_refused:?}, want {:?}", case.refused));
+        line.mismatches.push(format!(
+            "refused rows {got_refused:?}, want {:?}",
+            case.refused
+        ));
     }
     let (score_c, tier_c) = (t.col("score"), t.col("tier"));
     let p_c = s.probability.as_ref().map(|_| t.col("p_churn"));
@@ -445,7 +475,15 @@ fn compare_scores(case: &Case, s: &Scored, t: &Table) -> Line {
         let mut m = line.max_score;
         close(g, want, 1e-9, &mut line, "score", r, &mut m);
         for (k, &c) in groups.iter().enumerate() {
-            close(num(&got[c]), s.group_scores[k][i], 1e-9, &mut line, "group", r, &mut m);
+            close(
+                num(&got[c]),
+                s.group_scores[k][i],
+                1e-9,
+                &mut line,
+                "group",
+                r,
+                &mut m,
+            );
         }
         line.max_score = m;
         if let (Some(c), Some(p)) = (p_c, &s.probability) {
@@ -499,31 +537,78 @@ fn compare_tiers(want: &tiers::TierReport, got: &tiers::TierReport) -> Vec<Strin
     eq(&mut bad, "churned", want.churned, got.churned);
     eq(&mut bad, "accounts", want.accounts, got.accounts);
     eq(&mut bad, "unscored", want.unscored, got.unscored);
-    for (a, b) in want.tiers.iter().chain(&want.bands).zip(got.tiers.iter().chain(&got.bands)) {
-        eq(&mut bad, &format!("{} units", a.label), a.count.units, b.count.units);
-        eq(&mut bad, &format!("{} churned", a.label), a.count.churned, b.count.churned);
-        eq(&mut bad, &format!("{} accounts", a.label), a.count.accounts, b.count.accounts);
-        eq(&mut bad, &format!("{} snapshots", a.label), a.snapshots, b.snapshots);
-        let rel = |x: f64, y: f64| (x.is_nan() && y.is_nan()) || (x - y).abs() <= 1e-9 * x.abs().max(1.0);
+    for (a, b) in want
+        .tiers
+        .iter()
+        .chain(&want.bands)
+        .zip(got.tiers.iter().chain(&got.bands))
+    {
+        eq(
+            &mut bad,
+            &format!("{} units", a.label),
+            a.count.units,
+            b.count.units,
+        );
+        eq(
+            &mut bad,
+            &format!("{} churned", a.label),
+            a.count.churned,
+            b.count.churned,
+        );
+        eq(
+            &mut bad,
+            &format!("{} accounts", a.label),
+            a.count.accounts,
+            b.count.accounts,
+        );
+        eq(
+            &mut bad,
+            &format!("{} snapshots", a.label),
+            a.snapshots,
+            b.snapshots,
+        );
+        let rel =
+            |x: f64, y: f64| (x.is_nan() && y.is_nan()) || (x - y).abs() <= 1e-9 * x.abs().max(1.0);
         if !rel(a.mean_score, b.mean_score) || !rel(a.from, b.from) {
-            bad.push(format!("{}: mean {} vs {}, from {} vs {}", a.label, a.mean_score, b.mean_score, a.from, b.from));
+            bad.push(format!(
+                "{}: mean {} vs {}, from {} vs {}",
+                a.label, a.mean_score, b.mean_score, a.from, b.from
+            ));
         }
         if let (Some(x), Some(y)) = (a.predicted, b.predicted) {
             if !rel(x, y) {
                 bad.push(format!("{} predicted {x} vs {y}", a.label));
             }
         }
-        if a.count.arr.is_some() && (a.count.arr.unwrap() - b.count.arr.unwrap_or(f64::NAN)).abs() > 1e-6 {
-            bad.push(format!("{} arr {:?} vs {:?}", a.label, a.count.arr, b.count.arr));
+        if a.count.arr.is_some()
+            && (a.count.arr.unwrap() - b.count.arr.unwrap_or(f64::NAN)).abs() > 1e-6
+        {
+            bad.push(format!(
+                "{} arr {:?} vs {:?}",
+                a.label, a.count.arr, b.count.arr
+            ));
         }
     }
     eq(&mut bad, "trend periods", want.trend.len(), got.trend.len());
     for (a, b) in want.trend.iter().zip(&got.trend) {
-        eq(&mut bad, &format!("trend {} snapshots", a.period), a.snapshots, b.snapshots);
-        eq(&mut bad, &format!("trend {} churned", a.period), a.churned, b.churned);
+        eq(
+            &mut bad,
+            &format!("trend {} snapshots", a.period),
+            a.snapshots,
+            b.snapshots,
+        );
+        eq(
+            &mut bad,
+            &format!("trend {} churned", a.period),
+            a.churned,
+            b.churned,
+        );
     }
     if (want.mean_score_churned - got.mean_score_churned).abs() > 1e-9 {
-        bad.push(format!("mean churned {} vs {}", want.mean_score_churned, got.mean_score_churned));
+        bad.push(format!(
+            "mean churned {} vs {}",
+            want.mean_score_churned, got.mean_score_churned
+        ));
     }
     bad
 }
@@ -543,15 +628,24 @@ fn generated_sql_gives_churncals_results_on_every_engine() {
     let dir = tempfile::tempdir().unwrap();
     let work = dir.path();
     let real = repo().join("notebooks-data/real");
-    let calibrated =
-        profile::read_profile(repo().join("reports/example/three-dimensions-calibrated.toml").to_str().unwrap())
-            .unwrap();
+    let calibrated = profile::read_profile(
+        repo()
+            .join("reports/example/three-dimensions-calibrated.toml")
+            .to_str()
+            .unwrap(),
+    )
+    .unwrap();
     let mut cases = vec![
         Case::plain(
             "sample",
             repo().join("notebooks-data/sample_snapshots.csv"),
             calibrated.clone(),
-            roles_columns(Some("account_id"), Some("snapshot_date"), "churned", Some("arr")),
+            roles_columns(
+                Some("account_id"),
+                Some("snapshot_date"),
+                "churned",
+                Some("arr"),
+            ),
         ),
         Case::plain(
             "telco",
@@ -592,7 +686,12 @@ fn generated_sql_gives_churncals_results_on_every_engine() {
         "synth-1m",
         synth,
         pillars,
-        roles_columns(Some("account_id"), Some("snapshot_date"), "churned", Some("arr")),
+        roles_columns(
+            Some("account_id"),
+            Some("snapshot_date"),
+            "churned",
+            Some("arr"),
+        ),
     ));
 
     // The queries and the manifest.
@@ -611,7 +710,10 @@ fn generated_sql_gives_churncals_results_on_every_engine() {
                 sqls.insert(e.clone(), f.to_str().unwrap().into());
                 outs.insert(
                     e.clone(),
-                    work.join(format!("{}-{name}.{e}.csv", case.name)).to_str().unwrap().into(),
+                    work.join(format!("{}-{name}.{e}.csv", case.name))
+                        .to_str()
+                        .unwrap()
+                        .into(),
                 );
             }
             jobs.push(serde_json::json!({"name": name, "sql": sqls, "out": outs}));
@@ -640,6 +742,8 @@ fn generated_sql_gives_churncals_results_on_every_engine() {
             "types": case.types(), "jobs": jobs,
         }));
     }
+    let (raw_case, want_snapshots) = snapshots_case(work, &engines);
+    manifest_cases.push(raw_case);
     let manifest = serde_json::json!({
         "work": work, "engines": engines, "postgres_bin": pg,
         "timings": work.join("timings.json"), "cases": manifest_cases,
@@ -661,13 +765,19 @@ fn generated_sql_gives_churncals_results_on_every_engine() {
         let data = case.load();
         let subs = SubScores::compute(&case.profile, &data).unwrap();
         let scored = score::score(&case.profile, &subs, Extent::Full);
-        let want_report = case.tiers.then(|| tiers::tier_report(&data, &scored, Unit::Account, &BANDS));
+        let want_report = case
+            .tiers
+            .then(|| tiers::tier_report(&data, &scored, Unit::Account, &BANDS));
         let want_sample: Option<BTreeSet<usize>> = case.sample.then(|| {
             let outcome = data.outcome.as_ref().unwrap();
             (0..data.rows)
                 .filter(|&i| {
                     outcome[i] == 1
-                        || churncal::data::controls::controls_kept(SEED, &data.account_name(data.account[i]), RATE)
+                        || churncal::data::controls::controls_kept(
+                            SEED,
+                            &data.account_name(data.account[i]),
+                            RATE,
+                        )
                 })
                 .map(|i| i + 1)
                 .collect()
@@ -686,7 +796,11 @@ fn generated_sql_gives_churncals_results_on_every_engine() {
                     )
                     .unwrap();
                     let bad = compare_tiers(want, &got);
-                    let note = if bad.is_empty() { "identical".into() } else { format!("{} differ", bad.len()) };
+                    let note = if bad.is_empty() {
+                        "identical".into()
+                    } else {
+                        format!("{} differ", bad.len())
+                    };
                     line.mismatches.extend(bad);
                     note
                 }
@@ -696,7 +810,8 @@ fn generated_sql_gives_churncals_results_on_every_engine() {
                 Some(want) => {
                     let t = Table::read(&work.join(format!("{}-sample.{e}.csv", case.name)));
                     let c = t.col("_row");
-                    let got: BTreeSet<usize> = t.rows.iter().map(|r| r[c].parse().unwrap()).collect();
+                    let got: BTreeSet<usize> =
+                        t.rows.iter().map(|r| r[c].parse().unwrap()).collect();
                     if got == *want {
                         format!("identical ({} rows)", got.len())
                     } else {
@@ -724,6 +839,22 @@ fn generated_sql_gives_churncals_results_on_every_engine() {
             }
         }
     }
+    // The snapshots job against the table computed from its definition.
+    for e in &engines {
+        let t = Table::read(&work.join(format!("snapshots.{e}.csv")));
+        let bad = compare_snapshots(&want_snapshots, &t);
+        println!(
+            "snapshots on {e}: {} rows ({} in the reference), {} differences",
+            t.rows.len(),
+            want_snapshots.len(),
+            bad.len()
+        );
+        failures.extend(
+            bad.into_iter()
+                .take(5)
+                .map(|b| format!("snapshots on {e}: {b}")),
+        );
+    }
     // The calibration on an engine's sample of the bundled data lies inside the full
     // fit's bootstrap intervals.
     let case = &cases[0];
@@ -731,13 +862,19 @@ fn generated_sql_gives_churncals_results_on_every_engine() {
     let full = CalibrateParams::default()
         .lambdas(vec![0.0])
         .bootstrap(100)
-        .fit(&case.profile, &data, SubScores::compute(&case.profile, &data).unwrap())
+        .fit(
+            &case.profile,
+            &data,
+            SubScores::compute(&case.profile, &data).unwrap(),
+        )
         .unwrap();
     let engine = engines.last().unwrap();
     let mut req = LoadRequest::for_profile(&case.profile);
     req.roles = case.roles.clone();
     let drawn = data::load(
-        work.join(format!("sample-sample.{engine}.csv")).to_str().unwrap(),
+        work.join(format!("sample-sample.{engine}.csv"))
+            .to_str()
+            .unwrap(),
         &req,
     )
     .unwrap();
@@ -745,9 +882,16 @@ fn generated_sql_gives_churncals_results_on_every_engine() {
         .lambdas(vec![0.0])
         .bootstrap(0)
         .sample_controls(Some(RATE))
-        .fit(&case.profile, &drawn, SubScores::compute(&case.profile, &drawn).unwrap())
+        .fit(
+            &case.profile,
+            &drawn,
+            SubScores::compute(&case.profile, &drawn).unwrap(),
+        )
         .unwrap();
-    println!("\ncalibration on {engine}'s {}-row sample against the full fit ({} rows):", drawn.rows, data.rows);
+    println!(
+        "\ncalibration on {engine}'s {}-row sample against the full fit ({} rows):",
+        drawn.rows, data.rows
+    );
     for (f, s) in full.metrics.iter().zip(&sampled.metrics) {
         let inside = f.weight_ci[0] <= s.ml_weight && s.ml_weight <= f.weight_ci[1];
         println!(
@@ -760,7 +904,10 @@ fn generated_sql_gives_churncals_results_on_every_engine() {
             if inside { "inside" } else { "OUTSIDE" }
         );
         if !inside {
-            failures.push(format!("sampled weight of {} outside the full fit's interval", f.name));
+            failures.push(format!(
+                "sampled weight of {} outside the full fit's interval",
+                f.name
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -777,5 +924,8 @@ fn tiers_counts_refuse_refused_rows() {
     assert!(e.to_string().contains("3 rows were refused"), "{e}");
     std::fs::write(&f, format!("{header}\noverall,,,,ten,10,1,10,,,,,,0,0\n")).unwrap();
     let e = counts::from_counts(&f, &p, Unit::Account, &BANDS).unwrap_err();
-    assert!(e.to_string().contains("row 1, column 'units': value 'ten'"), "{e}");
+    assert!(
+        e.to_string().contains("row 1, column 'units': value 'ten'"),
+        "{e}"
+    );
 }

@@ -167,10 +167,9 @@ pub fn from_counts(
         path: p.clone(),
         message: m,
     };
-    let overall = rows
-        .iter()
-        .find(|r| r.kind == "overall")
-        .ok_or_else(|| mismatch("no 'overall' row: is this the result of `churncal sql tiers`?".into()))?;
+    let overall = rows.iter().find(|r| r.kind == "overall").ok_or_else(|| {
+        mismatch("no 'overall' row: is this the result of `churncal sql tiers`?".into())
+    })?;
     if overall.refused > 0 {
         return Err(mismatch(format!(
             "{} rows were refused (a missing value under missing = \"error\", an unknown label, or \
@@ -181,7 +180,10 @@ pub fn from_counts(
     }
     let names = profile.tier_names();
     let colors = profile.tier_colors();
-    for r in rows.iter().filter(|r| r.kind == "tier" || r.kind == "trend") {
+    for r in rows
+        .iter()
+        .filter(|r| r.kind == "tier" || r.kind == "trend")
+    {
         if !names.contains(&r.label) {
             return Err(mismatch(format!(
                 "tier '{}' is not one of the profile's ({}): were the counts made with this profile?",
@@ -196,7 +198,10 @@ pub fn from_counts(
             return Err(mismatch(format!(
                 "band '{}' is not one of --bands' ({}): pass the bands the query was written with",
                 r.label,
-                bb.iter().map(|b| b.0.as_str()).collect::<Vec<_>>().join(", ")
+                bb.iter()
+                    .map(|b| b.0.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )));
         }
     }
@@ -210,7 +215,11 @@ pub fn from_counts(
     let calibrated = profile.calibration.is_some();
     let has_arr = rows.iter().any(|r| r.kind == "tier" && r.arr.is_some());
     let group = |kind: &str, labels: Vec<(String, f64, f64, String)>| -> Vec<GroupRow> {
-        let all_churned: usize = rows.iter().filter(|r| r.kind == kind).map(|r| r.churned).sum();
+        let all_churned: usize = rows
+            .iter()
+            .filter(|r| r.kind == kind)
+            .map(|r| r.churned)
+            .sum();
         labels
             .into_iter()
             .map(|(label, from, to, color)| {
@@ -277,7 +286,11 @@ pub fn from_counts(
         .map(|((l, f, t), c)| (l, f, t, c))
         .collect();
     let band_rows = group("band", band_labels);
-    let sum_all: f64 = tiers.iter().map(|g| g.mean_score * g.count.units as f64).filter(|x| x.is_finite()).sum();
+    let sum_all: f64 = tiers
+        .iter()
+        .map(|g| g.mean_score * g.count.units as f64)
+        .filter(|x| x.is_finite())
+        .sum();
     let sum_churned: f64 = rows
         .iter()
         .filter(|r| r.kind == "tier")
@@ -334,7 +347,9 @@ fn trend(rows: &[Row], names: &[String], path: &str) -> Result<Vec<TrendRow>, Co
         } else {
             parse::format_day(day)
         };
-        let e = periods.entry(label).or_insert_with(|| (0, 0.0, 0, vec![0; k]));
+        let e = periods
+            .entry(label)
+            .or_insert_with(|| (0, 0.0, 0, vec![0; k]));
         for r in rs {
             let t = names.iter().position(|n| *n == r.label).unwrap_or(0);
             e.0 += r.snapshots;

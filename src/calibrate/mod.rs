@@ -127,7 +127,13 @@ impl CalibrateParams {
             // that a sample drawn there is this one and drawing again keeps all of it.
             let kept: Vec<bool> = (0..data.n_accounts)
                 .into_par_iter()
-                .map(|a| crate::data::controls::controls_kept(self.seed, &data.account_name(a as u32), rate))
+                .map(|a| {
+                    crate::data::controls::controls_kept(
+                        self.seed,
+                        &data.account_name(a as u32),
+                        rate,
+                    )
+                })
                 .collect();
             let before = rows.len();
             let controls = rows.iter().filter(|&&i| outcome[i] == 0).count();

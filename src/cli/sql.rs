@@ -126,9 +126,9 @@ pub fn run(a: Args, _ui: &Ui) -> anyhow::Result<ExitCode> {
             unit: a.unit,
         },
         "sample" => Job::Sample {
-            rate: a
-                .rate
-                .context("the sample job needs --rate, the share of retained accounts to keep (0.2)")?,
+            rate: a.rate.context(
+                "the sample job needs --rate, the share of retained accounts to keep (0.2)",
+            )?,
             seed: a.seed,
         },
         _ => {
@@ -137,7 +137,9 @@ pub fn run(a: Args, _ui: &Ui) -> anyhow::Result<ExitCode> {
                 Horizon::Days(_) => bail!("--every '{}': give months (3m, 1m)", a.every),
             };
             let tables: [String; 5] = a.tables.clone().try_into().map_err(|_| {
-                anyhow::anyhow!("--tables names five tables: accounts,events,invoices,surveys,churns")
+                anyhow::anyhow!(
+                    "--tables names five tables: accounts,events,invoices,surveys,churns"
+                )
             })?;
             Job::Snapshots(SnapshotSpec {
                 start: day("start", &a.start)?,

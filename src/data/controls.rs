@@ -6,7 +6,6 @@
 
 use sha2::{Digest, Sha256};
 
-
 /// Hex digits of the SHA-256 compared with the rate (52 bits: a rate's resolution of
 /// 2e-16, and an exact double).
 pub const SAMPLE_HEX: usize = 13;

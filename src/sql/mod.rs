@@ -24,8 +24,8 @@ mod tiers;
 
 use thiserror::Error;
 
-pub use dialect::Dialect;
 pub use crate::data::controls::{controls_kept, sample_key, SAMPLE_HEX};
+pub use dialect::Dialect;
 pub use snapshots::SnapshotSpec;
 pub use tiers::COUNT_COLUMNS;
 
@@ -138,13 +138,19 @@ impl SqlParams {
     /// Check the parameters.
     pub fn check(&self) -> Result<(), SqlError> {
         if self.table.trim().is_empty() && !matches!(self.job, Job::Snapshots(_)) {
-            return Err(bad("table", "name the table or view that holds the snapshots"));
+            return Err(bad(
+                "table",
+                "name the table or view that holds the snapshots",
+            ));
         }
         match &self.job {
             Job::Tiers { bands, .. } => {
                 crate::analysis::tiers::check_bands(bands).map_err(|m| bad("bands", &m))?;
                 if self.columns.outcome.is_none() {
-                    return Err(bad("outcome", "the tiers job counts churn: name the outcome column"));
+                    return Err(bad(
+                        "outcome",
+                        "the tiers job counts churn: name the outcome column",
+                    ));
                 }
             }
             Job::Sample { rate, .. } => {

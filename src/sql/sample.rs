@@ -27,4 +27,3 @@ pub(super) fn query(p: &SqlParams, rate: f64, seed: u64) -> String {
         d.bytes_less(&prefix, &d.string(&t))
     )
 }
-

@@ -116,7 +116,11 @@ pub(super) fn query(profile: &Profile, p: &SqlParams, ending: Ending) -> Result<
                 continue;
             }
             num.push(format!("{} * COALESCE({}, 0)", d.num(w), s(k)));
-            den.push(format!("CASE WHEN {} IS NULL THEN 0 ELSE {} END", s(k), d.num(w)));
+            den.push(format!(
+                "CASE WHEN {} IS NULL THEN 0 ELSE {} END",
+                s(k),
+                d.num(w)
+            ));
         }
         (sum(&num), format!("CAST({} AS {})", sum(&den), d.double()))
     };
@@ -295,12 +299,7 @@ fn subscore(d: Dialect, m: &Metric, x: &str) -> Result<String, SqlError> {
         Transform::Log { lo, hi } => {
             let (a, b) = (lo.ln_1p(), hi.ln_1p());
             let w = format!("LEAST(GREATEST({x}, {}), {})", n(*lo), n(*hi));
-            clamp100(format!(
-                "100 * ({} - {}) / {}",
-                d.ln_1p(&w),
-                n(a),
-                n(b - a)
-            ))
+            clamp100(format!("100 * ({} - {}) / {}", d.ln_1p(&w), n(a), n(b - a)))
         }
         Transform::Points { map } => {
             let first = map[0];
@@ -328,7 +327,11 @@ fn subscore(d: Dialect, m: &Metric, x: &str) -> Result<String, SqlError> {
         Transform::Percentile { breaks } => {
             let k = breaks.len();
             let step = 100.0 / (k - 1) as f64;
-            let mut e = format!("CASE WHEN {x} < {} THEN 0 WHEN {x} > {} THEN 100", n(breaks[0]), n(breaks[k - 1]));
+            let mut e = format!(
+                "CASE WHEN {x} < {} THEN 0 WHEN {x} > {} THEN 100",
+                n(breaks[0]),
+                n(breaks[k - 1])
+            );
             // A value on a run of tied breaks gets the run's middle rank.
             let mut i = 0;
             while i < k {
@@ -493,6 +496,10 @@ fn tier_mins(d: Dialect, profile: &Profile, q: &mut String) -> Vec<String> {
         .enumerate()
         .map(|(i, e)| format!("{e} AS cc_min{i}"))
         .collect();
-    let _ = write!(q, ",\ncc_cuts AS (\n  SELECT\n    {}\n)", cols.join(",\n    "));
+    let _ = write!(
+        q,
+        ",\ncc_cuts AS (\n  SELECT\n    {}\n)",
+        cols.join(",\n    ")
+    );
     (0..n).map(|i| format!("cc_min{i}")).collect()
 }

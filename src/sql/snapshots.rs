@@ -58,7 +58,10 @@ impl SnapshotSpec {
             return Err(bad("end", "the last date comes before the first"));
         }
         if self.every_months == 0 || self.horizon_days == 0 || self.window_days == 0 {
-            return Err(bad("every", "the step, the horizon and the window must be positive"));
+            return Err(bad(
+                "every",
+                "the step, the horizon and the window must be positive",
+            ));
         }
         if self.dates().len() > 10_000 {
             return Err(bad("every", "more than 10,000 snapshot dates"));
@@ -75,7 +78,9 @@ impl SnapshotSpec {
         let at_end = month_end(self.start);
         let mut out = Vec::new();
         for i in 0.. {
-            let Some(mut d) = self.start.checked_add_months(Months::new(i * self.every_months))
+            let Some(mut d) = self
+                .start
+                .checked_add_months(Months::new(i * self.every_months))
             else {
                 break;
             };

@@ -7,7 +7,10 @@ fn literals_keep_every_bit() {
     assert_eq!(d.num(3.0), "3");
     assert_eq!(d.num(-12.0), "(-12)");
     assert_eq!(d.num(0.1), "CAST('0.1' AS DOUBLE)");
-    assert_eq!(Dialect::Postgres.num(1e-300), "CAST('1e-300' AS DOUBLE PRECISION)");
+    assert_eq!(
+        Dialect::Postgres.num(1e-300),
+        "CAST('1e-300' AS DOUBLE PRECISION)"
+    );
     assert_eq!(d.num(-0.0), "CAST('-0.0' AS DOUBLE)");
     assert_eq!(d.num(1e17), "CAST('1e17' AS DOUBLE)");
     for x in [0.1, 1.0 / 3.0, 2.0f64.sqrt() * 1e-7, 123456.789e200] {
@@ -21,7 +24,10 @@ fn literals_keep_every_bit() {
 fn names_and_texts_are_quoted_per_dialect() {
     assert_eq!(Dialect::Spark.ident("a`b"), "`a``b`");
     assert_eq!(Dialect::Postgres.ident("Plan \"X\""), "\"Plan \"\"X\"\"\"");
-    assert_eq!(Dialect::DuckDb.table("cs.snap shots"), "\"cs\".\"snap shots\"");
+    assert_eq!(
+        Dialect::DuckDb.table("cs.snap shots"),
+        "\"cs\".\"snap shots\""
+    );
     assert_eq!(Dialect::Postgres.string("it's \\ ok"), "'it''s \\ ok'");
     assert_eq!(Dialect::Spark.string("it's \\ ok"), "'it''s \\\\ ok'");
     assert_eq!(Dialect::parse("Databricks"), Some(Dialect::Spark));
@@ -71,7 +77,13 @@ fn snapshot_dates_keep_month_ends() {
     let got: Vec<String> = spec.dates().iter().map(|x| x.to_string()).collect();
     assert_eq!(
         got,
-        ["2023-03-31", "2023-06-30", "2023-09-30", "2023-12-31", "2024-03-31"]
+        [
+            "2023-03-31",
+            "2023-06-30",
+            "2023-09-30",
+            "2023-12-31",
+            "2024-03-31"
+        ]
     );
     let spec = SnapshotSpec::quarterly(d("2023-01-15"), d("2023-07-14"));
     assert_eq!(spec.dates().len(), 2);

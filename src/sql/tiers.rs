@@ -73,15 +73,31 @@ pub(super) fn query(
     let m = bands.len();
     let mut band = String::from("CASE");
     // Best first in the labels; from the bottom: ≤ c1, then each c_{i-1}–c_i, then ≥ c_m.
-    let _ = write!(band, " WHEN score <= {} THEN {}", d.num(bands[0]), d.string(&bb[m].0));
+    let _ = write!(
+        band,
+        " WHEN score <= {} THEN {}",
+        d.num(bands[0]),
+        d.string(&bb[m].0)
+    );
     for i in 1..m {
-        let _ = write!(band, " WHEN score < {} THEN {}", d.num(bands[i]), d.string(&bb[m - i].0));
+        let _ = write!(
+            band,
+            " WHEN score < {} THEN {}",
+            d.num(bands[i]),
+            d.string(&bb[m - i].0)
+        );
     }
     let _ = write!(band, " ELSE {} END", d.string(&bb[0].0));
-    let _ = write!(q, "cc_b AS (\n  SELECT cc_k.*, {band} AS cc_band FROM cc_k WHERE score IS NOT NULL\n)\n");
+    let _ = write!(
+        q,
+        "cc_b AS (\n  SELECT cc_k.*, {band} AS cc_band FROM cc_k WHERE score IS NOT NULL\n)\n"
+    );
 
     let acc = match &p.columns.account {
-        Some(a) => format!("COUNT(DISTINCT CASE WHEN cc_unit = 1 THEN {} END)", d.ident(a)),
+        Some(a) => format!(
+            "COUNT(DISTINCT CASE WHEN cc_unit = 1 THEN {} END)",
+            d.ident(a)
+        ),
         None => "SUM(cc_unit)".into(),
     };
     let nd = format!("CAST(NULL AS {})", d.double());
@@ -172,6 +188,10 @@ pub(super) fn query(
             text = d.text()
         ));
     }
-    let _ = write!(q, "{}\nORDER BY kind, label, period;\n", parts.join("\nUNION ALL\n"));
+    let _ = write!(
+        q,
+        "{}\nORDER BY kind, label, period;\n",
+        parts.join("\nUNION ALL\n")
+    );
     Ok(q)
 }

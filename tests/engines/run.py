@@ -56,6 +56,8 @@ def load_duckdb(con, case, work):
     t = case["table"]
     if path.endswith(".parquet"):
         src = f"read_parquet('{path}')"
+    elif case.get("auto"):
+        src = f"read_csv('{path}', header = true)"
     else:
         src = f"read_csv('{path}', all_varchar = true, header = true)"
     cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()]
@@ -71,7 +73,8 @@ def load_duckdb(con, case, work):
             sel.append(f"CAST(NULLIF(TRIM(CAST({q} AS VARCHAR)), '') AS {ty}) AS {q}")
     con.execute("SET preserve_insertion_order = true")
     con.execute(
-        f'CREATE OR REPLACE TABLE "{t}" AS SELECT CAST(row_number() OVER () AS BIGINT) AS _row, '
+        f'CREATE OR REPLACE TABLE "{t}" AS SELECT '
+        + ("" if case.get("auto") else "CAST(row_number() OVER () AS BIGINT) AS _row, ")
         + ", ".join(sel)
         + f" FROM {src}"
     )
@@ -257,15 +260,29 @@ def main():
             engines.append(pg)
         for case in manifest["cases"]:
             t0 = time.time()
-            parquet = load_duckdb(con, case, work)
-            load_s = {"duckdb": time.time() - t0}
-            for e in engines[1:]:
-                t1 = time.time()
-                if e is pg:
-                    pg.load_from(con, case)
-                else:
-                    e.load(case, parquet)
-                load_s[e.name] = time.time() - t1
+            # Raw tables (the snapshots job): read with DuckDB's own typing, then the same
+            # typed tables everywhere.
+            for name, path in case.get("tables", {}).items():
+                raw = {"name": name, "table": name, "data": path, "types": {}, "auto": True}
+                pq = load_duckdb(con, raw, work)
+                for e in engines[1:]:
+                    if e is pg:
+                        pg.load_from(con, raw)
+                    else:
+                        e.load(raw, pq)
+            if "data" not in case:
+                parquet = None
+                load_s = {e.name: 0.0 for e in engines}
+            else:
+                parquet = load_duckdb(con, case, work)
+                load_s = {"duckdb": time.time() - t0}
+                for e in engines[1:]:
+                    t1 = time.time()
+                    if e is pg:
+                        pg.load_from(con, case)
+                    else:
+                        e.load(case, parquet)
+                    load_s[e.name] = time.time() - t1
             for job in case["jobs"]:
                 for e in engines:
                     if e.name not in job["sql"]:
