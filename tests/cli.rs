@@ -1556,3 +1556,106 @@ fn an_unreadable_file_names_its_cause_once() {
         assert_eq!(err.matches("os error 2").count(), 1, "{err}");
     }
 }
+
+#[test]
+fn sql_writes_a_query_and_refuses_bad_flags_with_status_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = churncal(dir.path())
+        .args(["sql", "score", "--dialect", "duckdb", "--table", "cs.snaps"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let sql = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        sql.contains("FROM \"cs\".\"snaps\"") && sql.contains("AS refused"),
+        "{sql}"
+    );
+    for (args, says) in [
+        (
+            vec!["sql", "score", "--dialect", "mysql"],
+            "unknown dialect 'mysql'",
+        ),
+        (vec!["sql", "sample", "--dialect", "spark"], "needs --rate"),
+        (
+            vec!["sql", "sample", "--dialect", "spark", "--rate", "2"],
+            "must lie in (0, 1]",
+        ),
+        (
+            vec![
+                "sql",
+                "snapshots",
+                "--dialect",
+                "postgres",
+                "--start",
+                "2024-03-31",
+                "--end",
+                "2025-03-31",
+                "--horizon",
+                "3m",
+            ],
+            "give days or weeks",
+        ),
+        (
+            vec![
+                "sql",
+                "snapshots",
+                "--dialect",
+                "postgres",
+                "--start",
+                "2024-03-31",
+            ],
+            "needs --end",
+        ),
+        (
+            vec!["sql", "tiers", "--dialect", "spark", "--bands", "50,30"],
+            "strictly increasing",
+        ),
+    ] {
+        let out = churncal(dir.path()).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+    // An existing file is kept without --force.
+    std::fs::write(dir.path().join("q.sql"), "mine").unwrap();
+    let out = churncal(dir.path())
+        .args(["sql", "score", "--dialect", "spark", "--out", "q.sql"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("q.sql")).unwrap(),
+        "mine"
+    );
+    churncal(dir.path())
+        .args([
+            "sql",
+            "score",
+            "--dialect",
+            "spark",
+            "--out",
+            "q.sql",
+            "--force",
+        ])
+        .assert()
+        .success();
+    assert!(std::fs::read_to_string(dir.path().join("q.sql"))
+        .unwrap()
+        .contains("`snapshots`"));
+}
+
+#[test]
+fn tiers_counts_refuses_a_file_that_is_not_counts() {
+    // The counts of real engines are read back in tests/engines.rs; here the refusal.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("counts.csv"), "kind,label\noverall,\n").unwrap();
+    let out = churncal(dir.path())
+        .args(["tiers", "--counts", "counts.csv", "--out", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("no column 'period'"));
+    assert!(!dir.path().join("x").exists());
+}

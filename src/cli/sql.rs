@@ -39,13 +39,13 @@ pub struct Args {
     /// Profile: a .toml or .json file (a calibrated one adds P(churn)), or a preset name.
     #[arg(short, long, value_name = "PROFILE", default_value = profile::presets::DEFAULT_PRESET)]
     profile: String,
-    /// Account id column [default: account_id].
+    /// Account id column (needed by sample).
     #[arg(long, value_name = "COL", default_value = "account_id")]
     id_col: String,
-    /// Snapshot date column [default: snapshot_date; "" for none].
+    /// Snapshot date column ("" for none).
     #[arg(long, value_name = "COL", default_value = "snapshot_date")]
     date_col: String,
-    /// Outcome column (0/1, true/false, yes/no, churned/renewed) [default: churned].
+    /// Outcome column: 0/1, true/false, yes/no, churned/renewed (tiers, sample).
     #[arg(long, value_name = "COL", default_value = "churned")]
     outcome_col: String,
     /// Segment columns carried into the score table, comma-separated.
@@ -83,7 +83,7 @@ pub struct Args {
     #[arg(long, value_name = "Nd", default_value = "30d")]
     window: String,
     /// snapshots: raw table names for accounts, events, invoices, surveys, churns.
-    #[arg(long, value_name = "A,E,I,S,C", value_delimiter = ',', num_args = 5,
+    #[arg(long, value_name = "A,E,I,S,C", value_delimiter = ',',
           default_values_t = ["accounts", "events", "invoices", "surveys", "churns"].map(String::from).to_vec())]
     tables: Vec<String>,
     /// Write the query to FILE instead of standard output.
