@@ -124,17 +124,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     let md = report::tiers_markdown(&r, &ctx, proposal.as_ref());
     let csv = report::tiers_csv(&r, proposal.as_ref());
     let json = report::tiers_json(&r, &ctx, proposal.as_ref());
-    let sub = format!(
-        "'{}' on {}: {} rows ({}), {} churned",
-        profile.name,
-        ctx.data,
-        r.units,
-        match a.unit {
-            Unit::Account => "accounts' renewal decisions",
-            Unit::Snapshot => "snapshots",
-        },
-        r.churned
-    );
+    let sub = subtitle(&profile.name, &ctx.data, &r, a.unit);
     if let Some((path, toml)) = &proposed_toml {
         output::write_atomic(path, toml.as_bytes(), a.force)
             .with_context(|| format!("writing {}", path.display()))?;
@@ -142,6 +132,19 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     write_tier_files(&out_dir, &sub, &r, md, csv, json)?;
     print_summary(&data.source, &r, proposal.as_ref(), a.unit, &out_dir, ui);
     Ok(ExitCode::SUCCESS)
+}
+
+/// The charts' subtitle: profile, data, rows counted, churned.
+fn subtitle(profile: &str, data: &str, r: &tiers::TierReport, unit: Unit) -> String {
+    format!(
+        "'{profile}' on {data}: {} rows ({}), {} churned",
+        r.units,
+        match unit {
+            Unit::Account => "accounts' renewal decisions",
+            Unit::Snapshot => "snapshots",
+        },
+        r.churned
+    )
 }
 
 /// The report's files: the table as Markdown, CSV and JSON, and the two charts.
@@ -194,17 +197,7 @@ fn run_counts(a: &Args, counts: &std::path::Path, ui: &Ui) -> anyhow::Result<Exi
     let md = report::tiers_markdown(&r, &ctx, None);
     let csv = report::tiers_csv(&r, None);
     let json = report::tiers_json(&r, &ctx, None);
-    let sub = format!(
-        "'{}' on {} (counts): {} rows ({}), {} churned",
-        profile.name,
-        ctx.data,
-        r.units,
-        match a.unit {
-            Unit::Account => "accounts' renewal decisions",
-            Unit::Snapshot => "snapshots",
-        },
-        r.churned
-    );
+    let sub = subtitle(&profile.name, &format!("{} (counts)", ctx.data), &r, a.unit);
     write_tier_files(&out_dir, &sub, &r, md, csv, json)?;
     print_summary(&ctx.data, &r, None, a.unit, &out_dir, ui);
     Ok(ExitCode::SUCCESS)
