@@ -6,7 +6,7 @@
 # Parquet copy); the score table goes to Parquet everywhere.
 #
 # Usage: benches/engines.sh DATA.parquet PROFILE [RUNS]   (after `cargo build --release`
-# and .ci/engines)
+# and .ci/engines); JOBS="score" and ENGINES="spark" narrow the engine runs.
 set -euo pipefail
 data=$(realpath "$1"); profile=$(realpath "$2"); runs=${3:-3}
 cd "$(dirname "$0")/.."
@@ -26,9 +26,9 @@ print(json.dumps(t))
 PY
 )
 jobs=""
-for job in score tiers; do
+for job in ${JOBS:-score tiers}; do
   sqls=""; outs=""
-  for e in duckdb spark; do
+  for e in ${ENGINES:-duckdb spark}; do
     extra=""; [ "$job" = tiers ] && extra="--unit snapshot --arr-col arr"
     "$bin" sql $job --dialect $e --table snapshots --profile "$profile" $extra > "$work/$job.$e.sql"
     sqls="$sqls\"$e\": \"$work/$job.$e.sql\","
