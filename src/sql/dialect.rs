@@ -69,8 +69,13 @@ impl Dialect {
         out
     }
 
-    /// A table name as given: each dot-separated part quoted.
+    /// A table name as given: each dot-separated part quoted; a Jinja expression
+    /// (`{{ ref('snapshots') }}`, for a dbt model) is left for its renderer, as written.
     pub fn table(self, name: &str) -> String {
+        let t = name.trim();
+        if t.starts_with("{{") && t.ends_with("}}") {
+            return t.to_string();
+        }
         name.split('.')
             .map(|p| self.ident(p.trim()))
             .collect::<Vec<_>>()

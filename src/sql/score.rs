@@ -238,7 +238,9 @@ pub(super) fn query(profile: &Profile, p: &SqlParams, ending: Ending) -> Result<
                 "CASE WHEN {top}.l > 0 THEN element_at(array({}), 1 - {top}.k) END AS reason_{r}",
                 names.join(", ")
             ));
-            out.push(format!("CASE WHEN {top}.l > 0 THEN {top}.l END AS reason_{r}_points"));
+            out.push(format!(
+                "CASE WHEN {top}.l > 0 THEN {top}.l END AS reason_{r}_points"
+            ));
             continue;
         }
         let mut name = String::from("CASE");

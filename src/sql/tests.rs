@@ -28,6 +28,10 @@ fn names_and_texts_are_quoted_per_dialect() {
         Dialect::DuckDb.table("cs.snap shots"),
         "\"cs\".\"snap shots\""
     );
+    assert_eq!(
+        Dialect::Spark.table(" {{ ref('snapshots') }} "),
+        "{{ ref('snapshots') }}"
+    );
     assert_eq!(Dialect::Postgres.string("it's \\ ok"), "'it''s \\ ok'");
     assert_eq!(Dialect::Spark.string("it's \\ ok"), "'it''s \\\\ ok'");
     assert_eq!(Dialect::parse("Databricks"), Some(Dialect::Spark));
