@@ -286,10 +286,10 @@ pub fn from_counts(
         .map(|((l, f, t), c)| (l, f, t, c))
         .collect();
     let band_rows = group("band", band_labels);
-    let sum_all: f64 = tiers
+    let sum_all: f64 = rows
         .iter()
-        .map(|g| g.mean_score * g.count.units as f64)
-        .filter(|x| x.is_finite())
+        .filter(|r| r.kind == "tier")
+        .filter_map(|r| r.score_sum)
         .sum();
     let sum_churned: f64 = rows
         .iter()

@@ -15,30 +15,28 @@ pub fn sample_key(seed: u64, account: &str) -> String {
     format!("{seed}:{account}")
 }
 
-/// The rate as the 13-hex-digit threshold a hash prefix must fall below; `None` keeps
-/// every account (rate 1).
+/// The rate as the integer a 52-bit hash prefix must fall below; `None` keeps every
+/// account (rate 1).
+fn threshold_bits(rate: f64) -> Option<u64> {
+    (rate < 1.0).then(|| (rate * (1u64 << (4 * SAMPLE_HEX)) as f64).floor() as u64)
+}
+
+/// The rate as the 13-hex-digit threshold a hash prefix must fall below (what the SQL
+/// compares as text); `None` keeps every account (rate 1).
 pub fn threshold(rate: f64) -> Option<String> {
-    if rate >= 1.0 {
-        return None;
-    }
-    let scale = (1u64 << (4 * SAMPLE_HEX)) as f64;
-    let t = (rate * scale).floor() as u64;
-    Some(format!("{t:0width$x}", width = SAMPLE_HEX))
+    threshold_bits(rate).map(|t| format!("{t:0width$x}", width = SAMPLE_HEX))
 }
 
 /// Whether `account`'s retained snapshots are kept in a case-control sample at `rate`
 /// with `seed`: the first 13 hex digits of SHA-256(`"<seed>:<account>"`) below
-/// `rate × 16^13`.
+/// `rate × 16^13`, compared here as the number they spell.
 pub fn controls_kept(seed: u64, account: &str, rate: f64) -> bool {
-    let Some(t) = threshold(rate) else {
+    let Some(t) = threshold_bits(rate) else {
         return true;
     };
     let digest = Sha256::digest(sample_key(seed, account).as_bytes());
-    let mut hex = String::with_capacity(2 * 7);
-    for b in &digest[..7] {
-        hex.push_str(&format!("{b:02x}"));
-    }
-    hex[..SAMPLE_HEX] < *t
+    let first: [u8; 8] = digest[..8].try_into().expect("a SHA-256 has 32 bytes");
+    (u64::from_be_bytes(first) >> (64 - 4 * SAMPLE_HEX)) < t
 }
 
 #[cfg(test)]
