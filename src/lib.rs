@@ -50,6 +50,7 @@ pub mod audit;
 pub mod calibrate;
 pub mod data;
 pub mod explain;
+pub mod learn;
 pub mod output;
 pub mod pack;
 pub mod profile;

@@ -176,6 +176,16 @@ impl Profile {
         for m in &self.metrics {
             check_weight("metric", &m.name, m.weight)?;
             check_transform(&m.name, &m.transform)?;
+            if let Missing::Score(v) = m.missing {
+                if !(0.0..=100.0).contains(&v) {
+                    return Err(ProfileError::BadTransform {
+                        metric: m.name.clone(),
+                        message: format!(
+                            "missing = {v}: a missing value's sub-score runs from 0 to 100"
+                        ),
+                    });
+                }
+            }
         }
         if self.metrics.iter().all(|m| m.weight == 0.0) {
             return Err(ProfileError::AllZeroWeights {

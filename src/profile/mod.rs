@@ -222,9 +222,8 @@ pub enum InputKind {
     Boolean,
 }
 
-/// The missing-value policy of a metric.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// The missing-value policy of a metric: a word, or the sub-score itself as a number.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub enum Missing {
     /// The metric drops out and the other weights are renormalised for that snapshot.
     #[default]
@@ -235,6 +234,78 @@ pub enum Missing {
     Worst,
     /// A missing value is an error.
     Error,
+    /// This sub-score (0–100, direction already applied): written by
+    /// `calibrate --learn-transforms` where missing values carry their own churn signal.
+    Score(f64),
+}
+
+impl Missing {
+    /// The policy's name (`score` for a number).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Missing::Redistribute => "redistribute",
+            Missing::Neutral => "neutral",
+            Missing::Worst => "worst",
+            Missing::Error => "error",
+            Missing::Score(_) => "score",
+        }
+    }
+}
+
+impl std::fmt::Display for Missing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Missing::Score(s) => write!(f, "sub-score {s}"),
+            other => f.write_str(other.name()),
+        }
+    }
+}
+
+impl Serialize for Missing {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Missing::Score(v) => s.serialize_f64(*v),
+            other => s.serialize_str(other.name()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Missing {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Missing;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(
+                    "\"redistribute\", \"neutral\", \"worst\", \"error\" or a sub-score from 0 to 100",
+                )
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Missing, E> {
+                Ok(match v {
+                    "redistribute" => Missing::Redistribute,
+                    "neutral" => Missing::Neutral,
+                    "worst" => Missing::Worst,
+                    "error" => Missing::Error,
+                    _ => {
+                        return Err(E::unknown_variant(
+                            v,
+                            &["redistribute", "neutral", "worst", "error"],
+                        ))
+                    }
+                })
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Missing, E> {
+                Ok(Missing::Score(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Missing, E> {
+                Ok(Missing::Score(v as f64))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Missing, E> {
+                Ok(Missing::Score(v as f64))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// The score → churn probability map, and where it came from.

@@ -310,6 +310,7 @@ pub(super) fn metric_column(
         Missing::Redistribute => f64::NAN,
         Missing::Neutral => 50.0,
         Missing::Worst => 0.0,
+        Missing::Score(v) => v,
         Missing::Error => {
             let first_missing = match &values {
                 Values::Numbers(v) => v.iter().position(|x| x.is_nan()),

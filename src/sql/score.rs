@@ -83,6 +83,7 @@ pub(super) fn query(profile: &Profile, p: &SqlParams, ending: Ending) -> Result<
             Missing::Redistribute | Missing::Error => "NULL".to_string(),
             Missing::Neutral => "50".into(),
             Missing::Worst => "0".into(),
+            Missing::Score(v) => d.num(v),
         };
         let e = subscore(d, m, &v(k))?;
         // Typed as a double: PostgreSQL divides integers (a categories score) as integers.

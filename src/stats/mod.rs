@@ -14,6 +14,7 @@ pub mod association;
 pub mod binning;
 pub mod evaluation;
 pub mod linalg;
+pub mod logistic;
 
 use rayon::prelude::*;
 

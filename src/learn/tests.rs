@@ -1,0 +1,183 @@
+use super::*;
+use crate::profile::{Metric, Profile};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+
+fn metric(name: &str, direction: Direction, transform: Transform) -> Metric {
+    Metric {
+        name: name.into(),
+        column: name.into(),
+        group: None,
+        weight: 50.0,
+        direction,
+        transform,
+        missing: Missing::Redistribute,
+        calibration: None,
+    }
+}
+
+fn profile(metrics: Vec<Metric>) -> Profile {
+    let mut p = crate::profile::presets::preset("three-dimensions").unwrap();
+    p.metrics = metrics;
+    p.groups = Vec::new();
+    p
+}
+
+/// 20,000 rows: `logins` (0–40) with churn 30 % below 5, 10 % from 5 to 15, 3 % above;
+/// `plan` with churn by label; `dpd` with churn rising with days past due (declared
+/// higher-is-better: contradicted); `gap` missing for 20 % of rows, who churn at 40 %.
+fn world() -> (Profile, Arc<Snapshots>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let n = 20_000;
+    let (mut logins, mut plan, mut dpd, mut gap, mut y) =
+        (vec![], vec![], vec![], vec![], vec![]);
+    for _ in 0..n {
+        let l = rng.random_range(0..=40) as f64;
+        let c = rng.random_range(0..4u32);
+        let d = rng.random_range(0..=90) as f64;
+        let missing_gap = rng.random::<f64>() < 0.2;
+        let mut p: f64 = if l < 5.0 {
+            0.30
+        } else if l < 15.0 {
+            0.10
+        } else {
+            0.03
+        };
+        p += [0.0, 0.05, 0.10, 0.0][c as usize];
+        p += d / 900.0;
+        if missing_gap {
+            p = 0.4;
+        }
+        logins.push(l);
+        plan.push(c);
+        dpd.push(d);
+        gap.push(if missing_gap {
+            f64::NAN
+        } else {
+            rng.random_range(0.0..1.0)
+        });
+        y.push((rng.random::<f64>() < p) as u8);
+    }
+    let labels: Vec<String> = ["basic", "plus", "pro", "team"].map(String::from).to_vec();
+    let mut data = Snapshots::from_metrics(
+        "world",
+        vec![
+            ("logins".into(), MetricColumn::Numeric(logins)),
+            (
+                "plan".into(),
+                MetricColumn::Text {
+                    codes: plan,
+                    labels: labels.clone(),
+                },
+            ),
+            ("dpd".into(), MetricColumn::Numeric(dpd)),
+            ("gap".into(), MetricColumn::Numeric(gap)),
+        ],
+    );
+    data.outcome = Some(y);
+    let cats: BTreeMap<String, f64> = labels.iter().map(|l| (l.clone(), 50.0)).collect();
+    let p = profile(vec![
+        metric(
+            "logins",
+            Direction::HigherIsBetter,
+            Transform::Linear { lo: 0.0, hi: 40.0 },
+        ),
+        metric("plan", Direction::HigherIsBetter, Transform::Categories { map: cats }),
+        metric(
+            "dpd",
+            Direction::HigherIsBetter,
+            Transform::Linear { lo: 0.0, hi: 90.0 },
+        ),
+        metric(
+            "gap",
+            Direction::HigherIsBetter,
+            Transform::Linear { lo: 0.0, hi: 1.0 },
+        ),
+    ]);
+    (p, Arc::new(data))
+}
+
+#[test]
+fn steps_are_found_and_written_as_readable_points() {
+    let (p, data) = world();
+    let learned = LearnParams::default().learner(&p, data).unwrap().learn(None);
+    learned.profile.check().unwrap();
+    let logins = &learned.metrics[0];
+    assert_eq!(logins.kind, "numeric");
+    assert!(logins.monotone);
+    // The true steps at 5 and 15 are found within one quantile pre-bin (2 logins).
+    let Transform::Points { map } = &learned.profile.metrics[0].transform else {
+        panic!("points")
+    };
+    let xs: Vec<f64> = map.iter().map(|p| p[0]).collect();
+    for step in [5.0, 15.0] {
+        assert!(xs.iter().any(|x| (x - step).abs() <= 2.0), "{step}: {map:?}");
+    }
+    assert!(xs.iter().all(|x| x.fract() == 0.0), "integer data, integer edges: {xs:?}");
+    assert!(logins.bins.len() <= 5);
+    // Healthiest bin last, at 100; the first at 0.
+    assert_eq!(logins.bins[0].points, 0.0);
+    assert_eq!(logins.bins.last().unwrap().points, 100.0);
+}
+
+#[test]
+fn labels_get_points_by_churn_and_contradicted_directions_are_reported() {
+    let (p, data) = world();
+    let learned = LearnParams::default().learner(&p, data.clone()).unwrap().learn(None);
+    let Transform::Categories { map } = &learned.profile.metrics[1].transform else {
+        panic!("categories")
+    };
+    // pro churns most, basic and team least.
+    assert!(map["pro"] < map["plus"] && map["plus"] < map["basic"], "{map:?}");
+    let dpd = &learned.metrics[2];
+    assert!(dpd.conflict && !dpd.flipped, "{dpd:?}");
+    assert_eq!(learned.profile.metrics[2].direction, Direction::HigherIsBetter);
+    // With the flag, flipped and said so.
+    let flipped = LearnParams::default()
+        .flip(true)
+        .learner(&p, data)
+        .unwrap()
+        .learn(None);
+    assert!(flipped.metrics[2].flipped);
+    assert_eq!(flipped.profile.metrics[2].direction, Direction::LowerIsBetter);
+    assert!(flipped.metrics[2].bins.len() >= 2);
+}
+
+#[test]
+fn missing_values_with_their_own_churn_get_their_own_score() {
+    let (p, data) = world();
+    let learned = LearnParams::default().learner(&p, data).unwrap().learn(None);
+    let gap = &learned.metrics[3];
+    let m = gap.missing.as_ref().unwrap();
+    assert!(m.p_value < 1e-6);
+    // 40 % churn when missing: worse than any present bin.
+    assert_eq!(learned.profile.metrics[3].missing, Missing::Score(0.0));
+    // The text round-trips.
+    let toml = crate::profile::io::to_toml(&learned.profile);
+    assert!(toml.contains("missing = 0"), "{toml}");
+    let back: Profile = toml::from_str(&toml).unwrap();
+    assert_eq!(back.metrics[3].missing, Missing::Score(0.0));
+}
+
+#[test]
+fn weights_are_repeated_rows() {
+    let (p, data) = world();
+    let l = LearnParams::default().learner(&p, data.clone()).unwrap();
+    let twice = l.learn(Some(&vec![2.0; data.rows]));
+    let once = l.learn(None);
+    assert_eq!(twice.profile, once.profile);
+    // Zero weights leave rows out.
+    let mut w = vec![1.0; data.rows];
+    w[..10_000].fill(0.0);
+    let half = l.learn(Some(&w));
+    assert!(half.metrics[0].bins.iter().map(|b| b.rows).sum::<f64>() <= 10_000.0);
+}
+
+#[test]
+fn bad_parameters_are_refused() {
+    assert!(LearnParams::default().max_bins(0).check().is_err());
+    assert!(LearnParams::default().min_bin_share(0.9).check().is_err());
+    assert!(LearnParams::default().prior_rows(-1.0).check().is_err());
+    assert!(LearnParams::default().check().is_ok());
+}
