@@ -21,9 +21,22 @@ pub enum Encoding {
 
 /// One metric's encoding as learned from training rows.
 enum Coder<'a> {
-    Linear { v: &'a [f64], mean: f64, sd: f64, missing: bool },
-    Binned { v: &'a [f64], edges: Vec<f64>, missing: bool },
-    Labels { codes: &'a [u32], keep: Vec<u32>, missing: bool },
+    Linear {
+        v: &'a [f64],
+        mean: f64,
+        sd: f64,
+        missing: bool,
+    },
+    Binned {
+        v: &'a [f64],
+        edges: Vec<f64>,
+        missing: bool,
+    },
+    Labels {
+        codes: &'a [u32],
+        keep: Vec<u32>,
+        missing: bool,
+    },
 }
 
 impl Coder<'_> {
@@ -38,7 +51,12 @@ impl Coder<'_> {
     fn write(&self, i: usize, out: &mut [f64]) {
         out.fill(0.0);
         match self {
-            Coder::Linear { v, mean, sd, missing } => {
+            Coder::Linear {
+                v,
+                mean,
+                sd,
+                missing,
+            } => {
                 if v[i].is_nan() {
                     if *missing {
                         out[1] = 1.0;
@@ -80,8 +98,11 @@ impl Coder<'_> {
 fn coder<'a>(col: &'a MetricColumn, train: &[usize], enc: Encoding) -> Coder<'a> {
     match col {
         MetricColumn::Numeric(v) => {
-            let mut present: Vec<f64> =
-                train.iter().map(|&i| v[i]).filter(|x| !x.is_nan()).collect();
+            let mut present: Vec<f64> = train
+                .iter()
+                .map(|&i| v[i])
+                .filter(|x| !x.is_nan())
+                .collect();
             let missing = present.len() < train.len();
             match enc {
                 Encoding::Linear => {

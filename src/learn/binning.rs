@@ -113,7 +113,10 @@ impl Bins {
     /// Likelihood-ratio statistic `G` of the bins against a single bin (twice the
     /// log-likelihood gained by the bins' own event rates).
     pub fn g_statistic(&self) -> f64 {
-        let (te, tn) = (self.events.iter().sum::<f64>(), self.nonevents.iter().sum::<f64>());
+        let (te, tn) = (
+            self.events.iter().sum::<f64>(),
+            self.nonevents.iter().sum::<f64>(),
+        );
         let p = te / (te + tn);
         let mut g = 0.0;
         for b in 0..self.len() {
@@ -305,9 +308,7 @@ pub fn optimal_merge(pre: &Bins, trend: Trend, c: &Constraints) -> Vec<usize> {
             }
         }
     }
-    let ok_bin = |s: usize, e: usize| {
-        size[e][s] >= c.min_bin_size && evs[e][s] >= c.min_bin_events
-    };
+    let ok_bin = |s: usize, e: usize| size[e][s] >= c.min_bin_size && evs[e][s] >= c.min_bin_events;
     let max_bins = c.max_bins.max(1).min(n);
     // best[e][s][m][phase]: the largest divergence of pre-bins 0..=e in m + 1 bins, the
     // last being s..=e; phase 1 once a peak (valley) trend has turned.
@@ -497,16 +498,17 @@ mod tests {
         let totals = (170.0, 330.0);
         let mut best = f64::MIN;
         for mask in 0u32..16 {
-            let ends: Vec<usize> = (0..4)
-                .filter(|i| mask & (1 << i) != 0)
-                .chain([4])
-                .collect();
+            let ends: Vec<usize> = (0..4).filter(|i| mask & (1 << i) != 0).chain([4]).collect();
             let m = merged(&pre, &ends);
             if (1..m.len()).all(|i| m.rate(i) >= m.rate(i - 1)) {
                 best = best.max(m.iv(totals));
             }
         }
-        assert!((b.iv(totals) - best).abs() < 1e-4, "{} vs {best}", b.iv(totals));
+        assert!(
+            (b.iv(totals) - best).abs() < 1e-4,
+            "{} vs {best}",
+            b.iv(totals)
+        );
         // Descending data with an ascending trend: one bin.
         let down = Bins {
             splits: vec![1.0],

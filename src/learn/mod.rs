@@ -195,11 +195,13 @@ impl LearnParams {
                 }
                 (Transform::Categories { .. }, _) => Prep::Keep,
                 (_, Some(MetricColumn::Numeric(v))) => {
-                    let mut order: Vec<u32> =
-                        (0..v.len() as u32).filter(|&i| !v[i as usize].is_nan()).collect();
+                    let mut order: Vec<u32> = (0..v.len() as u32)
+                        .filter(|&i| !v[i as usize].is_nan())
+                        .collect();
                     order.sort_by(|&a, &b| v[a as usize].total_cmp(&v[b as usize]));
-                    let missing: Vec<u32> =
-                        (0..v.len() as u32).filter(|&i| v[i as usize].is_nan()).collect();
+                    let missing: Vec<u32> = (0..v.len() as u32)
+                        .filter(|&i| v[i as usize].is_nan())
+                        .collect();
                     Prep::Numbers { order, missing }
                 }
                 (_, Some(MetricColumn::Text { .. })) => Prep::Keep,
@@ -351,7 +353,9 @@ impl Learner {
             };
             let mb = match prep {
                 Prep::Keep => kept(m),
-                Prep::Numbers { order, missing } => self.numeric(m, order, missing, &w, before.clone()),
+                Prep::Numbers { order, missing } => {
+                    self.numeric(m, order, missing, &w, before.clone())
+                }
                 Prep::Labels(codes) => self.labels(m, codes, &w, before.clone()),
             };
             metrics.push(mb);
@@ -582,7 +586,10 @@ impl Learner {
             min_bin_events: p.min_bin_events,
         };
         let bins = binning::merged(&pre, &binning::optimal_merge(&pre, Trend::Ascending, &c));
-        let totals = (bins.events.iter().sum::<f64>(), bins.nonevents.iter().sum::<f64>());
+        let totals = (
+            bins.events.iter().sum::<f64>(),
+            bins.nonevents.iter().sum::<f64>(),
+        );
         let woes: Vec<f64> = (0..bins.len()).map(|b| bins.woe(b, totals)).collect();
         let health: Vec<f64> = scaled(&woes).into_iter().map(round_points).collect();
         let mut label_points = vec![None; n];

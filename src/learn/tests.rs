@@ -30,8 +30,7 @@ fn profile(metrics: Vec<Metric>) -> Profile {
 fn world() -> (Profile, Arc<Snapshots>) {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     let n = 20_000;
-    let (mut logins, mut plan, mut dpd, mut gap, mut y) =
-        (vec![], vec![], vec![], vec![], vec![]);
+    let (mut logins, mut plan, mut dpd, mut gap, mut y) = (vec![], vec![], vec![], vec![], vec![]);
     for _ in 0..n {
         let l = rng.random_range(0..=40) as f64;
         let c = rng.random_range(0..4u32);
@@ -83,7 +82,11 @@ fn world() -> (Profile, Arc<Snapshots>) {
             Direction::HigherIsBetter,
             Transform::Linear { lo: 0.0, hi: 40.0 },
         ),
-        metric("plan", Direction::HigherIsBetter, Transform::Categories { map: cats }),
+        metric(
+            "plan",
+            Direction::HigherIsBetter,
+            Transform::Categories { map: cats },
+        ),
         metric(
             "dpd",
             Direction::HigherIsBetter,
@@ -101,7 +104,10 @@ fn world() -> (Profile, Arc<Snapshots>) {
 #[test]
 fn steps_are_found_and_written_as_readable_points() {
     let (p, data) = world();
-    let learned = LearnParams::default().learner(&p, data).unwrap().learn(None);
+    let learned = LearnParams::default()
+        .learner(&p, data)
+        .unwrap()
+        .learn(None);
     learned.profile.check().unwrap();
     let logins = &learned.metrics[0];
     assert_eq!(logins.kind, "numeric");
@@ -112,9 +118,15 @@ fn steps_are_found_and_written_as_readable_points() {
     };
     let xs: Vec<f64> = map.iter().map(|p| p[0]).collect();
     for step in [5.0, 15.0] {
-        assert!(xs.iter().any(|x| (x - step).abs() <= 2.0), "{step}: {map:?}");
+        assert!(
+            xs.iter().any(|x| (x - step).abs() <= 2.0),
+            "{step}: {map:?}"
+        );
     }
-    assert!(xs.iter().all(|x| x.fract() == 0.0), "integer data, integer edges: {xs:?}");
+    assert!(
+        xs.iter().all(|x| x.fract() == 0.0),
+        "integer data, integer edges: {xs:?}"
+    );
     assert!(logins.bins.len() <= 5);
     // Healthiest bin last, at 100; the first at 0.
     assert_eq!(logins.bins[0].points, 0.0);
@@ -124,15 +136,24 @@ fn steps_are_found_and_written_as_readable_points() {
 #[test]
 fn labels_get_points_by_churn_and_contradicted_directions_are_reported() {
     let (p, data) = world();
-    let learned = LearnParams::default().learner(&p, data.clone()).unwrap().learn(None);
+    let learned = LearnParams::default()
+        .learner(&p, data.clone())
+        .unwrap()
+        .learn(None);
     let Transform::Categories { map } = &learned.profile.metrics[1].transform else {
         panic!("categories")
     };
     // pro churns most, basic and team least.
-    assert!(map["pro"] < map["plus"] && map["plus"] < map["basic"], "{map:?}");
+    assert!(
+        map["pro"] < map["plus"] && map["plus"] < map["basic"],
+        "{map:?}"
+    );
     let dpd = &learned.metrics[2];
     assert!(dpd.conflict && !dpd.flipped, "{dpd:?}");
-    assert_eq!(learned.profile.metrics[2].direction, Direction::HigherIsBetter);
+    assert_eq!(
+        learned.profile.metrics[2].direction,
+        Direction::HigherIsBetter
+    );
     // With the flag, flipped and said so.
     let flipped = LearnParams::default()
         .flip(true)
@@ -140,14 +161,20 @@ fn labels_get_points_by_churn_and_contradicted_directions_are_reported() {
         .unwrap()
         .learn(None);
     assert!(flipped.metrics[2].flipped);
-    assert_eq!(flipped.profile.metrics[2].direction, Direction::LowerIsBetter);
+    assert_eq!(
+        flipped.profile.metrics[2].direction,
+        Direction::LowerIsBetter
+    );
     assert!(flipped.metrics[2].bins.len() >= 2);
 }
 
 #[test]
 fn missing_values_with_their_own_churn_get_their_own_score() {
     let (p, data) = world();
-    let learned = LearnParams::default().learner(&p, data).unwrap().learn(None);
+    let learned = LearnParams::default()
+        .learner(&p, data)
+        .unwrap()
+        .learn(None);
     let gap = &learned.metrics[3];
     let m = gap.missing.as_ref().unwrap();
     assert!(m.p_value < 1e-6);

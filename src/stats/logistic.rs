@@ -91,7 +91,11 @@ pub fn fit(x: &[f64], k: usize, y: &[u8], w: &[f64], l2: f64) -> Logistic {
         let mut t = 1.0;
         let mut next;
         loop {
-            next = beta.iter().zip(&step).map(|(b, s)| b - t * s).collect::<Vec<_>>();
+            next = beta
+                .iter()
+                .zip(&step)
+                .map(|(b, s)| b - t * s)
+                .collect::<Vec<_>>();
             let fn_ = objective(&next);
             if fn_ <= f || t < 1e-8 {
                 let done = (f - fn_).abs() <= 1e-10 * (1.0 + f.abs());
