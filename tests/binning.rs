@@ -64,6 +64,7 @@ fn splits_and_counts_equal_optbinning() {
             max_bins: f("max_n_bins") as usize,
             min_bin_size: (f("min_bin_size") * rows).ceil(),
             min_bin_events: f("min_bin_n_event"),
+            max_pvalue: None,
         };
         let bins = optimal_binning(&sorted, 20, trend, &c);
         let expected_splits = v("splits");

@@ -12,11 +12,13 @@ impl CalibrateParams {
         p: &Prepared,
         lambda: f64,
         final_fit: &ConstrainedFit,
-    ) -> (ConstrainedFit, Vec<Vec<f64>>, usize) {
+    ) -> Result<(ConstrainedFit, Vec<Vec<f64>>, usize), CalibrateError> {
         let Prepared {
             fd,
             accounts_of,
             beta0,
+            rows,
+            w0,
             ..
         } = p;
         // Bootstrap over accounts of the maximum-likelihood weights (λ = 0): the range of
@@ -34,8 +36,8 @@ impl CalibrateParams {
                 TIGHT,
             )
         };
-        let (boot, boot_nc) = self.bootstrap_weights(fd, accounts_of, beta0, &ml_fit);
-        (ml_fit, boot, boot_nc)
+        let (boot, boot_nc) = self.bootstrap_weights(fd, accounts_of, beta0, &ml_fit, rows, w0)?;
+        Ok((ml_fit, boot, boot_nc))
     }
 
     pub(super) fn bootstrap_weights(
@@ -44,9 +46,11 @@ impl CalibrateParams {
         accounts_of: &[u32],
         beta0: &[f64],
         ml_fit: &ConstrainedFit,
-    ) -> (Vec<Vec<f64>>, usize) {
+        rows: &[usize],
+        w0: &[f64],
+    ) -> Result<(Vec<Vec<f64>>, usize), CalibrateError> {
         if self.bootstrap == 0 {
-            return (Vec::new(), 0);
+            return Ok((Vec::new(), 0));
         }
         let ids = distinct(accounts_of);
         let index: rustc_hash::FxHashMap<u32, usize> =
@@ -62,7 +66,12 @@ impl CalibrateParams {
                 for _ in 0..ids.len() {
                     count[rng.random_range(0..ids.len())] += 1.0;
                 }
-                let d = fd.with_weights(acc_idx.iter().map(|&a| count[a]).collect());
+                let w: Vec<f64> = acc_idx.iter().map(|&a| count[a]).collect();
+                // Transforms re-learned from the replicate's rows, when they are learned.
+                let d = match self.relearned(rows, &fd.y, &w, w0)? {
+                    Some((own, _)) => own,
+                    None => fd.with_weights(w),
+                };
                 let out = if d.events() == 0.0 {
                     (ml_fit.weights(), false)
                 } else {
@@ -79,10 +88,10 @@ impl CalibrateParams {
                 };
                 let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
                 self.tick(Stage::Bootstrap, n, self.bootstrap);
-                out
+                Ok(out)
             })
-            .collect();
+            .collect::<Result<_, CalibrateError>>()?;
         let nc = results.iter().filter(|(_, ok)| !ok).count();
-        (results.into_iter().map(|(w, _)| w).collect(), nc)
+        Ok((results.into_iter().map(|(w, _)| w).collect(), nc))
     }
 }

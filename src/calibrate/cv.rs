@@ -12,7 +12,7 @@ impl CalibrateParams {
         reference: &ReferenceFit,
         lambdas: &[f64],
         order: &[usize],
-    ) -> Vec<FoldResult> {
+    ) -> Result<Vec<FoldResult>, CalibrateError> {
         let &Prepared {
             ref fold_of,
             ref fd,
@@ -35,6 +35,12 @@ impl CalibrateParams {
                 let test = block(f);
                 let mut w = fd.w.clone();
                 w[test.clone()].fill(0.0);
+                // Transforms learned on the training folds only, when they are learned.
+                let own = self.relearned(&p.rows, &fd.y, &w, w0)?;
+                let (fd, s0) = match &own {
+                    Some((f, s)) => (f, s.as_slice()),
+                    None => (fd, s0.as_slice()),
+                };
                 let tr = fd.with_weights(w);
                 let (pa, pb, _) = fit_two(s0, &tr.y, &tr.w, (a0, slope0));
                 let mut warm = (pa, beta_from(w0, -pb));
@@ -82,12 +88,13 @@ impl CalibrateParams {
                         },
                     )
                     .collect();
-                FoldResult {
+                Ok(FoldResult {
                     test,
                     fits,
                     unconstrained: unc,
                     not_converged: not_conv,
-                }
+                    own,
+                })
             })
             .collect()
     }
@@ -124,7 +131,12 @@ pub(super) fn cross_validation(
         let mut p = vec![0.0; fd.n];
         for fr in per_fold {
             let (alpha, beta) = &fr.fits[li];
-            p[fr.test.clone()].copy_from_slice(&predict(fd, fr.test.clone(), *alpha, beta));
+            p[fr.test.clone()].copy_from_slice(&predict(
+                fr.data(fd),
+                fr.test.clone(),
+                *alpha,
+                beta,
+            ));
         }
         p
     };
@@ -167,9 +179,10 @@ pub(super) fn cross_validation(
             for fr in per_fold {
                 let mut w = fd.w.clone();
                 w[fr.test.clone()].fill(0.0);
+                let s0 = fr.own.as_ref().map_or(s0.as_slice(), |o| o.1.as_slice());
                 let (pa, pb, _) = fit_two(s0, &fd.y, &w, (a0, slope0));
                 p[fr.test.clone()].copy_from_slice(&predict(
-                    fd,
+                    fr.data(fd),
                     fr.test.clone(),
                     pa,
                     &beta_from(w0, -pb),
@@ -200,6 +213,15 @@ pub(super) struct FoldResult {
     pub(super) fits: Vec<(f64, Vec<f64>)>,
     pub(super) unconstrained: Vec<f64>,
     pub(super) not_converged: Vec<usize>,
+    /// The fold's own sub-scores and prior scores, when transforms are re-learned per fold.
+    pub(super) own: Option<(FitData, Vec<f64>)>,
+}
+
+impl FoldResult {
+    /// The sub-scores the fold's fits were made on.
+    fn data<'a>(&'a self, all: &'a FitData) -> &'a FitData {
+        self.own.as_ref().map_or(all, |o| &o.0)
+    }
 }
 
 /// Fold of each row: accounts shuffled with the seed, then dealt round-robin.

@@ -15,14 +15,14 @@ impl CalibrateParams {
         lambda: f64,
         final_fit: &ConstrainedFit,
         reference: &ReferenceFit,
-    ) -> (Option<Comparison>, Option<String>) {
+    ) -> Result<(Option<Comparison>, Option<String>), CalibrateError> {
         let Some(dates) = &data.date else {
-            return (None, Some("the data has no snapshot dates".into()));
+            return Ok((None, Some("the data has no snapshot dates".into())));
         };
         let row_dates: Vec<Day> = rows.iter().map(|&i| dates[i]).collect();
         let distinct_dates = crate::data::order::distinct_days(&row_dates);
         if distinct_dates.len() < 2 && self.holdout_from.is_none() {
-            return (None, Some("the data has a single snapshot date".into()));
+            return Ok((None, Some("the data has a single snapshot date".into())));
         }
         let cut = self
             .holdout_from
@@ -45,14 +45,21 @@ impl CalibrateParams {
             || train_events == train_n
             || test_events == test.len()
         {
-            return (
+            return Ok((
                 None,
                 Some(format!(
                     "the split at {} leaves a side without both churned and retained snapshots",
                     parse::format_day(cut)
                 )),
-            );
+            ));
         }
+        // Transforms learned on the earlier rows only, when they are learned.
+        let own = self.relearned(rows, &fd.y, &tr.w, w0)?;
+        let (fd, s0) = match &own {
+            Some((f, s)) => (f, s.as_slice()),
+            None => (fd, s0),
+        };
+        let tr = fd.with_weights(tr.w.clone());
         let (pa, pb, _) = fit_two(s0, &tr.y, &tr.w, (final_fit.alpha, final_fit.slope()));
         let prior_p = predict(fd, test.par_iter().copied(), pa, &beta_from(w0, -pb));
         let cal = if lambda.is_infinite() {
@@ -79,7 +86,7 @@ impl CalibrateParams {
                 rf.probability(&row)
             })
             .collect();
-        (
+        Ok((
             Some(Comparison {
                 scheme: format!(
                     "out-of-time: fitted before {}, evaluated from it on",
@@ -92,7 +99,7 @@ impl CalibrateParams {
                 unconstrained: Quality::of(&unc, &test_y),
             }),
             None,
-        )
+        ))
     }
 }
 

@@ -67,7 +67,7 @@ impl CalibrateParams {
         let mut order: Vec<usize> = (0..lambdas.len()).collect();
         // From most to least shrinkage, for warm starts.
         order.sort_by(|&a, &b| lambdas[b].total_cmp(&lambdas[a]));
-        let per_fold = self.fit_folds(&p, &reference, &lambdas, &order);
+        let per_fold = self.fit_folds(&p, &reference, &lambdas, &order)?;
         drop(stage);
         let stage = tracing::info_span!("calibrate: λ path, out of fold").entered();
         let cv = cross_validation(self.folds, &p, &per_fold, &lambdas, &order);
@@ -89,10 +89,10 @@ impl CalibrateParams {
         let stage = tracing::info_span!("calibrate: out-of-time holdout").entered();
         let (holdout, holdout_note) = self.holdout(
             data, &p.rows, &p.fd, &p.s0, &p.w0, &p.beta0, cv.lambda, &final_fit, &reference,
-        );
+        )?;
         drop(stage);
         let stage = tracing::info_span!("calibrate: bootstrap").entered();
-        let (ml_fit, boot, boot_nc) = self.ml_and_bootstrap(&p, cv.lambda, &final_fit);
+        let (ml_fit, boot, boot_nc) = self.ml_and_bootstrap(&p, cv.lambda, &final_fit)?;
         drop(stage);
         let fitted = Fitted {
             reference,

@@ -35,7 +35,15 @@ pub enum CalibrateError {
         /// What is wrong with it.
         message: String,
     },
+    /// Transforms re-learned for a fold or a replicate could not score the data.
+    #[error("re-learning the transforms: {0}")]
+    Relearn(String),
 }
+
+/// Sub-scores under transforms re-learned from a weighted subset of the fit's rows: given
+/// the fit's data rows and a weight per row (0 leaves a row out of the learning), the
+/// sub-score columns (0–100, one per metric) of all those rows, in that order.
+pub type Relearn = Arc<dyn Fn(&[usize], &[f64]) -> Result<Vec<Vec<f64>>, String> + Send + Sync>;
 
 /// What progress a calibration reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,6 +69,7 @@ pub struct CalibrateParams {
     pub(super) max_iters: u64,
     pub(super) progress: Option<Progress>,
     pub(super) sample_controls: Option<f64>,
+    pub(super) relearn: Option<Relearn>,
 }
 
 impl Default for CalibrateParams {
@@ -75,6 +84,7 @@ impl Default for CalibrateParams {
             max_iters: 1000,
             progress: None,
             sample_controls: None,
+            relearn: None,
         }
     }
 }
@@ -137,6 +147,45 @@ impl CalibrateParams {
     pub fn sample_controls(mut self, rate: Option<f64>) -> Self {
         self.sample_controls = rate;
         self
+    }
+
+    /// Transforms learned from the data: every cross-validation fold, the holdout's earlier
+    /// part and every bootstrap replicate re-learns them from its own rows through this
+    /// callback, so that no figure is computed on rows its transforms were learned from.
+    /// The sub-scores given to [`CalibrateParams::fit`] are those learned from all rows.
+    /// Default none (the transforms are fixed).
+    pub fn relearn(mut self, r: Option<Relearn>) -> Self {
+        self.relearn = r;
+        self
+    }
+
+    /// The sub-scores of the fit rows under transforms learned from the rows of weight
+    /// `w` (fit order), and the prior's scores of them.
+    pub(super) fn relearned(
+        &self,
+        rows: &[usize],
+        y: &[u8],
+        w: &[f64],
+        w0: &[f64],
+    ) -> Result<Option<(FitData, Vec<f64>)>, CalibrateError> {
+        let Some(r) = &self.relearn else {
+            return Ok(None);
+        };
+        let cols = r(rows, w).map_err(CalibrateError::Relearn)?;
+        let identity: Vec<usize> = (0..rows.len()).collect();
+        let fd = FitData::from_columns(&cols, y, &identity).with_weights(w.to_vec());
+        let s0 = fd.scores(w0);
+        Ok(Some((fd, s0)))
+    }
+
+    /// The number of cross-validation folds.
+    pub fn folds_count(&self) -> usize {
+        self.folds
+    }
+
+    /// The seed of the folds and the bootstrap.
+    pub fn seed_value(&self) -> u64 {
+        self.seed
     }
 
     /// Check the parameters.

@@ -12,9 +12,10 @@ use sha2::{Digest, Sha256};
 
 use churncal::calibrate::{transforms, CalibrateParams, Progress, Stage};
 use churncal::data::{parse, OutcomeNeed, SAMPLE_CSV, SAMPLE_PATH};
+use churncal::learn::{Form, LearnParams, PointsFrom, ShapeChoice};
 use churncal::output;
 use churncal::profile::{self, io, CalibrationData};
-use churncal::report::{calibration as summary, chart};
+use churncal::report::{calibration as summary, chart, learned as learned_report};
 use churncal::score::SubScores;
 
 use super::{Input, Ui};
@@ -49,8 +50,81 @@ pub struct Args {
     holdout_from: Option<String>,
     /// Fill lo/hi (5th–95th percentiles) and percentile breaks from the data, and check each
     /// metric's direction against churn.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "learn_transforms")]
     fit_transforms: bool,
+    /// Learn each numeric metric's transform as a few bins with points (optimal monotone
+    /// binning) and categorical metrics' label points, then fit the weights on them; every
+    /// fold, the holdout and every bootstrap replicate learn their own bins.
+    #[arg(long)]
+    learn_transforms: bool,
+    /// With --learn-transforms: most bins per metric.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 5,
+        requires = "learn_transforms"
+    )]
+    max_bins: usize,
+    /// With --learn-transforms: quantile pre-bins per metric before the optimal merge.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 20,
+        requires = "learn_transforms"
+    )]
+    prebins: usize,
+    /// With --learn-transforms: neighbouring bins must differ in churn rate at this
+    /// significance (two-proportion z-test), so noise is not cut into bins; 1 turns it off.
+    #[arg(
+        long,
+        value_name = "P",
+        default_value_t = 0.05,
+        requires = "learn_transforms"
+    )]
+    max_pvalue: f64,
+    /// With --learn-transforms: smallest bin, as a share of the rows.
+    #[arg(
+        long,
+        value_name = "SHARE",
+        default_value_t = 0.05,
+        requires = "learn_transforms"
+    )]
+    min_bin_share: f64,
+    /// With --learn-transforms: fewest churn events in a bin.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 5.0,
+        requires = "learn_transforms"
+    )]
+    min_bin_events: f64,
+    /// With --learn-transforms: `declared` keeps every sub-score monotone in its metric's
+    /// declared direction; `auto` also allows peaked and valley shapes where the data
+    /// supports them.
+    #[arg(long, value_name = "SHAPE", default_value = "declared", value_parser = ["declared", "auto"], requires = "learn_transforms")]
+    shape: String,
+    /// With --learn-transforms: flip the direction of a metric whose data contradicts it
+    /// (reported either way; never done without this flag).
+    #[arg(long, requires = "learn_transforms")]
+    flip_directions: bool,
+    /// With --learn-transforms: shrink each bin's points toward the hand-written transform's
+    /// mean on the bin, as if it were worth this many rows (0: none).
+    #[arg(
+        long,
+        value_name = "ROWS",
+        default_value_t = 0.0,
+        requires = "learn_transforms"
+    )]
+    transform_prior: f64,
+    /// With --learn-transforms: a bin's points from `joint` (one penalised logistic
+    /// regression on every metric's bins: what the bin adds given the others) or `woe`
+    /// (its weight of evidence alone, as a classic scorecard).
+    #[arg(long, value_name = "FROM", default_value = "joint", value_parser = ["joint", "woe"], requires = "learn_transforms")]
+    bin_points: String,
+    /// With --learn-transforms: `ramps` puts a point at each bin's middle value with straight
+    /// lines between (no cliff at an edge); `steps` keeps each bin flat and writes its edges.
+    #[arg(long, value_name = "FORM", default_value = "ramps", value_parser = ["ramps", "steps"], requires = "learn_transforms")]
+    bin_form: String,
     /// Fit below 5 events per weight, and replace an existing calibrated profile.
     #[arg(long)]
     force: bool,
@@ -167,6 +241,35 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         params = params.lambdas(l);
     }
     params.check()?;
+    let learn = if a.learn_transforms {
+        let lp = LearnParams::default()
+            .max_bins(a.max_bins)
+            .max_prebins(a.prebins)
+            .max_pvalue((a.max_pvalue < 1.0).then_some(a.max_pvalue))
+            .min_bin_share(a.min_bin_share)
+            .min_bin_events(a.min_bin_events)
+            .shape(if a.shape == "auto" {
+                ShapeChoice::Auto
+            } else {
+                ShapeChoice::Declared
+            })
+            .flip(a.flip_directions)
+            .prior_rows(a.transform_prior)
+            .form(if a.bin_form == "steps" {
+                Form::Steps
+            } else {
+                Form::Ramps
+            })
+            .points_from(if a.bin_points == "woe" {
+                PointsFrom::Woe
+            } else {
+                PointsFrom::Joint
+            });
+        lp.check()?;
+        Some(lp)
+    } else {
+        None
+    };
 
     let data = a.input.data.load(
         &prior,
@@ -199,27 +302,41 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     }
     drop(stage);
     let stage = tracing::info_span!("sub-scores").entered();
-    // The metric values are not needed past the sub-scores: they become the sub-scores in
-    // place, and the rest is freed before the fit.
-    let mut data = data;
-    let subs = SubScores::compute_consuming(&prior_fitted, &mut data)?;
-    data.metrics = Vec::new();
-    drop(stage);
-    let stage = tracing::info_span!("fit").entered();
     ui.note(format!(
-        "calibrating '{}' on {}: {} snapshots, {} accounts, {} churn events",
+        "calibrating '{}' on {}: {} snapshots, {} accounts, {} churn events{}",
         prior.name,
         data.source,
         data.rows,
         data.n_accounts,
-        data.churned_rows().unwrap_or(0)
+        data.churned_rows().unwrap_or(0),
+        if learn.is_some() {
+            "; learning the transforms"
+        } else {
+            ""
+        }
     ));
-    let mut result = params.fit(&prior_fitted, &data, subs)?;
+    let (data, mut result, learned) = if let Some(lp) = &learn {
+        // The values stay: every fold and replicate learns its bins from them.
+        drop(stage);
+        let _stage = tracing::info_span!("fit").entered();
+        let data = Arc::new(data);
+        let lc = lp.calibrate(&params, &prior_fitted, Arc::clone(&data))?;
+        (data, lc.calibration, Some((lc.learned, lc.comparison)))
+    } else {
+        // The metric values are not needed past the sub-scores: they become the sub-scores
+        // in place, and the rest is freed before the fit.
+        let mut data = data;
+        let subs = SubScores::compute_consuming(&prior_fitted, &mut data)?;
+        data.metrics = Vec::new();
+        drop(stage);
+        let _stage = tracing::info_span!("fit").entered();
+        let r = params.fit(&prior_fitted, &data, subs)?;
+        (Arc::new(data), r, None)
+    };
     for w in &result.warnings {
         ui.warn(churncal::report::calibration::warning(w));
     }
 
-    drop(stage);
     let stage = tracing::info_span!("write").entered();
     provenance(&mut result, &a.input.profile, &a.input.data.data, &data)?;
     result.profile.check().context("the calibrated profile")?;
@@ -232,8 +349,44 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         transforms: transform_fits,
     };
     let toml = io::to_toml(&result.profile);
-    let md = summary::markdown(&result, &ctx);
-    let json = summary::json(&result, &ctx);
+    let mut md = summary::markdown(&result, &ctx);
+    let mut json = summary::json(&result, &ctx);
+    // Learned transforms: their section, their JSON and a chart per learned metric.
+    let mut charts: Vec<(PathBuf, String)> = Vec::new();
+    if let Some((l, comparison)) = &learned {
+        let names: Vec<Option<String>> = l
+            .metrics
+            .iter()
+            .map(|m| {
+                (m.kind != "kept")
+                    .then(|| format!("transforms/{}.svg", super::safe_file_name(&m.metric)))
+            })
+            .collect();
+        for (m, name) in l.metrics.iter().zip(&names) {
+            if let Some(n) = name {
+                charts.push((out_dir.join(n), learned_report::bins_svg(m)));
+            }
+        }
+        md.push('\n');
+        md.push_str(&learned_report::markdown(comparison, &l.metrics, &names));
+        let mut v: serde_json::Value = serde_json::from_str(&json).expect("our own JSON");
+        v["learned"] = serde_json::json!({
+            "comparison": comparison,
+            "metrics": l.metrics,
+        });
+        json = serde_json::to_string_pretty(&v).expect("JSON value serialises") + "\n";
+        for m in l.metrics.iter().filter(|m| m.conflict) {
+            ui.warn(format!(
+                "'{}': the data contradicts its declared direction{}",
+                m.metric,
+                if m.flipped {
+                    "; flipped (--flip-directions)"
+                } else {
+                    "; kept (--flip-directions flips it)"
+                }
+            ));
+        }
+    }
     let svg = chart::weights_svg(
         &format!("Weights of '{}': prior vs calibrated", prior.name),
         &result.metrics,
@@ -249,6 +402,10 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         output::write_atomic(&p, body.as_bytes(), true)
             .with_context(|| format!("writing {}", p.display()))?;
     }
+    for (p, body) in &charts {
+        output::write_atomic(p, body.as_bytes(), true)
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
 
     drop(stage);
     let cv = &result.cross_validation;
@@ -256,6 +413,14 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         "cross-validated AUC: prior {:.3}, calibrated {:.3}, unconstrained {:.3}; log-loss: prior {:.4}, calibrated {:.4}",
         cv.prior.auc, cv.calibrated.auc, cv.unconstrained.auc, cv.prior.log_loss, cv.calibrated.log_loss
     ));
+    if let Some((_, comparison)) = &learned {
+        let figures: Vec<String> = comparison
+            .models
+            .iter()
+            .map(|m| format!("{} {:.3}", m.model, m.auc))
+            .collect();
+        ui.note(format!("out-of-fold AUC: {}", figures.join("; ")));
+    }
     if let Some(h) = &result.holdout {
         ui.note(format!(
             "out-of-time AUC: prior {:.3}, calibrated {:.3}, unconstrained {:.3}",
@@ -270,8 +435,13 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     ui.note(format!("weights: {}", weights.join(", ")));
     ui.note(churncal::report::calibration::verdict(&result));
     ui.note(format!(
-        "wrote {}/ ({profile_name}, summary.md, summary.json, weights.svg)",
-        out_dir.display()
+        "wrote {}/ ({profile_name}, summary.md, summary.json, weights.svg{})",
+        out_dir.display(),
+        if charts.is_empty() {
+            String::new()
+        } else {
+            format!(", transforms/ with {} charts", charts.len())
+        }
     ));
     Ok(ExitCode::SUCCESS)
 }

@@ -47,6 +47,10 @@ pub struct Constraints {
     pub min_bin_size: f64,
     /// Fewest events (weight) in a bin.
     pub min_bin_events: f64,
+    /// Neighbouring bins' event rates must differ at this two-sided significance (the
+    /// two-proportion z-test; `optbinning`'s `max_pvalue` with policy `consecutive`), so
+    /// that noise is not cut into bins. `None`: no test.
+    pub max_pvalue: Option<f64>,
 }
 
 /// Values sorted ascending with each one's event and non-event weight (for unweighted data,
@@ -309,6 +313,18 @@ pub fn optimal_merge(pre: &Bins, trend: Trend, c: &Constraints) -> Vec<usize> {
         }
     }
     let ok_bin = |s: usize, e: usize| size[e][s] >= c.min_bin_size && evs[e][s] >= c.min_bin_events;
+    // Whether bins s..=e and e+1..=e2 differ significantly (always, without a test).
+    let z_crit = c.max_pvalue.map(|p| z_of(1.0 - p / 2.0));
+    let differ = |s: usize, e: usize, e2: usize| {
+        let Some(z_crit) = z_crit else {
+            return true;
+        };
+        let (e1, n1) = (evs[e][s], size[e][s]);
+        let (e2_, n2) = (evs[e2][e + 1], size[e2][e + 1]);
+        let p = (e1 + e2_) / (n1 + n2);
+        let se = (p * (1.0 - p) * (1.0 / n1 + 1.0 / n2)).sqrt();
+        se > 0.0 && ((e1 / n1 - e2_ / n2) / se).abs() >= z_crit
+    };
     let max_bins = c.max_bins.max(1).min(n);
     // best[e][s][m][phase]: the largest divergence of pre-bins 0..=e in m + 1 bins, the
     // last being s..=e; phase 1 once a peak (valley) trend has turned.
@@ -359,6 +375,9 @@ pub fn optimal_merge(pre: &Bins, trend: Trend, c: &Constraints) -> Vec<usize> {
                         if !ok_bin(s2, e2) {
                             continue;
                         }
+                        if !differ(s, e, e2) {
+                            continue;
+                        }
                         for ph2 in step(d[e][s], d[e2][s2], ph) {
                             let val = cur + v[e2][s2];
                             let k = idx(e2, s2, m + 1, ph2);
@@ -398,6 +417,21 @@ pub fn optimal_merge(pre: &Bins, trend: Trend, c: &Constraints) -> Vec<usize> {
     }
     ends.reverse();
     ends
+}
+
+/// The standard normal quantile of `q` in (0, 1), by bisection on the distribution
+/// function.
+fn z_of(q: f64) -> f64 {
+    let (mut lo, mut hi) = (-40.0f64, 40.0f64);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if crate::stats::normal_cdf(mid) < q {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    0.5 * (lo + hi)
 }
 
 /// The bins of `pre` grouped at `ends`.
@@ -488,6 +522,7 @@ mod tests {
             max_bins: 5,
             min_bin_size: 0.0,
             min_bin_events: 0.0,
+            max_pvalue: None,
         };
         let ends = optimal_merge(&pre, Trend::Ascending, &c);
         let b = merged(&pre, &ends);
@@ -530,6 +565,7 @@ mod tests {
             max_bins: 4,
             min_bin_size: 0.0,
             min_bin_events: 0.0,
+            max_pvalue: None,
         };
         let b = merged(&pre, &optimal_merge(&pre, Trend::Peak, &c));
         assert_eq!(b.len(), 3, "{b:?}");
@@ -540,6 +576,7 @@ mod tests {
             max_bins: 4,
             min_bin_size: 150.0,
             min_bin_events: 0.0,
+            max_pvalue: None,
         };
         let b = merged(&pre, &optimal_merge(&pre, Trend::Peak, &c));
         assert!(b.len() <= 2, "{b:?}");
@@ -548,6 +585,7 @@ mod tests {
             max_bins: 2,
             min_bin_size: 0.0,
             min_bin_events: 0.0,
+            max_pvalue: None,
         };
         assert!(optimal_merge(&pre, Trend::Peak, &c).len() <= 2);
     }

@@ -13,6 +13,9 @@
 
 pub mod baselines;
 pub mod binning;
+mod fit;
+mod joint;
+mod metric;
 mod points;
 
 use std::sync::Arc;
@@ -22,8 +25,9 @@ use thiserror::Error;
 
 use crate::data::{MetricColumn, Snapshots};
 use crate::profile::{transform, Direction, Missing, Profile, Transform};
-use binning::{Constraints, Sorted, Trend};
-pub use points::{round_between, PointsTable};
+use binning::Trend;
+pub use fit::{LearnComparison, LearnFitError, LearnedCalibration, ModelFigures, BASELINE_BINS};
+pub use points::{round_between, Form, PointsTable};
 
 /// G statistic a shape other than the declared one must gain to be chosen or reported:
 /// the 0.1 % point of χ² with one degree of freedom (conservative, as several shapes are
@@ -83,6 +87,20 @@ pub struct LearnParams {
     pub(crate) shape: ShapeChoice,
     pub(crate) flip: bool,
     pub(crate) prior_rows: f64,
+    pub(crate) points: PointsFrom,
+    pub(crate) form: Form,
+    pub(crate) max_pvalue: Option<f64>,
+}
+
+/// Where a learned bin's points come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PointsFrom {
+    /// One penalised logistic regression on all metrics' bins together, each metric's
+    /// coefficients kept in its shape: what a bin adds given the other metrics.
+    Joint,
+    /// Each bin's weight of evidence: what the bin shows alone (a classic scorecard).
+    Woe,
 }
 
 impl Default for LearnParams {
@@ -95,6 +113,9 @@ impl Default for LearnParams {
             shape: ShapeChoice::Declared,
             flip: false,
             prior_rows: 0.0,
+            points: PointsFrom::Joint,
+            form: Form::Ramps,
+            max_pvalue: Some(0.05),
         }
     }
 }
@@ -148,17 +169,40 @@ impl LearnParams {
         self
     }
 
+    /// Where the bins' points come from (default: the joint fit).
+    pub fn points_from(mut self, p: PointsFrom) -> Self {
+        self.points = p;
+        self
+    }
+
+    /// How bins become points (default: ramps through each bin's middle).
+    pub fn form(mut self, f: Form) -> Self {
+        self.form = f;
+        self
+    }
+
+    /// Neighbouring bins must differ in churn rate at this significance (default 0.05;
+    /// `None` cuts wherever the information value grows).
+    pub fn max_pvalue(mut self, p: Option<f64>) -> Self {
+        self.max_pvalue = p;
+        self
+    }
+
     /// Check the parameters.
     pub fn check(&self) -> Result<(), LearnError> {
         let bad = |m: String| Err(LearnError::Invalid(m));
+        if let Some(p) = self.max_pvalue {
+            if !(p > 0.0 && p <= 1.0) {
+                return bad(format!(
+                    "--max-pvalue {p}: expected more than 0 and at most 1"
+                ));
+            }
+        }
         if !(1..=50).contains(&self.max_bins) {
             return bad(format!("--max-bins {}: expected 1 to 50", self.max_bins));
         }
         if !(2..=200).contains(&self.max_prebins) {
-            return bad(format!(
-                "--max-prebins {}: expected 2 to 200",
-                self.max_prebins
-            ));
+            return bad(format!("--prebins {}: expected 2 to 200", self.max_prebins));
         }
         if !(self.min_bin_share > 0.0 && self.min_bin_share <= 0.5) {
             return bad(format!(
@@ -185,15 +229,16 @@ impl LearnParams {
     pub fn learner(&self, profile: &Profile, data: Arc<Snapshots>) -> Result<Learner, LearnError> {
         self.check()?;
         let outcome = data.outcome.clone().ok_or(LearnError::NoOutcome)?;
+        let kept = |m: &crate::profile::Metric| crate::score::SubScores::column(m, &data).ok();
         let preps = profile
             .metrics
             .iter()
             .map(|m| match (&m.transform, data.metric(&m.column)) {
-                (Transform::Boolean, _) | (_, None) => Prep::Keep,
+                (Transform::Boolean, _) | (_, None) => Prep::Keep(kept(m)),
                 (Transform::Categories { .. }, Some(MetricColumn::Text { codes, .. })) => {
                     Prep::Labels(codes.clone())
                 }
-                (Transform::Categories { .. }, _) => Prep::Keep,
+                (Transform::Categories { .. }, _) => Prep::Keep(kept(m)),
                 (_, Some(MetricColumn::Numeric(v))) => {
                     let mut order: Vec<u32> = (0..v.len() as u32)
                         .filter(|&i| !v[i as usize].is_nan())
@@ -204,7 +249,7 @@ impl LearnParams {
                         .collect();
                     Prep::Numbers { order, missing }
                 }
-                (_, Some(MetricColumn::Text { .. })) => Prep::Keep,
+                (_, Some(MetricColumn::Text { .. })) => Prep::Keep(kept(m)),
             })
             .collect();
         Ok(Learner {
@@ -218,8 +263,8 @@ impl LearnParams {
 }
 
 enum Prep {
-    /// Left as written (boolean, or not learnable).
-    Keep,
+    /// Left as written (boolean, or not learnable), with its sub-scores for the joint fit.
+    Keep(Option<Vec<f64>>),
     /// Row numbers of present values in value order, and of missing ones.
     Numbers { order: Vec<u32>, missing: Vec<u32> },
     /// Label codes per row.
@@ -331,355 +376,61 @@ impl Learner {
     pub fn learn(&self, weights: Option<&[f64]>) -> Learned {
         let w = |i: usize| weights.map_or(1.0, |w| w[i]);
         let mut profile = self.profile.clone();
-        let mut metrics = Vec::with_capacity(profile.metrics.len());
-        for (m, prep) in profile.metrics.iter_mut().zip(&self.preps) {
-            let before = describe(&m.transform);
-            let kept = |m: &crate::profile::Metric| MetricBins {
-                metric: m.name.clone(),
-                column: m.column.clone(),
-                kind: "kept",
-                declared: m.direction,
-                direction: m.direction,
-                shape: None,
-                conflict: false,
-                flipped: false,
-                g_declared: 0.0,
-                g_opposite: 0.0,
-                iv: 0.0,
-                monotone: true,
-                bins: Vec::new(),
-                missing: None,
-                before: before.clone(),
-            };
-            let mb = match prep {
-                Prep::Keep => kept(m),
-                Prep::Numbers { order, missing } => {
-                    self.numeric(m, order, missing, &w, before.clone())
-                }
-                Prep::Labels(codes) => self.labels(m, codes, &w, before.clone()),
-            };
-            metrics.push(mb);
+        let mut drafts: Vec<metric::Draft> = profile
+            .metrics
+            .iter_mut()
+            .zip(&self.preps)
+            .map(|(m, prep)| match prep {
+                Prep::Keep(_) => self.kept(m),
+                Prep::Numbers { order, missing } => self.numeric(m, order, missing, &w),
+                Prep::Labels(codes) => self.labels(m, codes, &w),
+            })
+            .collect();
+        if self.params.points == PointsFrom::Joint {
+            let columns: Vec<Option<&MetricColumn>> = profile
+                .metrics
+                .iter()
+                .zip(&self.preps)
+                .map(|(m, prep)| match prep {
+                    Prep::Keep(_) => None,
+                    _ => self.data.metric(&m.column),
+                })
+                .collect();
+            let kept: Vec<Option<&Vec<f64>>> = self
+                .preps
+                .iter()
+                .map(|p| match p {
+                    Prep::Keep(k) => k.as_ref(),
+                    _ => None,
+                })
+                .collect();
+            joint::joint_points(&mut drafts, &columns, &kept, &self.outcome, &w);
         }
-        Learned { profile, metrics }
-    }
-
-    fn numeric(
-        &self,
-        m: &mut crate::profile::Metric,
-        order: &[u32],
-        missing: &[u32],
-        w: &dyn Fn(usize) -> f64,
-        before: String,
-    ) -> MetricBins {
-        let p = &self.params;
-        let y = &self.outcome;
-        let Some(MetricColumn::Numeric(v)) = self.data.metric(&m.column) else {
-            unreachable!("prepared as numbers")
-        };
-        let mut s = Sorted::default();
-        for &i in order {
-            let i = i as usize;
-            let wi = w(i);
-            if wi > 0.0 {
-                s.x.push(v[i]);
-                let e = if y[i] == 1 { wi } else { 0.0 };
-                s.ev.push(e);
-                s.ne.push(wi - e);
-            }
-        }
-        let (mut me, mut mn) = (0.0, 0.0);
-        for &i in missing {
-            let wi = w(i as usize);
-            if y[i as usize] == 1 {
-                me += wi;
-            } else {
-                mn += wi;
-            }
-        }
-        let total = s.total() + me + mn;
-        let c = Constraints {
-            max_bins: p.max_bins,
-            min_bin_size: (p.min_bin_share * total).ceil(),
-            min_bin_events: p.min_bin_events,
-        };
-        let pre = binning::prebins(&s, p.max_prebins);
-        let fit = |shape: Shape| {
-            let ends = binning::optimal_merge(&pre, shape.trend(), &c);
-            binning::merged(&pre, &ends)
-        };
-        let declared = Shape::of(m.direction);
-        let opposite = match declared {
-            Shape::Increasing => Shape::Decreasing,
-            _ => Shape::Increasing,
-        };
-        let b_decl = fit(declared);
-        let b_opp = fit(opposite);
-        let (g_decl, g_opp) = (b_decl.g_statistic(), b_opp.g_statistic());
-        let conflict = g_opp - g_decl >= SHAPE_G;
-        let flipped = conflict && p.flip;
-        let mut shape = if flipped { opposite } else { declared };
-        let mut bins = if flipped { b_opp } else { b_decl };
-        if p.shape == ShapeChoice::Auto {
-            let g0 = bins.g_statistic();
-            let mut best = (g0 + SHAPE_G, None);
-            for sh in [Shape::Peaked, Shape::Valley] {
-                let b = fit(sh);
-                let g = b.g_statistic();
-                if g >= best.0 {
-                    best = (g, Some((sh, b)));
-                }
-            }
-            if let Some((sh, b)) = best.1 {
-                shape = sh;
-                bins = b;
-            }
-        }
-        if flipped {
-            m.direction = match m.direction {
-                Direction::HigherIsBetter => Direction::LowerIsBetter,
-                Direction::LowerIsBetter => Direction::HigherIsBetter,
-            };
-        }
-        let te: f64 = bins.events.iter().sum();
-        let tn: f64 = bins.nonevents.iter().sum();
-        let totals = (te, tn);
-        let woes: Vec<f64> = (0..bins.len()).map(|b| bins.woe(b, totals)).collect();
-        let mut health = scaled(&woes);
-        // Shrink toward the prior transform's mean sub-score on each bin.
-        if p.prior_rows > 0.0 {
-            if let Some(prior) = transform::prepare(&m.transform) {
-                let mut sum = vec![0.0; bins.len()];
-                let mut cnt = vec![0.0; bins.len()];
-                let declared_dir = self.profile_direction(&m.name);
-                for (j, &x) in s.x.iter().enumerate() {
-                    let b = bins.bin_of(x);
-                    let wt = s.ev[j] + s.ne[j];
-                    sum[b] += wt * transform::directed(declared_dir, prior.apply(x));
-                    cnt[b] += wt;
-                }
-                for b in 0..bins.len() {
-                    if cnt[b] > 0.0 {
-                        let prior_mean = sum[b] / cnt[b];
-                        health[b] = (cnt[b] * health[b] + p.prior_rows * prior_mean)
-                            / (cnt[b] + p.prior_rows);
+        // Shrink each bin toward the prior transform's mean on it.
+        if self.params.prior_rows > 0.0 {
+            let k = self.params.prior_rows;
+            for d in &mut drafts {
+                if let metric::DraftKind::Numbers {
+                    bins,
+                    health,
+                    prior_mean: Some(pm),
+                    ..
+                } = &mut d.kind
+                {
+                    for b in 0..bins.len() {
+                        let n = bins.events[b] + bins.nonevents[b];
+                        health[b] = (n * health[b] + k * pm[b]) / (n + k);
                     }
                 }
             }
         }
-        // Missing values: their own sub-score when they are a bin's worth and their churn
-        // rate differs from the present values' (two-sided p < 0.05).
-        let missing_bin = (me + mn > 0.0).then(|| {
-            let p_value = two_proportion_p(me, me + mn, te, te + tn);
-            let own = me + mn >= c.min_bin_size && me >= c.min_bin_events && p_value < 0.05;
-            if own {
-                let wm = woe_scaled(binning::woe(me, mn, totals), &woes);
-                m.missing = Missing::Score(round_points(wm));
-            }
-            MissingBin {
-                rows: me + mn,
-                events: me,
-                churn_rate: me / (me + mn),
-                p_value,
-                policy: m.missing,
-            }
-        });
-        let table = points::table(&bins, &s, &health);
-        m.transform = Transform::Points {
-            map: table
-                .points
-                .iter()
-                .map(|&[x, h]| [x, undirected(m.direction, h)])
-                .collect(),
-        };
-        let monotone = (1..bins.len()).all(|b| match declared {
-            Shape::Increasing => bins.rate(b) <= bins.rate(b - 1),
-            _ => bins.rate(b) >= bins.rate(b - 1),
-        });
-        let out_bins = (0..bins.len())
-            .map(|b| Bin {
-                from: (b > 0).then(|| table.edges[b - 1]),
-                to: (b + 1 < bins.len()).then(|| table.edges[b]),
-                labels: Vec::new(),
-                rows: bins.events[b] + bins.nonevents[b],
-                events: bins.events[b],
-                churn_rate: bins.rate(b),
-                woe: woes[b],
-                iv: jeffrey_term(bins.events[b] / te, bins.nonevents[b] / tn),
-                points: table.health[b],
-            })
+        let metrics = drafts
+            .into_iter()
+            .zip(profile.metrics.iter_mut())
+            .map(|(d, m)| d.finish(m, self.params.form))
             .collect();
-        MetricBins {
-            metric: m.name.clone(),
-            column: m.column.clone(),
-            kind: "numeric",
-            declared: self.profile_direction(&m.name),
-            direction: m.direction,
-            shape: Some(shape),
-            conflict,
-            flipped,
-            g_declared: g_decl,
-            g_opposite: g_opp,
-            iv: bins.iv(totals),
-            monotone,
-            bins: out_bins,
-            missing: missing_bin,
-            before,
-        }
+        Learned { profile, metrics }
     }
-
-    fn labels(
-        &self,
-        m: &mut crate::profile::Metric,
-        codes: &[u32],
-        w: &dyn Fn(usize) -> f64,
-        before: String,
-    ) -> MetricBins {
-        let p = &self.params;
-        let y = &self.outcome;
-        let Some(MetricColumn::Text { labels, .. }) = self.data.metric(&m.column) else {
-            unreachable!("prepared as labels")
-        };
-        let n = labels.len();
-        let (mut ev, mut ne) = (vec![0.0; n], vec![0.0; n]);
-        let (mut me, mut mn) = (0.0, 0.0);
-        for (i, &c) in codes.iter().enumerate() {
-            let wi = w(i);
-            if wi <= 0.0 {
-                continue;
-            }
-            let e = if y[i] == 1 { wi } else { 0.0 };
-            if c == MetricColumn::MISSING_CODE {
-                me += e;
-                mn += wi - e;
-            } else {
-                ev[c as usize] += e;
-                ne[c as usize] += wi - e;
-            }
-        }
-        let present: f64 = ev.iter().sum::<f64>() + ne.iter().sum::<f64>();
-        let total = present + me + mn;
-        let min_size = (p.min_bin_share * total).ceil();
-        // Rare labels (and labels not in these rows) are pooled into one group.
-        let rare: Vec<bool> = (0..n).map(|l| ev[l] + ne[l] < min_size).collect();
-        let (pe, pn) = (0..n)
-            .filter(|&l| rare[l])
-            .fold((0.0, 0.0), |a, l| (a.0 + ev[l], a.1 + ne[l]));
-        // Groups ordered by churn rate: the labels, then the pool.
-        let mut groups: Vec<(Vec<usize>, f64, f64)> = (0..n)
-            .filter(|&l| !rare[l])
-            .map(|l| (vec![l], ev[l], ne[l]))
-            .collect();
-        if pe + pn > 0.0 {
-            groups.push(((0..n).filter(|&l| rare[l]).collect(), pe, pn));
-        }
-        groups.sort_by(|a, b| (a.1 / (a.1 + a.2)).total_cmp(&(b.1 / (b.1 + b.2))));
-        let s = Sorted {
-            x: (0..groups.len()).map(|g| g as f64).collect(),
-            ev: groups.iter().map(|g| g.1).collect(),
-            ne: groups.iter().map(|g| g.2).collect(),
-        };
-        let splits: Vec<f64> = (1..groups.len()).map(|g| g as f64 - 0.5).collect();
-        let pre = binning::refine(&s, splits);
-        let c = Constraints {
-            max_bins: p.max_bins,
-            min_bin_size: min_size,
-            min_bin_events: p.min_bin_events,
-        };
-        let bins = binning::merged(&pre, &binning::optimal_merge(&pre, Trend::Ascending, &c));
-        let totals = (
-            bins.events.iter().sum::<f64>(),
-            bins.nonevents.iter().sum::<f64>(),
-        );
-        let woes: Vec<f64> = (0..bins.len()).map(|b| bins.woe(b, totals)).collect();
-        let health: Vec<f64> = scaled(&woes).into_iter().map(round_points).collect();
-        let mut label_points = vec![None; n];
-        let mut out_bins = Vec::new();
-        for b in 0..bins.len() {
-            let members: Vec<usize> = groups
-                .iter()
-                .enumerate()
-                .filter(|(g, _)| bins.bin_of(*g as f64) == b)
-                .flat_map(|(_, g)| g.0.iter().copied())
-                .collect();
-            for &l in &members {
-                label_points[l] = Some(health[b]);
-            }
-            out_bins.push(Bin {
-                from: None,
-                to: None,
-                labels: members.iter().map(|&l| labels[l].clone()).collect(),
-                rows: bins.events[b] + bins.nonevents[b],
-                events: bins.events[b],
-                churn_rate: bins.rate(b),
-                woe: woes[b],
-                iv: jeffrey_term(bins.events[b] / totals.0, bins.nonevents[b] / totals.1),
-                points: health[b],
-            });
-        }
-        // Bins run from least to most healthy.
-        out_bins.reverse();
-        let Transform::Categories { map } = &mut m.transform else {
-            unreachable!("prepared from a categories transform")
-        };
-        let neutral = 50.0;
-        let old = std::mem::take(map);
-        for (l, label) in labels.iter().enumerate() {
-            let h = label_points[l].unwrap_or(neutral);
-            map.insert(label.clone(), undirected(m.direction, h));
-        }
-        // Labels the prior knew that the data lacks keep a neutral score.
-        for k in old.keys() {
-            map.entry(k.clone())
-                .or_insert_with(|| undirected(m.direction, neutral));
-        }
-        let missing_bin = (me + mn > 0.0).then(|| MissingBin {
-            rows: me + mn,
-            events: me,
-            churn_rate: me / (me + mn),
-            p_value: two_proportion_p(me, me + mn, totals.0, totals.0 + totals.1),
-            policy: m.missing,
-        });
-        MetricBins {
-            metric: m.name.clone(),
-            column: m.column.clone(),
-            kind: "categories",
-            declared: m.direction,
-            direction: m.direction,
-            shape: None,
-            conflict: false,
-            flipped: false,
-            g_declared: bins.g_statistic(),
-            g_opposite: 0.0,
-            iv: bins.iv(totals),
-            monotone: true,
-            bins: out_bins,
-            missing: missing_bin,
-            before,
-        }
-    }
-
-    fn profile_direction(&self, metric: &str) -> Direction {
-        self.profile
-            .metrics
-            .iter()
-            .find(|m| m.name == metric)
-            .map_or(Direction::HigherIsBetter, |m| m.direction)
-    }
-}
-
-/// Weights of evidence scaled to sub-scores: the healthiest 100, the least healthy 0; all
-/// 50 when the bins do not differ.
-fn scaled(woes: &[f64]) -> Vec<f64> {
-    woes.iter().map(|&w| woe_scaled(w, woes)).collect()
-}
-
-fn woe_scaled(w: f64, woes: &[f64]) -> f64 {
-    let lo = woes.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = woes.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    if !(hi - lo > 1e-12) {
-        return 50.0;
-    }
-    (100.0 * (w - lo) / (hi - lo)).clamp(0.0, 100.0)
 }
 
 /// Points as written: one decimal.

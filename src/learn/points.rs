@@ -5,6 +5,71 @@
 
 use super::binning::{Bins, Sorted};
 
+/// How a learned metric's bins become points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Form {
+    /// One point at each bin's middle value (its median, rounded within its middle fifth),
+    /// straight lines between: no cliff at an edge, and finer ranking inside a bin.
+    Ramps,
+    /// Each bin flat, a point at the last value before each edge and one at the edge: the
+    /// file shows the edges themselves.
+    Steps,
+}
+
+/// One point per bin at its middle value, rounded to the fewest digits between the bin's
+/// 40th and 60th weighted percentiles.
+fn ramps(bins: &Bins, s: &Sorted, health: &[f64]) -> Vec<[f64; 2]> {
+    let mut points: Vec<[f64; 2]> = Vec::with_capacity(bins.len());
+    for (b, &h) in health.iter().enumerate().take(bins.len()) {
+        let lo = if b == 0 {
+            0
+        } else {
+            s.x.partition_point(|&x| x < bins.splits[b - 1])
+        };
+        let hi = if b + 1 == bins.len() {
+            s.x.len()
+        } else {
+            s.x.partition_point(|&x| x < bins.splits[b])
+        };
+        if lo >= hi {
+            continue;
+        }
+        let total: f64 = (lo..hi).map(|j| s.ev[j] + s.ne[j]).sum();
+        let at = |q: f64| {
+            let mut acc = 0.0;
+            for j in lo..hi {
+                acc += s.ev[j] + s.ne[j];
+                if acc >= q * total {
+                    return s.x[j];
+                }
+            }
+            s.x[hi - 1]
+        };
+        let (a, m, c) = (at(0.4), at(0.5), at(0.6));
+        let x = if a < c {
+            round_between(a, c, true, true)
+        } else {
+            m
+        };
+        if points.last().is_none_or(|p| x > p[0]) {
+            points.push([x, h]);
+        }
+    }
+    // A point on the straight line between its neighbours adds nothing (three equal in a
+    // row, most often).
+    let mut i = 1;
+    while i + 1 < points.len() {
+        let ([x0, y0], [x1, y1], [x2, y2]) = (points[i - 1], points[i], points[i + 1]);
+        if (y1 - (y0 + (y2 - y0) * (x1 - x0) / (x2 - x0))).abs() < 1e-9 {
+            points.remove(i);
+        } else {
+            i += 1;
+        }
+    }
+    points
+}
+
 /// A learned metric's points: the rounded split points, the `(value, health)` points and
 /// each bin's health sub-score as written.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,7 +117,7 @@ fn clean(v: f64, d: i32) -> f64 {
 }
 
 /// The points of `bins` learned on `s`, with health sub-scores `health` per bin.
-pub fn table(bins: &Bins, s: &Sorted, health: &[f64]) -> PointsTable {
+pub fn table(bins: &Bins, s: &Sorted, health: &[f64], form: Form) -> PointsTable {
     let health: Vec<f64> = health.iter().map(|h| (h * 10.0).round() / 10.0).collect();
     let mut edges = Vec::with_capacity(bins.splits.len());
     let mut points: Vec<[f64; 2]> = Vec::new();
@@ -80,6 +145,9 @@ pub fn table(bins: &Bins, s: &Sorted, health: &[f64]) -> PointsTable {
             push(&mut points, l, health[i]);
         }
         push(&mut points, r, health[i + 1]);
+    }
+    if form == Form::Ramps && bins.len() >= 2 {
+        points = ramps(bins, s, &health);
     }
     if points.len() < 2 {
         // One bin: flat over the observed range.
@@ -125,7 +193,7 @@ mod tests {
             events: vec![3.0, 3.0, 2.0],
             nonevents: vec![3.0, 3.0, 2.0],
         };
-        let t = table(&bins, &s, &[0.0, 35.04, 100.0]);
+        let t = table(&bins, &s, &[0.0, 35.04, 100.0], Form::Steps);
         assert_eq!(t.edges, vec![3.0, 10.0]);
         assert_eq!(
             t.points,
@@ -137,7 +205,16 @@ mod tests {
             events: vec![1.0; 3],
             nonevents: vec![1.0; 3],
         };
-        let t = table(&bins, &s, &[0.0, 50.0, 100.0]);
+        let t = table(&bins, &s, &[0.0, 50.0, 100.0], Form::Steps);
         assert_eq!(t.points, vec![[2.0, 0.0], [3.0, 50.0], [4.0, 100.0]]);
+        // Ramps: a point in the middle of each bin (0..=2 → 1, 3 → 3, 4..30 → 9 or 10).
+        let t = table(&bins, &s, &[0.0, 50.0, 100.0], Form::Ramps);
+        assert_eq!(t.points[0], [1.0, 0.0]);
+        assert_eq!(t.points[1], [3.0, 50.0]);
+        assert!(
+            t.points[2][0] >= 9.0 && t.points[2][0] <= 10.0,
+            "{:?}",
+            t.points
+        );
     }
 }

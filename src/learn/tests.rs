@@ -105,7 +105,8 @@ fn world() -> (Profile, Arc<Snapshots>) {
 fn steps_are_found_and_written_as_readable_points() {
     let (p, data) = world();
     let learned = LearnParams::default()
-        .learner(&p, data)
+        .form(Form::Steps)
+        .learner(&p, data.clone())
         .unwrap()
         .learn(None);
     learned.profile.check().unwrap();
@@ -131,6 +132,23 @@ fn steps_are_found_and_written_as_readable_points() {
     // Healthiest bin last, at 100; the first at 0.
     assert_eq!(logins.bins[0].points, 0.0);
     assert_eq!(logins.bins.last().unwrap().points, 100.0);
+    // Ramps: one point inside each bin, points rising with logins.
+    let ramps = LearnParams::default()
+        .learner(&p, data)
+        .unwrap()
+        .learn(None);
+    let Transform::Points { map } = &ramps.profile.metrics[0].transform else {
+        panic!("points")
+    };
+    assert!(map.windows(2).all(|w| w[1][1] >= w[0][1]), "{map:?}");
+    assert!(map.len() <= ramps.metrics[0].bins.len(), "{map:?}");
+    // Noise is not cut into bins: the present values of `gap` carry no signal.
+    assert_eq!(
+        ramps.metrics[3].bins.len(),
+        1,
+        "{:?}",
+        ramps.metrics[3].bins
+    );
 }
 
 #[test]
@@ -190,10 +208,32 @@ fn missing_values_with_their_own_churn_get_their_own_score() {
 #[test]
 fn weights_are_repeated_rows() {
     let (p, data) = world();
-    let l = LearnParams::default().learner(&p, data.clone()).unwrap();
+    // Without the significance test, whose verdict depends on the counts.
+    let l = LearnParams::default()
+        .max_pvalue(None)
+        .learner(&p, data.clone())
+        .unwrap();
     let twice = l.learn(Some(&vec![2.0; data.rows]));
     let once = l.learn(None);
-    assert_eq!(twice.profile, once.profile);
+    // The same bins (the joint fit's penalty weighs less against doubled rows, so the
+    // points may move in their last digit).
+    for (a, b) in twice.metrics.iter().zip(&once.metrics) {
+        let edges = |m: &MetricBins| m.bins.iter().map(|b| (b.from, b.to)).collect::<Vec<_>>();
+        assert_eq!(edges(a), edges(b), "{}", a.metric);
+        for (x, y) in a.bins.iter().zip(&b.bins) {
+            assert_eq!(x.rows, 2.0 * y.rows);
+        }
+    }
+    // Weight-of-evidence points are exactly invariant.
+    let woe = LearnParams::default()
+        .max_pvalue(None)
+        .points_from(PointsFrom::Woe)
+        .learner(&p, data.clone())
+        .unwrap();
+    assert_eq!(
+        woe.learn(Some(&vec![2.0; data.rows])).profile,
+        woe.learn(None).profile
+    );
     // Zero weights leave rows out.
     let mut w = vec![1.0; data.rows];
     w[..10_000].fill(0.0);

@@ -8,6 +8,7 @@ pub mod chart;
 pub mod churn_charts;
 pub mod explain;
 pub mod html;
+pub mod learned;
 pub mod pack;
 pub mod pack_charts;
 pub mod validate;
