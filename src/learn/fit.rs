@@ -10,7 +10,7 @@ use serde::Serialize;
 use thiserror::Error;
 
 use super::baselines::{self, Encoding};
-use super::{LearnError, LearnParams, Learned};
+use super::{LearnError, LearnParams, Learned, Learner};
 use crate::calibrate::{grouped_folds, CalibrateError, CalibrateParams, Calibration, Relearn};
 use crate::data::Snapshots;
 use crate::profile::Profile;
@@ -71,6 +71,25 @@ pub struct LearnedCalibration {
     pub comparison: LearnComparison,
 }
 
+/// The calibration's hook that re-learns the transforms from a fold's or a replicate's
+/// rows and returns the sub-scores of the fit rows under them.
+pub fn relearn_with(learner: Arc<Learner>) -> Relearn {
+    Arc::new(move |rows: &[usize], w: &[f64]| {
+        let data = learner.data();
+        let mut by_row = vec![0.0; data.rows];
+        for (&i, &wi) in rows.iter().zip(w) {
+            by_row[i] = wi;
+        }
+        let l = learner.learn(Some(&by_row));
+        let subs = SubScores::compute(&l.profile, data).map_err(|e| e.to_string())?;
+        Ok(subs
+            .columns
+            .into_iter()
+            .map(|c| rows.iter().map(|&i| c[i]).collect())
+            .collect())
+    })
+}
+
 impl LearnParams {
     /// Learn `prior`'s transforms from `data`, calibrate the learned profile with `params`
     /// (every fold, holdout and bootstrap replicate re-learning its own bins), and compare
@@ -91,23 +110,7 @@ impl LearnParams {
         let subs = SubScores::compute(&learned.profile, &data)?;
         let outcome = data.outcome.as_ref().ok_or(LearnError::NoOutcome)?;
         let rows: Vec<usize> = (0..data.rows).filter(|&i| subs.present[i] > 0).collect();
-        let relearn: Relearn = {
-            let learner = Arc::clone(&learner);
-            Arc::new(move |rows: &[usize], w: &[f64]| {
-                let data = learner.data();
-                let mut by_row = vec![0.0; data.rows];
-                for (&i, &wi) in rows.iter().zip(w) {
-                    by_row[i] = wi;
-                }
-                let l = learner.learn(Some(&by_row));
-                let subs = SubScores::compute(&l.profile, data).map_err(|e| e.to_string())?;
-                Ok(subs
-                    .columns
-                    .into_iter()
-                    .map(|c| rows.iter().map(|&i| c[i]).collect())
-                    .collect())
-            })
-        };
+        let relearn = relearn_with(Arc::clone(&learner));
         let stage = tracing::info_span!("learn: calibrate the learned profile").entered();
         let calibration =
             params

@@ -26,7 +26,9 @@ use thiserror::Error;
 use crate::data::{MetricColumn, Snapshots};
 use crate::profile::{transform, Direction, Missing, Profile, Transform};
 use binning::Trend;
-pub use fit::{LearnComparison, LearnFitError, LearnedCalibration, ModelFigures, BASELINE_BINS};
+pub use fit::{
+    relearn_with, LearnComparison, LearnFitError, LearnedCalibration, ModelFigures, BASELINE_BINS,
+};
 pub use points::{round_between, Form, PointsTable};
 
 /// G statistic a shape other than the declared one must gain to be chosen or reported:

@@ -248,3 +248,82 @@ fn bad_parameters_are_refused() {
     assert!(LearnParams::default().prior_rows(-1.0).check().is_err());
     assert!(LearnParams::default().check().is_ok());
 }
+
+#[test]
+fn every_fold_and_replicate_learns_from_its_own_rows() {
+    use crate::calibrate::CalibrateParams;
+    use std::sync::Mutex;
+    let (p, data) = world();
+    let learner = Arc::new(LearnParams::default().learner(&p, data.clone()).unwrap());
+    let learned = learner.learn(None);
+    let zeros = Arc::new(Mutex::new(Vec::new()));
+    let inner = relearn_with(learner);
+    let seen = Arc::clone(&zeros);
+    let counting: crate::calibrate::Relearn = Arc::new(move |rows: &[usize], w: &[f64]| {
+        seen.lock()
+            .unwrap()
+            .push(w.iter().filter(|&&x| x == 0.0).count() as f64 / rows.len() as f64);
+        inner(rows, w)
+    });
+    let subs = crate::score::SubScores::compute(&learned.profile, &data).unwrap();
+    CalibrateParams::default()
+        .bootstrap(4)
+        .lambdas(vec![0.0])
+        .relearn(Some(counting))
+        .fit(&learned.profile, &data, subs)
+        .unwrap();
+    let mut z = zeros.lock().unwrap().clone();
+    z.sort_by(f64::total_cmp);
+    // Five folds leave a fifth out each; four replicates leave about e⁻¹ of the accounts.
+    assert_eq!(z.len(), 9, "{z:?}");
+    assert!(z[..5].iter().all(|&f| (f - 0.2).abs() < 0.01), "{z:?}");
+    assert!(z[5..].iter().all(|&f| (f - 0.368).abs() < 0.02), "{z:?}");
+}
+
+#[test]
+fn noise_learned_in_sample_scores_chance_out_of_fold() {
+    use crate::calibrate::CalibrateParams;
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let n = 4000;
+    let names = ["a", "b", "c", "d", "e", "f"];
+    let metrics: Vec<(String, MetricColumn)> = names
+        .iter()
+        .map(|m| {
+            let v = (0..n).map(|_| rng.random_range(0..200) as f64).collect();
+            (m.to_string(), MetricColumn::Numeric(v))
+        })
+        .collect();
+    let mut data = Snapshots::from_metrics("noise", metrics);
+    data.outcome = Some((0..n).map(|_| (rng.random::<f64>() < 0.25) as u8).collect());
+    let data = Arc::new(data);
+    let p = profile(
+        names
+            .iter()
+            .map(|m| {
+                metric(
+                    m,
+                    Direction::HigherIsBetter,
+                    Transform::Linear { lo: 0.0, hi: 199.0 },
+                )
+            })
+            .collect(),
+    );
+    // No significance test and shapes free to turn: every chance to fit the noise.
+    let lp = LearnParams::default()
+        .max_pvalue(None)
+        .shape(ShapeChoice::Auto)
+        .flip(true);
+    let params = CalibrateParams::default().bootstrap(0).lambdas(vec![0.0]);
+    let lc = lp.calibrate(&params, &p, Arc::clone(&data)).unwrap();
+    let out_of_fold = lc.comparison.models[1].auc;
+    // The same learned profile scored on the rows it learned from.
+    let subs = crate::score::SubScores::compute(&lc.calibration.profile, &data).unwrap();
+    let scored = crate::score::score(&lc.calibration.profile, &subs, crate::score::Extent::Full);
+    let risk: Vec<f64> = scored.score.iter().map(|s| -s).collect();
+    let in_sample = crate::stats::auc(&risk, data.outcome.as_ref().unwrap());
+    assert!(out_of_fold < 0.55, "out of fold {out_of_fold}");
+    assert!(
+        in_sample > out_of_fold + 0.02,
+        "in sample {in_sample}, out of fold {out_of_fold}"
+    );
+}

@@ -247,9 +247,10 @@ pub fn bins_svg(m: &MetricBins) -> String {
                         line.push((cx, y));
                     }
                     let _ = root.draw(&Circle::new((cx, y), 5, POINTS.filled()));
+                    // Right of the bar, clear of the whiskers.
                     let _ = root.draw(&Text::new(
                         format!("{p:.0}"),
-                        (cx + 9, y - 10),
+                        (cx + bar_w / 2 + 6, y - 10),
                         text(12, &POINTS, HPos::Left),
                     ));
                 }
