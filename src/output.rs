@@ -416,6 +416,30 @@ pub fn write_stdout_with(fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) ->
     }
 }
 
+/// A file-name part from text that may come from a user's file (a profile's name): letters,
+/// digits, `.`, `_` and `-` kept, anything else (path separators, `..`, spaces, markup)
+/// replaced by `-`, no leading dot, at most 80 characters.
+pub fn safe_file_name(s: &str) -> String {
+    let mut out: String = s
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '_' || c == '-' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .take(80)
+        .collect();
+    while out.starts_with('.') {
+        out.replace_range(0..1, "-");
+    }
+    if out.is_empty() {
+        out.push_str("profile");
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

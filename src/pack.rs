@@ -28,6 +28,7 @@ use crate::audit::{Audit, AuditError, AuditParams, Finding};
 use crate::calibrate::{CalibrateError, CalibrateParams, Calibration};
 use crate::data::{Day, Snapshots};
 use crate::explain::{ExplainError, ExplainParams, Explanation};
+use crate::learn::{LearnComparison, LearnFitError, LearnParams, Learned};
 use crate::profile::{Profile, ProfileError};
 use crate::score::{self, ScoreError, Scored, SubScores};
 use crate::validate::{ValidateError, ValidateParams, Validation};
@@ -65,6 +66,9 @@ pub enum PackError {
     /// Explaining the last change failed.
     #[error(transparent)]
     Explain(#[from] ExplainError),
+    /// Learning the transforms failed.
+    #[error(transparent)]
+    Learn(#[from] LearnFitError),
 }
 
 /// Parameters of the pack: one set per stage it runs.
@@ -83,6 +87,10 @@ pub struct PackParams {
     /// What changed since the previous snapshot date (`None`: not explained); with a
     /// calibration, the change is also split into the new weights' part and the data's.
     pub explain: Option<ExplainParams>,
+    /// Learn the transforms before calibrating (with a calibration only): every fold,
+    /// holdout and bootstrap replicate re-learns them. The pack then keeps a copy of the
+    /// data while it calibrates.
+    pub learn: Option<LearnParams>,
     /// Accounts listed to act on first.
     pub top: usize,
     /// Calibrate despite audit errors.
@@ -100,6 +108,7 @@ impl PackParams {
             cohorts: CohortParams::default(),
             validate: ValidateParams::default(),
             explain: Some(ExplainParams::default()),
+            learn: None,
             top: 20,
             force: false,
         }
@@ -115,6 +124,8 @@ pub struct Pack {
     pub audit: Audit,
     /// The calibration, when the pack calibrated.
     pub calibration: Option<Calibration>,
+    /// What was learned and how it compares, when the pack learned the transforms.
+    pub learned: Option<(Learned, LearnComparison)>,
     /// The candidate's scores on every snapshot, with group scores and reasons.
     pub scored: Scored,
     /// Churn by tier and score band.
@@ -177,14 +188,20 @@ impl PackParams {
         if !blocking.is_empty() && !self.force {
             return Err(PackError::Audit(blocking.into_iter().cloned().collect()));
         }
-        let calibration = match &self.calibrate {
-            None => None,
-            Some(params) => {
+        let (calibration, learned) = match (&self.calibrate, &self.learn) {
+            (None, _) => (None, None),
+            (Some(params), None) => {
                 let _stage = tracing::info_span!("pack: calibrate").entered();
                 let subs = SubScores::compute(prior, data)?;
                 let fitted = params.fit(prior, data, subs)?;
                 fitted.profile.check()?;
-                Some(fitted)
+                (Some(fitted), None)
+            }
+            (Some(params), Some(lp)) => {
+                let _stage = tracing::info_span!("pack: learn and calibrate").entered();
+                let lc = lp.calibrate(params, prior, std::sync::Arc::new(data.clone()))?;
+                lc.calibration.profile.check()?;
+                (Some(lc.calibration), Some((lc.learned, lc.comparison)))
             }
         };
         let candidate = calibration.as_ref().map_or(prior, |c| &c.profile);
@@ -225,6 +242,7 @@ impl PackParams {
             prior: prior.clone(),
             audit,
             calibration,
+            learned,
             scored,
             tiers,
             cohorts,

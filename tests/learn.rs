@@ -6,7 +6,7 @@ use std::path::Path;
 mod common;
 
 use assert_cmd::Command;
-use common::root;
+use common::{files_under, root};
 use predicates::prelude::*;
 use serde_json::Value;
 
@@ -70,6 +70,14 @@ fn learned_telco_profile_is_readable_scores_and_compiles() {
         let svg = std::fs::read_to_string(out.join(format!("transforms/{name}.svg"))).unwrap();
         assert!(svg.contains("Learned points of"), "{name}");
     }
+    // The profile, the summary, the weights chart and one chart per learned metric.
+    let learned = summary["learned"]["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] != "kept")
+        .count();
+    assert_eq!(files_under(&out).len(), 4 + learned);
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(
         md.contains("## Learned transforms") && md.contains("![Tenure](transforms/Tenure.svg)")

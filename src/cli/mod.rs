@@ -10,6 +10,7 @@ mod data_args;
 mod explain;
 pub mod hint;
 mod init;
+mod learn_args;
 mod profile;
 mod report;
 mod score;
@@ -149,29 +150,7 @@ fn report_dir(kind: &str, profile: &str, data: &churncal::data::Snapshots) -> st
     std::path::PathBuf::from("reports").join(format!("{kind}-{}-{last}", safe_file_name(profile)))
 }
 
-/// A file-name part from text that may come from a user's file (a profile's name): letters,
-/// digits, `.`, `_` and `-` kept, anything else (path separators, `..`, spaces, markup)
-/// replaced by `-`, no leading dot, at most 80 characters.
-fn safe_file_name(s: &str) -> String {
-    let mut out: String = s
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == '_' || c == '-' || c == '.' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .take(80)
-        .collect();
-    while out.starts_with('.') {
-        out.replace_range(0..1, "-");
-    }
-    if out.is_empty() {
-        out.push_str("profile");
-    }
-    out
-}
+use churncal::output::safe_file_name;
 
 /// What a report states about its inputs.
 fn report_context(

@@ -57,6 +57,8 @@ pub struct Args {
     /// Fit despite audit errors or few events; replace an existing calibrated profile.
     #[arg(long)]
     force: bool,
+    #[command(flatten)]
+    learn: super::learn_args::LearnArgs,
 }
 
 pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
@@ -124,6 +126,10 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         segments: data_args.segments(),
         ..ValidateParams::default()
     };
+    params.learn = a.learn.params()?;
+    if params.learn.is_some() && !calibrating {
+        anyhow::bail!("--learn-transforms learns them for a calibration; drop --no-calibrate");
+    }
     params.top = a.top;
     params.force = a.force;
     if calibrating {

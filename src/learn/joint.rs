@@ -22,12 +22,11 @@ use crate::stats::{linalg::solve_spd, sigmoid};
 enum Layout {
     /// Not in the model.
     None,
-    /// Numeric bins: `n − 1` cumulative indicators `[bin ≥ j]` from `offset` (their
-    /// coefficients are the steps between neighbouring bins, signed by the shape), then one
-    /// indicator for the missing values' own bin and one for rows without a bin.
+    /// Numeric bins (or label groups from least to most churn): `n − 1` cumulative
+    /// indicators `[bin ≥ j]` from `offset` (their coefficients are the steps between
+    /// neighbouring bins, signed by the shape), then one indicator for the missing values'
+    /// own bin and one for rows without a bin.
     Steps { offset: usize, n: usize },
-    /// Labels: one indicator per bin but the first, then one for rows without a bin.
-    Levels { offset: usize, n: usize },
     /// A kept metric's sub-score / 100.
     Value { offset: usize },
 }
@@ -73,9 +72,12 @@ pub(super) fn joint_points(
                 layout.push(Layout::Steps { offset, n });
             }
             (DraftKind::Labels { bins, .. }, Some(_)) => {
+                // Label groups run from least to most churn alone; the joint fit keeps
+                // that order (health never rises along it).
                 let n = bins.len();
-                sign.extend(std::iter::repeat_n(0, n));
-                layout.push(Layout::Levels { offset, n });
+                sign.extend(std::iter::repeat_n(1, n.saturating_sub(1)));
+                sign.extend([0, 0]);
+                layout.push(Layout::Steps { offset, n });
             }
             _ => match kept[d] {
                 Some(_) => {
@@ -115,14 +117,6 @@ pub(super) fn joint_points(
                         None => cols.push(((offset + n) as u32, 1.0)),
                     }
                 }
-                Layout::Levels { offset, n } => {
-                    let col = columns[d].expect("laid out from a column");
-                    match draft.kind.bin_of_row(col, i) {
-                        Some(0) => {}
-                        Some(b) => cols.push(((offset + b - 1) as u32, 1.0)),
-                        None => cols.push(((offset + n - 1) as u32, 1.0)),
-                    }
-                }
             }
         }
         at[r + 1] = cols.len();
@@ -154,10 +148,11 @@ pub(super) fn joint_points(
                 let own = missing.map(|_| -beta[offset + n - 1]);
                 (*health, *missing) = scaled_with(&raw, own);
             }
-            (DraftKind::Labels { health, .. }, Layout::Levels { offset, n }) => {
-                let raw: Vec<f64> = (0..n)
-                    .map(|b| if b == 0 { 0.0 } else { -beta[offset + b - 1] })
-                    .collect();
+            (DraftKind::Labels { health, .. }, Layout::Steps { offset, n }) => {
+                let mut raw = vec![0.0; n];
+                for b in 1..n {
+                    raw[b] = raw[b - 1] - beta[offset + b - 1];
+                }
                 *health = scaled_with(&raw, None).0;
             }
             _ => {}

@@ -156,7 +156,9 @@ pub(super) fn scaled_with(raw: &[f64], missing: Option<f64>) -> (Vec<f64>, Optio
     let lo = all.clone().fold(f64::INFINITY, f64::min);
     let hi = all.fold(f64::NEG_INFINITY, f64::max);
     let scale = |v: f64| {
-        if (hi - lo).partial_cmp(&1e-9) == Some(std::cmp::Ordering::Greater) {
+        if v.is_nan() {
+            50.0
+        } else if (hi - lo).partial_cmp(&1e-9) == Some(std::cmp::Ordering::Greater) {
             (100.0 * (v - lo) / (hi - lo)).clamp(0.0, 100.0)
         } else {
             50.0
@@ -229,6 +231,11 @@ impl Learner {
                 s.ev.push(e);
                 s.ne.push(wi - e);
             }
+        }
+        // Nothing to learn from (no present value, or one outcome only): as written.
+        let events: f64 = s.ev.iter().sum();
+        if s.x.is_empty() || events == 0.0 || events == s.total() {
+            return self.kept(m);
         }
         let (mut me, mut mn) = (0.0, 0.0);
         for &i in missing {
@@ -402,6 +409,10 @@ impl Learner {
             }
         }
         let present: f64 = ev.iter().sum::<f64>() + ne.iter().sum::<f64>();
+        let events: f64 = ev.iter().sum();
+        if present == 0.0 || events == 0.0 || events == present {
+            return self.kept(m);
+        }
         let total = present + me + mn;
         let min_size = (p.min_bin_share * total).ceil();
         // Rare labels are pooled into one group; labels without rows get no bin.

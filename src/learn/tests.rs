@@ -327,3 +327,45 @@ fn noise_learned_in_sample_scores_chance_out_of_fold() {
         "in sample {in_sample}, out of fold {out_of_fold}"
     );
 }
+
+#[test]
+fn metrics_with_nothing_to_learn_stay_as_written() {
+    let n = 200;
+    let mut data = Snapshots::from_metrics(
+        "edge",
+        vec![
+            ("empty".into(), MetricColumn::Numeric(vec![f64::NAN; n])),
+            ("flat".into(), MetricColumn::Numeric(vec![3.0; n])),
+            (
+                "x".into(),
+                MetricColumn::Numeric((0..n).map(|i| i as f64).collect()),
+            ),
+        ],
+    );
+    data.outcome = Some((0..n).map(|i| (i % 4 == 0) as u8).collect());
+    let data = Arc::new(data);
+    let lin = Transform::Linear { lo: 0.0, hi: 10.0 };
+    let p = profile(vec![
+        metric("empty", Direction::HigherIsBetter, lin.clone()),
+        metric("flat", Direction::HigherIsBetter, lin.clone()),
+        metric("x", Direction::HigherIsBetter, lin.clone()),
+    ]);
+    let l = LearnParams::default().learner(&p, data.clone()).unwrap();
+    let learned = l.learn(None);
+    learned.profile.check().unwrap();
+    assert_eq!(learned.metrics[0].kind, "kept");
+    assert_eq!(learned.profile.metrics[0].transform, lin);
+    // A constant: one bin, flat points.
+    let Transform::Points { map } = &learned.profile.metrics[1].transform else {
+        panic!("points")
+    };
+    assert!(map.iter().all(|p| p[1] == 50.0), "{map:?}");
+    // Rows without a churn event: nothing to learn, nothing broken.
+    let mut w = vec![0.0; n];
+    for i in (1..n).step_by(4) {
+        w[i] = 1.0;
+    }
+    let none = l.learn(Some(&w));
+    none.profile.check().unwrap();
+    assert!(none.metrics.iter().all(|m| m.kind == "kept"));
+}

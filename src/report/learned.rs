@@ -55,10 +55,35 @@ fn direction_word(d: Direction) -> &'static str {
     }
 }
 
+/// Whether learning paid, in plain words: the learned and hand-written transforms'
+/// out-of-fold AUC and log-loss side by side, and what to do.
+pub fn verdict(c: &LearnComparison) -> String {
+    let (Some(hand), Some(learned)) = (c.models.first(), c.models.get(1)) else {
+        return String::new();
+    };
+    let binned = c.models.get(3).map_or(f64::NAN, |m| m.auc);
+    let better = learned.log_loss < hand.log_loss && learned.auc >= hand.auc - 0.002;
+    format!(
+        "Out of fold, the learned transforms score AUC {:.3} and log-loss {:.4} against the hand-written ones' {:.3} and {:.4} (binned logistic regression, no readable profile: {:.3}). {}",
+        learned.auc,
+        learned.log_loss,
+        hand.auc,
+        hand.log_loss,
+        binned,
+        if better {
+            "The learned profile predicts better: check it against the one in use with `churncal validate` before rollout."
+        } else {
+            "The learned profile does not predict better: keep the hand-written transforms (more churn events may change that)."
+        }
+    )
+}
+
 /// The Markdown section of the calibration summary; `charts` names each metric's chart
 /// file (same order as `metrics`, `None` for metrics left as written).
 pub fn markdown(c: &LearnComparison, metrics: &[MetricBins], charts: &[Option<String>]) -> String {
     let mut s = String::from("## Learned transforms\n\n");
+    s.push_str(&verdict(c));
+    s.push_str("\n\n");
     s.push_str(&format!(
         "Out of sample ({}; {} rows, {} churned):\n\n| model | AUC | log-loss | a readable profile |\n|---|---:|---:|---|\n",
         c.scheme, c.rows, c.events

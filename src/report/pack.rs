@@ -64,19 +64,41 @@ pub fn render(pack: &Pack, pctx: &PackContext) -> Vec<(String, String)> {
             profile_file: pctx.profile_file.clone(),
             transforms: Vec::new(),
         };
+        let mut markdown = html::demote(&summary::markdown(c, &sctx), 3);
+        let mut charts = vec![(
+            "weights.svg".into(),
+            chart::weights_svg(
+                &format!("Weights of '{}': prior vs calibrated", pack.prior.name),
+                &c.metrics,
+            ),
+        )];
+        let mut calibration_json = parse_json(&summary::json(c, &sctx));
+        if let Some((l, comparison)) = &pack.learned {
+            // The learned transforms' section; its charts follow the weights chart.
+            let none: Vec<Option<String>> = l.metrics.iter().map(|_| None).collect();
+            markdown.push('\n');
+            markdown.push_str(&html::demote(
+                &super::learned::markdown(comparison, &l.metrics, &none),
+                3,
+            ));
+            for m in l.metrics.iter().filter(|m| m.kind != "kept") {
+                charts.push((
+                    format!("transform-{}.svg", crate::output::safe_file_name(&m.metric)),
+                    super::learned::bins_svg(m),
+                ));
+            }
+            calibration_json["learned"] = serde_json::json!({
+                "comparison": comparison,
+                "metrics": l.metrics,
+            });
+        }
         sections.push(Section {
             id: "weights",
             title: "What changed in the weights".into(),
-            markdown: html::demote(&summary::markdown(c, &sctx), 3),
-            charts: vec![(
-                "weights.svg".into(),
-                chart::weights_svg(
-                    &format!("Weights of '{}': prior vs calibrated", pack.prior.name),
-                    &c.metrics,
-                ),
-            )],
+            markdown,
+            charts,
         });
-        json_parts.insert("calibration".into(), parse_json(&summary::json(c, &sctx)));
+        json_parts.insert("calibration".into(), calibration_json);
     }
     sections.push(tiers_section(pack, &ctx));
     json_parts.insert(
