@@ -158,7 +158,6 @@ pub fn out_of_fold(
     enc: Encoding,
 ) -> Vec<f64> {
     let y_all = data.outcome.as_ref().expect("rows with an outcome");
-    let y: Vec<u8> = rows.iter().map(|&i| y_all[i]).collect();
     let mut seen = std::collections::HashSet::new();
     let cols: Vec<&MetricColumn> = profile
         .metrics
@@ -177,20 +176,34 @@ pub fn out_of_fold(
                 .collect();
             let coders: Vec<Coder> = cols.iter().map(|c| coder(c, &train, enc)).collect();
             let k: usize = coders.iter().map(Coder::width).sum();
-            let mut x = vec![0.0; rows.len() * k];
-            for (j, &i) in rows.iter().enumerate() {
-                let mut at = j * k;
+            let encode = |i: usize, out: &mut [f64]| {
+                let mut at = 0;
                 for c in &coders {
                     let wdt = c.width();
-                    c.write(i, &mut x[at..at + wdt]);
+                    c.write(i, &mut out[at..at + wdt]);
                     at += wdt;
                 }
+            };
+            // The training rows (beyond FIT_ROWS: every churned one and an even stride of
+            // the retained, weighted up), encoded; the test rows are encoded one at a time.
+            let fit_rows = fit_sample(&train, y_all);
+            let mut x = vec![0.0; fit_rows.len() * k];
+            for (j, &(i, _)) in fit_rows.iter().enumerate() {
+                encode(i, &mut x[j * k..(j + 1) * k]);
             }
-            let w: Vec<f64> = fold_of.iter().map(|&g| (g != f) as u8 as f64).collect();
-            let model = logistic::fit(&x, k, &y, &w, 1.0);
-            let p = (0..rows.len())
-                .filter(|&j| fold_of[j] == f)
-                .map(|j| model.probability(&x[j * k..(j + 1) * k]))
+            let fy: Vec<u8> = fit_rows.iter().map(|&(i, _)| y_all[i]).collect();
+            let fw: Vec<f64> = fit_rows.iter().map(|&(_, f)| f).collect();
+            let model = logistic::fit(&x, k, &fy, &fw, 1.0);
+            drop(x);
+            let mut row = vec![0.0; k];
+            let p = rows
+                .iter()
+                .zip(fold_of)
+                .filter(|(_, &g)| g == f)
+                .map(|(&i, _)| {
+                    encode(i, &mut row);
+                    model.probability(&row)
+                })
                 .collect();
             (f, p)
         })
@@ -202,6 +215,32 @@ pub fn out_of_fold(
         }
     }
     out
+}
+
+/// Training rows the baselines fit on beyond this many: every churned row and an even
+/// stride of the retained ones, weighted up to stand for all of them.
+pub const FIT_ROWS: usize = 100_000;
+
+/// `train` with a weight each: all of them (weight 1) up to [`FIT_ROWS`], else every
+/// churned row and every k-th retained one (weight k).
+fn fit_sample(train: &[usize], y: &[u8]) -> Vec<(usize, f64)> {
+    if train.len() <= FIT_ROWS {
+        return train.iter().map(|&i| (i, 1.0)).collect();
+    }
+    let events = train.iter().filter(|&&i| y[i] == 1).count();
+    let room = FIT_ROWS.saturating_sub(events).max(FIT_ROWS / 4);
+    let k = (train.len() - events).div_ceil(room).max(1);
+    let mut seen = 0usize;
+    train
+        .iter()
+        .filter_map(|&i| {
+            if y[i] == 1 {
+                return Some((i, 1.0));
+            }
+            seen += 1;
+            (seen % k == 0).then_some((i, k as f64))
+        })
+        .collect()
 }
 
 /// AUC and log-loss of predictions `p` for outcomes `y`.

@@ -81,12 +81,16 @@ pub fn relearn_with(learner: Arc<Learner>) -> Relearn {
             by_row[i] = wi;
         }
         let l = learner.learn(Some(&by_row));
-        let subs = SubScores::compute(&l.profile, data).map_err(|e| e.to_string())?;
-        Ok(subs
-            .columns
-            .into_iter()
-            .map(|c| rows.iter().map(|&i| c[i]).collect())
-            .collect())
+        drop(by_row);
+        // One metric at a time, kept only for the fit rows: one full column in memory.
+        l.profile
+            .metrics
+            .iter()
+            .map(|m| {
+                let c = SubScores::column(m, data).map_err(|e| e.to_string())?;
+                Ok(rows.iter().map(|&i| c[i]).collect())
+            })
+            .collect()
     })
 }
 

@@ -177,7 +177,7 @@ pub fn message(f: &Finding) -> String {
             share,
             policy,
         } => format!(
-            "{count} missing values ({:.1} %); the profile's missing policy ({policy:?}) applies",
+            "{count} missing values ({:.1} %); the profile's missing policy ({policy}) applies",
             100.0 * share
         ),
         Issue::MissingBySegment {
