@@ -266,6 +266,7 @@ group = "b"
 weight = 0.3
 direction = "higher-is-better"
 transform = { kind = "linear", lo = -1.7e308, hi = 1.7e308 }
+missing = 12.5
 [calibration]
 intercept = -1.25
 slope = -3.5
@@ -657,6 +658,13 @@ fn generated_sql_gives_churncals_results_on_every_engine() {
             "iranian",
             real.join("iranian_churn.csv"),
             profile::read_profile(real.join("iranian.toml").to_str().unwrap()).unwrap(),
+            roles_columns(None, None, "Churn", None),
+        ),
+        // The learned transforms (points from `calibrate --learn-transforms`).
+        Case::plain(
+            "iranian-learned",
+            real.join("iranian_churn.csv"),
+            profile::read_profile(real.join("iranian-learned.toml").to_str().unwrap()).unwrap(),
             roles_columns(None, None, "Churn", None),
         ),
     ];

@@ -55,6 +55,7 @@ fn profiles() -> Vec<(String, Profile)> {
         "reports/example/three-dimensions-calibrated.toml",
         "notebooks-data/real/telco.toml",
         "notebooks-data/real/iranian.toml",
+        "notebooks-data/real/iranian-learned.toml",
     ] {
         let p = profile::read_profile(repo().join(f).to_str().unwrap()).unwrap();
         out.push((f.to_string(), p));

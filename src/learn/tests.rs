@@ -369,3 +369,47 @@ fn metrics_with_nothing_to_learn_stay_as_written() {
     none.profile.check().unwrap();
     assert!(none.metrics.iter().all(|m| m.kind == "kept"));
 }
+
+#[test]
+fn the_prior_transform_pulls_the_points_toward_itself() {
+    let (p, data) = world();
+    let points = |rows: f64| {
+        let l = LearnParams::default()
+            .points_from(PointsFrom::Woe)
+            .prior_rows(rows)
+            .learner(&p, data.clone())
+            .unwrap()
+            .learn(None);
+        l.metrics[0]
+            .bins
+            .iter()
+            .map(|b| b.points)
+            .collect::<Vec<_>>()
+    };
+    let free = points(0.0);
+    let pulled = points(1e9);
+    // The prior is `linear 0 to 40` on logins: each bin's points become the mean of
+    // 2.5 × logins over its rows (uniform logins: the bin's middle value × 2.5).
+    let l = LearnParams::default()
+        .points_from(PointsFrom::Woe)
+        .learner(&p, data.clone())
+        .unwrap()
+        .learn(None);
+    for (b, bin) in l.metrics[0].bins.iter().enumerate() {
+        let lo = bin.from.unwrap_or(0.0);
+        let hi = bin.to.map_or(40.0, |t| t - 1.0);
+        let mid = 2.5 * (lo + hi) / 2.0;
+        assert!(
+            (pulled[b] - mid).abs() < 1.5,
+            "bin {b}: {} vs {mid}",
+            pulled[b]
+        );
+    }
+    assert_ne!(free, pulled);
+    // In between, in between.
+    let half = points(1000.0);
+    for b in 0..free.len() {
+        let (a, c) = (free[b].min(pulled[b]), free[b].max(pulled[b]));
+        assert!(half[b] >= a - 0.05 && half[b] <= c + 0.05, "{b}: {half:?}");
+    }
+}
