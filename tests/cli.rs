@@ -4,25 +4,9 @@ use std::path::{Path, PathBuf};
 
 mod common;
 
-use assert_cmd::Command;
-use common::{files_under, root};
+use common::{churncal, files_under, real, root};
 use predicates::prelude::*;
 use serde_json::Value;
-
-fn real(name: &str) -> String {
-    root()
-        .join("notebooks-data/real")
-        .join(name)
-        .to_string_lossy()
-        .into_owned()
-}
-
-/// The binary, run in `dir`, with a fixed creation date.
-fn churncal(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("churncal").unwrap();
-    c.current_dir(dir).env("SOURCE_DATE_EPOCH", "1790000000");
-    c
-}
 
 fn summary(dir: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()

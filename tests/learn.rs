@@ -1,28 +1,11 @@
 //! `calibrate --learn-transforms` as a user runs it: the learned profile, its summary and
 //! charts, and the learned profile scoring new data and compiling to SQL like any other.
 
-use std::path::Path;
-
 mod common;
 
-use assert_cmd::Command;
-use common::{files_under, root};
+use common::{churncal, files_under, real};
 use predicates::prelude::*;
 use serde_json::Value;
-
-fn churncal(dir: &Path) -> Command {
-    let mut c = Command::cargo_bin("churncal").unwrap();
-    c.current_dir(dir).env("SOURCE_DATE_EPOCH", "1790000000");
-    c
-}
-
-fn real(name: &str) -> String {
-    root()
-        .join("notebooks-data/real")
-        .join(name)
-        .to_string_lossy()
-        .into_owned()
-}
 
 #[test]
 fn learned_telco_profile_is_readable_scores_and_compiles() {

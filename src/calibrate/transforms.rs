@@ -92,7 +92,8 @@ pub fn fit_transforms(profile: &Profile, data: &Snapshots) -> (Profile, Vec<Tran
     (out, report)
 }
 
-fn describe(t: &Transform) -> String {
+/// A transform in a few words (`linear 0 to 72`, `points (8 points)`).
+pub fn describe(t: &Transform) -> String {
     match t {
         Transform::Linear { lo, hi } => format!("linear {lo} to {hi}"),
         Transform::Log { lo, hi } => format!("log {lo} to {hi}"),

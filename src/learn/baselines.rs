@@ -186,7 +186,7 @@ pub fn out_of_fold(
             };
             // The training rows (beyond FIT_ROWS: every churned one and an even stride of
             // the retained, weighted up), encoded; the test rows are encoded one at a time.
-            let fit_rows = fit_sample(&train, y_all);
+            let fit_rows = super::stride_sample(&train, y_all, FIT_ROWS);
             let mut x = vec![0.0; fit_rows.len() * k];
             for (j, &(i, _)) in fit_rows.iter().enumerate() {
                 encode(i, &mut x[j * k..(j + 1) * k]);
@@ -220,28 +220,6 @@ pub fn out_of_fold(
 /// Training rows the baselines fit on beyond this many: every churned row and an even
 /// stride of the retained ones, weighted up to stand for all of them.
 pub const FIT_ROWS: usize = 100_000;
-
-/// `train` with a weight each: all of them (weight 1) up to [`FIT_ROWS`], else every
-/// churned row and every k-th retained one (weight k).
-fn fit_sample(train: &[usize], y: &[u8]) -> Vec<(usize, f64)> {
-    if train.len() <= FIT_ROWS {
-        return train.iter().map(|&i| (i, 1.0)).collect();
-    }
-    let events = train.iter().filter(|&&i| y[i] == 1).count();
-    let room = FIT_ROWS.saturating_sub(events).max(FIT_ROWS / 4);
-    let k = (train.len() - events).div_ceil(room).max(1);
-    let mut seen = 0usize;
-    train
-        .iter()
-        .filter_map(|&i| {
-            if y[i] == 1 {
-                return Some((i, 1.0));
-            }
-            seen += 1;
-            (seen % k == 0).then_some((i, k as f64))
-        })
-        .collect()
-}
 
 /// AUC and log-loss of predictions `p` for outcomes `y`.
 pub fn quality(p: &[f64], y: &[u8]) -> (f64, f64) {

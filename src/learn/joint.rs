@@ -40,7 +40,8 @@ pub(super) fn joint_points(
     y: &[u8],
     w: &dyn Fn(usize) -> f64,
 ) {
-    let sampled = sample_rows(y, w);
+    let positive: Vec<usize> = (0..y.len()).filter(|&i| w(i) > 0.0).collect();
+    let sampled = super::stride_sample(&positive, y, JOINT_ROWS);
     let weights: Vec<f64> = sampled.iter().map(|&(i, f)| w(i) * f).collect();
     let rows: Vec<usize> = sampled.iter().map(|&(i, _)| i).collect();
     let mut layout = Vec::with_capacity(drafts.len());
@@ -165,30 +166,6 @@ pub(super) fn joint_points(
 /// the retained ones weighted up to stand for all of them. Some sixty coefficients are
 /// estimated as well from these as from every row, at a fraction of the passes' cost.
 pub(super) const JOINT_ROWS: usize = 60_000;
-
-/// The rows of positive weight, each with the factor its weight is multiplied by:
-/// all of them (factor 1) up to [`JOINT_ROWS`], else every churned row and every k-th
-/// retained one (factor k).
-fn sample_rows(y: &[u8], w: &dyn Fn(usize) -> f64) -> Vec<(usize, f64)> {
-    let rows: Vec<usize> = (0..y.len()).filter(|&i| w(i) > 0.0).collect();
-    if rows.len() <= JOINT_ROWS {
-        return rows.into_iter().map(|i| (i, 1.0)).collect();
-    }
-    let events = rows.iter().filter(|&&i| y[i] == 1).count();
-    let retained = rows.len() - events;
-    let room = JOINT_ROWS.saturating_sub(events).max(JOINT_ROWS / 4);
-    let k = retained.div_ceil(room).max(1);
-    let mut seen = 0usize;
-    rows.into_iter()
-        .filter_map(|i| {
-            if y[i] == 1 {
-                return Some((i, 1.0));
-            }
-            seen += 1;
-            (seen % k == 0).then_some((i, k as f64))
-        })
-        .collect()
-}
 
 /// The bin where a peaked (valley) sub-score turns: the metric's own healthiest (least
 /// healthy) bin.

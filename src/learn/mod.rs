@@ -470,16 +470,28 @@ fn two_proportion_p(e1: f64, n1: f64, e2: f64, n2: f64) -> f64 {
     2.0 * (1.0 - crate::stats::normal_cdf(z.abs()))
 }
 
-/// A transform in a few words.
-pub fn describe(t: &Transform) -> String {
-    match t {
-        Transform::Linear { lo, hi } => format!("linear {lo} to {hi}"),
-        Transform::Log { lo, hi } => format!("log {lo} to {hi}"),
-        Transform::Points { map } => format!("points ({} points)", map.len()),
-        Transform::Percentile { breaks } => format!("percentile ({} breaks)", breaks.len()),
-        Transform::Categories { map } => format!("categories ({} labels)", map.len()),
-        Transform::Boolean => "boolean".into(),
+pub use crate::calibrate::transforms::describe;
+
+/// `rows` with a weight factor each: all of them (factor 1) up to `cap`, else every
+/// churned row and every k-th retained one (factor k), so that about `cap` rows stand for
+/// all of them (at least a quarter of `cap` retained ones when churn is common).
+pub(crate) fn stride_sample(rows: &[usize], y: &[u8], cap: usize) -> Vec<(usize, f64)> {
+    if rows.len() <= cap {
+        return rows.iter().map(|&i| (i, 1.0)).collect();
     }
+    let events = rows.iter().filter(|&&i| y[i] == 1).count();
+    let room = cap.saturating_sub(events).max(cap / 4);
+    let k = (rows.len() - events).div_ceil(room).max(1);
+    let mut seen = 0usize;
+    rows.iter()
+        .filter_map(|&i| {
+            if y[i] == 1 {
+                return Some((i, 1.0));
+            }
+            seen += 1;
+            seen.is_multiple_of(k).then_some((i, k as f64))
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -413,3 +413,17 @@ fn the_prior_transform_pulls_the_points_toward_itself() {
         assert!(half[b] >= a - 0.05 && half[b] <= c + 0.05, "{b}: {half:?}");
     }
 }
+
+#[test]
+fn large_fits_keep_every_churned_row_and_weigh_up_the_rest() {
+    let y: Vec<u8> = (0..1000).map(|i| (i % 50 == 0) as u8).collect();
+    let rows: Vec<usize> = (0..1000).collect();
+    assert_eq!(stride_sample(&rows, &y, 2000).len(), 1000);
+    let s = stride_sample(&rows, &y, 200);
+    let events = s.iter().filter(|&&(i, _)| y[i] == 1).count();
+    assert_eq!(events, 20);
+    assert!(s.len() <= 200 + 1, "{}", s.len());
+    // The weights stand for all the retained rows.
+    let retained: f64 = s.iter().filter(|&&(i, _)| y[i] == 0).map(|&(_, f)| f).sum();
+    assert!((retained - 980.0).abs() <= 6.0, "{retained}");
+}

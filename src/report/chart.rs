@@ -65,6 +65,22 @@ pub(crate) fn canvas(
     svg
 }
 
+/// A vertical interval whisker at `x` from pixel `lo` to `hi`, with caps `half` wide.
+pub(crate) fn whisker(
+    root: &DrawingArea<SVGBackend, plotters::coord::Shift>,
+    x: i32,
+    (lo, hi): (i32, i32),
+    half: i32,
+) {
+    for seg in [
+        vec![(x, lo), (x, hi)],
+        vec![(x - half, lo), (x + half, lo)],
+        vec![(x - half, hi), (x + half, hi)],
+    ] {
+        let _ = root.draw(&PathElement::new(seg, INK.stroke_width(1)));
+    }
+}
+
 /// Horizontal grid lines with labels from `fmt`, for values 0..=`max` in `step`s.
 pub(crate) fn y_grid(
     root: &DrawingArea<SVGBackend, plotters::coord::Shift>,

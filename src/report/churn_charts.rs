@@ -97,13 +97,7 @@ pub fn churn_bars_svg(title: &str, subtitle: &str, rows: &[GroupRow], overall: f
                         color.filled(),
                     ));
                     let (lo, hi) = (ys(r.count.ci[0]), ys(r.count.ci[1]));
-                    for seg in [
-                        vec![(cx, lo), (cx, hi)],
-                        vec![(cx - 7, lo), (cx + 7, lo)],
-                        vec![(cx - 7, hi), (cx + 7, hi)],
-                    ] {
-                        let _ = root.draw(&PathElement::new(seg, INK.stroke_width(1)));
-                    }
+                    super::chart::whisker(root, cx, (lo, hi), 7);
                     let _ = root.draw(&Text::new(
                         pct(r.count.rate),
                         (cx + 10, hi - 10),

@@ -6,7 +6,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::HPos;
 
 use super::calibration::md_cell;
-use super::chart::{canvas, clip, text, y_grid, INK, MUTED};
+use super::chart::{canvas, clip, text, whisker, y_grid, INK, MUTED};
 use super::churn_charts::{nice_axis, pct};
 use crate::learn::{Bin, LearnComparison, MetricBins};
 use crate::profile::Direction;
@@ -244,13 +244,7 @@ pub fn bins_svg(m: &MetricBins) -> String {
                 ));
                 let (lo, hi) = ci(*events, *rows);
                 let (lo, hi) = (ys(lo), ys(hi));
-                for seg in [
-                    vec![(cx, lo), (cx, hi)],
-                    vec![(cx - 6, lo), (cx + 6, lo)],
-                    vec![(cx - 6, hi), (cx + 6, hi)],
-                ] {
-                    let _ = root.draw(&PathElement::new(seg, INK.stroke_width(1)));
-                }
+                whisker(root, cx, (lo, hi), 6);
                 let _ = root.draw(&Text::new(
                     pct(rate),
                     (cx - bar_w / 2 - 4, ys(rate) - 10),

@@ -1,4 +1,5 @@
-//! Helpers shared by the end-to-end test files.
+//! Helpers shared by the end-to-end test files (each uses some of them).
+#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 
@@ -22,4 +23,20 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     }
     out.sort();
     out
+}
+
+/// The `churncal` binary, run in `dir`, with a fixed creation date.
+pub fn churncal(dir: &Path) -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("churncal").unwrap();
+    c.current_dir(dir).env("SOURCE_DATE_EPOCH", "1790000000");
+    c
+}
+
+/// A file of `notebooks-data/real`, as a path string.
+pub fn real(name: &str) -> String {
+    root()
+        .join("notebooks-data/real")
+        .join(name)
+        .to_string_lossy()
+        .into_owned()
 }
