@@ -38,6 +38,8 @@ pub(super) enum DraftKind {
         health: Vec<f64>,
         /// The labels by code.
         labels: Vec<String>,
+        /// The prior map's mean health on each bin (for `--transform-prior`).
+        prior_mean: Option<Vec<f64>>,
     },
 }
 
@@ -482,6 +484,27 @@ impl Learner {
             p_value: two_proportion_p(me, me + mn, totals.0, totals.0 + totals.1),
             policy: m.missing,
         });
+        // The prior map's mean health on each bin, its labels weighted by their rows (a
+        // label the map lacks counts as neutral).
+        let prior_mean = match &m.transform {
+            Transform::Categories { map } if p.prior_rows > 0.0 => {
+                let (mut sum, mut cnt) = (vec![0.0; bins.len()], vec![0.0; bins.len()]);
+                for (l, bin) in label_bin.iter().enumerate() {
+                    if let Some(b) = *bin {
+                        let s = map.get(&labels[l]).copied().unwrap_or(50.0);
+                        let rows = ev[l] + ne[l];
+                        sum[b] += rows * transform::directed(m.direction, s);
+                        cnt[b] += rows;
+                    }
+                }
+                Some(
+                    (0..bins.len())
+                        .map(|b| if cnt[b] > 0.0 { sum[b] / cnt[b] } else { 50.0 })
+                        .collect(),
+                )
+            }
+            _ => None,
+        };
         Draft {
             report: MetricBins {
                 metric: m.name.clone(),
@@ -505,6 +528,7 @@ impl Learner {
                 label_bin,
                 health,
                 labels: labels.clone(),
+                prior_mean,
             },
         }
     }

@@ -417,6 +417,12 @@ impl Learner {
                     health,
                     prior_mean: Some(pm),
                     ..
+                }
+                | metric::DraftKind::Labels {
+                    bins,
+                    health,
+                    prior_mean: Some(pm),
+                    ..
                 } = &mut d.kind
                 {
                     for b in 0..bins.len() {

@@ -406,6 +406,16 @@ fn the_prior_transform_pulls_the_points_toward_itself() {
         );
     }
     assert_ne!(free, pulled);
+    // A categories map blends too: every plan was written 50, so 50 it becomes.
+    let cats = LearnParams::default()
+        .prior_rows(1e9)
+        .learner(&p, data.clone())
+        .unwrap()
+        .learn(None);
+    let Transform::Categories { map } = &cats.profile.metrics[1].transform else {
+        panic!("categories")
+    };
+    assert!(map.values().all(|&v| (v - 50.0).abs() < 0.2), "{map:?}");
     // In between, in between.
     let half = points(1000.0);
     for b in 0..free.len() {

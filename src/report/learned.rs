@@ -72,8 +72,10 @@ pub fn verdict(c: &LearnComparison) -> String {
         binned,
         if better {
             "The learned profile predicts better: check it against the one in use with `churncal validate` before rollout."
+        } else if c.events < 500 {
+            "The learned profile does not predict better: keep the hand-written transforms (with more churn events that may change)."
         } else {
-            "The learned profile does not predict better: keep the hand-written transforms (more churn events may change that)."
+            "The learned profile does not predict better: keep the hand-written transforms."
         }
     )
 }
