@@ -18,7 +18,10 @@
 //! AUC with its DeLong interval and DeLong's paired test (`auc`); the churn counts per
 //! tier × segment behind the tier and cohort tables (`group_by`); loading the snapshot file
 //! (the synth table's 30 columns, the profile's 13 metrics read) from CSV and from Parquet
-//! (`load`, by rows only).
+//! (`load`, by rows only); and the machine's own limit, a STREAM-like triad
+//! `a[i] = b[i] + s·c[i]` over three 64 MB arrays on every core (`memory`), whose bytes per
+//! second are the floor a pass over the fit's matrix can approach (`docs/performance.md`,
+//! "The floor").
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use rand::{Rng, SeedableRng};
@@ -236,5 +239,33 @@ fn loading(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, kernels, loading);
+/// STREAM's triad on every core: three arrays of 8M doubles (64 MB each, twice the L3
+/// cache), split in contiguous chunks over rayon's threads. Criterion's throughput counts
+/// the 24 bytes a row reads and writes (STREAM's convention, without the write-allocate
+/// read).
+fn memory(c: &mut Criterion) {
+    use rayon::prelude::*;
+    const N: usize = 8 << 20;
+    let b: Vec<f64> = (0..N).map(|i| i as f64).collect();
+    let cc: Vec<f64> = (0..N).map(|i| (N - i) as f64).collect();
+    let mut a = vec![0.0f64; N];
+    let s = 3.0;
+    let mut g = c.benchmark_group("memory");
+    g.sample_size(20).throughput(Throughput::Bytes(24 * N as u64));
+    g.bench_function("triad, 3 × 64 MB", |bench| {
+        bench.iter(|| {
+            a.par_chunks_mut(1 << 16)
+                .zip(b.par_chunks(1 << 16).zip(cc.par_chunks(1 << 16)))
+                .for_each(|(a, (b, c))| {
+                    for ((a, b), c) in a.iter_mut().zip(b).zip(c) {
+                        *a = b + s * c;
+                    }
+                });
+            std::hint::black_box(&a);
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, kernels, loading, memory);
 criterion_main!(benches);
