@@ -251,7 +251,8 @@ fn memory(c: &mut Criterion) {
     let mut a = vec![0.0f64; N];
     let s = 3.0;
     let mut g = c.benchmark_group("memory");
-    g.sample_size(20).throughput(Throughput::Bytes(24 * N as u64));
+    g.sample_size(20)
+        .throughput(Throughput::Bytes(24 * N as u64));
     g.bench_function("triad, 3 × 64 MB", |bench| {
         bench.iter(|| {
             a.par_chunks_mut(1 << 16)
