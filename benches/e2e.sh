@@ -14,9 +14,11 @@
 #   score      score + group scores + tier + 3 reason codes, CSV out          (CSV and Parquet in)
 #   tiers      churn per tier per renewal decision with Wilson intervals      (CSV and Parquet in)
 #   calibrate  5-fold grouped CV over 15 λ, final fit, holdout, no bootstrap  (Parquet in)
+#   calibrate1 one λ (1e-3), 5-fold grouped CV, final fit: against the lean peer (#29)
 #   validate   calibrated vs prior, out-of-time, DeLong, 200 paired bootstrap (Parquet in)
 # Environment: E2E_WORK (data and outputs, default target/e2e), E2E_VENV, E2E_PYTHON (use this
-# interpreter instead of making a venv), E2E_PY_TIMEOUT (seconds per Python job, default 7200:
+# interpreter instead of making a venv), E2E_JOBS (a space-separated subset of the job specs,
+# e.g. "calibrate:parquet calibrate1:parquet"), E2E_PY_TIMEOUT (seconds per Python job, default 7200:
 # a job over it is reported as "> timeout").
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -96,13 +98,14 @@ for size in "${sizes[@]}"; do
   out="$work/out-$size"
   mkdir -p "$out/rs" "$out/py"
   candidate="$out/rs/cal/eight-pillars-calibrated.toml"
-  for spec in score:csv score:parquet tiers:csv tiers:parquet calibrate:parquet validate:parquet; do
+  for spec in ${E2E_JOBS:-score:csv score:parquet tiers:csv tiers:parquet calibrate:parquet calibrate1:parquet validate:parquet}; do
     job=${spec%%:*} ext=${spec##*:}
     data="$work/snap-$size.$ext"
     case $job in
       score) rs=("$bin" score --data "$data" --profile eight-pillars --out "$out/rs/scores.csv" --quiet) ;;
       tiers) rs=("$bin" tiers --data "$data" --profile eight-pillars --out "$out/rs/tiers" --quiet) ;;
       calibrate) rs=("$bin" calibrate --data "$data" --profile eight-pillars --bootstrap 0 --out "$out/rs/cal" --force --quiet) ;;
+      calibrate1) rs=("$bin" calibrate --data "$data" --profile eight-pillars --lambda 0.001 --bootstrap 0 --out "$out/rs/cal1" --force --quiet) ;;
       validate) rs=("$bin" validate --data "$data" --candidate "$candidate" --incumbent eight-pillars --optimism-bootstrap 0 --out "$out/rs/val" --quiet) ;;
     esac
     pyargs=("$py" "$jobs_py" "$job" --data "$data" --out "$out/py/$job")
@@ -132,7 +135,7 @@ table="benches/results/e2e.md"
   for size in 150k 1m 10m; do
     [ -f "$work/snap-$size.csv" ] || continue
     rows=$(($(wc -l <"$work/snap-$size.csv") - 1))
-    for spec in score:csv score:parquet tiers:csv tiers:parquet calibrate:parquet validate:parquet; do
+    for spec in score:csv score:parquet tiers:csv tiers:parquet calibrate:parquet calibrate1:parquet validate:parquet; do
       job=${spec%%:*} ext=${spec##*:}
       awk -F'\t' -v size="$size" -v job="$job" -v ext="$ext" -v rows="$rows" -v lim="$py_timeout" '
         $2 == size && $3 == job && $4 == ext { s[$1] = $5; m[$1] = $6 }

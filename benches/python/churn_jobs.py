@@ -14,6 +14,10 @@ constrained fit, so that the comparison is with a careful Python user, not a nai
             of the constrained fit (β ≥ 0, shrinkage to the prior, L-BFGS-B warm-started
             along λ), the unconstrained logistic model per fold (scikit-learn); the final fit
             at the best λ; the out-of-time holdout; integer weights; JSON + SVG out
+  calibrate1 the lean peer (#29): one λ (1e-3), 5-fold GroupKFold by account of a
+            non-negative linear logistic model of the sub-scores (missing ones imputed with
+            the row's prior score) by L-BFGS-B with its analytic gradient, shrunk toward the
+            prior; out-of-fold AUC and log-loss (scikit-learn), the final fit; JSON + SVG out
   validate  candidate vs incumbent: out-of-time split, each profile's (intercept, slope) refit
             on the development rows, AUC / log-loss / Brier on the validation rows, DeLong's
             test of the AUC difference, a paired bootstrap over accounts of the log-loss and
@@ -307,6 +311,51 @@ def job_calibrate(a):
 
 
 # ---- validate ------------------------------------------------------------------------------
+def lean_objective(theta, Z, y, prior, lam):
+    a, beta = theta[0], theta[1:]
+    eta = a - Z @ beta
+    n = len(y)
+    nll = np.mean(np.logaddexp(0, eta) - y * eta)
+    r = (expit(eta) - y) / n
+    diff = beta - prior
+    g = np.r_[r.sum(), -(Z.T @ r) + 2 * lam * diff]
+    return nll + lam * diff @ diff, g
+
+
+def lean_fit(Z, y, prior, lam, start):
+    k = Z.shape[1]
+    r = minimize(lean_objective, start, args=(Z, y.astype(float), prior, lam), jac=True, method="L-BFGS-B", bounds=[(None, None)] + [(0, None)] * k)
+    return r.x
+
+
+def job_calibrate1(a):
+    p, metrics, w0, tiers = load_profile(a.profile)
+    df = load(a.data, metrics)
+    X = sub_scores(df, metrics)
+    ok = ~np.all(np.isnan(X), axis=1)
+    df, X = df[ok].reset_index(drop=True), X[ok]
+    y = df["churned"].to_numpy().astype(int)
+    groups = df["account_id"].to_numpy()
+    s0 = scores(X, w0)
+    a0, slope0 = fit_two(s0, y)
+    beta0 = max(-slope0, 0.1) * w0 / 100
+    Z = impute(X, s0)
+    lam = 1e-3
+    oof = np.zeros(len(y))
+    for train, test in GroupKFold(n_splits=a.folds).split(Z, y, groups):
+        theta = lean_fit(Z[train], y[train], beta0, lam, np.r_[a0, beta0])
+        oof[test] = expit(theta[0] - Z[test] @ theta[1:])
+    theta = lean_fit(Z, y, beta0, lam, np.r_[a0, beta0])
+    w = 100 * theta[1:] / max(theta[1:].sum(), 1e-300)
+    out = {"lambda": lam, "cv_auc": roc_auc_score(y, oof), "cv_log_loss": log_loss(y, oof, labels=[0, 1]), "weights": w.tolist(), "intercept": theta[0]}
+    with open(os.path.join(a.out, "calibration.json"), "w") as f:
+        json.dump(out, f, indent=2)
+    fig, ax = plt.subplots(figsize=(7, 5))
+    ax.barh([m["name"] for m in metrics], w)
+    ax.set_xlabel("weight")
+    fig.savefig(os.path.join(a.out, "weights.svg"))
+
+
 def delong(r1, r2, y):
     """Fast DeLong (Sun & Xu 2014) for two correlated AUCs."""
     pos, neg = y == 1, y == 0
@@ -366,7 +415,7 @@ def job_validate(a):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("job", choices=["score", "tiers", "calibrate", "validate"])
+    ap.add_argument("job", choices=["score", "tiers", "calibrate", "calibrate1", "validate"])
     ap.add_argument("--data", required=True)
     ap.add_argument("--profile", required=True)
     ap.add_argument("--incumbent")
@@ -375,7 +424,7 @@ def main():
     ap.add_argument("--bootstrap", type=int, default=200)
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
-    {"score": job_score, "tiers": job_tiers, "calibrate": job_calibrate, "validate": job_validate}[a.job](a)
+    {"score": job_score, "tiers": job_tiers, "calibrate": job_calibrate, "calibrate1": job_calibrate1, "validate": job_validate}[a.job](a)
 
 
 if __name__ == "__main__":
