@@ -200,11 +200,14 @@ impl LearnParams {
                 ));
             }
         }
-        if !(1..=50).contains(&self.max_bins) {
-            return bad(format!("--max-bins {}: expected 1 to 50", self.max_bins));
+        if !(1..=20).contains(&self.max_bins) {
+            return bad(format!(
+                "--max-bins {}: expected 1 to 20 (a readable profile has a handful)",
+                self.max_bins
+            ));
         }
-        if !(2..=200).contains(&self.max_prebins) {
-            return bad(format!("--prebins {}: expected 2 to 200", self.max_prebins));
+        if !(2..=100).contains(&self.max_prebins) {
+            return bad(format!("--prebins {}: expected 2 to 100", self.max_prebins));
         }
         if !(self.min_bin_share > 0.0 && self.min_bin_share <= 0.5) {
             return bad(format!(

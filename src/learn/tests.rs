@@ -244,6 +244,8 @@ fn weights_are_repeated_rows() {
 #[test]
 fn bad_parameters_are_refused() {
     assert!(LearnParams::default().max_bins(0).check().is_err());
+    assert!(LearnParams::default().max_bins(21).check().is_err());
+    assert!(LearnParams::default().max_prebins(101).check().is_err());
     assert!(LearnParams::default().min_bin_share(0.9).check().is_err());
     assert!(LearnParams::default().prior_rows(-1.0).check().is_err());
     assert!(LearnParams::default().check().is_ok());
