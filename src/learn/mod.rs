@@ -7,9 +7,13 @@
 //! (all rows, a cross-validation fold's training rows, a bootstrap replicate) →
 //! [`Learned`]: the profile with learned transforms and, per metric, its bins. The method
 //! is `docs/methods.md`, "Learned transforms": pre-binning by quantiles and the optimal
-//! merge of [`binning`]; a bin's sub-score is its weight of evidence scaled so that the
-//! healthiest bin scores 100 and the least healthy 0 (sub-scores then add up on the
-//! log-odds scale, as a scorecard's points do).
+//! merge of [`binning`] per metric (`metric.rs`); a bin's points from one logistic
+//! regression on every metric's bins that keeps each metric's shape (`joint.rs`), or from
+//! its own weight of evidence ([`PointsFrom::Woe`]), scaled so that each metric's healthiest
+//! bin scores 100 and its least healthy 0 (points then add up on the log-odds scale, as a
+//! scorecard's do); written as ramps or steps (`points.rs`). [`LearnParams::calibrate`]
+//! calibrates the learned profile, re-learning inside every fold and replicate, and compares
+//! it out of fold with the hand-written transforms and logistic regression ([`baselines`]).
 
 pub mod baselines;
 pub mod binning;
