@@ -291,3 +291,60 @@ pub fn bins_svg(m: &MetricBins) -> String {
         },
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::learn::{Bin, MetricBins};
+
+    fn bins(label: &str) -> MetricBins {
+        let bin = |labels: Vec<String>, points: f64| Bin {
+            from: None,
+            to: None,
+            labels,
+            rows: 100.0,
+            events: 10.0,
+            churn_rate: 0.1,
+            woe: 0.0,
+            iv: 0.0,
+            points,
+        };
+        MetricBins {
+            metric: format!("plan {label}"),
+            column: label.into(),
+            kind: "categories",
+            declared: Direction::HigherIsBetter,
+            direction: Direction::HigherIsBetter,
+            shape: None,
+            conflict: false,
+            flipped: false,
+            g_declared: 1.0,
+            g_opposite: 0.0,
+            iv: 0.1,
+            monotone: true,
+            bins: vec![
+                bin(vec![label.into()], 0.0),
+                bin(vec!["gold".into()], 100.0),
+            ],
+            missing: None,
+            before: "categories (2 labels)".into(),
+        }
+    }
+
+    #[test]
+    fn labels_from_data_are_escaped_in_markdown_and_svg() {
+        let evil = "<script>alert(1)</script>";
+        let m = bins(evil);
+        let c = LearnComparison {
+            scheme: "test".into(),
+            rows: 200,
+            events: 20,
+            models: Vec::new(),
+        };
+        let md = markdown(&c, std::slice::from_ref(&m), &[None]);
+        assert!(!md.contains("<script>"), "{md}");
+        assert!(md.contains("&lt;script&gt;"));
+        let svg = bins_svg(&m);
+        assert!(!svg.contains("<script>"), "{svg}");
+    }
+}
