@@ -250,7 +250,9 @@ def lambdas():
     return [math.inf] + [10 ** (-0.5 * i) for i in range(13)] + [0.0]
 
 
-def job_calibrate(a):
+def fit_rows(a):
+    """The rows a calibration fits (some metric present), their sub-scores, outcomes and
+    accounts, the prior's scores and its own intercept and slope."""
     p, metrics, w0, tiers = load_profile(a.profile)
     df = load(a.data, metrics)
     X = sub_scores(df, metrics)
@@ -260,6 +262,11 @@ def job_calibrate(a):
     groups = df["account_id"].to_numpy()
     s0 = scores(X, w0)
     a0, slope0 = fit_two(s0, y)
+    return metrics, w0, df, X, y, groups, s0, a0, slope0
+
+
+def job_calibrate(a):
+    metrics, w0, df, X, y, groups, s0, a0, slope0 = fit_rows(a)
     b0 = max(-slope0, 0.1)
     beta0 = b0 * w0 / 100
     Ximp = impute(X, s0)
@@ -329,15 +336,7 @@ def lean_fit(Z, y, prior, lam, start):
 
 
 def job_calibrate1(a):
-    p, metrics, w0, tiers = load_profile(a.profile)
-    df = load(a.data, metrics)
-    X = sub_scores(df, metrics)
-    ok = ~np.all(np.isnan(X), axis=1)
-    df, X = df[ok].reset_index(drop=True), X[ok]
-    y = df["churned"].to_numpy().astype(int)
-    groups = df["account_id"].to_numpy()
-    s0 = scores(X, w0)
-    a0, slope0 = fit_two(s0, y)
+    metrics, w0, df, X, y, groups, s0, a0, slope0 = fit_rows(a)
     beta0 = max(-slope0, 0.1) * w0 / 100
     Z = impute(X, s0)
     lam = 1e-3

@@ -152,10 +152,12 @@ pub fn woe(e: f64, n: f64, totals: (f64, f64)) -> f64 {
     ((n / totals.1) / (e / totals.0)).ln()
 }
 
-/// Jeffrey's divergence term `(p − q) ln(p / q)` (0 where `p = q`).
-fn jeffrey(p: f64, q: f64) -> f64 {
+/// Jeffrey's divergence term `(p − q) ln(p / q)`: 0 where `p = q`, and for a bin without
+/// events or without non-events (which the merge never sees: such pre-bins are merged
+/// away first).
+pub fn jeffrey(p: f64, q: f64) -> f64 {
     let d = p - q;
-    if d == 0.0 {
+    if d == 0.0 || p == 0.0 || q == 0.0 {
         0.0
     } else {
         d * (p / q).ln()
@@ -319,11 +321,13 @@ pub fn optimal_merge(pre: &Bins, trend: Trend, c: &Constraints) -> Vec<usize> {
         let Some(z_crit) = z_crit else {
             return true;
         };
-        let (e1, n1) = (evs[e][s], size[e][s]);
-        let (e2_, n2) = (evs[e2][e + 1], size[e2][e + 1]);
-        let p = (e1 + e2_) / (n1 + n2);
-        let se = (p * (1.0 - p) * (1.0 / n1 + 1.0 / n2)).sqrt();
-        se > 0.0 && ((e1 / n1 - e2_ / n2) / se).abs() >= z_crit
+        let z = crate::stats::two_proportion_z_of(
+            evs[e][s],
+            size[e][s],
+            evs[e2][e + 1],
+            size[e2][e + 1],
+        );
+        z.abs() >= z_crit
     };
     let max_bins = c.max_bins.max(1).min(n);
     // best[e][s][m][phase]: the largest divergence of pre-bins 0..=e in m + 1 bins, the

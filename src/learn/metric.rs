@@ -107,7 +107,10 @@ impl Draft {
                         events: bins.events[b],
                         churn_rate: bins.rate(b),
                         woe: bins.woe(b, totals),
-                        iv: jeffrey_term(bins.events[b] / totals.0, bins.nonevents[b] / totals.1),
+                        iv: binning::jeffrey(
+                            bins.events[b] / totals.0,
+                            bins.nonevents[b] / totals.1,
+                        ),
                         points: table.health[b],
                     })
                     .collect();
@@ -347,7 +350,7 @@ impl Learner {
                 events: bins.events[b],
                 churn_rate: bins.rate(b),
                 woe: woes[b],
-                iv: jeffrey_term(bins.events[b] / te, bins.nonevents[b] / tn),
+                iv: binning::jeffrey(bins.events[b] / te, bins.nonevents[b] / tn),
                 points: health[b],
             })
             .collect();
@@ -473,7 +476,7 @@ impl Learner {
                 events: bins.events[b],
                 churn_rate: bins.rate(b),
                 woe: woes[b],
-                iv: jeffrey_term(bins.events[b] / totals.0, bins.nonevents[b] / totals.1),
+                iv: binning::jeffrey(bins.events[b] / totals.0, bins.nonevents[b] / totals.1),
                 points: health[b],
             });
         }

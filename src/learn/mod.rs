@@ -461,26 +461,14 @@ fn undirected(direction: Direction, h: f64) -> f64 {
     }
 }
 
-fn jeffrey_term(p: f64, q: f64) -> f64 {
-    if p == q || p == 0.0 || q == 0.0 {
-        0.0
-    } else {
-        (p - q) * (p / q).ln()
-    }
-}
-
 /// Two-sided p-value of the two-proportion z-test of `e1 / n1` against `e2 / n2`.
 fn two_proportion_p(e1: f64, n1: f64, e2: f64, n2: f64) -> f64 {
-    if n1 <= 0.0 || n2 <= 0.0 {
-        return 1.0;
+    let z = crate::stats::two_proportion_z_of(e1, n1, e2, n2);
+    if z.is_nan() {
+        1.0
+    } else {
+        2.0 * (1.0 - crate::stats::normal_cdf(z.abs()))
     }
-    let pooled = (e1 + e2) / (n1 + n2);
-    let se = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)).sqrt();
-    if se == 0.0 {
-        return 1.0;
-    }
-    let z = (e1 / n1 - e2 / n2) / se;
-    2.0 * (1.0 - crate::stats::normal_cdf(z.abs()))
 }
 
 pub use crate::calibrate::transforms::describe;

@@ -174,17 +174,22 @@ pub fn normal_cdf(x: f64) -> f64 {
 /// one-sided p-value of `k1/n1 > k2/n2`. `(NaN, NaN)` when a group is empty or the pooled
 /// rate is 0 or 1 (no variance to test against).
 pub fn two_proportion_z(k1: usize, n1: usize, k2: usize, n2: usize) -> (f64, f64) {
-    if n1 == 0 || n2 == 0 {
-        return (f64::NAN, f64::NAN);
-    }
-    let (n1f, n2f) = (n1 as f64, n2 as f64);
-    let pooled = (k1 + k2) as f64 / (n1f + n2f);
-    let se = (pooled * (1.0 - pooled) * (1.0 / n1f + 1.0 / n2f)).sqrt();
-    if se == 0.0 {
-        return (f64::NAN, f64::NAN);
-    }
-    let z = (k1 as f64 / n1f - k2 as f64 / n2f) / se;
+    let z = two_proportion_z_of(k1 as f64, n1 as f64, k2 as f64, n2 as f64);
     (z, 1.0 - normal_cdf(z))
+}
+
+/// [`two_proportion_z`]'s z for weighted counts (bootstrap counts, revenue): NaN when a
+/// group is empty or the pooled rate is 0 or 1.
+pub fn two_proportion_z_of(k1: f64, n1: f64, k2: f64, n2: f64) -> f64 {
+    if n1 <= 0.0 || n2 <= 0.0 {
+        return f64::NAN;
+    }
+    let pooled = (k1 + k2) / (n1 + n2);
+    let se = (pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2)).sqrt();
+    if se == 0.0 {
+        return f64::NAN;
+    }
+    (k1 / n1 - k2 / n2) / se
 }
 
 /// Cochran–Armitage test for a trend in proportions `k[i] / n[i]` across ordered groups
