@@ -28,8 +28,8 @@ use crate::score::SubScores;
 use crate::stats::{self, sigmoid};
 pub use problem::solver_passes;
 use problem::{
-    fit_constrained, fit_constrained_from, fit_two, nll_of_scores, ConstrainedFit, FitData,
-    SolverReport, LOOSE, TIGHT,
+    fit_constrained, fit_constrained_from, fit_two, log1pexp, nll_of_scores, ConstrainedFit,
+    FitData, SolverReport, LOOSE, TIGHT,
 };
 use reference::{fit_reference, refit_reference, Features, ReferenceFit};
 
@@ -38,10 +38,12 @@ mod cv;
 mod holdout;
 mod params;
 mod result;
+mod segments;
 pub use cv::*;
 pub use holdout::*;
 pub use params::*;
 pub use result::*;
+pub use segments::*;
 
 impl CalibrateParams {
     /// Calibrate `prior` on `data` whose sub-scores under the prior are `subs`. The
@@ -54,10 +56,22 @@ impl CalibrateParams {
     ) -> Result<Calibration, CalibrateError> {
         let stage = tracing::info_span!("calibrate: fit rows and the prior's slope").entered();
         self.check()?;
-        let (p, mut warnings) = self.prepare(prior, data, subs)?;
+        let (p, warnings) = self.prepare(prior, data, subs)?;
+        drop(stage);
+        Ok(self.fit_prepared(prior, data, &p, warnings)?.0)
+    }
+
+    /// [`Self::fit`] from its prepared rows, also returning every fold's fits along the λ
+    /// path (the segmented calibration starts from them).
+    fn fit_prepared(
+        &self,
+        prior: &Profile,
+        data: &Snapshots,
+        p: &Prepared,
+        mut warnings: Vec<CalibrationWarning>,
+    ) -> Result<(Calibration, Vec<FoldResult>), CalibrateError> {
         // Unconstrained reference on all rows (linfa, then Newton); the folds and the
         // holdout refit it from there.
-        drop(stage);
         let stage = tracing::info_span!("calibrate: unconstrained reference fit").entered();
         let reference = fit_reference(&features(&p.fd, &p.s0, &p.fd.w));
         drop(stage);
@@ -67,10 +81,10 @@ impl CalibrateParams {
         let mut order: Vec<usize> = (0..lambdas.len()).collect();
         // From most to least shrinkage, for warm starts.
         order.sort_by(|&a, &b| lambdas[b].total_cmp(&lambdas[a]));
-        let per_fold = self.fit_folds(&p, &reference, &lambdas, &order)?;
+        let per_fold = self.fit_folds(p, &reference, &lambdas, &order)?;
         drop(stage);
         let stage = tracing::info_span!("calibrate: λ path, out of fold").entered();
-        let cv = cross_validation(self.folds, &p, &per_fold, &lambdas, &order);
+        let cv = cross_validation(self.folds, p, &per_fold, &lambdas, &order);
         if cv.comparison.calibrated.auc >= 0.999 {
             warnings.push(CalibrationWarning::Separable {
                 auc: cv.comparison.calibrated.auc,
@@ -78,7 +92,7 @@ impl CalibrateParams {
         }
         drop(stage);
         let stage = tracing::info_span!("calibrate: final fit").entered();
-        let final_fit = self.final_fit(&p, cv.lambda);
+        let final_fit = self.final_fit(p, cv.lambda);
         if !final_fit.solver.converged {
             warnings.push(CalibrationWarning::FinalNotConverged {
                 reason: final_fit.solver.reason.clone(),
@@ -92,7 +106,7 @@ impl CalibrateParams {
         )?;
         drop(stage);
         let stage = tracing::info_span!("calibrate: bootstrap").entered();
-        let (ml_fit, boot, boot_nc) = self.ml_and_bootstrap(&p, cv.lambda, &final_fit)?;
+        let (ml_fit, boot, boot_nc) = self.ml_and_bootstrap(p, cv.lambda, &final_fit)?;
         drop(stage);
         let fitted = Fitted {
             reference,
@@ -104,7 +118,7 @@ impl CalibrateParams {
             boot,
             boot_nc,
         };
-        Ok(self.assemble(prior, &p, warnings, fitted))
+        Ok((self.assemble(prior, p, warnings, fitted), per_fold))
     }
 
     /// The fit's rows (present, in fold and account order, case-control sampled when asked),

@@ -35,6 +35,14 @@ pub enum CalibrateError {
         /// What is wrong with it.
         message: String,
     },
+    /// The segment column to calibrate by was not loaded.
+    #[error("no segment column '{column}' in the data (segments loaded: {})", if loaded.is_empty() { "none".to_string() } else { loaded.join(", ") })]
+    NoSegment {
+        /// The column asked for.
+        column: String,
+        /// The segment columns the data was loaded with.
+        loaded: Vec<String>,
+    },
     /// Transforms re-learned for a fold or a replicate could not score the data.
     #[error("re-learning the transforms: {0}")]
     Relearn(String),

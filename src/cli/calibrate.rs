@@ -10,8 +10,9 @@ use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use sha2::{Digest, Sha256};
 
+use super::calibrate_segments as segments;
 use super::learn_args::LearnArgs;
-use churncal::calibrate::{transforms, CalibrateParams, Progress, Stage};
+use churncal::calibrate::{transforms, CalibrateParams, Progress, SegmentParams, Stage};
 use churncal::data::{parse, OutcomeNeed, SAMPLE_CSV, SAMPLE_PATH};
 use churncal::output;
 use churncal::profile::{self, io, CalibrationData};
@@ -54,6 +55,13 @@ pub struct Args {
     fit_transforms: bool,
     #[command(flatten)]
     learn: LearnArgs,
+    /// Calibrate one profile per value of this segment column, each shrunk toward the
+    /// pooled calibrated profile (partial pooling), and write them as a profile set.
+    #[arg(long, value_name = "COLUMN", conflicts_with = "learn_transforms")]
+    by: Option<String>,
+    /// With --by: segments with fewer churn events per weight keep the pooled profile.
+    #[arg(long, value_name = "N", default_value_t = 10.0, requires = "by")]
+    min_segment_epv: f64,
     /// Fit below 5 events per weight, and replace an existing calibrated profile.
     #[arg(long)]
     force: bool,
@@ -141,8 +149,13 @@ fn created_date() -> String {
         .to_string()
 }
 
-pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
+pub fn run(mut a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     let stage = tracing::info_span!("load").entered();
+    if let Some(by) = &a.by {
+        if !a.input.data.segment.contains(by) {
+            a.input.data.segment.push(by.clone());
+        }
+    }
     let prior = profile::read_profile(&a.input.profile)?;
     let profile_name = format!("{}-calibrated.toml", super::safe_file_name(&prior.name));
     // With the folder given, the profile is known to be writable before the data is read.
@@ -171,6 +184,13 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     }
     params.check()?;
     let learn = a.learn.params()?;
+    let by =
+        a.by.as_deref()
+            .map(|c| {
+                let b = SegmentParams::new(c).min_events_per_weight(a.min_segment_epv);
+                b.check().map(|_| b)
+            })
+            .transpose()?;
 
     let data = a.input.data.load(
         &prior,
@@ -202,6 +222,18 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         super::check_output(&profile_path, a.force)?;
     }
     drop(stage);
+    if let Some(by) = by {
+        let ctx = segments::Context {
+            prior_arg: &a.input.profile,
+            data_arg: &a.input.data.data,
+            out_dir: &out_dir,
+            profile_name: &profile_name,
+            dates,
+            transforms: transform_fits,
+            force: a.force,
+        };
+        return segments::run(&params, &prior_fitted, data, &by, ctx, ui);
+    }
     let stage = tracing::info_span!("sub-scores").entered();
     ui.note(format!(
         "calibrating '{}' on {}: {} snapshots, {} accounts, {} churn events{}",

@@ -18,9 +18,24 @@ pub const SAMPLE_DATA: &str = churncal::data::SAMPLE_PATH;
 pub struct Input {
     #[command(flatten)]
     pub data: DataArgs,
-    /// Profile: a .toml or .json file (a calibrated one adds P(churn)), or a preset name.
+    /// Profile: a .toml or .json file (a calibrated one adds P(churn)), a preset name, or a
+    /// profile set's index (profiles.toml: a profile per segment value).
     #[arg(short, long, value_name = "PROFILE", default_value = churncal::profile::presets::DEFAULT_PRESET)]
     pub profile: String,
+}
+
+impl Input {
+    /// The profile or profile set named by `--profile`; a set's segment column joins the
+    /// segments to load.
+    pub fn profiles(&mut self) -> anyhow::Result<churncal::profile::set::Profiles> {
+        let p = churncal::profile::set::Profiles::read(&self.profile)?;
+        if let churncal::profile::set::Profiles::Set(s) = &p {
+            if !self.data.segment.contains(&s.segment) {
+                self.data.segment.push(s.segment.clone());
+            }
+        }
+        Ok(p)
+    }
 }
 
 /// Input data and column roles.

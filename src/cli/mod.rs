@@ -4,6 +4,7 @@
 
 mod audit;
 mod calibrate;
+mod calibrate_segments;
 mod cohorts;
 pub mod config;
 mod data_args;
@@ -127,6 +128,42 @@ fn write_reports<S: AsRef<str>>(dir: &std::path::Path, files: &[(&str, S)]) -> a
 
 /// Stop, before any work, when `path` cannot be written: it exists without `--force`, or
 /// its folder is not writable (the hint names the flag).
+/// Which profile of a set scored how many rows, and the values it does not map.
+fn note_assignment(
+    a: &churncal::score::Assignment,
+    profiles: &churncal::profile::set::Profiles,
+    ui: &Ui,
+) {
+    let segment = match profiles {
+        churncal::profile::set::Profiles::Set(s) => s.segment.as_str(),
+        churncal::profile::set::Profiles::One(_) => return,
+    };
+    let parts: Vec<String> = a
+        .profiles
+        .iter()
+        .zip(&a.rows)
+        .filter(|(_, &n)| n > 0)
+        .map(|(p, n)| format!("'{}' {n}", p.name))
+        .collect();
+    ui.note(format!(
+        "rows per profile (by '{segment}'): {}",
+        parts.join(", ")
+    ));
+    if !a.unmapped.is_empty() {
+        let values: Vec<String> = a
+            .unmapped
+            .iter()
+            .map(|(l, n)| format!("'{l}' ({n} rows)"))
+            .collect();
+        ui.warn(format!(
+            "{} rows have a '{segment}' value the profile set does not map, scored by its default '{}': {}",
+            a.unmapped_rows(),
+            a.profiles[0].name,
+            values.join(", ")
+        ));
+    }
+}
+
 fn check_output(path: &std::path::Path, force: bool) -> anyhow::Result<()> {
     use anyhow::Context;
     churncal::output::check_writable(path, force)

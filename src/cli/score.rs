@@ -6,7 +6,7 @@ use anyhow::Context;
 
 use churncal::data::OutcomeNeed;
 use churncal::output::{self, Sink};
-use churncal::profile::{self};
+use churncal::profile::set::Profiles;
 use churncal::score::{self, summary, table};
 
 use super::{Input, Ui};
@@ -22,9 +22,10 @@ pub struct Args {
     out: Option<String>,
 }
 
-pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
+pub fn run(mut a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     let stage = tracing::info_span!("load").entered();
-    let profile = profile::read_profile(&a.input.profile)?;
+    let profiles = a.input.profiles()?;
+    let profile = profiles.main().clone();
     let out = a
         .out
         .unwrap_or_else(|| format!("reports/{}-scores.csv", profile.name));
@@ -48,8 +49,8 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
                 .with_context(|| format!("writing {}", p.display()))?;
         }
     }
-    let mut data = a.input.data.load(
-        &profile,
+    let mut data = a.input.data.load_for(
+        &profiles.all(),
         OutcomeNeed::Optional,
         churncal::data::memory::Job::Score,
         ui,
@@ -59,12 +60,15 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     // The raw metric values are not needed past their sub-scores (a gigabyte at 10M rows
     // × 13 metrics): they become the sub-scores in place; nor are the sub-scores needed
     // past the scores.
-    let subs = score::SubScores::compute_consuming(&profile, &mut data)?;
+    let (subs, assignment) = match &profiles {
+        Profiles::One(p) => (score::SubScores::compute_consuming(p, &mut data)?, None),
+        Profiles::Set(_) => score::subscores_for(&profiles, &data)?,
+    };
     data.metrics = Vec::new();
     // The group scores and reason codes are computed piece by piece as the table is
     // written (0.8 GB at 10M rows and 8 groups, never held whole).
-    let scored = score::score(&profile, &subs, score::Extent::Tiers);
-    let detail = score::Detail::new(&profile, &subs);
+    let scored = score::score_assigned(&profile, &subs, assignment.as_ref(), score::Extent::Tiers);
+    let detail = score::Detail::assigned(&profile, &subs, assignment.as_ref());
     drop(stage);
     let stage = tracing::info_span!("write").entered();
     let format = table::TableFormat::from_path(&out);
@@ -85,6 +89,9 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         data.n_accounts,
         profile.name
     ));
+    if let Some(a) = &assignment {
+        super::note_assignment(a, &profiles, ui);
+    }
     ui.note(summary::render_text(&rows, scored.unscored).trim_end());
     if let Sink::File(p) = sink {
         ui.note(format!("wrote {}", p.display()));

@@ -42,6 +42,10 @@ pub struct Args {
     /// Random seed; the same seed gives the same bytes.
     #[arg(long, value_name = "N", default_value_t = 42)]
     seed: u64,
+    /// Mid-Market and Enterprise accounts churn by other weights than SMB ones (the truth
+    /// profile's weights reversed, written beside it as <truth>-upmarket.toml).
+    #[arg(long)]
+    weights_by_size: bool,
     /// Replace existing files.
     #[arg(long)]
     force: bool,
@@ -67,8 +71,17 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
             .unwrap_or(Path::new("."))
             .join("sample_truth.toml")
     });
-    // Both outputs are checked before either is generated or written.
-    for p in [&a.out, &truth_path] {
+    let upmarket_path = a.weights_by_size.then(|| {
+        let stem = truth_path
+            .file_stem()
+            .map_or("sample_truth".into(), |s| s.to_string_lossy().into_owned());
+        truth_path.with_file_name(format!("{stem}-upmarket.toml"))
+    });
+    // Every output is checked before any is generated or written.
+    for p in [&a.out, &truth_path]
+        .into_iter()
+        .chain(upmarket_path.as_ref())
+    {
         super::check_output(p, a.force)?;
     }
     // About 180 bytes a row of CSV (the sample's 30 columns); Parquet about a third.
@@ -85,6 +98,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         first,
         target_churned: a.churned,
         seed: a.seed,
+        weights_by_size: a.weights_by_size,
         ..Default::default()
     };
     let synth = generate(&params);
@@ -96,15 +110,23 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     .with_context(|| format!("writing {}", a.out.display()))?;
     output::write_atomic(&truth_path, io::to_toml(&synth.truth).as_bytes(), a.force)
         .with_context(|| format!("writing {}", truth_path.display()))?;
+    if let (Some(path), Some(truth)) = (&upmarket_path, &synth.upmarket_truth) {
+        output::write_atomic(path, io::to_toml(truth).as_bytes(), a.force)
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     let s = &synth.snapshots;
     let churned = s.churned_rows().unwrap_or(0);
     ui.note(format!(
-        "wrote {} ({} snapshots of {} accounts, {} churned) and {}",
+        "wrote {} ({} snapshots of {} accounts, {} churned) and {}{}",
         a.out.display(),
         s.rows,
         s.n_accounts,
         churned,
-        truth_path.display()
+        truth_path.display(),
+        upmarket_path.as_ref().map_or(String::new(), |p| format!(
+            " (SMB accounts) and {} (Mid-Market and Enterprise)",
+            p.display()
+        ))
     ));
     Ok(ExitCode::SUCCESS)
 }

@@ -34,6 +34,14 @@ pub enum ProfileError {
         /// The parser's message, with line and column and the key where known.
         message: String,
     },
+    /// A profile set's index or its profiles do not fit together.
+    #[error("profile set {path}: {message}")]
+    Set {
+        /// The index file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
     /// No preset of that name.
     #[error("no preset named '{name}'; presets: {}", .known.join(", "))]
     UnknownPreset {

@@ -11,6 +11,7 @@
 pub mod check;
 pub mod io;
 pub mod presets;
+pub mod set;
 pub mod transform;
 
 use std::collections::BTreeMap;

@@ -26,7 +26,8 @@ fn f(v: f64, d: usize) -> String {
     }
 }
 
-fn lambda_text(l: f64) -> String {
+/// λ as the summaries write it (`∞` for the prior's weights).
+pub fn lambda_text(l: f64) -> String {
     let note = if l.is_infinite() {
         " (prior weights kept)"
     } else if l == 0.0 {

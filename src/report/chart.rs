@@ -81,6 +81,24 @@ pub(crate) fn whisker(
     }
 }
 
+/// A horizontal interval whisker at height `y` from pixel `lo` to `hi`, with caps `half`
+/// high, in `color`.
+pub(crate) fn whisker_h(
+    root: &DrawingArea<SVGBackend, plotters::coord::Shift>,
+    y: i32,
+    (lo, hi): (i32, i32),
+    half: i32,
+    color: &RGBColor,
+) {
+    for seg in [
+        vec![(lo, y), (hi, y)],
+        vec![(lo, y - half), (lo, y + half)],
+        vec![(hi, y - half), (hi, y + half)],
+    ] {
+        let _ = root.draw(&PathElement::new(seg, color.stroke_width(1)));
+    }
+}
+
 /// Horizontal grid lines with labels from `fmt`, for values 0..=`max` in `step`s.
 pub(crate) fn y_grid(
     root: &DrawingArea<SVGBackend, plotters::coord::Shift>,

@@ -11,6 +11,7 @@ pub mod html;
 pub mod learned;
 pub mod pack;
 pub mod pack_charts;
+pub mod segments;
 pub mod validate;
 
 /// A number with `d` decimals, or `–` when it is not finite: the one number format of the

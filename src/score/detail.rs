@@ -22,6 +22,8 @@ pub struct Detail<'a> {
     pub group_labels: Vec<String>,
     /// Metric names, in profile order (what reason codes index).
     pub metric_names: Vec<String>,
+    /// With a profile set: each row's profile, and each profile's detail.
+    per_row: Option<(&'a [u8], Vec<Detail<'a>>)>,
 }
 
 /// The detail of a range of rows (see [`Detail::fill`]), indexed from the range's start.
@@ -58,11 +60,54 @@ impl<'a> Detail<'a> {
             group_weights,
             group_labels,
             metric_names: profile.metrics.iter().map(|m| m.name.clone()).collect(),
+            per_row: None,
         }
+    }
+
+    /// The detail of each row's own profile's scores of `subs` (`main`'s alone without an
+    /// assignment).
+    pub fn assigned(
+        main: &Profile,
+        subs: &'a SubScores,
+        assignment: Option<&'a super::Assignment>,
+    ) -> Self {
+        let mut d = Detail::new(main, subs);
+        if let Some(a) = assignment {
+            let parts = a.profiles.iter().map(|p| Detail::new(p, subs)).collect();
+            d.per_row = Some((&a.which, parts));
+        }
+        d
     }
 
     /// The detail of `rows` into `out`, whose buffers are reused from call to call.
     pub fn fill(&self, rows: Range<usize>, out: &mut DetailRows) {
+        if let Some((which, parts)) = &self.per_row {
+            let which = &which[rows.clone()];
+            let mut filled = false;
+            let mut tmp = DetailRows::default();
+            for (p, part) in parts.iter().enumerate() {
+                if !which.iter().any(|&w| w as usize == p) {
+                    continue;
+                }
+                if !filled {
+                    part.fill(rows.clone(), out);
+                    filled = true;
+                    continue;
+                }
+                part.fill(rows.clone(), &mut tmp);
+                for (j, _) in which.iter().enumerate().filter(|(_, &w)| w as usize == p) {
+                    for (o, t) in out.groups.iter_mut().zip(&tmp.groups) {
+                        o[j] = t[j];
+                    }
+                    let r = j * REASONS..(j + 1) * REASONS;
+                    out.reasons[r.clone()].copy_from_slice(&tmp.reasons[r.clone()]);
+                    out.points[r.clone()].copy_from_slice(&tmp.points[r]);
+                }
+            }
+            if filled {
+                return;
+            }
+        }
         let n = rows.len();
         out.groups.resize_with(self.group_weights.len(), Vec::new);
         for (g, w) in out.groups.iter_mut().zip(&self.group_weights) {

@@ -23,8 +23,10 @@ use crate::profile::transform::{boolean, directed, linear, log, prepare, Prepare
 use crate::profile::{CutStat, Direction, Metric, Missing, Profile, QuantileCut, Transform};
 
 mod detail;
+mod set;
 mod subscores;
 pub use detail::*;
+pub use set::*;
 pub use subscores::*;
 
 /// Rows per parallel work item in the row-wise kernels.
@@ -48,6 +50,15 @@ pub enum ScoreError {
         /// The metric.
         metric: String,
     },
+    /// A profile set's segment column was not loaded.
+    #[error("the profile set picks profiles by column '{column}', which was not loaded")]
+    NoSetSegment {
+        /// The segment column.
+        column: String,
+    },
+    /// A profile set with more than 255 distinct profiles.
+    #[error("a profile set may hold at most 255 distinct profiles")]
+    SetTooLarge,
     /// The data was loaded without a column the profile reads.
     #[error("metric '{metric}' reads column '{column}', which was not loaded")]
     NotLoaded {

@@ -13,6 +13,7 @@
 pub mod association;
 pub mod binning;
 pub mod evaluation;
+pub mod gamma;
 pub mod linalg;
 pub mod logistic;
 

@@ -52,6 +52,10 @@ pub struct SynthParams {
     pub slope: f64,
     /// Random seed. Default 42.
     pub seed: u64,
+    /// Mid-Market and Enterprise accounts churn by other weights than SMB ones
+    /// ([`upmarket_truth`]): a world where segments truly need their own profiles. Default
+    /// false (one truth for all).
+    pub weights_by_size: bool,
 }
 
 impl Default for SynthParams {
@@ -63,6 +67,7 @@ impl Default for SynthParams {
             target_churned: 130.0,
             slope: -7.0,
             seed: 42,
+            weights_by_size: false,
         }
     }
 }
@@ -76,13 +81,34 @@ pub fn truth_profile() -> Profile {
     parse_profile(TRUTH, ProfileFormat::Toml).expect("the built-in truth profile parses")
 }
 
+/// The generating model of Mid-Market and Enterprise accounts when
+/// [`SynthParams::weights_by_size`] is set: the truth profile with its weights in reverse
+/// order, so that relationship and value drive their churn where payment and usage drive
+/// SMB's (days past due 6 instead of 18, goals met 18 instead of 6).
+pub fn upmarket_truth() -> Profile {
+    let mut p = truth_profile();
+    let w: Vec<f64> = p.metrics.iter().rev().map(|m| m.weight).collect();
+    for (m, w) in p.metrics.iter_mut().zip(w) {
+        m.weight = w;
+    }
+    p.name = "sample-truth-upmarket".into();
+    p.description =
+        "The generating model of the Mid-Market and Enterprise accounts (weights sum to 100)"
+            .into();
+    p
+}
+
 /// A generated data set.
 #[derive(Debug, Clone)]
 pub struct Synth {
     /// The snapshots, with outcome, churn date, segments, ARR and every metric.
     pub snapshots: Snapshots,
-    /// The generating model, with its calibration block (intercept and slope).
+    /// The generating model, with its calibration block (intercept and slope); with
+    /// [`SynthParams::weights_by_size`], SMB accounts'.
     pub truth: Profile,
+    /// With [`SynthParams::weights_by_size`], the Mid-Market and Enterprise accounts'
+    /// generating model, with the same calibration block.
+    pub upmarket_truth: Option<Profile>,
     /// Which numeric metric columns hold whole numbers (written without decimals).
     pub integer_columns: Vec<String>,
 }
@@ -457,7 +483,16 @@ pub fn generate(p: &SynthParams) -> Synth {
     let mut truth = truth_profile();
     let subs =
         SubScores::compute(&truth, &full).expect("the truth profile fits the generated columns");
-    let scores = subs.scores(&truth.effective_weights());
+    let mut scores = subs.scores(&truth.effective_weights());
+    let mut upmarket = p.weights_by_size.then(upmarket_truth);
+    if let Some(u) = &upmarket {
+        let other = subs.scores(&u.effective_weights());
+        for ((s, o), &size) in scores.iter_mut().zip(other).zip(&panel.segments[1]) {
+            if size > 0 {
+                *s = o;
+            }
+        }
+    }
     let alpha = churn_intercept(&panel, &scores, p);
     let mut keep = Vec::with_capacity(n);
     let mut outcome = Vec::with_capacity(n);
@@ -490,15 +525,28 @@ pub fn generate(p: &SynthParams) -> Synth {
     full.source_row = (1..=full.rows as u32).collect();
     truth.calibration = Some(Calibration {
         method: format!(
-            "generating model of churncal synth (seed {}, {} accounts, {} quarters, {} expected churned accounts)",
-            p.seed, p.accounts, p.quarters, p.target_churned
+            "generating model of churncal synth (seed {}, {} accounts, {} quarters, {} expected churned accounts{})",
+            p.seed,
+            p.accounts,
+            p.quarters,
+            p.target_churned,
+            if p.weights_by_size { "; SMB accounts" } else { "" }
         ),
         tool: Some(crate::TOOL.into()),
         ..Calibration::new(round_to(alpha, 6), p.slope)
     });
+    if let Some(u) = upmarket.as_mut() {
+        u.calibration = truth.calibration.clone().map(|mut c| {
+            c.method = c
+                .method
+                .replace("; SMB accounts", "; Mid-Market and Enterprise accounts");
+            c
+        });
+    }
     Synth {
         snapshots: full,
         truth,
+        upmarket_truth: upmarket,
         integer_columns: NUMERIC
             .iter()
             .filter(|(_, int)| *int)
