@@ -29,6 +29,7 @@ use std::process::Command;
 use churncal::analysis::{counts, tiers, Unit};
 use churncal::calibrate::CalibrateParams;
 use churncal::data::{self, LoadRequest, Roles, Snapshots};
+use churncal::profile::set::{ProfileSet, Profiles};
 use churncal::profile::{self, Profile};
 use churncal::score::{self, Extent, Scored, SubScores};
 use churncal::sql::{self, Columns, Dialect, Job, SqlParams};
@@ -123,6 +124,8 @@ struct Case {
     /// Rows of `data` churncal would refuse.
     refused: BTreeSet<usize>,
     profile: Profile,
+    /// A profile set scoring the rows (its default is `profile`).
+    set: Option<ProfileSet>,
     roles: Roles,
     columns: Columns,
     sample: bool,
@@ -139,6 +142,7 @@ impl Case {
             rows_of_clean: (1..=rows).collect(),
             refused: BTreeSet::new(),
             profile,
+            set: None,
             roles: Roles {
                 id: columns.account.clone(),
                 date: columns.date.clone(),
@@ -152,9 +156,23 @@ impl Case {
         }
     }
 
+    /// The profile or profile set the case scores with.
+    fn profiles(&self) -> Profiles {
+        match &self.set {
+            Some(s) => Profiles::Set(s.clone()),
+            None => Profiles::One(self.profile.clone()),
+        }
+    }
+
+    /// Scored as churncal scores it: each row by its own profile in a set.
+    fn scored(&self, data: &Snapshots) -> Scored {
+        let (subs, a) = score::subscores_for(&self.profiles(), data).unwrap();
+        score::score_assigned(&self.profile, &subs, a.as_ref(), Extent::Full)
+    }
+
     fn types(&self) -> serde_json::Value {
         let mut t = serde_json::Map::new();
-        for m in &self.profile.metrics {
+        for m in self.profiles().all().into_iter().flat_map(|p| &p.metrics) {
             let kind = match m.transform.input_kind() {
                 profile::InputKind::Numeric => "double",
                 _ => "text",
@@ -173,6 +191,16 @@ impl Case {
     fn load(&self) -> Snapshots {
         let mut req = LoadRequest::for_profile(&self.profile);
         req.roles = self.roles.clone();
+        if let Some(set) = &self.set {
+            for p in self.profiles().all() {
+                for m in LoadRequest::for_profile(p).metrics {
+                    if !req.metrics.contains(&m) {
+                        req.metrics.push(m);
+                    }
+                }
+            }
+            req.roles.segments.push(set.segment.clone());
+        }
         data::load(self.clean.to_str().unwrap(), &req).expect("churncal loads the case")
     }
 }
@@ -195,6 +223,56 @@ fn roles_columns(
         segments: vec!["_row".into()],
         arr: arr.map(String::from),
     }
+}
+
+/// The bundled sample scored by a profile set by size band: the example's calibrated
+/// profile for SMB (and any other value), Mid-Market with its weights reversed and another
+/// calibration, Enterprise with other transforms as well (a steeper days-past-due line and
+/// the CSM assessment mapped otherwise).
+fn set_case(calibrated: &Profile) -> Case {
+    let mut mid = calibrated.clone();
+    mid.name = "set-mid-market".into();
+    let w: Vec<f64> = mid.metrics.iter().rev().map(|m| m.weight).collect();
+    for (m, w) in mid.metrics.iter_mut().zip(w) {
+        m.weight = w;
+    }
+    mid.calibration = Some(profile::Calibration::new(-1.5, -6.0));
+    let mut ent = mid.clone();
+    ent.name = "set-enterprise".into();
+    ent.calibration = Some(profile::Calibration::new(-2.25, -5.5));
+    for m in &mut ent.metrics {
+        match &mut m.transform {
+            profile::Transform::Linear { hi, .. } => *hi *= 0.5,
+            profile::Transform::Categories { map } => {
+                for v in map.values_mut() {
+                    *v = (100.0 - *v).max(0.0) * 0.5 + 25.0;
+                }
+            }
+            _ => {}
+        }
+    }
+    mid.check().unwrap();
+    ent.check().unwrap();
+    let set = ProfileSet {
+        segment: "size_band".into(),
+        default: calibrated.clone(),
+        profiles: vec![("Mid-Market".into(), mid), ("Enterprise".into(), ent)],
+    };
+    set.check(Path::new("set")).unwrap();
+    let mut case = Case::plain(
+        "set",
+        repo().join("notebooks-data/sample_snapshots.csv"),
+        calibrated.clone(),
+        roles_columns(
+            Some("account_id"),
+            Some("snapshot_date"),
+            "churned",
+            Some("arr"),
+        ),
+    );
+    case.set = Some(set);
+    case.sample = false;
+    case
 }
 
 /// The edge-case table and profile: every transform, every missing policy, quantile tiers
@@ -363,6 +441,7 @@ slope = -3.5
         rows_of_clean,
         refused,
         profile,
+        set: None,
         roles: Roles {
             id: Some("account_id".into()),
             date: Some("snapshot_date".into()),
@@ -668,6 +747,7 @@ fn generated_sql_gives_churncals_results_on_every_engine() {
             roles_columns(None, None, "Churn", None),
         ),
     ];
+    cases.push(set_case(&calibrated));
     cases.push(edge_case(work));
     // A million rows from the generator, scored with its own eight-pillar preset and
     // quantile tiers.
@@ -712,7 +792,7 @@ fn generated_sql_gives_churncals_results_on_every_engine() {
             for e in &engines {
                 let mut p = SqlParams::new(dialect(e), "snapshots", job.clone());
                 p.columns = case.columns.clone();
-                let text = p.compile(&case.profile).unwrap();
+                let text = p.compile_for(&case.profiles()).unwrap();
                 let f = work.join(format!("{}-{name}.{e}.sql", case.name));
                 std::fs::write(&f, text).unwrap();
                 sqls.insert(e.clone(), f.to_str().unwrap().into());
@@ -771,8 +851,7 @@ fn generated_sql_gives_churncals_results_on_every_engine() {
     println!("|---|---|---:|---:|---:|---:|---|---|---:|");
     for case in &cases {
         let data = case.load();
-        let subs = SubScores::compute(&case.profile, &data).unwrap();
-        let scored = score::score(&case.profile, &subs, Extent::Full);
+        let scored = case.scored(&data);
         let want_report = case
             .tiers
             .then(|| tiers::tier_report(&data, &scored, Unit::Account, &BANDS));

@@ -11,7 +11,6 @@ use churncal::analysis::stage::{AnalysisError, CohortParams, RetentionChoice};
 use churncal::analysis::survival::RetentionBy;
 use churncal::analysis::Unit;
 use churncal::data::{parse, OutcomeNeed};
-use churncal::profile::{self};
 use churncal::report::analysis as report;
 use churncal::report::churn_charts;
 use churncal::score;
@@ -65,8 +64,9 @@ pub(super) fn retention_choice(s: Option<&str>) -> anyhow::Result<RetentionChoic
     })
 }
 
-pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
-    let profile = profile::read_profile(&a.input.profile)?;
+pub fn run(mut a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
+    let profiles = a.input.profiles()?;
+    let profile = profiles.main().clone();
     let (keys, data_args) = keys_and_data(&a.by, &a.input.data);
     let reference = match &a.reference {
         None => None,
@@ -88,18 +88,17 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     if let Err(AnalysisError::Bins(_)) = params.check() {
         bail!("--bins must be at least 2");
     }
-    let data = data_args.load(
-        &profile,
+    let (data, scored, _) = data_args.load_scored(
+        &profiles,
         OutcomeNeed::Required,
         churncal::data::memory::Job::Score,
+        score::Extent::Tiers,
         ui,
     )?;
     let out_dir = a
         .out
         .clone()
         .unwrap_or_else(|| report_dir("cohorts", &profile.name, &data));
-    let subs = score::SubScores::compute(&profile, &data)?;
-    let scored = score::score(&profile, &subs, score::Extent::Tiers);
     let rep = params.run(&data, &profile, &scored)?;
     let ctx = report_context(&a.input.data.data, &profile, &data);
     let mut files: Vec<(&str, String)> = vec![

@@ -232,6 +232,31 @@ impl DataArgs {
         self.load_request(&req, job, ui)
     }
 
+    /// Load the data a profile or a profile set needs and score it (each row by its own
+    /// profile in a set), to `extent`. The notes say how many rows each profile of a set
+    /// scored and which segment values it does not map.
+    pub fn load_scored(
+        &self,
+        profiles: &churncal::profile::set::Profiles,
+        outcome: OutcomeNeed,
+        job: Job,
+        extent: churncal::score::Extent,
+        ui: &super::Ui,
+    ) -> anyhow::Result<(
+        Snapshots,
+        churncal::score::Scored,
+        Option<churncal::score::Assignment>,
+    )> {
+        let data = self.load_for(&profiles.all(), outcome, job, ui)?;
+        let (subs, assignment) = churncal::score::subscores_for(profiles, &data)?;
+        let scored =
+            churncal::score::score_assigned(profiles.main(), &subs, assignment.as_ref(), extent);
+        if let Some(a) = &assignment {
+            super::note_assignment(a, profiles, ui);
+        }
+        Ok((data, scored, assignment))
+    }
+
     /// Load as `req` says.
     fn load_request(
         &self,

@@ -164,11 +164,11 @@ pub fn run(a: Args, _ui: &Ui) -> anyhow::Result<ExitCode> {
         job,
     };
     params.check()?;
-    let profile = profile::read_profile(&a.profile)?;
+    let profiles = churncal::profile::set::Profiles::read(&a.profile)?;
     if let Some(p) = &a.out {
         super::check_output(p, a.force)?;
     }
-    let text = params.compile(&profile)?;
+    let text = params.compile_for(&profiles)?;
     match &a.out {
         Some(p) => churncal::output::write_atomic(p, text.as_bytes(), a.force)
             .with_context(|| format!("writing {}", p.display()))?,

@@ -11,6 +11,7 @@ use churncal::analysis::tiers::{self, FitTiers, DEFAULT_BANDS};
 use churncal::analysis::Unit;
 use churncal::data::OutcomeNeed;
 use churncal::output;
+use churncal::profile::set::Profiles;
 use churncal::profile::{self, io};
 use churncal::report::analysis::{self as report, Proposal};
 use churncal::report::churn_charts;
@@ -54,12 +55,16 @@ pub(super) fn parse_unit(s: &str) -> Result<Unit, String> {
     Unit::parse(s).ok_or_else(|| format!("'{s}': use account or snapshot"))
 }
 
-pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
+pub fn run(mut a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     if let Some(counts) = &a.counts {
         return run_counts(&a, counts, ui);
     }
     let stage = tracing::info_span!("load and score").entered();
-    let profile = profile::read_profile(&a.input.profile)?;
+    let profiles = a.input.profiles()?;
+    let profile = profiles.main().clone();
+    if matches!(profiles, Profiles::Set(_)) && a.fit_tiers.is_some() {
+        bail!("--fit-tiers fits one profile's cut-offs: give it one profile of the set");
+    }
     tiers::check_bands(&a.bands).map_err(anyhow::Error::msg)?;
     let method = a
         .fit_tiers
@@ -83,17 +88,28 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     }
     // The metric values become scores batch by batch as the file loads: the table holds
     // the rows' ids, dates and outcomes, not their metrics.
-    let (data, scores) = a
-        .input
-        .data
-        .load_scores(&profile, OutcomeNeed::Required, ui)?;
+    let (data, scored) = match &profiles {
+        Profiles::One(p) => {
+            let (data, scores) = a.input.data.load_scores(p, OutcomeNeed::Required, ui)?;
+            (data, score::from_scores(p, scores))
+        }
+        Profiles::Set(_) => {
+            let (data, scored, _) = a.input.data.load_scored(
+                &profiles,
+                OutcomeNeed::Required,
+                churncal::data::memory::Job::Score,
+                score::Extent::Tiers,
+                ui,
+            )?;
+            (data, scored)
+        }
+    };
     drop(stage);
     let stage = tracing::info_span!("tier table").entered();
     let out_dir = a
         .out
         .clone()
         .unwrap_or_else(|| report_dir("tiers", &profile.name, &data));
-    let scored = score::from_scores(&profile, scores);
     let r = tiers::tier_report(&data, &scored, a.unit, &a.bands);
     drop(stage);
     let ctx = report_context(&a.input.data.data, &profile, &data);

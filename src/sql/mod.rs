@@ -29,6 +29,7 @@ pub use dialect::Dialect;
 pub use snapshots::SnapshotSpec;
 pub use tiers::COUNT_COLUMNS;
 
+use crate::profile::set::Profiles;
 use crate::profile::Profile;
 
 /// Problems compiling a profile to SQL.
@@ -172,7 +173,14 @@ impl SqlParams {
 
     /// The query for `profile` (checked); a job that needs no profile ignores it.
     pub fn compile(&self, profile: &Profile) -> Result<String, SqlError> {
+        self.compile_for(&Profiles::One(profile.clone()))
+    }
+
+    /// The query for a profile or a profile set (each row scored by its segment value's
+    /// profile); a job that needs no profile ignores it.
+    pub fn compile_for(&self, profiles: &Profiles) -> Result<String, SqlError> {
         self.check()?;
+        let profile = profiles.main();
         let d = self.dialect;
         let head = format!(
             "-- churncal {}: {} job for profile '{}', {} dialect.\n",
@@ -182,8 +190,8 @@ impl SqlParams {
             d.name()
         );
         let body = match &self.job {
-            Job::Score => score::query(profile, self, score::Ending::Table)?,
-            Job::Tiers { bands, unit } => tiers::query(profile, self, bands, *unit)?,
+            Job::Score => score::query_for(profiles, self, score::Ending::Table)?,
+            Job::Tiers { bands, unit } => tiers::query(profiles, self, bands, *unit)?,
             Job::Sample { rate, seed } => sample::query(self, *rate, *seed),
             Job::Snapshots(spec) => snapshots::query(spec, d),
         };

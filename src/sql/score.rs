@@ -12,19 +12,117 @@ use std::fmt::Write;
 
 use super::dialect::sum;
 use super::{Dialect, SqlError, SqlParams};
+use crate::profile::set::Profiles;
 use crate::profile::transform::directed;
 use crate::profile::{CutStat, Direction, Metric, Missing, Profile, QuantileCut, Transform};
 use crate::score::REASONS;
 
 /// How the query ends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Ending {
     /// The score table itself, ordered as the table is read.
     Table,
     /// The score table as a last CTE named `cc_out` (with the outcome, for counting);
     /// the caller appends its own `SELECT`.
     Cte,
+    /// One profile's part of a profile set's union: the rows its filter keeps, the table's
+    /// `SELECT` without a `;`, with the outcome and ARR when `counting`, and a `p_churn`
+    /// column when `p_churn` (every profile of the set is calibrated).
+    Part {
+        /// Condition on the source table's columns selecting the part's rows.
+        filter: String,
+        /// Carry the outcome and ARR, for counting.
+        counting: bool,
+        /// Write `p_churn`.
+        p_churn: bool,
+    },
 }
+
+impl Ending {
+    /// Whether the outcome and ARR are carried, for counting.
+    fn counting(&self) -> bool {
+        matches!(self, Ending::Cte | Ending::Part { counting: true, .. })
+    }
+}
+
+/// The score query of a profile or a profile set: a set's is the union of its profiles'
+/// queries, each over the rows whose segment value it scores (a value the set does not map
+/// goes to the default), in the shape `ending` asks for (`Table` or `Cte`).
+pub(super) fn query_for(
+    profiles: &Profiles,
+    p: &SqlParams,
+    ending: Ending,
+) -> Result<String, SqlError> {
+    let set = match profiles {
+        Profiles::One(profile) => return query(profile, p, ending),
+        Profiles::Set(s) => s,
+    };
+    let d = p.dialect;
+    // The segment value as churncal reads it: trimmed text, `(missing)` when empty.
+    let value = format!(
+        "COALESCE({}, {})",
+        d.trimmed_text(&d.ident(&set.segment)),
+        d.string(MISSING_LABEL)
+    );
+    let list = |labels: &[&str]| -> String {
+        labels
+            .iter()
+            .map(|l| d.string(l))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let p_churn = profiles.all().iter().all(|q| q.calibration.is_some());
+    let counting = ending.counting();
+    // One part per distinct profile with every value it scores; the default's part also
+    // takes every value the set does not map.
+    let others: Vec<&str> = set
+        .profiles
+        .iter()
+        .filter(|(_, q)| *q != set.default)
+        .map(|(l, _)| l.as_str())
+        .collect();
+    let mut parts: Vec<(String, &Profile)> = vec![(
+        if others.is_empty() {
+            "1 = 1".into()
+        } else {
+            format!("{value} NOT IN ({})", list(&others))
+        },
+        &set.default,
+    )];
+    for (_, profile) in &set.profiles {
+        if parts.iter().any(|(_, q)| *q == profile) {
+            continue;
+        }
+        let labels: Vec<&str> = set
+            .profiles
+            .iter()
+            .filter(|(_, q)| q == profile)
+            .map(|(l, _)| l.as_str())
+            .collect();
+        parts.push((format!("{value} IN ({})", list(&labels)), profile));
+    }
+    let mut union = Vec::new();
+    for (i, (filter, profile)) in parts.into_iter().enumerate() {
+        let q = query(
+            profile,
+            p,
+            Ending::Part {
+                filter,
+                counting,
+                p_churn,
+            },
+        )?;
+        union.push(format!("SELECT * FROM (\n{q}) AS cc_part{i}"));
+    }
+    let union = union.join("\nUNION ALL\n");
+    Ok(match ending {
+        Ending::Cte => format!("WITH\ncc_out AS (\n{union}\n)\n"),
+        _ => format!("{union};\n"),
+    })
+}
+
+/// The label churncal gives an empty segment value.
+const MISSING_LABEL: &str = "(missing)";
 
 /// The name of metric `k`'s value column.
 fn v(k: usize) -> String {
@@ -55,7 +153,7 @@ pub(super) fn query(profile: &Profile, p: &SqlParams, ending: Ending) -> Result<
     };
 
     // 1. The values: role columns carried through, each metric's value typed.
-    let carried = carried_columns(p, ending);
+    let carried = carried_columns(p, &ending);
     let mut cols: Vec<String> = carried
         .iter()
         .map(|(src, out)| format!("{} AS {}", d.ident(src), d.ident(out)))
@@ -69,9 +167,13 @@ pub(super) fn query(profile: &Profile, p: &SqlParams, ending: Ending) -> Result<
         };
         cols.push(format!("{e} AS {}", v(k)));
     }
+    let filter = match &ending {
+        Ending::Part { filter, .. } => format!("\n  WHERE {filter}"),
+        _ => String::new(),
+    };
     let _ = write!(
         q,
-        "cc_in AS (\n  SELECT\n    {}\n  FROM {}\n),\n",
+        "cc_in AS (\n  SELECT\n    {}\n  FROM {}{filter}\n),\n",
         cols.join(",\n    "),
         d.table(&p.table)
     );
@@ -221,7 +323,11 @@ pub(super) fn query(profile: &Profile, p: &SqlParams, ending: Ending) -> Result<
         out.push(format!("cc_g{g} AS {}", d.ident(&format!("group_{label}"))));
     }
     out.push(format!("{tier} AS tier"));
-    if let Some(c) = &profile.calibration {
+    let p_churn = match &ending {
+        Ending::Part { p_churn, .. } => *p_churn,
+        _ => true,
+    };
+    if let Some(c) = profile.calibration.as_ref().filter(|_| p_churn) {
         let z = format!(
             "({} + {} * score / 100)",
             d.num(c.intercept),
@@ -264,6 +370,9 @@ pub(super) fn query(profile: &Profile, p: &SqlParams, ending: Ending) -> Result<
         Ending::Table => {
             let _ = write!(q, "\nSELECT\n  {}\nFROM {from};\n", out.join(",\n  "));
         }
+        Ending::Part { .. } => {
+            let _ = write!(q, "\nSELECT\n  {}\nFROM {from}\n", out.join(",\n  "));
+        }
         Ending::Cte => {
             let _ = write!(
                 q,
@@ -277,7 +386,7 @@ pub(super) fn query(profile: &Profile, p: &SqlParams, ending: Ending) -> Result<
 
 /// The role columns the query carries through, as (source, output) names: the account,
 /// the date and the segments, and for counting the outcome as `cc_outcome`.
-fn carried_columns(p: &SqlParams, ending: Ending) -> Vec<(String, String)> {
+fn carried_columns(p: &SqlParams, ending: &Ending) -> Vec<(String, String)> {
     let c = &p.columns;
     let mut out: Vec<(String, String)> = Vec::new();
     for name in c.account.iter().chain(&c.date).chain(&c.segments) {
@@ -285,7 +394,7 @@ fn carried_columns(p: &SqlParams, ending: Ending) -> Vec<(String, String)> {
             out.push((name.clone(), name.clone()));
         }
     }
-    if ending == Ending::Cte {
+    if ending.counting() {
         if let Some(o) = &c.outcome {
             out.push((o.clone(), "cc_outcome".into()));
         }

@@ -12,7 +12,7 @@ use super::score::{self, Ending};
 use super::{SqlError, SqlParams};
 use crate::analysis::tiers::band_bounds;
 use crate::analysis::Unit;
-use crate::profile::Profile;
+use crate::profile::set::Profiles;
 
 /// The columns of the counts table, in order.
 pub const COUNT_COLUMNS: [&str; 15] = [
@@ -34,13 +34,14 @@ pub const COUNT_COLUMNS: [&str; 15] = [
 ];
 
 pub(super) fn query(
-    profile: &Profile,
+    profiles: &Profiles,
     p: &SqlParams,
     bands: &[f64],
     unit: Unit,
 ) -> Result<String, SqlError> {
+    let profile = profiles.main();
     let d = p.dialect;
-    let mut q = score::query(profile, p, Ending::Cte)?;
+    let mut q = score::query_for(profiles, p, Ending::Cte)?;
     let (yes, no) = super::score::outcome_labels(d);
     let y = format!(
         "CASE WHEN LOWER({o}) IN ({yes}) THEN 1 WHEN LOWER({o}) IN ({no}) THEN 0 END",
