@@ -66,7 +66,12 @@ impl CalibrateParams {
                 for _ in 0..ids.len() {
                     count[rng.random_range(0..ids.len())] += 1.0;
                 }
-                let w: Vec<f64> = acc_idx.iter().map(|&a| count[a]).collect();
+                // Drawn accounts' rows count as often as drawn, each by its own weight.
+                let w: Vec<f64> = acc_idx
+                    .iter()
+                    .zip(&fd.w)
+                    .map(|(&a, &base)| count[a] * base)
+                    .collect();
                 // Transforms re-learned from the replicate's rows, when they are learned.
                 let d = match self.relearned(rows, &fd.y, &w, w0)? {
                     Some((own, _)) => own,

@@ -105,6 +105,10 @@ pub(super) struct CrossValidation {
     pub(super) lambda_path: Vec<LambdaPoint>,
     pub(super) lambda: f64,
     pub(super) comparison: Comparison,
+    /// With revenue weighting, the same predictions with every snapshot counted once.
+    pub(super) unweighted: Option<Comparison>,
+    /// The out-of-fold predictions at the chosen λ, in the fit's row order.
+    pub(super) oof: Vec<f64>,
 }
 
 /// The λ path's out-of-fold log-loss and AUC, the λ with the smallest log-loss (ties to the
@@ -140,6 +144,7 @@ pub(super) fn cross_validation(
         }
         p
     };
+    let fw = p.figure_weights();
     let mut oof_unc = vec![0.0; fd.n];
     let mut nc = vec![0usize; lambdas.len()];
     for fr in per_fold {
@@ -151,10 +156,11 @@ pub(super) fn cross_validation(
     let lambda_path: Vec<LambdaPoint> = (0..lambdas.len())
         .map(|li| {
             let p = pooled(li);
+            let q = Quality::of_w(&p, &fd.y, fw);
             LambdaPoint {
                 lambda: lambdas[li],
-                cv_log_loss: stats::log_loss(&p, &fd.y),
-                cv_auc: stats::auc(&p, &fd.y),
+                cv_log_loss: q.log_loss,
+                cv_auc: q.auc,
                 not_converged: nc[li],
             }
         })
@@ -172,7 +178,7 @@ pub(super) fn cross_validation(
     let lambda = lambdas[best];
     let prior_idx = lambdas.iter().position(|l| l.is_infinite());
     let cv_prior = match prior_idx {
-        Some(i) => Quality::of(&pooled(i), &fd.y),
+        Some(i) => pooled(i),
         None => {
             // Not in the grid: evaluate the prior out of fold anyway.
             let mut p = vec![0.0; fd.n];
@@ -188,21 +194,32 @@ pub(super) fn cross_validation(
                     &beta_from(w0, -pb),
                 ));
             }
-            Quality::of(&p, &fd.y)
+            p
         }
     };
-    let cross_validation = Comparison {
-        scheme: format!("{folds}-fold cross-validation grouped by account"),
+    let best_p = pooled(best);
+    let compare = |w: Option<&[f64]>, scheme: String| Comparison {
+        scheme,
         rows: fd.n,
         events,
-        prior: cv_prior,
-        calibrated: Quality::of(&pooled(best), &fd.y),
-        unconstrained: Quality::of(&oof_unc, &fd.y),
+        prior: Quality::of_w(&cv_prior, &fd.y, w),
+        calibrated: Quality::of_w(&best_p, &fd.y, w),
+        unconstrained: Quality::of_w(&oof_unc, &fd.y, w),
     };
+    let scheme = format!("{folds}-fold cross-validation grouped by account");
     CrossValidation {
         lambda_path,
         lambda,
-        comparison: cross_validation,
+        comparison: compare(
+            fw,
+            if fw.is_some() {
+                format!("{scheme}, revenue-weighted")
+            } else {
+                scheme.clone()
+            },
+        ),
+        unweighted: fw.map(|_| compare(None, format!("{scheme}, every snapshot once"))),
+        oof: best_p,
     }
 }
 

@@ -35,6 +35,8 @@ impl CalibrateParams {
         );
         let test: Vec<usize> = (0..fd.n).filter(|&i| row_dates[i] >= cut).collect();
         let test_y: Vec<u8> = test.iter().map(|&i| fd.y[i]).collect();
+        let test_w: Vec<f64> = test.iter().map(|&i| fd.w[i]).collect();
+        let fw = self.revenue_weighted.then_some(test_w.as_slice());
         let train_n = fd.n - test.len();
         let train_events = (0..fd.n)
             .filter(|&i| row_dates[i] < cut && fd.y[i] == 1)
@@ -89,14 +91,19 @@ impl CalibrateParams {
         Ok((
             Some(Comparison {
                 scheme: format!(
-                    "out-of-time: fitted before {}, evaluated from it on",
-                    parse::format_day(cut)
+                    "out-of-time: fitted before {}, evaluated from it on{}",
+                    parse::format_day(cut),
+                    if fw.is_some() {
+                        ", revenue-weighted"
+                    } else {
+                        ""
+                    }
                 ),
                 rows: test.len(),
                 events: test_events,
-                prior: Quality::of(&prior_p, &test_y),
-                calibrated: Quality::of(&cal, &test_y),
-                unconstrained: Quality::of(&unc, &test_y),
+                prior: Quality::of_w(&prior_p, &test_y, fw),
+                calibrated: Quality::of_w(&cal, &test_y, fw),
+                unconstrained: Quality::of_w(&unc, &test_y, fw),
             }),
             None,
         ))

@@ -100,6 +100,10 @@ impl CalibrateParams {
             });
         }
         drop(stage);
+        let revenue_comparison = match p.revenue_scale {
+            Some(_) => Some(self.revenue_comparison(p, &cv, &final_fit, &lambdas, &order)?),
+            None => None,
+        };
         let stage = tracing::info_span!("calibrate: out-of-time holdout").entered();
         let (holdout, holdout_note) = self.holdout(
             data, &p.rows, &p.fd, &p.s0, &p.w0, &p.beta0, cv.lambda, &final_fit, &reference,
@@ -117,6 +121,7 @@ impl CalibrateParams {
             ml_fit,
             boot,
             boot_nc,
+            revenue_comparison,
         };
         Ok((self.assemble(prior, p, warnings, fitted), per_fold))
     }
@@ -175,8 +180,35 @@ impl CalibrateParams {
             order.iter().map(|&j| folds[j]).collect()
         };
         let k = prior.metrics.len();
-        let fd = FitData::from_columns(&subs.columns, outcome, &rows);
+        let mut fd = FitData::from_columns(&subs.columns, outcome, &rows);
         drop(subs);
+        // Revenue weights, scaled to mean 1 over the fit's rows (so λ means what it means
+        // unweighted).
+        let revenue_scale = if self.revenue_weighted {
+            let arr = data.arr.as_ref().ok_or(CalibrateError::NoRevenue)?;
+            if let Some(&i) = rows
+                .iter()
+                .find(|&&i| !(arr[i] >= 0.0 && arr[i].is_finite()))
+            {
+                return Err(CalibrateError::BadRevenue {
+                    path: data.source.clone(),
+                    row: data.source_row[i],
+                    value: arr[i],
+                });
+            }
+            let mean = rows.iter().map(|&i| arr[i]).sum::<f64>() / rows.len().max(1) as f64;
+            if mean <= 0.0 {
+                return Err(CalibrateError::BadRevenue {
+                    path: data.source.clone(),
+                    row: data.source_row[rows[0]],
+                    value: 0.0,
+                });
+            }
+            fd.w = rows.iter().map(|&i| arr[i] / mean).collect();
+            Some(mean)
+        } else {
+            None
+        };
         let events = fd.y.iter().filter(|&&y| y == 1).count();
         let mut warnings: Vec<CalibrationWarning> = case_control_note.into_iter().collect();
         // The case-control intercept correction (0 without sampling).
@@ -220,6 +252,7 @@ impl CalibrateParams {
         }
         let beta0: Vec<f64> = w0.iter().map(|w| b0 * w / 100.0).collect();
         let prepared = Prepared {
+            revenue_scale,
             rows,
             fold_of,
             fd,
@@ -235,6 +268,34 @@ impl CalibrateParams {
             beta0,
         };
         Ok((prepared, warnings))
+    }
+
+    /// The revenue-weighted fit beside the fit that counts every snapshot once, each with
+    /// its λ from the same folds and each judged out of fold both ways.
+    fn revenue_comparison(
+        &self,
+        p: &Prepared,
+        weighted: &CrossValidation,
+        weighted_fit: &ConstrainedFit,
+        lambdas: &[f64],
+        order: &[usize],
+    ) -> Result<RevenueComparison, CalibrateError> {
+        let _stage = tracing::info_span!("calibrate: the unweighted fit beside").entered();
+        let u = p.unweighted();
+        let reference = fit_reference(&features(&u.fd, &u.s0, &u.fd.w));
+        let per_fold = self.fit_folds(&u, &reference, lambdas, order)?;
+        let cv = cross_validation(self.folds, &u, &per_fold, lambdas, order);
+        let revenue = Some(p.fd.w.as_slice());
+        let figures = |cv: &CrossValidation, fit: &ConstrainedFit| WeightingFigures {
+            lambda: cv.lambda,
+            weights: fit.weights(),
+            by_snapshot: Quality::of(&cv.oof, &p.fd.y),
+            by_revenue: Quality::of_w(&cv.oof, &p.fd.y, revenue),
+        };
+        Ok(RevenueComparison {
+            by_snapshot: figures(&cv, &self.final_fit(&u, cv.lambda)),
+            by_revenue: figures(weighted, weighted_fit),
+        })
     }
 
     /// The final fit on all rows at the chosen λ.
@@ -272,7 +333,10 @@ impl CalibrateParams {
 }
 
 /// What the fit reads at every step: its rows, its matrix, and the prior's own fit.
+#[derive(Clone)]
 struct Prepared {
+    /// With revenue weighting, the mean revenue the row weights were divided by.
+    revenue_scale: Option<f64>,
     /// The data's rows the fit uses, in its order (by fold, then account).
     rows: Vec<usize>,
     /// Each fit row's fold.
@@ -301,6 +365,26 @@ struct Prepared {
     beta0: Vec<f64>,
 }
 
+impl Prepared {
+    /// The row weights the figures count rows by: the revenue weights when weighted.
+    fn figure_weights(&self) -> Option<&[f64]> {
+        self.revenue_scale.map(|_| self.fd.w.as_slice())
+    }
+
+    /// The same rows with every snapshot counted once (the prior's slope refitted so).
+    fn unweighted(&self) -> Prepared {
+        let mut p = self.clone();
+        p.fd = self.fd.with_weights(vec![1.0; self.fd.n]);
+        p.revenue_scale = None;
+        let (a0, slope0, _) = fit_two(&p.s0, &p.fd.y, &p.fd.w, (logit_rate(&p.fd), 0.0));
+        let b0 = (-slope0).max(0.1);
+        p.a0 = a0;
+        p.slope0 = slope0;
+        p.beta0 = p.w0.iter().map(|w| b0 * w / 100.0).collect();
+        p
+    }
+}
+
 /// What the fit's steps produced, for the result.
 struct Fitted {
     reference: ReferenceFit,
@@ -311,6 +395,7 @@ struct Fitted {
     ml_fit: ConstrainedFit,
     boot: Vec<Vec<f64>>,
     boot_nc: usize,
+    revenue_comparison: Option<RevenueComparison>,
 }
 
 /// Warnings on the unconstrained reference fit and on metrics whose sub-score never varies.

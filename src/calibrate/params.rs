@@ -35,6 +35,19 @@ pub enum CalibrateError {
         /// What is wrong with it.
         message: String,
     },
+    /// Revenue weighting asked for, and the data has no revenue column.
+    #[error("weighting by revenue needs a revenue column, and none was loaded")]
+    NoRevenue,
+    /// A snapshot's revenue cannot weight it.
+    #[error("{path}, row {row}: revenue {value} cannot weight a snapshot (it must be a number ≥ 0, present on every row the fit uses)")]
+    BadRevenue {
+        /// The data file.
+        path: String,
+        /// 1-based data row.
+        row: u32,
+        /// The value (NaN: missing).
+        value: f64,
+    },
     /// The segment column to calibrate by was not loaded.
     #[error("no segment column '{column}' in the data (segments loaded: {})", if loaded.is_empty() { "none".to_string() } else { loaded.join(", ") })]
     NoSegment {
@@ -78,6 +91,7 @@ pub struct CalibrateParams {
     pub(super) progress: Option<Progress>,
     pub(super) sample_controls: Option<f64>,
     pub(super) relearn: Option<Relearn>,
+    pub(super) revenue_weighted: bool,
 }
 
 impl Default for CalibrateParams {
@@ -93,6 +107,7 @@ impl Default for CalibrateParams {
             progress: None,
             sample_controls: None,
             relearn: None,
+            revenue_weighted: false,
         }
     }
 }
@@ -140,6 +155,14 @@ impl CalibrateParams {
     /// Solver iteration cap per fit. Default 1000.
     pub fn max_iters(mut self, n: u64) -> Self {
         self.max_iters = n;
+        self
+    }
+    /// Weight each snapshot by its revenue (the data's revenue column, scaled to mean 1):
+    /// the fit maximises the revenue-weighted likelihood, and the cross-validation, holdout,
+    /// bootstrap and tier table are revenue-weighted (the cross-validation also unweighted,
+    /// for comparison). Default false (every snapshot counts once).
+    pub fn revenue_weighted(mut self, on: bool) -> Self {
+        self.revenue_weighted = on;
         self
     }
     /// Progress callback. Default none.

@@ -87,6 +87,19 @@ impl Quality {
             brier: stats::brier(p, y),
         }
     }
+
+    /// [`Quality::of`] with each row weighted by `w` when given (the AUC counts every pair
+    /// of a churned and a retained row by the product of their weights).
+    pub(super) fn of_w(p: &[f64], y: &[u8], w: Option<&[f64]>) -> Quality {
+        match w {
+            None => Quality::of(p, y),
+            Some(w) => Quality {
+                auc: stats::evaluation::auc_weighted_and_plain(p, y, w).0,
+                log_loss: stats::log_loss_weighted(p, y, w),
+                brier: stats::brier_weighted(p, y, w),
+            },
+        }
+    }
 }
 
 /// Prior, calibrated and unconstrained models on one evaluation scheme.
@@ -173,6 +186,46 @@ pub struct TierRow {
     pub rate: f64,
     /// Wilson 95 % interval of the rate.
     pub rate_ci: [f64; 2],
+    /// Revenue in the tier, and churned, when the calibration is revenue-weighted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revenue: Option<TierRevenue>,
+}
+
+/// A fit's out-of-fold figures counted both ways.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WeightingFigures {
+    /// The λ its cross-validation chose.
+    #[serde(serialize_with = "ser_lambda")]
+    pub lambda: f64,
+    /// Its weights (out of 100) on all rows at that λ.
+    pub weights: Vec<f64>,
+    /// Out of fold, every snapshot once.
+    pub by_snapshot: Quality,
+    /// Out of fold, each snapshot by its revenue.
+    pub by_revenue: Quality,
+}
+
+/// A revenue-weighted calibration beside the one that counts every snapshot once, on the
+/// same folds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RevenueComparison {
+    /// The fit counting every snapshot once.
+    pub by_snapshot: WeightingFigures,
+    /// The revenue-weighted fit (the calibration's own).
+    pub by_revenue: WeightingFigures,
+}
+
+/// A tier's revenue on the fitting data.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TierRevenue {
+    /// Revenue of its snapshots.
+    pub revenue: f64,
+    /// Revenue of its churned snapshots.
+    pub churned: f64,
+    /// Revenue churn rate: churned / revenue.
+    pub rate: f64,
+    /// 95 % interval of the rate (linearised, accounts as clusters).
+    pub rate_ci: [f64; 2],
 }
 
 /// Everything a calibration found.
@@ -219,6 +272,13 @@ pub struct Calibration {
     pub solver: SolverReport,
     /// Cross-validated comparison.
     pub cross_validation: Comparison,
+    /// With revenue weighting, the same out-of-fold predictions with every snapshot
+    /// counted once.
+    pub cross_validation_unweighted: Option<Comparison>,
+    /// Whether each snapshot was weighted by its revenue (fit, figures, bootstrap, tiers).
+    pub revenue_weighted: bool,
+    /// With revenue weighting, the fit that counts every snapshot once beside it.
+    pub revenue_comparison: Option<RevenueComparison>,
     /// Out-of-time comparison, when the data has dates.
     pub holdout: Option<Comparison>,
     /// Why there is no holdout, when there is none.
@@ -266,11 +326,14 @@ impl CalibrateParams {
             ml_fit,
             boot,
             boot_nc,
+            revenue_comparison,
         } = fitted;
         let CrossValidation {
             lambda_path,
             lambda,
             comparison: cross_validation,
+            unweighted: cross_validation_unweighted,
+            ..
         } = cv;
         let weights = final_fit.weights();
         // Integer weights and their cost.
@@ -323,7 +386,12 @@ impl CalibrateParams {
         let ai = ai + offset;
         let profile =
             calibrated_profile(prior, &w_int, &metrics, ai, bi, lambda, &cross_validation);
-        let tiers = tier_table(&profile, fd, &w_int_f);
+        let tiers = tier_table(
+            &profile,
+            fd,
+            &w_int_f,
+            p.revenue_scale.map(|s| (s, p.accounts_of.as_slice())),
+        );
         Calibration {
             profile,
             prior: prior.name.clone(),
@@ -344,6 +412,9 @@ impl CalibrateParams {
             metrics,
             solver: final_fit.solver.clone(),
             cross_validation,
+            cross_validation_unweighted,
+            revenue_weighted: p.revenue_scale.is_some(),
+            revenue_comparison,
             holdout,
             holdout_note,
             bootstrap: boot.len(),
@@ -412,17 +483,43 @@ pub(super) fn calibrated_profile(
     p
 }
 
-pub(super) fn tier_table(profile: &Profile, fd: &FitData, w: &[f64]) -> Vec<TierRow> {
+/// The calibrated profile's tiers on the fitting data; with `revenue` (the scale of the
+/// fit's row weights, and each row's account), each tier's revenue and revenue churn rate.
+pub(super) fn tier_table(
+    profile: &Profile,
+    fd: &FitData,
+    w: &[f64],
+    revenue: Option<(f64, &[u32])>,
+) -> Vec<TierRow> {
     let scores: Vec<f64> = fd.scores(w).into_iter().map(|s| 100.0 * s).collect();
     let mins = crate::score::resolve_tiers(profile, &scores);
     let names = profile.tier_names();
     let mut n = vec![0usize; mins.len()];
     let mut c = vec![0usize; mins.len()];
-    for (s, &y) in scores.iter().zip(fd.y.iter()) {
-        let t = mins.iter().position(|&m| *s >= m).unwrap_or(mins.len() - 1);
+    let tier_of: Vec<usize> = scores
+        .iter()
+        .map(|s| mins.iter().position(|&m| *s >= m).unwrap_or(mins.len() - 1))
+        .collect();
+    for (&t, &y) in tier_of.iter().zip(fd.y.iter()) {
         n[t] += 1;
         c[t] += y as usize;
     }
+    let revenue_of = |t: usize| {
+        revenue.map(|(scale, accounts)| {
+            let rows: Vec<usize> = (0..fd.n).filter(|&i| tier_of[i] == t).collect();
+            let y: Vec<u8> = rows.iter().map(|&i| fd.y[i]).collect();
+            let w: Vec<f64> = rows.iter().map(|&i| fd.w[i]).collect();
+            let a: Vec<u32> = rows.iter().map(|&i| accounts[i]).collect();
+            let (rate, rate_ci) = stats::weighted_rate_ci(&y, &w, &a);
+            let total: f64 = w.iter().sum();
+            TierRevenue {
+                revenue: total * scale,
+                churned: y.iter().zip(&w).map(|(&y, &w)| w * y as f64).sum::<f64>() * scale,
+                rate,
+                rate_ci,
+            }
+        })
+    };
     (0..mins.len())
         .map(|t| {
             let (lo, hi) = stats::wilson(c[t], n[t]);
@@ -437,6 +534,7 @@ pub(super) fn tier_table(profile: &Profile, fd: &FitData, w: &[f64]) -> Vec<Tier
                     f64::NAN
                 },
                 rate_ci: [lo, hi],
+                revenue: revenue_of(t),
             }
         })
         .collect()

@@ -243,8 +243,10 @@ impl CalibrateParams {
                 None
             };
             let y_s: Vec<u8> = fd_s.y.to_vec();
+            // Revenue weights when the calibration is revenue-weighted.
+            let fw_s = p.figure_weights().map(|_| fd_s.w.as_slice());
             let quality = |oof: &[f64]| -> Quality {
-                Quality::of(&idx.iter().map(|&j| oof[j]).collect::<Vec<_>>(), &y_s)
+                Quality::of_w(&idx.iter().map(|&j| oof[j]).collect::<Vec<_>>(), &y_s, fw_s)
             };
             let mut fit = SegmentFit {
                 label: label.clone(),
@@ -329,11 +331,11 @@ impl CalibrateParams {
             };
             fit.lambda_path = (0..lambdas.len())
                 .map(|li| {
-                    let v = oof_of(li);
+                    let q = Quality::of_w(&oof_of(li), &y_s, fw_s);
                     LambdaPoint {
                         lambda: lambdas[li],
-                        cv_log_loss: stats::log_loss(&v, &y_s),
-                        cv_auc: stats::auc(&v, &y_s),
+                        cv_log_loss: q.log_loss,
+                        cv_auc: q.auc,
                         not_converged: 0,
                     }
                 })
@@ -359,9 +361,11 @@ impl CalibrateParams {
                     if y.is_empty() {
                         return vec![0.0; preds.len()];
                     }
+                    let w = &fd_s.w[test.clone()];
+                    let total: f64 = w.iter().sum();
                     preds
                         .iter()
-                        .map(|p| stats::log_loss(p, y) * y.len() as f64)
+                        .map(|p| stats::log_loss_weighted(p, y, w) * total)
                         .collect()
                 })
                 .collect();
@@ -414,9 +418,9 @@ impl CalibrateParams {
         let overall = SegmentComparison {
             rows: p.fd.n,
             events: p.events,
-            pooled: Quality::of(&oof_pooled, &p.fd.y),
-            recalibrated: Quality::of(&oof_recal, &p.fd.y),
-            segmented: Quality::of(&oof_seg, &p.fd.y),
+            pooled: Quality::of_w(&oof_pooled, &p.fd.y, p.figure_weights()),
+            recalibrated: Quality::of_w(&oof_recal, &p.fd.y, p.figure_weights()),
+            segmented: Quality::of_w(&oof_seg, &p.fd.y, p.figure_weights()),
         };
         let test = (fitted.len() >= 2).then(|| {
             let fill =
@@ -477,7 +481,9 @@ fn likelihood_ratio(fd: &FitData, fill: &[f64], code_of: &[u32], fitted: &[u32])
         );
     }
     let y: Vec<u8> = rows.iter().map(|&j| fd.y[j]).collect();
-    let w: Vec<f64> = rows.iter().map(|&j| fd.w[j]).collect();
+    // Every snapshot once, also when the calibration is revenue-weighted: a weighted
+    // likelihood's ratio is not χ²-distributed.
+    let w = vec![1.0; rows.len()];
     // A vanishing ridge only keeps a separated segment's Newton steps finite.
     const RIDGE: f64 = 1e-8;
     let common = logistic::fit(&x, width, &y, &w, RIDGE);
@@ -492,7 +498,7 @@ fn likelihood_ratio(fd: &FitData, fill: &[f64], code_of: &[u32], fitted: &[u32])
                 .flat_map(|&j| (0..k).map(move |m| feature(j, m)))
                 .collect();
             let y: Vec<u8> = mine.iter().map(|&j| fd.y[j]).collect();
-            let w: Vec<f64> = mine.iter().map(|&j| fd.w[j]).collect();
+            let w = vec![1.0; mine.len()];
             let m = logistic::fit(&x, k, &y, &w, RIDGE);
             nll(&m, &x, k, &y, &w)
         })

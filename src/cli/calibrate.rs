@@ -55,6 +55,10 @@ pub struct Args {
     fit_transforms: bool,
     #[command(flatten)]
     learn: LearnArgs,
+    /// Weight each snapshot by this revenue column (e.g. arr): the fit, its cross-validation,
+    /// holdout, bootstrap and tier table count revenue rather than snapshots.
+    #[arg(long, value_name = "COL")]
+    weight_col: Option<String>,
     /// Calibrate one profile per value of this segment column, each shrunk toward the
     /// pooled calibrated profile (partial pooling), and write them as a profile set.
     #[arg(long, value_name = "COLUMN", conflicts_with = "learn_transforms")]
@@ -156,6 +160,14 @@ pub fn run(mut a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
             a.input.data.segment.push(by.clone());
         }
     }
+    if let Some(col) = &a.weight_col {
+        match &a.input.data.arr_col {
+            Some(arr) if arr != col => bail!(
+                "--weight-col '{col}' and --arr-col '{arr}' name different revenue columns; give one"
+            ),
+            _ => a.input.data.arr_col = Some(col.clone()),
+        }
+    }
     let prior = profile::read_profile(&a.input.profile)?;
     let profile_name = format!("{}-calibrated.toml", super::safe_file_name(&prior.name));
     // With the folder given, the profile is known to be writable before the data is read.
@@ -178,6 +190,7 @@ pub fn run(mut a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         .force(a.force)
         .max_iters(a.max_iters)
         .sample_controls(a.sample_controls)
+        .revenue_weighted(a.weight_col.is_some())
         .progress(progress(ui));
     if let Some(l) = lambdas {
         params = params.lambdas(l);

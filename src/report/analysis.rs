@@ -55,7 +55,8 @@ fn ci(c: [f64; 2]) -> String {
     format!("{} – {}", pct(c[0]), pct(c[1]))
 }
 
-fn money(v: f64) -> String {
+/// A money figure with thousands separators, no decimals.
+pub(crate) fn money(v: f64) -> String {
     if !v.is_finite() {
         return "–".into();
     }

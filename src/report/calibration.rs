@@ -146,6 +146,47 @@ fn comparison_table(c: &Comparison) -> String {
     s
 }
 
+/// The revenue-weighted fit beside the one counting every snapshot once.
+fn revenue_comparison(c: &Calibration, r: &crate::calibrate::RevenueComparison) -> String {
+    let mut s = String::from(
+        "## Weighted by revenue, or every snapshot once?\n\n\
+         Both fits on the same folds, each with its own λ; out-of-fold AUC / log-loss counted per snapshot and per unit of revenue. \
+         The revenue-weighted fit is the one to use when the team is judged on revenue kept and the large accounts churn for other reasons than the small; \
+         when both fits rank revenue alike, the unweighted one is steadier (it uses every account equally).\n\n\
+         | fit | λ | per snapshot | per unit of revenue |\n|---|---|---|---|\n",
+    );
+    for (name, w) in [
+        ("every snapshot once", &r.by_snapshot),
+        ("revenue-weighted", &r.by_revenue),
+    ] {
+        s.push_str(&format!(
+            "| {name} | {} | {} / {} | {} / {} |\n",
+            lambda_text(w.lambda),
+            f(w.by_snapshot.auc, 3),
+            f(w.by_snapshot.log_loss, 4),
+            f(w.by_revenue.auc, 3),
+            f(w.by_revenue.log_loss, 4)
+        ));
+    }
+    s.push_str(
+        "\n| metric | weight, every snapshot once | weight, revenue-weighted |\n|---|---:|---:|\n",
+    );
+    for (m, (a, b)) in c
+        .metrics
+        .iter()
+        .zip(r.by_snapshot.weights.iter().zip(&r.by_revenue.weights))
+    {
+        s.push_str(&format!(
+            "| {} | {} | {} |\n",
+            md_cell(&m.name),
+            f(*a, 1),
+            f(*b, 1)
+        ));
+    }
+    s.push('\n');
+    s
+}
+
 /// The summary a person reads.
 pub fn markdown(c: &Calibration, ctx: &SummaryContext) -> String {
     let mut s = String::new();
@@ -175,6 +216,13 @@ pub fn markdown(c: &Calibration, ctx: &SummaryContext) -> String {
         c.slope_int.abs()
     ));
     s.push_str(&format!("**{}**\n\n", md_cell(&verdict(c))));
+    if c.revenue_weighted {
+        s.push_str(
+            "Each snapshot is weighted by its revenue: the fit maximises the revenue-weighted likelihood, so the weights \
+             rank the accounts that carry the revenue; the cross-validation, holdout, bootstrap and tier figures are \
+             revenue-weighted, and the cross-validation is shown unweighted as well.\n\n",
+        );
+    }
     if !c.warnings.is_empty() {
         s.push_str("## Warnings\n\n");
         for w in &c.warnings {
@@ -225,6 +273,13 @@ pub fn markdown(c: &Calibration, ctx: &SummaryContext) -> String {
     s.push_str("## Out-of-sample quality\n\n");
     s.push_str(&comparison_table(&c.cross_validation));
     s.push('\n');
+    if let Some(u) = &c.cross_validation_unweighted {
+        s.push_str(&comparison_table(u));
+        s.push('\n');
+    }
+    if let Some(r) = &c.revenue_comparison {
+        s.push_str(&revenue_comparison(c, r));
+    }
     match (&c.holdout, &c.holdout_note) {
         (Some(h), _) => {
             s.push_str(&comparison_table(h));
@@ -234,10 +289,25 @@ pub fn markdown(c: &Calibration, ctx: &SummaryContext) -> String {
         _ => {}
     }
     s.push_str("## Tiers of the calibrated profile\n\n");
-    s.push_str("On the fitting data, every snapshot with an outcome; rates with Wilson 95 % intervals.\n\n| tier | min score | snapshots | churned | churn rate | 95 % interval |\n|---|---:|---:|---:|---:|---|\n");
+    let revenue = c.tiers.iter().any(|t| t.revenue.is_some());
+    s.push_str(
+        "On the fitting data, every snapshot with an outcome; rates with Wilson 95 % intervals",
+    );
+    if revenue {
+        s.push_str("; revenue churn rates (churned revenue / revenue) with 95 % intervals by linearisation, accounts as clusters");
+    }
+    s.push_str(".\n\n| tier | min score | snapshots | churned | churn rate | 95 % interval |");
+    if revenue {
+        s.push_str(" revenue | churned revenue | revenue churn rate | 95 % interval |");
+    }
+    s.push_str("\n|---|---:|---:|---:|---:|---|");
+    if revenue {
+        s.push_str("---:|---:|---:|---|");
+    }
+    s.push('\n');
     for t in &c.tiers {
         s.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} – {} |\n",
+            "| {} | {} | {} | {} | {} | {} – {} |",
             md_cell(&t.tier),
             f(t.min, 1),
             t.snapshots,
@@ -246,6 +316,17 @@ pub fn markdown(c: &Calibration, ctx: &SummaryContext) -> String {
             pct(t.rate_ci[0]),
             pct(t.rate_ci[1])
         ));
+        if let Some(r) = &t.revenue {
+            s.push_str(&format!(
+                " {} | {} | {} | {} – {} |",
+                super::analysis::money(r.revenue),
+                super::analysis::money(r.churned),
+                pct(r.rate),
+                pct(r.rate_ci[0]),
+                pct(r.rate_ci[1])
+            ));
+        }
+        s.push('\n');
     }
     s.push('\n');
     if !ctx.transforms.is_empty() {

@@ -141,6 +141,51 @@ pub fn brier(p: &[f64], y: &[u8]) -> f64 {
     s / p.len() as f64
 }
 
+/// Weighted mean log-loss: `Σ w·ℓ / Σ w` (probabilities clipped to [1e-15, 1 − 1e-15] as
+/// in [`log_loss`]).
+pub fn log_loss_weighted(p: &[f64], y: &[u8], w: &[f64]) -> f64 {
+    let eps = 1e-15;
+    let (mut s, mut t) = (0.0, 0.0);
+    for ((&p, &y), &w) in p.iter().zip(y).zip(w) {
+        let p = p.clamp(eps, 1.0 - eps);
+        s += w * if y == 1 { -p.ln() } else { -(1.0 - p).ln() };
+        t += w;
+    }
+    s / t
+}
+
+/// Weighted Brier score: `Σ w (p − y)² / Σ w`.
+pub fn brier_weighted(p: &[f64], y: &[u8], w: &[f64]) -> f64 {
+    let (mut s, mut t) = (0.0, 0.0);
+    for ((&p, &y), &w) in p.iter().zip(y).zip(w) {
+        s += w * (p - y as f64).powi(2);
+        t += w;
+    }
+    s / t
+}
+
+/// A weighted rate `R = Σ w·y / Σ w` and its 95 % interval by linearisation with the rows
+/// clustered (`cluster`: each row's cluster, e.g. its account): `Var R ≈ Σ_c (Σ_{i∈c}
+/// w_i (y_i − R))² / (Σ w)²`, the ratio estimator's sandwich variance (Cochran, *Sampling
+/// Techniques*, 3rd ed., § 6.4). The interval is clipped to [0, 1].
+pub fn weighted_rate_ci(y: &[u8], w: &[f64], cluster: &[u32]) -> (f64, [f64; 2]) {
+    let total: f64 = w.iter().sum();
+    if total <= 0.0 {
+        return (f64::NAN, [f64::NAN; 2]);
+    }
+    let r = y.iter().zip(w).map(|(&y, &w)| w * y as f64).sum::<f64>() / total;
+    let mut by: rustc_hash::FxHashMap<u32, f64> = rustc_hash::FxHashMap::default();
+    for ((&y, &w), &c) in y.iter().zip(w).zip(cluster) {
+        *by.entry(c).or_default() += w * (y as f64 - r);
+    }
+    let mut parts: Vec<(u32, f64)> = by.into_iter().collect();
+    // A fixed order, so the same data gives the same bits.
+    parts.sort_unstable_by_key(|&(c, _)| c);
+    let var = parts.iter().map(|(_, e)| e * e).sum::<f64>() / (total * total);
+    let h = 1.959_963_984_540_054 * var.sqrt();
+    (r, [(r - h).max(0.0), (r + h).min(1.0)])
+}
+
 /// Wilson score interval for `k` successes in `n` trials at 95 % (z = 1.959964).
 pub fn wilson(k: usize, n: usize) -> (f64, f64) {
     if n == 0 {
