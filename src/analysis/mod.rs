@@ -18,6 +18,7 @@
 pub mod cohorts;
 pub mod counts;
 pub mod metric_cohorts;
+pub mod risk;
 pub mod stage;
 pub mod survival;
 pub mod tiers;

@@ -14,6 +14,7 @@ mod init;
 mod learn_args;
 mod profile;
 mod report;
+mod risk;
 mod score;
 mod sql;
 mod synth;
@@ -65,6 +66,9 @@ enum Command {
     Tiers(tiers::Args),
     /// Churn per segment cohort, per metric decile, and retention curves.
     Cohorts(cohorts::Args),
+    /// Revenue at risk from a calibrated profile: expected churned revenue per tier and
+    /// segment with intervals, expected survival per tier, observed against expected.
+    Risk(risk::Args),
     /// The pre-rollout gate: a candidate profile against the incumbent (exit 1 on failure).
     Validate(validate::Args),
     /// Why scores moved between two snapshot dates: each account's change split exactly
@@ -104,6 +108,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Score(a) => score::run(a, &ui),
         Command::Tiers(a) => tiers::run(a, &ui),
         Command::Cohorts(a) => cohorts::run(a, &ui),
+        Command::Risk(a) => risk::run(a, &ui),
         Command::Validate(a) => validate::run(a, &ui),
         Command::Audit(a) => audit::run(a, &ui),
         Command::Explain(a) => explain::run(a, &ui),

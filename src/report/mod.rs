@@ -11,6 +11,7 @@ pub mod html;
 pub mod learned;
 pub mod pack;
 pub mod pack_charts;
+pub mod risk;
 pub mod segments;
 pub mod validate;
 
