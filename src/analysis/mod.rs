@@ -277,6 +277,7 @@ pub(crate) mod testdata {
             customer_since: None,
             churn_date: None,
             arr: None,
+            arr_column: None,
             source_row: (1..=rows.len() as u32).collect(),
             notes: LoadNotes::default(),
         }

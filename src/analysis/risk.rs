@@ -65,10 +65,12 @@ pub enum RiskError {
     #[error("no segment column '{0}' in the data")]
     NoSegment(String),
     /// A revenue value that cannot be summed.
-    #[error("{path}, row {row}: revenue {value} is not a number ≥ 0")]
+    #[error("{path}, row {row}, column '{column}': revenue {value} is not a number ≥ 0")]
     BadRevenue {
         /// The data file.
         path: String,
+        /// The revenue column.
+        column: String,
         /// 1-based data row.
         row: u32,
         /// The value (NaN: missing).
@@ -244,6 +246,7 @@ impl RiskParams {
         {
             return Err(RiskError::BadRevenue {
                 path: data.source.clone(),
+                column: data.arr_column.clone().unwrap_or_else(|| "revenue".into()),
                 row: data.source_row[i],
                 value: arr[i],
             });

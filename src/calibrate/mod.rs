@@ -192,6 +192,7 @@ impl CalibrateParams {
             {
                 return Err(CalibrateError::BadRevenue {
                     path: data.source.clone(),
+                    column: data.arr_column.clone().unwrap_or_else(|| "revenue".into()),
                     row: data.source_row[i],
                     value: arr[i],
                 });
@@ -200,6 +201,7 @@ impl CalibrateParams {
             if mean <= 0.0 {
                 return Err(CalibrateError::BadRevenue {
                     path: data.source.clone(),
+                    column: data.arr_column.clone().unwrap_or_else(|| "revenue".into()),
                     row: data.source_row[rows[0]],
                     value: 0.0,
                 });

@@ -39,10 +39,12 @@ pub enum CalibrateError {
     #[error("weighting by revenue needs a revenue column, and none was loaded")]
     NoRevenue,
     /// A snapshot's revenue cannot weight it.
-    #[error("{path}, row {row}: revenue {value} cannot weight a snapshot (it must be a number ≥ 0, present on every row the fit uses)")]
+    #[error("{path}, row {row}, column '{column}': revenue {value} cannot weight a snapshot (it must be a number ≥ 0, present on every row the fit uses)")]
     BadRevenue {
         /// The data file.
         path: String,
+        /// The revenue column.
+        column: String,
         /// 1-based data row.
         row: u32,
         /// The value (NaN: missing).

@@ -102,6 +102,9 @@ pub struct SegmentFit {
     /// Metrics whose data-alone weight interval in this segment does not overlap the pooled
     /// one's.
     pub differing: Vec<String>,
+    /// Metrics whose sub-score is the same for every row of the segment: their weight is
+    /// not identified there (it only shifts the score, which the intercept absorbs).
+    pub constant: Vec<String>,
 }
 
 /// Why a segment keeps the pooled profile.
@@ -141,7 +144,9 @@ pub struct SegmentTest {
     pub rows: usize,
     /// 2 × (log-likelihood of the separate fits − that of the common-weights fit).
     pub statistic: f64,
-    /// Degrees of freedom: (segments − 1) × metrics.
+    /// Degrees of freedom: the coefficients identified in the separate fits (metrics that
+    /// vary within each segment) less those of the common fit (metrics that vary within
+    /// some segment); (segments − 1) × metrics when every metric varies in every segment.
     pub df: usize,
     /// P(χ²(df) ≥ statistic).
     pub p_value: f64,
@@ -265,6 +270,7 @@ impl CalibrateParams {
                     segmented: quality(&oof_pooled),
                 },
                 differing: Vec::new(),
+                constant: Vec::new(),
             };
             if kept.is_some() {
                 segments.push(fit);
@@ -401,10 +407,21 @@ impl CalibrateParams {
                 &data.select_rows_without_metrics(&seg_rows[code]),
                 seg_subs[code].take().expect("each segment fitted once"),
             )?;
+            fit.constant = (0..k)
+                .filter(|&m| {
+                    let mut it = (0..fd_s.n)
+                        .map(|j| fd_s.x[j * k + m])
+                        .filter(|v| !v.is_nan());
+                    let first = it.next();
+                    !it.any(|v| Some(v) != first)
+                })
+                .map(|m| pooled.metrics[m].name.clone())
+                .collect();
             fit.differing = pooled
                 .metrics
                 .iter()
                 .zip(&own.metrics)
+                .filter(|(a, _)| !fit.constant.contains(&a.name))
                 .filter(|(a, b)| {
                     let (x, y) = (a.weight_ci, b.weight_ci);
                     x.iter().chain(&y).all(|v| v.is_finite()) && (x[1] < y[0] || y[1] < x[0])
@@ -469,11 +486,30 @@ fn likelihood_ratio(fd: &FitData, fill: &[f64], code_of: &[u32], fitted: &[u32])
             v
         }
     };
+    // Which features vary within each segment: one constant within a segment (a metric
+    // that is the segment, like a contract type) is not identified there, and one constant
+    // within every segment is the segments' intercepts.
+    let varies: Vec<Vec<bool>> = fitted
+        .iter()
+        .map(|&c| {
+            (0..k)
+                .map(|m| {
+                    let mut it = rows
+                        .iter()
+                        .filter(|&&j| code_of[j] == c)
+                        .map(|&j| feature(j, m));
+                    let first = it.next();
+                    it.any(|v| Some(v) != first)
+                })
+                .collect()
+        })
+        .collect();
+    let common_cols: Vec<usize> = (0..k).filter(|&m| varies.iter().any(|v| v[m])).collect();
     // Common weights, one intercept per segment (dummies for all but the first).
-    let width = k + s - 1;
+    let width = common_cols.len() + s - 1;
     let mut x = Vec::with_capacity(rows.len() * width);
     for &j in &rows {
-        x.extend((0..k).map(|m| feature(j, m)));
+        x.extend(common_cols.iter().map(|&m| feature(j, m)));
         x.extend(
             fitted[1..]
                 .iter()
@@ -488,23 +524,26 @@ fn likelihood_ratio(fd: &FitData, fill: &[f64], code_of: &[u32], fitted: &[u32])
     const RIDGE: f64 = 1e-8;
     let common = logistic::fit(&x, width, &y, &w, RIDGE);
     let nll_common = nll(&common, &x, width, &y, &w);
-    // One regression per segment.
+    // One regression per segment, on the features that vary in it.
     let nll_separate: f64 = fitted
         .par_iter()
-        .map(|&c| {
+        .zip(&varies)
+        .map(|(&c, v)| {
+            let cols: Vec<usize> = (0..k).filter(|&m| v[m]).collect();
             let mine: Vec<usize> = rows.iter().copied().filter(|&j| code_of[j] == c).collect();
             let x: Vec<f64> = mine
                 .iter()
-                .flat_map(|&j| (0..k).map(move |m| feature(j, m)))
+                .flat_map(|&j| cols.iter().map(move |&m| feature(j, m)))
                 .collect();
             let y: Vec<u8> = mine.iter().map(|&j| fd.y[j]).collect();
             let w = vec![1.0; mine.len()];
-            let m = logistic::fit(&x, k, &y, &w, RIDGE);
-            nll(&m, &x, k, &y, &w)
+            let m = logistic::fit(&x, cols.len(), &y, &w, RIDGE);
+            nll(&m, &x, cols.len(), &y, &w)
         })
         .sum();
     let statistic = (2.0 * (nll_common - nll_separate)).max(0.0);
-    let df = (s - 1) * k;
+    // Parameters identified under the alternative less those under the common weights.
+    let df = varies.iter().flatten().filter(|&&v| v).count() - common_cols.len();
     SegmentTest {
         segments: s,
         rows: rows.len(),
@@ -523,4 +562,78 @@ fn nll(m: &logistic::Logistic, x: &[f64], k: usize, y: &[u8], w: &[f64]) -> f64 
             w[i] * (log1pexp(eta) - f64::from(y[i]) * eta)
         })
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `n` rows in three segments with their own intercepts and (when `same`) common
+    /// coefficients on three features in [0, 1].
+    fn world(n: usize, same: bool, rng: &mut ChaCha8Rng) -> (FitData, Vec<u32>) {
+        let mut x = Vec::with_capacity(n * 3);
+        let mut y = Vec::with_capacity(n);
+        let mut code = Vec::with_capacity(n);
+        for i in 0..n {
+            let c = (i % 3) as u32;
+            let f: [f64; 3] = [rng.random(), rng.random(), rng.random()];
+            let beta = if same || c == 0 {
+                [2.0, 1.0, 0.5]
+            } else {
+                [0.5, 1.0, 2.0]
+            };
+            let eta =
+                [-1.0, -0.5, 0.0][c as usize] - f.iter().zip(beta).map(|(a, b)| a * b).sum::<f64>();
+            x.extend(f);
+            y.push(u8::from(rng.random::<f64>() < sigmoid(eta)));
+            code.push(c);
+        }
+        let fd = FitData {
+            n,
+            k: 3,
+            x: Arc::new(x),
+            y: Arc::new(y),
+            w: vec![1.0; n],
+        };
+        (fd, code)
+    }
+
+    #[test]
+    fn likelihood_ratio_test_holds_its_level_and_finds_differences() {
+        let mut rng = ChaCha8Rng::seed_from_u64(11);
+        let reps = 300;
+        let rejected = (0..reps)
+            .filter(|_| {
+                let (fd, code) = world(900, true, &mut rng);
+                let t = likelihood_ratio(&fd, &vec![0.5; fd.n], &code, &[0, 1, 2]);
+                assert_eq!(t.df, 6);
+                t.p_value < 0.05
+            })
+            .count();
+        // 5 % of 300 is 15; the binomial's 99.9 % range is about 4–30.
+        assert!(
+            (5..=28).contains(&rejected),
+            "{rejected} of {reps} rejected at 5 % under the null"
+        );
+        let (fd, code) = world(3000, false, &mut rng);
+        let t = likelihood_ratio(&fd, &vec![0.5; fd.n], &code, &[0, 1, 2]);
+        assert!(t.p_value < 1e-4, "{t:?}");
+    }
+
+    #[test]
+    fn a_feature_constant_within_segments_is_not_counted() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let (mut fd, code) = world(1200, true, &mut rng);
+        // The first feature is the segment itself.
+        let mut x = fd.x.to_vec();
+        for (i, c) in code.iter().enumerate() {
+            x[i * 3] = f64::from(*c) / 2.0;
+        }
+        fd.x = Arc::new(x);
+        let t = likelihood_ratio(&fd, &vec![0.5; fd.n], &code, &[0, 1, 2]);
+        assert_eq!(
+            t.df, 4,
+            "two features vary in each of three segments: 6 − 2"
+        );
+    }
 }

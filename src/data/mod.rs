@@ -388,6 +388,8 @@ pub struct Snapshots {
     pub churn_date: Option<Vec<Day>>,
     /// ARR per row (NaN where missing).
     pub arr: Option<Vec<f64>>,
+    /// The revenue column's name, when loaded.
+    pub arr_column: Option<String>,
     /// The 1-based source row of each kept row.
     pub source_row: Vec<u32>,
     /// What was dropped, and warnings.
@@ -416,6 +418,7 @@ impl Snapshots {
             customer_since: None,
             churn_date: None,
             arr: None,
+            arr_column: None,
             source_row: (1..=rows as u32).collect(),
             notes: LoadNotes::default(),
         }

@@ -159,7 +159,7 @@ pub fn markdown(s: &Segmented, files: &SegmentFiles) -> String {
         out.push_str(&format!(
             "## Do the weights differ?\n\nLikelihood-ratio test over the {} segments with their own profile ({} snapshots): the unconstrained logistic regression on the sub-scores \
              (a missing one read as the row's pooled score) with one intercept per segment and common coefficients, against one regression per segment. \
-             χ² = {:.2} on {} degrees of freedom ((segments − 1) × metrics), p = {}. The test takes snapshots as independent given their sub-scores.\n\n",
+             χ² = {:.2} on {} degrees of freedom (the coefficients the separate fits identify less the common fit's: (segments − 1) × metrics when every metric varies within every segment), p = {}. The test takes snapshots as independent given their sub-scores.\n\n",
             t.segments,
             t.rows,
             t.statistic,
@@ -175,7 +175,7 @@ fn weights_table(s: &Segmented) -> String {
     let own: Vec<_> = s.segments.iter().filter(|g| g.own.is_some()).collect();
     let mut out = String::from(
         "## Weights by segment\n\nCalibrated weight (points out of 100) and, in brackets, the 2.5–97.5 % bootstrap interval of the weight the data alone supports (λ = 0). \
-         † marks a weight whose interval does not overlap the pooled one's.\n\n| metric | pooled |",
+         † marks a weight whose interval does not overlap the pooled one's; ‡ a metric that is the same for every row of the segment, whose weight the segment cannot tell.\n\n| metric | pooled |",
     );
     for g in &own {
         out.push_str(&format!(" {} |", md_cell(&g.label)));
@@ -195,6 +195,8 @@ fn weights_table(s: &Segmented) -> String {
             let mm = &c.metrics[m];
             let dagger = if g.differing.contains(&mm.name) {
                 " †"
+            } else if g.constant.contains(&mm.name) {
+                " ‡"
             } else {
                 ""
             };

@@ -474,6 +474,7 @@ pub fn generate(p: &SynthParams) -> Synth {
         customer_since: Some(panel.since.clone()),
         churn_date: None,
         arr: Some(panel.arr.clone()),
+        arr_column: Some("arr".into()),
         source_row: (1..=n as u32).collect(),
         notes: LoadNotes::default(),
     };

@@ -260,6 +260,7 @@ pub(super) fn assemble(
         customer_since: None,
         churn_date: None,
         arr: None,
+        arr_column: cols.arr.clone(),
         source_row: (1..=n as u32).into_par_iter().collect(),
         notes: LoadNotes::default(),
     };
@@ -520,6 +521,7 @@ impl Snapshots {
             customer_since: self.customer_since.as_ref().map(|v| pick(v, keep)),
             churn_date: self.churn_date.as_ref().map(|v| pick(v, keep)),
             arr: self.arr.as_ref().map(|v| pick(v, keep)),
+            arr_column: self.arr_column.clone(),
             source_row: pick(&self.source_row, keep),
             notes: self.notes.clone(),
         }
