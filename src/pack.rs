@@ -22,6 +22,7 @@ use std::borrow::Cow;
 use serde::Serialize;
 use thiserror::Error;
 
+use crate::analysis::risk::{Calibrations, RevenueAtRisk, RiskError, RiskParams};
 use crate::analysis::stage::{AnalysisError, CohortParams, CohortReport, TierParams};
 use crate::analysis::tiers::TierReport;
 use crate::audit::{Audit, AuditError, AuditParams, Finding};
@@ -69,6 +70,9 @@ pub enum PackError {
     /// Learning the transforms failed.
     #[error(transparent)]
     Learn(#[from] LearnFitError),
+    /// Revenue at risk failed.
+    #[error(transparent)]
+    Risk(#[from] RiskError),
 }
 
 /// Parameters of the pack: one set per stage it runs.
@@ -91,6 +95,10 @@ pub struct PackParams {
     /// holdout and bootstrap replicate re-learns them. The pack then keeps a copy of the
     /// data while it calibrates.
     pub learn: Option<LearnParams>,
+    /// Revenue at risk at the last snapshot date (`None`: not computed); the pack runs it
+    /// when the data has revenue and dates and the candidate is calibrated, broken down by
+    /// the data's segment columns.
+    pub risk: Option<RiskParams>,
     /// Accounts listed to act on first.
     pub top: usize,
     /// Calibrate despite audit errors.
@@ -109,6 +117,7 @@ impl PackParams {
             validate: ValidateParams::default(),
             explain: Some(ExplainParams::default()),
             learn: None,
+            risk: Some(RiskParams::default()),
             top: 20,
             force: false,
         }
@@ -138,6 +147,8 @@ pub struct Pack {
     pub changes: Option<Changes>,
     /// Accounts to act on first.
     pub act_first: Vec<ActFirst>,
+    /// Revenue at risk at the last snapshot date, when the data has revenue.
+    pub risk: Option<RevenueAtRisk>,
     /// Score of each account's row in the tier table, by outcome: `(churned, retained)`.
     pub scores_by_outcome: (Vec<f64>, Vec<f64>),
 }
@@ -161,6 +172,9 @@ impl PackParams {
         self.tiers.check()?;
         self.cohorts.check()?;
         self.validate.check()?;
+        if let Some(r) = &self.risk {
+            r.check()?;
+        }
         Ok(())
     }
 
@@ -236,6 +250,21 @@ impl PackParams {
             }
             _ => None,
         };
+        let risk = match (&self.risk, &candidate.calibration) {
+            (Some(params), Some(cal)) if data.arr.is_some() && data.date.is_some() => {
+                let _stage = tracing::info_span!("pack: revenue at risk").entered();
+                let by = data.segments.iter().map(|s| s.name.clone()).collect();
+                Some(params.clone().by(by).run(
+                    data,
+                    &scored,
+                    &Calibrations {
+                        list: vec![cal],
+                        which: None,
+                    },
+                )?)
+            }
+            _ => None,
+        };
         let act_first = act_first(data, &scored, self.top);
         let scores_by_outcome = scores_by_outcome(data, &scored, &self.tiers);
         Ok(Pack {
@@ -249,6 +278,7 @@ impl PackParams {
             validation,
             changes,
             act_first,
+            risk,
             scores_by_outcome,
         })
     }

@@ -177,6 +177,32 @@ pub fn render(pack: &Pack, pctx: &PackContext) -> Vec<(String, String)> {
             }),
         );
     }
+    if let Some(r) = &pack.risk {
+        let colors = candidate.tier_colors();
+        sections.push(Section {
+            id: "risk",
+            title: format!("Revenue at risk on {}", r.at),
+            markdown: html::demote(
+                &super::risk::markdown(r, &pctx.data, &candidate.name),
+                3,
+            )
+            .lines()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join("\n")
+                + if pack.calibration.is_some() && r.checked {
+                    "\nThe profile was calibrated on these snapshots too, so observed against expected here checks the fit, not a forecast: \
+                     `churncal risk --at DATE` with a profile calibrated on the quarters before DATE checks the forecast.\n"
+                } else {
+                    "\n"
+                },
+            charts: vec![
+                ("risk.svg".into(), super::risk::tiers_svg(r, &colors)),
+                ("survival.svg".into(), super::risk::survival_svg(r, &colors)),
+            ],
+        });
+        json_parts.insert("risk".into(), parse_json(&super::risk::json(r)));
+    }
     let act = &pack.act_first;
     sections.push(Section {
         id: "act-first",
