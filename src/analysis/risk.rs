@@ -480,12 +480,7 @@ impl RiskParams {
         (0..self.bootstrap)
             .into_par_iter()
             .map(|r| {
-                let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-                rng.set_stream(5_000_000 + r as u64);
-                let mut drawn = vec![0f64; ids.len()];
-                for _ in 0..ids.len() {
-                    drawn[rng.random_range(0..ids.len())] += 1.0;
-                }
+                let drawn = stats::resample_counts(self.seed, 5_000_000 + r as u64, ids.len());
                 parts
                     .iter()
                     .zip(&full)

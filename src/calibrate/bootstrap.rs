@@ -60,12 +60,7 @@ impl CalibrateParams {
         let results: Vec<(Vec<f64>, bool)> = (0..self.bootstrap)
             .into_par_iter()
             .map(|b| {
-                let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
-                rng.set_stream(1000 + b as u64);
-                let mut count = vec![0f64; ids.len()];
-                for _ in 0..ids.len() {
-                    count[rng.random_range(0..ids.len())] += 1.0;
-                }
+                let count = stats::resample_counts(self.seed, 1000 + b as u64, ids.len());
                 // Drawn accounts' rows count as often as drawn, each by its own weight.
                 let w: Vec<f64> = acc_idx
                     .iter()

@@ -43,38 +43,18 @@ impl CalibrateParams {
                 };
                 let tr = fd.with_weights(w);
                 let (pa, pb, _) = fit_two(s0, &tr.y, &tr.w, (a0, slope0));
-                let mut warm = (pa, beta_from(w0, -pb));
-                let mut warm_info: Option<Vec<f64>> = None;
-                let mut warm_term = None;
-                let mut fits = vec![(0.0, Vec::new()); lambdas.len()];
-                let mut not_conv = vec![0usize; lambdas.len()];
-                for &li in order {
-                    let lam = lambdas[li];
-                    let (alpha, beta) = if lam.is_infinite() {
-                        (pa, beta_from(w0, -pb))
-                    } else {
-                        let fit = fit_constrained_from(
-                            &tr,
-                            beta0,
-                            lam,
-                            (warm.0, &warm.1),
-                            warm_info.as_deref(),
-                            warm_term.take(),
-                            self.max_iters,
-                            LOOSE,
-                        );
-                        warm_term = fit.data_term.clone();
-                        if !fit.solver.converged {
-                            not_conv[li] += 1;
-                        }
-                        warm = (fit.alpha, fit.beta.clone());
-                        warm_info = Some(fit.information);
-                        (fit.alpha, fit.beta)
-                    };
-                    fits[li] = (alpha, beta);
-                    let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                    self.tick(Stage::LambdaSearch, d, total_fits);
-                }
+                let path = self.path_fits(
+                    &tr,
+                    beta0,
+                    (lambdas, order),
+                    (pa, beta_from(w0, -pb)),
+                    &|| {
+                        let d = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                        self.tick(Stage::LambdaSearch, d, total_fits);
+                    },
+                );
+                let not_conv = path.iter().map(|f| usize::from(!f.2)).collect();
+                let fits = path.into_iter().map(|(a, b, _)| (a, b)).collect();
                 let train_features = features(fd, s0, &tr.w);
                 let rf = refit_reference(&train_features, reference);
                 let unc = test
@@ -97,6 +77,49 @@ impl CalibrateParams {
                 })
             })
             .collect()
+    }
+}
+
+impl CalibrateParams {
+    /// Fits of `tr` along the λ path, in `order` (most shrunk first, each warm-started from
+    /// the one before): λ = ∞ is `at_infinity`, every other λ shrinks toward `prior`.
+    /// Returns (α, β, converged) per λ in the order of `lambdas`; `each` runs after every
+    /// fit.
+    pub(super) fn path_fits(
+        &self,
+        tr: &FitData,
+        prior: &[f64],
+        (lambdas, order): (&[f64], &[usize]),
+        at_infinity: (f64, Vec<f64>),
+        each: &(dyn Fn() + Sync),
+    ) -> Vec<(f64, Vec<f64>, bool)> {
+        let mut warm = at_infinity.clone();
+        let mut warm_info: Option<Vec<f64>> = None;
+        let mut warm_term = None;
+        let mut fits = vec![(0.0, Vec::new(), true); lambdas.len()];
+        for &li in order {
+            let lam = lambdas[li];
+            fits[li] = if lam.is_infinite() {
+                (at_infinity.0, at_infinity.1.clone(), true)
+            } else {
+                let fit = fit_constrained_from(
+                    tr,
+                    prior,
+                    lam,
+                    (warm.0, &warm.1),
+                    warm_info.as_deref(),
+                    warm_term.take(),
+                    self.max_iters,
+                    LOOSE,
+                );
+                warm_term = fit.data_term.clone();
+                warm = (fit.alpha, fit.beta.clone());
+                warm_info = Some(fit.information);
+                (fit.alpha, fit.beta, fit.solver.converged)
+            };
+            each();
+        }
+        fits
     }
 }
 

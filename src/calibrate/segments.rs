@@ -298,32 +298,17 @@ impl CalibrateParams {
                     let s = tr.scores(&wf);
                     let (a, b, _) = fit_two(&s, &tr.y, &tr.w, (*pa, -big_b));
                     let prior_f = beta_from(&wf, -b);
-                    let mut preds = vec![Vec::new(); lambdas.len()];
-                    let mut warm = (a, prior_f.clone());
-                    let mut warm_info: Option<Vec<f64>> = None;
-                    let mut warm_term = None;
-                    for &li in &order {
-                        let lam = lambdas[li];
-                        let (alpha, beta) = if lam.is_infinite() {
-                            (a, prior_f.clone())
-                        } else {
-                            let fit = fit_constrained_from(
-                                &tr,
-                                &prior_f,
-                                lam,
-                                (warm.0, &warm.1),
-                                warm_info.as_deref(),
-                                warm_term.take(),
-                                self.max_iters,
-                                LOOSE,
-                            );
-                            warm_term = fit.data_term.clone();
-                            warm = (fit.alpha, fit.beta.clone());
-                            warm_info = Some(fit.information);
-                            (fit.alpha, fit.beta)
-                        };
-                        preds[li] = predict(&fd_s, test.clone(), alpha, &beta);
-                    }
+                    let preds = self
+                        .path_fits(
+                            &tr,
+                            &prior_f,
+                            (&lambdas, &order),
+                            (a, prior_f.clone()),
+                            &|| {},
+                        )
+                        .into_iter()
+                        .map(|(alpha, beta, _)| predict(&fd_s, test.clone(), alpha, &beta))
+                        .collect();
                     let recal = predict(&fd_s, test.clone(), a, &prior_f);
                     (test, preds, recal)
                 })

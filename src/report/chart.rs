@@ -99,6 +99,30 @@ pub(crate) fn whisker_h(
     }
 }
 
+/// Vertical grid lines from pixel `top` to `bottom` with whole-number labels below, for
+/// values 0..=`max` in `step`s.
+pub(crate) fn x_grid(
+    root: &DrawingArea<SVGBackend, plotters::coord::Shift>,
+    (top, bottom): (i32, i32),
+    (max, step): (f64, f64),
+    xs: &dyn Fn(f64) -> i32,
+) {
+    let mut v = 0.0;
+    while v <= max + 1e-9 {
+        let x = xs(v);
+        let _ = root.draw(&PathElement::new(
+            vec![(x, top), (x, bottom)],
+            GRID.stroke_width(1),
+        ));
+        let _ = root.draw(&Text::new(
+            format!("{v:.0}"),
+            (x, bottom + 14),
+            text(12, &MUTED, HPos::Center),
+        ));
+        v += step;
+    }
+}
+
 /// Horizontal grid lines with labels from `fmt`, for values 0..=`max` in `step`s.
 pub(crate) fn y_grid(
     root: &DrawingArea<SVGBackend, plotters::coord::Shift>,
@@ -175,20 +199,7 @@ pub fn weights_svg(title: &str, metrics: &[MetricResult]) -> String {
 
         let plot_bottom = height - bottom;
         // Grid and x axis
-        let mut v = 0.0;
-        while v <= x_max + 1e-9 {
-            let x = xs(v);
-            let _ = root.draw(&PathElement::new(
-                vec![(x, top - 6), (x, plot_bottom)],
-                GRID.stroke_width(1),
-            ));
-            let _ = root.draw(&Text::new(
-                format!("{v:.0}"),
-                (x, plot_bottom + 14),
-                text(12, &MUTED, HPos::Center),
-            ));
-            v += step;
-        }
+        x_grid(&root, (top - 6, plot_bottom), (x_max, step), &xs);
         let _ = root.draw(&PathElement::new(
             vec![(left, plot_bottom), (width - right, plot_bottom)],
             MUTED.stroke_width(1),

@@ -191,7 +191,7 @@ pub fn render(pack: &Pack, pctx: &PackContext) -> Vec<(String, String)> {
             .collect::<Vec<_>>()
             .join("\n")
                 + if pack.calibration.is_some() && r.checked {
-                    "\nThe profile was calibrated on these snapshots too, so observed against expected here checks the fit, not a forecast: \
+                    "\n\nThe profile was calibrated on these snapshots too, so observed against expected here checks the fit, not a forecast: \
                      `churncal risk --at DATE` with a profile calibrated on the quarters before DATE checks the forecast.\n"
                 } else {
                     "\n"

@@ -7,7 +7,7 @@ use plotters::style::text_anchor::HPos;
 use serde_json::json;
 
 use super::calibration::{lambda_text, md_cell};
-use super::chart::{canvas, clip, text, whisker_h, GRID, INK, MUTED};
+use super::chart::{canvas, clip, text, whisker_h, x_grid, GRID, INK};
 use crate::calibrate::{KeptPooled, SegmentComparison, Segmented};
 
 fn f(v: f64, d: usize) -> String {
@@ -285,20 +285,7 @@ pub fn weights_svg(s: &Segmented) -> String {
                 x += 30 + 7 * l.chars().count() as i32;
             }
             let plot_bottom = height - bottom;
-            let mut v = 0.0;
-            while v <= x_max + 1e-9 {
-                let gx = xs(v);
-                let _ = root.draw(&PathElement::new(
-                    vec![(gx, top), (gx, plot_bottom)],
-                    GRID.stroke_width(1),
-                ));
-                let _ = root.draw(&Text::new(
-                    format!("{v:.0}"),
-                    (gx, plot_bottom + 14),
-                    text(12, &MUTED, HPos::Center),
-                ));
-                v += step;
-            }
+            x_grid(root, (top, plot_bottom), (x_max, step), &xs);
             let _ = root.draw(&Text::new(
                 "weight (points out of 100)",
                 (left + plot_w as i32 / 2, plot_bottom + 36),

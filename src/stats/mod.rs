@@ -186,6 +186,20 @@ pub fn weighted_rate_ci(y: &[u8], w: &[f64], cluster: &[u32]) -> (f64, [f64; 2])
     (r, [(r - h).max(0.0), (r + h).min(1.0)])
 }
 
+/// A bootstrap resample's counts: `n` draws with replacement from `n` items (accounts), by
+/// ChaCha8 seeded with `seed` on stream `stream`, so that each replicate has its own stream
+/// and the same seed gives the same counts whatever the thread count.
+pub fn resample_counts(seed: u64, stream: u64, n: usize) -> Vec<f64> {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(stream);
+    let mut count = vec![0f64; n];
+    for _ in 0..n {
+        count[rng.random_range(0..n)] += 1.0;
+    }
+    count
+}
+
 /// Wilson score interval for `k` successes in `n` trials at 95 % (z = 1.959964).
 pub fn wilson(k: usize, n: usize) -> (f64, f64) {
     if n == 0 {
