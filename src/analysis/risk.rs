@@ -198,6 +198,10 @@ pub struct TierSurvival {
     pub lifetime_periods: f64,
 }
 
+/// One replicate's per-group figures: expected churned revenue under its calibration, and
+/// one draw's churned revenue and accounts.
+type Replicate = (Vec<f64>, Vec<f64>, Vec<f64>);
+
 /// Each row's calibration: one profile's, or each row's own in a profile set.
 pub struct Calibrations<'a> {
     /// The calibrations.
@@ -324,7 +328,7 @@ impl RiskParams {
         // Replicates: the expectation under the shifted calibration, and one draw of who
         // churns (with the point calibration when there is no bootstrap).
         let draws = b.max(200);
-        let reps: Vec<(Vec<f64>, Vec<f64>, Vec<f64>)> = (0..draws)
+        let reps: Vec<Replicate> = (0..draws)
             .into_par_iter()
             .map(|r| {
                 let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
@@ -355,7 +359,7 @@ impl RiskParams {
                 (e, o, on)
             })
             .collect();
-        let range = |f: &dyn Fn(&(Vec<f64>, Vec<f64>, Vec<f64>)) -> f64, only: usize| {
+        let range = |f: &dyn Fn(&Replicate) -> f64, only: usize| {
             let mut v: Vec<f64> = reps.iter().take(only).map(f).collect();
             v.sort_by(f64::total_cmp);
             [

@@ -228,10 +228,13 @@ const PALETTE: [RGBColor; 9] = [
     RGBColor(158, 157, 36),
 ];
 
+/// A profile's label and, per metric, its weight and the weight's interval.
+type Series = (String, Vec<(f64, [f64; 2])>);
+
 /// Each profile's calibrated weights side by side, per metric: a dot per profile (pooled
 /// first) with its data-alone bootstrap interval.
 pub fn weights_svg(s: &Segmented) -> String {
-    let mut series: Vec<(String, Vec<(f64, [f64; 2])>)> = vec![(
+    let mut series: Vec<Series> = vec![(
         "pooled".into(),
         s.pooled
             .metrics
