@@ -278,3 +278,94 @@ fn bad_revenue_is_refused_with_its_row() {
         ));
     assert!(!dir.path().join("o").exists());
 }
+
+#[test]
+fn validate_and_explain_take_a_profile_set() {
+    let dir = tempfile::tempdir().unwrap();
+    churncal(dir.path())
+        .args([
+            "calibrate",
+            "--by",
+            "size_band",
+            "--min-segment-epv",
+            "5",
+            "-B",
+            "20",
+            "--out",
+            "seg",
+        ])
+        .assert()
+        .success();
+    // A set whose every value maps to the pooled profile scores, validates and explains
+    // exactly as that profile does.
+    std::fs::write(
+        dir.path().join("seg/same.toml"),
+        "profile_set = 1\nsegment = \"size_band\"\ndefault = \"three-dimensions-calibrated.toml\"\n\n[profiles]\nSMB = \"three-dimensions-calibrated.toml\"\nMid-Market = \"three-dimensions-calibrated.toml\"\nEnterprise = \"three-dimensions-calibrated.toml\"\n",
+    )
+    .unwrap();
+    let run = |args: &[&str], out: &str| {
+        let a = churncal(dir.path())
+            .args(args)
+            .args(["--optimism-bootstrap", "20", "--out", out])
+            .assert();
+        let code = a.get_output().status.code();
+        assert!(matches!(code, Some(0 | 1)), "{args:?}: {code:?}");
+        std::fs::read_to_string(dir.path().join(out).join("validation.json")).unwrap()
+    };
+    let single = run(
+        &[
+            "validate",
+            "--candidate",
+            "seg/three-dimensions-calibrated.toml",
+            "--incumbent",
+            "three-dimensions",
+        ],
+        "v1",
+    );
+    let set = run(
+        &[
+            "validate",
+            "--candidate",
+            "seg/same.toml",
+            "--incumbent",
+            "three-dimensions",
+            "--segment",
+            "size_band",
+        ],
+        "v2",
+    );
+    let figures = |text: &str| {
+        let v: serde_json::Value = serde_json::from_str(text).unwrap();
+        let c = &v["validation"]["candidate"];
+        (
+            c["auc"].clone(),
+            c["log_loss"].clone(),
+            v["validation"]["optimism"].clone(),
+        )
+    };
+    assert_eq!(figures(&single), figures(&set));
+    // The set with its own SMB profile validates and explains.
+    run(
+        &[
+            "validate",
+            "--candidate",
+            "seg/profiles.toml",
+            "--incumbent",
+            "seg/three-dimensions-calibrated.toml",
+        ],
+        "v3",
+    );
+    let v3: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("v3/validation.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(v3["validation"]["optimism"]["replicates"].as_u64() == Some(20));
+    let code = churncal(dir.path())
+        .args(["explain", "--profile", "seg/profiles.toml", "--out", "ex"])
+        .assert()
+        .get_output()
+        .status
+        .code();
+    assert!(matches!(code, Some(0 | 1)));
+    assert!(dir.path().join("ex/summary.md").exists());
+}

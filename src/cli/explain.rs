@@ -55,7 +55,7 @@ const FILES: [&str; 6] = [
     "worklist.xlsx",
 ];
 
-pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
+pub fn run(mut a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     let day = |flag: &str, s: &Option<String>| -> anyhow::Result<Option<i32>> {
         match s {
             None => Ok(None),
@@ -72,7 +72,8 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         rise: a.rise,
     };
     params.check()?;
-    let profile = profile::read_profile(&a.input.profile)?;
+    let set = a.input.profiles()?;
+    let profile = set.main().clone();
     let previous = a
         .previous_profile
         .as_deref()
@@ -83,8 +84,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
             super::check_output(&dir.join(f), a.force)?;
         }
     }
-    let profiles: Vec<&profile::Profile> =
-        std::iter::once(&profile).chain(previous.as_ref()).collect();
+    let profiles: Vec<&profile::Profile> = set.all().into_iter().chain(previous.as_ref()).collect();
     let data = a.input.data.load_for(
         &profiles,
         OutcomeNeed::Optional,
@@ -92,7 +92,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         ui,
     )?;
     let stage = tracing::info_span!("explain: score and attribute").entered();
-    let ex = params.run(&profile, previous.as_ref(), &data)?;
+    let ex = params.run_sets(&set, previous.as_ref(), &data)?;
     drop(stage);
     let stage = tracing::info_span!("explain: tables").entered();
     let dir = a.out.clone().unwrap_or_else(|| {
@@ -280,6 +280,7 @@ fn changes_frame(
                 Method::Shapley { .. } => "shapley",
                 Method::Undefined => "undefined",
                 Method::Unscored => "unscored",
+                Method::ProfileChanged => "profile of the set changed",
                 Method::TooManyChanged { .. } => "too many metrics appeared or disappeared",
             })
             .collect::<Vec<&str>>(),

@@ -8,6 +8,7 @@ use anyhow::{bail, Context};
 
 use churncal::data::{parse, OutcomeNeed};
 use churncal::profile;
+use churncal::profile::set::Profiles;
 use churncal::report::validate as report;
 use churncal::validate::{self, Check, Gate, ValidateParams};
 
@@ -54,7 +55,7 @@ pub struct Args {
     out: Option<PathBuf>,
 }
 
-pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
+pub fn run(mut a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     let gate = match &a.gate {
         None => Gate::default(),
         Some(p) => {
@@ -66,8 +67,17 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     if let Some(p) = &a.profile {
         return run_monitor(&a, p, &gate, ui);
     }
-    let candidate = profile::read_profile(a.candidate.as_deref().expect("clap requires it"))?;
-    let incumbent = profile::read_profile(a.incumbent.as_deref().expect("clap requires it"))?;
+    let candidate_set = Profiles::read(a.candidate.as_deref().expect("clap requires it"))?;
+    let incumbent_set = Profiles::read(a.incumbent.as_deref().expect("clap requires it"))?;
+    // A set's segment column is loaded with the data.
+    for p in [&candidate_set, &incumbent_set] {
+        if let Profiles::Set(s) = p {
+            if !a.data.segment.contains(&s.segment) {
+                a.data.segment.push(s.segment.clone());
+            }
+        }
+    }
+    let (candidate, incumbent) = (candidate_set.main().clone(), incumbent_set.main().clone());
     let holdout_from = match &a.holdout_from {
         None => None,
         Some(s) => match parse::date(s) {
@@ -85,8 +95,13 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         ..ValidateParams::default()
     };
     params.check()?;
+    let all: Vec<&churncal::profile::Profile> = candidate_set
+        .all()
+        .into_iter()
+        .chain(incumbent_set.all())
+        .collect();
     let data = a.data.load_for(
-        &[&candidate, &incumbent],
+        &all,
         OutcomeNeed::Required,
         churncal::data::memory::Job::Fit,
         ui,
@@ -99,7 +114,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     ctx.profile = format!("{} vs {}", candidate.name, incumbent.name);
     let source = data.source.clone();
     // Handed over, so that validation frees the metric values once it has the sub-scores.
-    let v = params.run(&candidate, &incumbent, Cow::Owned(data))?;
+    let v = params.run_sets(&candidate_set, &incumbent_set, Cow::Owned(data))?;
     let files = [
         ("validation.md", report::markdown(&v, &ctx)),
         ("validation.json", report::json(&v, &ctx)),

@@ -36,6 +36,10 @@ pub enum Method {
     Undefined,
     /// No score at one of the two dates.
     Unscored,
+    /// The account's segment value picks another profile of the set at the second date:
+    /// its change is the new profile's as well as the data's, and no split by metric is
+    /// made (NaN).
+    ProfileChanged,
     /// More than [`MAX_CHANGED`] metrics appeared or disappeared at once: the exact split
     /// would take `2^c` terms, and none is made (NaN).
     TooManyChanged {

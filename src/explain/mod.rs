@@ -12,6 +12,7 @@ use rayon::prelude::*;
 use thiserror::Error;
 
 use crate::data::{parse, ColumnRole, Day, Snapshots};
+use crate::profile::set::Profiles;
 use crate::profile::Profile;
 use crate::score::{self, SubScores};
 use attribution::{attribute, Method};
@@ -226,17 +227,38 @@ impl ExplainParams {
         previous: Option<&Profile>,
         data: &Snapshots,
     ) -> Result<Explanation, ExplainError> {
+        self.run_sets(&Profiles::One(profile.clone()), previous, data)
+    }
+
+    /// [`ExplainParams::run`] with a profile or a profile set: each account's change is
+    /// split by its profile's weights; an account whose segment value picks another profile
+    /// at the second date is listed with [`Method::ProfileChanged`], unsplit. The split by
+    /// profile and data (`previous`) takes one profile.
+    pub fn run_sets(
+        &self,
+        profiles: &Profiles,
+        previous: Option<&Profile>,
+        data: &Snapshots,
+    ) -> Result<Explanation, ExplainError> {
         self.check()?;
+        let profile = profiles.main();
+        if previous.is_some() && matches!(profiles, Profiles::Set(_)) {
+            return Err(ExplainError::Profiles(
+                "the split into the profile's part and the data's takes one profile, not a set"
+                    .into(),
+            ));
+        }
         let dates = data
             .date
             .as_ref()
             .ok_or(ExplainError::NeedsColumn(ColumnRole::SnapshotDate))?;
         let (from, to) = self.dates(dates)?;
         let stage = tracing::info_span!("explain: sub-scores and scores").entered();
-        let subs = SubScores::compute(profile, data)?;
+        let (subs, assignment) = score::subscores_for(profiles, data)?;
         let weights = profile.effective_weights();
         let n = weights.len();
-        let scored = score::from_scores(profile, subs.scores(&weights));
+        let scored =
+            score::score_assigned(profile, &subs, assignment.as_ref(), score::Extent::Tiers);
 
         // Each account's rows at the two dates.
         let mut at = vec![[usize::MAX; 2]; data.n_accounts];
@@ -264,7 +286,10 @@ impl ExplainParams {
 
         drop(stage);
         let _stage = tracing::info_span!("explain: attribution").entered();
-        let (contributions, methods) = attribute_all(&subs, &weights, &both);
+        let (contributions, methods) = match &assignment {
+            None => attribute_all(&subs, &weights, &both),
+            Some(a) => attribute_assigned(&subs, a, &both),
+        };
         let presence: Vec<Presence> = both
             .iter()
             .flat_map(|(_, [r0, r1])| {
@@ -404,6 +429,36 @@ impl ExplainParams {
         }
         Ok((from, to))
     }
+}
+
+/// [`attribute_all`] with each account's own profile of a set; an account whose two rows
+/// have different profiles gets [`Method::ProfileChanged`] and NaN contributions.
+fn attribute_assigned(
+    subs: &SubScores,
+    a: &score::Assignment,
+    both: &[(u32, [usize; 2])],
+) -> (Vec<f64>, Vec<Method>) {
+    let n = subs.columns.len();
+    let mut contributions = vec![f64::NAN; both.len() * n];
+    let mut methods = vec![Method::ProfileChanged; both.len()];
+    for (p, profile) in a.profiles.iter().enumerate() {
+        let mine: Vec<usize> = (0..both.len())
+            .filter(|&j| {
+                let [r0, r1] = both[j].1;
+                a.which[r0] as usize == p && a.which[r1] as usize == p
+            })
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let sub: Vec<(u32, [usize; 2])> = mine.iter().map(|&j| both[j]).collect();
+        let (c, m) = attribute_all(subs, &profile.effective_weights(), &sub);
+        for (t, &j) in mine.iter().enumerate() {
+            contributions[j * n..(j + 1) * n].copy_from_slice(&c[t * n..(t + 1) * n]);
+            methods[j] = m[t];
+        }
+    }
+    (contributions, methods)
 }
 
 /// Every account's contributions (row-major, `weights.len()` per account) and methods,

@@ -106,7 +106,7 @@ pub fn markdown(s: &Segmented, files: &SegmentFiles) -> String {
         "One profile per value of `{}`, each shrunk toward the pooled calibrated profile (`{}`) by its own λ, \
          chosen by the pooled calibration's {}-fold cross-validation grouped by account: in each fold, the pooled fit on the other folds is the segment's prior. \
          A segment with fewer than {} churn events per weight keeps the pooled profile. \
-         The set is `{}`: give it to `score`, `tiers`, `cohorts`, `risk` or `sql` as the profile.\n\n",
+         The set is `{}`: give it to `score`, `tiers`, `cohorts`, `risk`, `validate`, `explain` or `sql` as the profile.\n\n",
         md_cell(&s.column),
         md_cell(files.pooled),
         s.pooled.folds,

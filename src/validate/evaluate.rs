@@ -57,17 +57,27 @@ pub struct ModelEval {
 }
 
 pub(super) fn probabilities(
-    profile: &Profile,
+    profiles: &Profiles,
     scored: &Scored,
     y: &[u8],
     dev: &[usize],
     folds_of: Option<&[usize]>,
 ) -> (Vec<f64>, String) {
-    if let Some(c) = &profile.calibration {
-        return (
-            scored.score.iter().map(|&s| c.probability(s)).collect(),
-            "the profile's calibration block".into(),
-        );
+    match profiles {
+        Profiles::One(profile) => {
+            if let Some(c) = &profile.calibration {
+                return (
+                    scored.score.iter().map(|&s| c.probability(s)).collect(),
+                    "the profile's calibration block".into(),
+                );
+            }
+        }
+        // Scored by each row's profile: P(churn) is there when every profile is calibrated.
+        Profiles::Set(_) => {
+            if let Some(p) = &scored.probability {
+                return (p.clone(), "each row's profile's calibration block".into());
+            }
+        }
     }
     let s01: Vec<f64> = scored.score.iter().map(|s| s / 100.0).collect();
     let fit = |rows: &[usize]| {

@@ -21,6 +21,7 @@ use crate::analysis::tiers::{tier_report, Monotonicity, DEFAULT_BANDS};
 use crate::analysis::{unit_rows, Unit};
 use crate::calibrate::{default_holdout, grouped_folds, problem::fit_two};
 use crate::data::{parse, Day, Snapshots};
+use crate::profile::set::Profiles;
 use crate::profile::Profile;
 use crate::score::{self, Scored, SubScores};
 use crate::stats::sigmoid;
@@ -103,6 +104,22 @@ impl ValidateParams {
         &self,
         candidate: &Profile,
         incumbent: &Profile,
+        data: Cow<'_, Snapshots>,
+    ) -> Result<Validation, ValidateError> {
+        self.run_sets(
+            &Profiles::One(candidate.clone()),
+            &Profiles::One(incumbent.clone()),
+            data,
+        )
+    }
+
+    /// [`ValidateParams::run`] where either side may be a profile set: each row is scored
+    /// by its segment value's profile, the probabilities are each row's profile's, and the
+    /// optimism bootstrap refits every profile of a candidate set on its own rows.
+    pub fn run_sets(
+        &self,
+        candidate: &Profiles,
+        incumbent: &Profiles,
         data: Cow<'_, Snapshots>,
     ) -> Result<Validation, ValidateError> {
         self.check()?;
@@ -236,8 +253,8 @@ pub enum ValidateError {
 
 /// Validate `candidate` against `incumbent` on `data` (with outcome), applying `gate`.
 fn validate(
-    candidate: &Profile,
-    incumbent: &Profile,
+    candidate_set: &Profiles,
+    incumbent_set: &Profiles,
     data: Cow<'_, Snapshots>,
     segments: &[String],
     params: &ValidateParams,
@@ -248,7 +265,8 @@ fn validate(
     if data.outcome.is_none() {
         return Err(ValidateError::Data("validation needs the outcome".into()));
     }
-    let (subs, sc, si) = score_both(candidate, incumbent, &mut data)?;
+    let (candidate, incumbent) = (candidate_set.main(), incumbent_set.main());
+    let (subs, sc, si, assignment) = score_both(candidate_set, incumbent_set, &mut data)?;
     let data: &Snapshots = &data;
     let y = data.outcome.as_deref().expect("checked above");
     let scored_both: Vec<usize> = (0..data.rows)
@@ -269,16 +287,23 @@ fn validate(
     // What needs the candidate's sub-scores comes first, and then they are freed: the
     // per-metric stability (out of time only) and Harrell's optimism.
     let oot = folds.is_none();
-    let (csi, optimism) =
-        metric_stability_and_optimism(candidate, data, subs, (&dev, &val), oot, params)?;
+    let (csi, optimism) = metric_stability_and_optimism(
+        candidate,
+        assignment.as_ref(),
+        data,
+        subs,
+        (&dev, &val),
+        oot,
+        params,
+    )?;
     drop(stage);
     let stage = tracing::info_span!("validate: probabilities").entered();
 
     // The two profiles' figures are independent: each pair runs on both cores (much of
     // each is a serial walk over the validation rows).
     let ((pc, src_c), (pi, src_i)) = rayon::join(
-        || probabilities(candidate, &sc, y, &dev, folds.as_deref()),
-        || probabilities(incumbent, &si, y, &dev, folds.as_deref()),
+        || probabilities(candidate_set, &sc, y, &dev, folds.as_deref()),
+        || probabilities(incumbent_set, &si, y, &dev, folds.as_deref()),
     );
 
     let val_data = data.select_rows_without_metrics(&val);
@@ -341,7 +366,11 @@ fn validate(
     let migration = migration(&val_data, &val_si, &val_sc);
     let seg_out = segment_evals(segments, data, &val, y, (&sc, &si), &pc)?;
     drop(stage);
-    let epv = events_per_parameter(candidate, &scored_both, y);
+    // A set fits every profile's weights.
+    let epv = events_per_parameter(candidate, &scored_both, y)
+        / assignment
+            .as_ref()
+            .map_or(1, |a| a.rows.iter().filter(|&&n| n > 0).count().max(1)) as f64;
 
     let checks = gate_checks(
         gate,
@@ -390,11 +419,30 @@ fn validate(
 /// incumbent is scored first, so that its own sub-scores are freed before the candidate's
 /// exist. Past the candidate's sub-scores the metric values are not needed: when the data
 /// is ours they become the sub-scores in place, and the rest is freed.
+/// With a profile set on either side, each side's rows are scored by their own profiles, and
+/// the candidate's assignment comes back with its sub-scores.
 fn score_both(
-    candidate: &Profile,
-    incumbent: &Profile,
+    candidate: &Profiles,
+    incumbent: &Profiles,
     data: &mut Cow<'_, Snapshots>,
-) -> Result<(SubScores, Scored, Scored), ValidateError> {
+) -> Result<BothScored, ValidateError> {
+    let (candidate, incumbent) = match (candidate, incumbent) {
+        (Profiles::One(c), Profiles::One(i)) => (c, i),
+        _ => {
+            let (si_subs, ia) = score::subscores_for(incumbent, &**data)?;
+            let si = score::score_assigned(
+                incumbent.main(),
+                &si_subs,
+                ia.as_ref(),
+                score::Extent::Tiers,
+            );
+            drop(si_subs);
+            let (subs, ca) = score::subscores_for(candidate, &**data)?;
+            let sc =
+                score::score_assigned(candidate.main(), &subs, ca.as_ref(), score::Extent::Tiers);
+            return Ok((subs, sc, si, ca));
+        }
+    };
     let candidate_subs = |data: &mut Cow<'_, Snapshots>| match data {
         Cow::Owned(d) => {
             let subs = SubScores::compute_consuming(candidate, d);
@@ -407,16 +455,19 @@ fn score_both(
         let subs = candidate_subs(data)?;
         let sc = score::score(candidate, &subs, score::Extent::Tiers);
         let si = score::score(incumbent, &subs, score::Extent::Tiers);
-        Ok((subs, sc, si))
+        Ok((subs, sc, si, None))
     } else {
         let incumbent_subs = SubScores::compute(incumbent, data)?;
         let si = score::score(incumbent, &incumbent_subs, score::Extent::Tiers);
         drop(incumbent_subs);
         let subs = candidate_subs(data)?;
         let sc = score::score(candidate, &subs, score::Extent::Tiers);
-        Ok((subs, sc, si))
+        Ok((subs, sc, si, None))
     }
 }
+
+/// The candidate's sub-scores, both sides' scores and the candidate's assignment (a set).
+type BothScored = (SubScores, Scored, Scored, Option<score::Assignment>);
 
 /// A side of the development / validation split.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -533,6 +584,7 @@ type MetricPsi = (String, f64);
 /// stability (out of time only) and Harrell's optimism.
 fn metric_stability_and_optimism(
     candidate: &Profile,
+    assignment: Option<&score::Assignment>,
     data: &Snapshots,
     subs: SubScores,
     (dev, val): (&[usize], &[usize]),
@@ -547,6 +599,7 @@ fn metric_stability_and_optimism(
     let optimism = if params.optimism_bootstrap > 0 {
         harrell_optimism(
             candidate,
+            assignment,
             data,
             subs,
             params.optimism_bootstrap,

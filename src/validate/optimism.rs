@@ -42,16 +42,35 @@ pub(super) fn figures(p: &[f64], y: &[u8], risk: &[f64]) -> Figures {
     }
 }
 
+/// One profile's share of the optimism bootstrap: its rows' matrix and everything its refits
+/// start from.
+struct Part<'a> {
+    cal: &'a crate::profile::Calibration,
+    fd: crate::calibrate::problem::FitData,
+    /// Its first row's place among all the rows.
+    offset: usize,
+    w0: Vec<f64>,
+    beta_c: Vec<f64>,
+    lambda: f64,
+    information: Vec<f64>,
+    prior_fit: (f64, f64),
+}
+
 /// Harrell's optimism bootstrap for a candidate that carries a calibration block with its
 /// prior weights: `replicates` times, resample accounts, refit the constrained weights at the
 /// candidate's λ from its prior (warm-started at the candidate's own fit), score the refit on
 /// its own sample and on the original rows; the mean difference is the optimism. `None` when
 /// the candidate is not a churncal calibration (no prior weights to shrink toward).
 ///
+/// With a profile set (`assignment`), every profile is refitted the same way on its own rows
+/// of each resample (its prior held as it is) and the figures are those of the rows'
+/// combined predictions; `None` unless every profile scoring rows is such a calibration.
+///
 /// `subs` are the candidate's sub-scores on `data`; they are consumed (freed once copied into
 /// the refits' matrix).
 pub fn harrell_optimism(
     candidate: &Profile,
+    assignment: Option<&crate::score::Assignment>,
     data: &Snapshots,
     subs: SubScores,
     replicates: usize,
@@ -59,55 +78,93 @@ pub fn harrell_optimism(
 ) -> Result<Option<Optimism>, ValidateError> {
     assert_eq!(subs.rows, data.rows, "sub-scores of these data");
     use crate::calibrate::problem::{evaluate_objective, fit_constrained, FitData, LOOSE};
-    let Some(cal) = &candidate.calibration else {
-        return Ok(None);
-    };
-    let prior_w: Option<Vec<f64>> = candidate
-        .metrics
-        .iter()
-        .map(|m| m.calibration.as_ref().and_then(|c| c.prior_weight))
-        .collect();
-    let Some(w0) = prior_w else {
-        return Ok(None);
-    };
     let y_all = data
         .outcome
         .as_deref()
         .ok_or_else(|| ValidateError::Data("validation needs the outcome".into()))?;
-    let lambda = cal.shrinkage.unwrap_or(f64::INFINITY);
-    let mut rows: Vec<usize> = (0..data.rows).filter(|&i| subs.present[i] > 0).collect();
-    // Rows in account order: a replicate's left-out accounts are runs the refits skip.
-    crate::data::order::by_account(&mut rows, &data.account, data.n_accounts);
-    let fd = FitData::from_columns(&subs.columns, y_all, &rows);
+    // Each profile and its rows (present, in account order: a replicate's left-out accounts
+    // are runs the refits skip).
+    let groups: Vec<(&Profile, Vec<usize>)> = match assignment {
+        None => vec![(candidate, (0..data.rows).collect())],
+        Some(a) => a
+            .profiles
+            .iter()
+            .enumerate()
+            .filter(|&(p, _)| a.rows[p] > 0)
+            .map(|(p, profile)| (profile, a.rows_of(p)))
+            .collect(),
+    };
+    let mut parts: Vec<Part> = Vec::with_capacity(groups.len());
+    let mut rows: Vec<usize> = Vec::new();
+    for (profile, mut mine) in groups {
+        let Some(cal) = &profile.calibration else {
+            return Ok(None);
+        };
+        let prior_w: Option<Vec<f64>> = profile
+            .metrics
+            .iter()
+            .map(|m| m.calibration.as_ref().and_then(|c| c.prior_weight))
+            .collect();
+        let Some(w0) = prior_w else {
+            return Ok(None);
+        };
+        mine.retain(|&i| subs.present[i] > 0);
+        crate::data::order::by_account(&mut mine, &data.account, data.n_accounts);
+        let fd = FitData::from_columns(&subs.columns, y_all, &mine);
+        let sum_w0: f64 = w0.iter().sum();
+        let w0: Vec<f64> = w0.iter().map(|w| 100.0 * w / sum_w0.max(1e-12)).collect();
+        // The profile's own fit, as the starting point and the apparent model.
+        let w_c = profile.effective_weights();
+        let b_c = -cal.slope;
+        let beta_c: Vec<f64> = w_c.iter().map(|w| b_c.max(1e-6) * w / 100.0).collect();
+        // The likelihood's curvature at the profile on its original rows: each refit's
+        // first Newton step (the replicates are resamples of these rows).
+        let theta_c: Vec<f64> = std::iter::once(cal.intercept)
+            .chain(beta_c.iter().copied())
+            .collect();
+        let information = evaluate_objective(&fd, &beta_c, 0.0, &theta_c, true).curvature;
+        // The prior's own intercept and slope on the original rows: each replicate's start.
+        let prior_fit = {
+            let (a, b, _) = fit_two(&fd.scores(&w0), &fd.y, &fd.w, (cal.intercept, cal.slope));
+            (a, b)
+        };
+        parts.push(Part {
+            cal,
+            offset: rows.len(),
+            fd,
+            w0,
+            beta_c,
+            lambda: cal.shrinkage.unwrap_or(f64::INFINITY),
+            information,
+            prior_fit,
+        });
+        rows.extend(mine);
+    }
     drop(subs);
-    let sum_w0: f64 = w0.iter().sum();
-    let w0: Vec<f64> = w0.iter().map(|w| 100.0 * w / sum_w0.max(1e-12)).collect();
-    // The candidate's own fit, as the starting point and the apparent model.
-    let w_c = candidate.effective_weights();
-    let b_c = -cal.slope;
-    let beta_c: Vec<f64> = w_c.iter().map(|w| b_c.max(1e-6) * w / 100.0).collect();
-    // Probabilities, risk (−score) and log-odds of the rows for (α, β).
-    let predict = |alpha: f64, beta: &[f64]| -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-        let s = fd.scores(beta);
-        let slope = -beta.iter().sum::<f64>();
-        let lp: Vec<f64> = s.iter().map(|&v| alpha + slope * v).collect();
-        let p = lp.iter().map(|&v| sigmoid(v)).collect();
-        let risk = s.iter().map(|&v| -v).collect();
+    let n = rows.len();
+    let y: Vec<u8> = rows.iter().map(|&i| y_all[i]).collect();
+    // Probabilities, risk (−score) and log-odds of every row, each part at its (α, β).
+    let predict = |fits: &[(f64, Vec<f64>)]| -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+        let (mut p, mut risk, mut lp) = (
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+            Vec::with_capacity(n),
+        );
+        for (part, (alpha, beta)) in parts.iter().zip(fits) {
+            let s = part.fd.scores(beta);
+            let slope = -beta.iter().sum::<f64>();
+            lp.extend(s.iter().map(|&v| alpha + slope * v));
+            risk.extend(s.iter().map(|&v| -v));
+        }
+        p.extend(lp.iter().map(|&v| sigmoid(v)));
         (p, risk, lp)
     };
-    let (p_app, r_app, _) = predict(cal.intercept, &beta_c);
-    let apparent = figures(&p_app, &fd.y, &r_app);
-    // The likelihood's curvature at the candidate on the original rows: each refit's first
-    // Newton step (the replicates are resamples of these rows).
-    let theta_c: Vec<f64> = std::iter::once(cal.intercept)
-        .chain(beta_c.iter().copied())
+    let own_fits: Vec<(f64, Vec<f64>)> = parts
+        .iter()
+        .map(|q| (q.cal.intercept, q.beta_c.clone()))
         .collect();
-    let information = evaluate_objective(&fd, &beta_c, 0.0, &theta_c, true).curvature;
-    // The prior's own intercept and slope on the original rows: each replicate's start.
-    let prior_fit = {
-        let (a, b, _) = fit_two(&fd.scores(&w0), &fd.y, &fd.w, (cal.intercept, cal.slope));
-        (a, b)
-    };
+    let (p_app, r_app, _) = predict(&own_fits);
+    let apparent = figures(&p_app, &y, &r_app);
 
     // Accounts of the rows, for resampling.
     let mut acc_index: rustc_hash::FxHashMap<u32, usize> = rustc_hash::FxHashMap::default();
@@ -125,54 +182,70 @@ pub fn harrell_optimism(
         .into_par_iter()
         .map(|b| {
             let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0a7e_0000 ^ b as u64);
-            let mut w = vec![0f64; fd.n];
+            let mut w = vec![0f64; n];
             for _ in 0..na {
                 for &r in &members[rng.random_range(0..na)] {
                     w[r as usize] += 1.0;
                 }
             }
-            let boot = fd.with_weights(w);
-            // The prior's own slope on the replicate sets the shrinkage target's scale,
-            // as in calibration.
-            let s0 = boot.scores(&w0);
-            let (a0, slope0, _) = fit_two(&s0, &boot.y, &boot.w, prior_fit);
-            let beta0: Vec<f64> = w0.iter().map(|v| (-slope0).max(0.1) * v / 100.0).collect();
-            let (alpha, beta, ok) = if lambda.is_infinite() {
-                let (a, sl, ok) = fit_two(&s0, &boot.y, &boot.w, (a0, slope0));
-                let beta: Vec<f64> = w0.iter().map(|v| (-sl).max(1e-6) * v / 100.0).collect();
-                (a, beta, ok)
-            } else {
-                let f = fit_constrained(
-                    &boot,
-                    &beta0,
-                    lambda,
-                    (cal.intercept, &beta_c),
-                    Some(&information),
-                    1000,
-                    LOOSE,
-                );
-                (f.alpha, f.beta, f.solver.converged)
-            };
-            let (p, risk, lp) = predict(alpha, &beta);
+            let mut ok = true;
+            let fits: Vec<(f64, Vec<f64>)> = parts
+                .iter()
+                .map(|q| {
+                    let boot = q.fd.with_weights(w[q.offset..q.offset + q.fd.n].to_vec());
+                    if boot.events() == 0.0 {
+                        return (q.cal.intercept, q.beta_c.clone());
+                    }
+                    // The prior's own slope on the replicate sets the shrinkage target's
+                    // scale, as in calibration.
+                    let s0 = boot.scores(&q.w0);
+                    let (a0, slope0, _) = fit_two(&s0, &boot.y, &boot.w, q.prior_fit);
+                    let beta0: Vec<f64> =
+                        q.w0.iter()
+                            .map(|v| (-slope0).max(0.1) * v / 100.0)
+                            .collect();
+                    if q.lambda.is_infinite() {
+                        let (a, sl, conv) = fit_two(&s0, &boot.y, &boot.w, (a0, slope0));
+                        ok &= conv;
+                        (
+                            a,
+                            q.w0.iter().map(|v| (-sl).max(1e-6) * v / 100.0).collect(),
+                        )
+                    } else {
+                        let f = fit_constrained(
+                            &boot,
+                            &beta0,
+                            q.lambda,
+                            (q.cal.intercept, &q.beta_c),
+                            Some(&q.information),
+                            1000,
+                            LOOSE,
+                        );
+                        ok &= f.solver.converged;
+                        (f.alpha, f.beta)
+                    }
+                })
+                .collect();
+            let (p, risk, lp) = predict(&fits);
             // Own sample: the original rows weighted by their bootstrap counts.
-            let (auc_own, auc_test) = vs::auc_weighted_and_plain(&risk, &boot.y, &boot.w);
+            let (auc_own, auc_test) = vs::auc_weighted_and_plain(&risk, &y, &w);
             let (mut b_own, mut b_test, mut n_own) = (0.0, 0.0, 0.0);
-            for ((&pp, &yy), &ww) in p.iter().zip(boot.y.iter()).zip(&boot.w) {
+            for ((&pp, &yy), &ww) in p.iter().zip(&y).zip(&w) {
                 let e = (pp - yy as f64).powi(2);
                 b_own += ww * e;
                 b_test += e;
                 n_own += ww;
             }
-            let ones = vec![1.0; fd.n];
+            let ones = vec![1.0; n];
             let own = Figures {
                 auc: auc_own,
                 brier: b_own / n_own,
-                slope: vs::calibration_slope_of_logits(&lp, &boot.y, &boot.w),
+                slope: vs::calibration_slope_of_logits(&lp, &y, &w),
             };
             let test = Figures {
                 auc: auc_test,
-                brier: b_test / fd.n as f64,
-                slope: vs::calibration_slope_of_logits(&lp, &boot.y, &ones),
+                brier: b_test / n as f64,
+                slope: vs::calibration_slope_of_logits(&lp, &y, &ones),
             };
             (own, test, ok)
         })
@@ -186,8 +259,8 @@ pub fn harrell_optimism(
         slope: mean(&|r| r.0.slope - r.1.slope),
     };
     Ok(Some(Optimism {
-        lambda,
-        rows: fd.n,
+        lambda: parts.first().map_or(f64::INFINITY, |q| q.lambda),
+        rows: n,
         apparent,
         optimism,
         corrected: Figures {
