@@ -429,7 +429,7 @@ fn score_both(
     let (candidate, incumbent) = match (candidate, incumbent) {
         (Profiles::One(c), Profiles::One(i)) => (c, i),
         _ => {
-            let (si_subs, ia) = score::subscores_for(incumbent, &**data)?;
+            let (si_subs, ia) = score::subscores_for(incumbent, data)?;
             let si = score::score_assigned(
                 incumbent.main(),
                 &si_subs,
@@ -437,7 +437,7 @@ fn score_both(
                 score::Extent::Tiers,
             );
             drop(si_subs);
-            let (subs, ca) = score::subscores_for(candidate, &**data)?;
+            let (subs, ca) = score::subscores_for(candidate, data)?;
             let sc =
                 score::score_assigned(candidate.main(), &subs, ca.as_ref(), score::Extent::Tiers);
             return Ok((subs, sc, si, ca));
