@@ -26,10 +26,11 @@ use crate::analysis::risk::{Calibrations, RevenueAtRisk, RiskError, RiskParams};
 use crate::analysis::stage::{AnalysisError, CohortParams, CohortReport, TierParams};
 use crate::analysis::tiers::TierReport;
 use crate::audit::{Audit, AuditError, AuditParams, Finding};
-use crate::calibrate::{CalibrateError, CalibrateParams, Calibration};
+use crate::calibrate::{CalibrateError, CalibrateParams, Calibration, SegmentParams, Segmented};
 use crate::data::{Day, Snapshots};
 use crate::explain::{ExplainError, ExplainParams, Explanation};
 use crate::learn::{LearnComparison, LearnFitError, LearnParams, Learned};
+use crate::profile::set::Profiles;
 use crate::profile::{Profile, ProfileError};
 use crate::score::{self, ScoreError, Scored, SubScores};
 use crate::validate::{ValidateError, ValidateParams, Validation};
@@ -95,6 +96,9 @@ pub struct PackParams {
     /// holdout and bootstrap replicate re-learns them. The pack then keeps a copy of the
     /// data while it calibrates.
     pub learn: Option<LearnParams>,
+    /// Calibrate one profile per value of a segment column toward the pooled one (with a
+    /// calibration, without learned transforms): the pack then reports on the profile set.
+    pub segments: Option<SegmentParams>,
     /// Revenue at risk at the last snapshot date (`None`: not computed); the pack runs it
     /// when the data has revenue and dates and the candidate is calibrated, broken down by
     /// the data's segment columns.
@@ -117,6 +121,7 @@ impl PackParams {
             validate: ValidateParams::default(),
             explain: Some(ExplainParams::default()),
             learn: None,
+            segments: None,
             risk: Some(RiskParams::default()),
             top: 20,
             force: false,
@@ -135,6 +140,9 @@ pub struct Pack {
     pub calibration: Option<Calibration>,
     /// What was learned and how it compares, when the pack learned the transforms.
     pub learned: Option<(Learned, LearnComparison)>,
+    /// The calibration by segment, when the pack calibrated one profile per segment value
+    /// (its pooled calibration is [`Pack::calibration`]).
+    pub segmented: Option<Segmented>,
     /// The candidate's scores on every snapshot, with group scores and reasons.
     pub scored: Scored,
     /// Churn by tier and score band.
@@ -175,6 +183,9 @@ impl PackParams {
         if let Some(r) = &self.risk {
             r.check()?;
         }
+        if let Some(s) = &self.segments {
+            s.check()?;
+        }
         Ok(())
     }
 
@@ -202,8 +213,24 @@ impl PackParams {
         if !blocking.is_empty() && !self.force {
             return Err(PackError::Audit(blocking.into_iter().cloned().collect()));
         }
+        let mut segmented = None;
         let (calibration, learned) = match (&self.calibrate, &self.learn) {
             (None, _) => (None, None),
+            (Some(params), None) if self.segments.is_some() => {
+                let _stage = tracing::info_span!("pack: calibrate by segment").entered();
+                let by = self.segments.as_ref().expect("matched");
+                let subs = SubScores::compute(prior, data)?;
+                let s = params.fit_segments(prior, data, subs, by)?;
+                s.pooled.profile.check()?;
+                for g in &s.segments {
+                    if let Some(c) = &g.own {
+                        c.profile.check()?;
+                    }
+                }
+                let pooled = s.pooled.clone();
+                segmented = Some(s);
+                (Some(pooled), None)
+            }
             (Some(params), None) => {
                 let _stage = tracing::info_span!("pack: calibrate").entered();
                 let subs = SubScores::compute(prior, data)?;
@@ -219,9 +246,15 @@ impl PackParams {
             }
         };
         let candidate = calibration.as_ref().map_or(prior, |c| &c.profile);
+        // With profiles per segment, the pack reports on their set.
+        let profiles = match &segmented {
+            Some(s) => Profiles::Set(s.profile_set()),
+            None => Profiles::One(candidate.clone()),
+        };
         let stage = tracing::info_span!("pack: score, tiers and cohorts").entered();
-        let subs = SubScores::compute(candidate, data)?;
-        let scored = score::score(candidate, &subs, score::Extent::Full);
+        let (subs, assignment) = score::subscores_for(&profiles, data)?;
+        let scored =
+            score::score_assigned(candidate, &subs, assignment.as_ref(), score::Extent::Full);
         drop(subs);
         let tiers = self.tiers.run(data, &scored)?;
         let cohorts = self.cohorts.run(data, candidate, &scored)?;
@@ -230,14 +263,22 @@ impl PackParams {
             None => None,
             Some(inc) => {
                 let _stage = tracing::info_span!("pack: validate").entered();
-                Some(self.validate.run(candidate, inc, Cow::Borrowed(data))?)
+                Some(self.validate.run_sets(
+                    &profiles,
+                    &Profiles::One(inc.clone()),
+                    Cow::Borrowed(data),
+                )?)
             }
         };
         let changes = match &self.explain {
             Some(params) if data.date_range().is_some_and(|(a, b)| a < b) => {
                 let _stage = tracing::info_span!("pack: explain").entered();
-                let previous = calibration.as_ref().map(|_| prior);
-                let explanation = params.run(candidate, previous, data)?;
+                // The split into the new weights' part and the data's takes one profile.
+                let previous = calibration
+                    .as_ref()
+                    .filter(|_| segmented.is_none())
+                    .map(|_| prior);
+                let explanation = params.run_sets(&profiles, previous, data)?;
                 let names = explanation
                     .largest_falls(10)
                     .into_iter()
@@ -254,14 +295,21 @@ impl PackParams {
             (Some(params), Some(cal)) if data.arr.is_some() && data.date.is_some() => {
                 let _stage = tracing::info_span!("pack: revenue at risk").entered();
                 let by = data.segments.iter().map(|s| s.name.clone()).collect();
-                Some(params.clone().by(by).run(
-                    data,
-                    &scored,
-                    &Calibrations {
+                let cals = match &assignment {
+                    Some(a) => Calibrations {
+                        list: a
+                            .profiles
+                            .iter()
+                            .map(|p| p.calibration.as_ref().unwrap_or(cal))
+                            .collect(),
+                        which: Some(&a.which),
+                    },
+                    None => Calibrations {
                         list: vec![cal],
                         which: None,
                     },
-                )?)
+                };
+                Some(params.clone().by(by).run(data, &scored, &cals)?)
             }
             _ => None,
         };
@@ -272,6 +320,7 @@ impl PackParams {
             audit,
             calibration,
             learned,
+            segmented,
             scored,
             tiers,
             cohorts,

@@ -369,3 +369,43 @@ fn validate_and_explain_take_a_profile_set() {
     assert!(matches!(code, Some(0 | 1)));
     assert!(dir.path().join("ex/summary.md").exists());
 }
+
+#[test]
+fn report_calibrates_by_segment_and_reports_on_the_set() {
+    let dir = tempfile::tempdir().unwrap();
+    churncal(dir.path())
+        .args([
+            "report",
+            "--calibrate-by",
+            "size_band",
+            "--min-segment-epv",
+            "5",
+            "--bootstrap",
+            "10",
+            "--optimism-bootstrap",
+            "10",
+            "--out",
+            "pack",
+        ])
+        .assert()
+        .success();
+    let pack = dir.path().join("pack");
+    for f in [
+        "profiles.toml",
+        "three-dimensions-calibrated.toml",
+        "three-dimensions-SMB.toml",
+        "segments.svg",
+        "risk.svg",
+    ] {
+        assert!(pack.join(f).exists(), "{f}");
+    }
+    let md = std::fs::read_to_string(pack.join("report.md")).unwrap();
+    assert!(md.contains("## Do the segments of 'size_band' need their own weights"));
+    assert!(md.contains("## Revenue at risk on 2025-12-31"));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(pack.join("report.json")).unwrap()).unwrap();
+    assert_eq!(
+        json["segments"]["segments"][0]["label"].as_str(),
+        Some("SMB")
+    );
+}

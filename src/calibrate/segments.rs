@@ -152,6 +152,25 @@ pub struct SegmentTest {
     pub p_value: f64,
 }
 
+impl Segmented {
+    /// The profile set: each segment value's own profile, or the pooled one where it keeps
+    /// it; the pooled profile for any other value.
+    pub fn profile_set(&self) -> crate::profile::set::ProfileSet {
+        crate::profile::set::ProfileSet {
+            segment: self.column.clone(),
+            default: self.pooled.profile.clone(),
+            profiles: self
+                .segments
+                .iter()
+                .map(|g| {
+                    let p = g.own.as_ref().map_or(&self.pooled.profile, |c| &c.profile);
+                    (g.label.clone(), p.clone())
+                })
+                .collect(),
+        }
+    }
+}
+
 impl CalibrateParams {
     /// Calibrate `prior` on all of `data` (the pooled profile), then each value of the
     /// segment column toward it. `subs` are the prior's sub-scores of `data`, consumed.
@@ -387,11 +406,16 @@ impl CalibrateParams {
             fit.comparison.recalibrated = quality(&oof_recal);
 
             // The segment's own calibration at its λ, the pooled profile its prior.
-            let own = self.clone().lambdas(vec![lambdas[best]]).fit(
+            let mut own = self.clone().lambdas(vec![lambdas[best]]).fit(
                 &pooled.profile,
                 &data.select_rows_without_metrics(&seg_rows[code]),
                 seg_subs[code].take().expect("each segment fitted once"),
             )?;
+            own.profile.name = format!("{}-{label}", prior.name);
+            own.profile.description = format!(
+                "'{}' calibrated on the rows where {} = '{label}', shrunk toward the pooled profile",
+                prior.name, by.column
+            );
             fit.constant = (0..k)
                 .filter(|&m| {
                     let mut it = (0..fd_s.n)

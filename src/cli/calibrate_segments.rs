@@ -27,15 +27,6 @@ pub(super) struct Context<'a> {
     pub force: bool,
 }
 
-/// A segment's profile file: the pooled one's name with the value in place of
-/// `calibrated`.
-fn segment_file(profile_name: &str, label: &str) -> String {
-    let stem = profile_name
-        .strip_suffix("-calibrated.toml")
-        .unwrap_or(profile_name);
-    format!("{stem}-{}.toml", output::safe_file_name(label))
-}
-
 pub(super) fn run(
     params: &CalibrateParams,
     prior: &Profile,
@@ -53,7 +44,7 @@ pub(super) fn run(
     let files: Vec<String> = seg
         .labels
         .iter()
-        .map(|l| segment_file(ctx.profile_name, l))
+        .map(|l| report::segment_file(ctx.profile_name, l))
         .collect();
     {
         let mut seen = std::collections::HashSet::new();
@@ -125,13 +116,6 @@ pub(super) fn run(
                     ctx.data_arg,
                     &data.select_rows_without_metrics(&rows),
                 )?;
-                c.profile.name = format!("{}-{}", prior.name, g.label);
-                c.profile.description = format!(
-                    "'{}' calibrated on the rows where {} = '{}', shrunk toward the pooled profile",
-                    prior.name,
-                    by.column(),
-                    g.label
-                );
                 c.profile
                     .check()
                     .with_context(|| format!("the profile of '{}'", g.label))?;

@@ -9,10 +9,11 @@ use std::process::ExitCode;
 use anyhow::{bail, Context};
 
 use churncal::analysis::cohorts::CohortKey;
-use churncal::calibrate::CalibrateParams;
+use churncal::calibrate::{CalibrateParams, SegmentParams};
 use churncal::data::OutcomeNeed;
 use churncal::output;
 use churncal::pack::{PackError, PackParams};
+use churncal::profile::set::{SetIndex, SET_FORMAT_VERSION};
 use churncal::profile::{self, io, presets::DEFAULT_PRESET, Profile};
 use churncal::report;
 use churncal::validate::ValidateParams;
@@ -42,6 +43,19 @@ pub struct Args {
     /// customer_since].
     #[arg(long, value_name = "KEYS", value_delimiter = ',')]
     by: Vec<String>,
+    /// Calibrate one profile per value of this segment column, shrunk toward the pooled one,
+    /// and report on the profile set (written beside the pooled profile as profiles.toml).
+    #[arg(long, value_name = "COLUMN", conflicts_with_all = ["learn_transforms", "no_calibrate"])]
+    calibrate_by: Option<String>,
+    /// With --calibrate-by: segments with fewer churn events per weight keep the pooled
+    /// profile.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 10.0,
+        requires = "calibrate_by"
+    )]
+    min_segment_epv: f64,
     /// Accounts listed to act on first.
     #[arg(long, value_name = "N", default_value_t = 20)]
     top: usize,
@@ -61,7 +75,19 @@ pub struct Args {
     learn: super::learn_args::LearnArgs,
 }
 
-pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
+pub fn run(mut a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
+    if let Some(c) = &a.calibrate_by {
+        if !a.data.segment.contains(c) {
+            a.data.segment.push(c.clone());
+        }
+    }
+    let segments = a
+        .calibrate_by
+        .as_deref()
+        .map(|c| SegmentParams::new(c).min_events_per_weight(a.min_segment_epv));
+    if let Some(s) = &segments {
+        s.check()?;
+    }
     let prior = profile::read_profile(&a.profile)?;
     let calibrating = !a.no_calibrate;
     if !calibrating && prior.calibration.is_none() {
@@ -109,6 +135,27 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     if calibrating && a.out.is_none() {
         super::check_output(&profile_path, a.force)?;
     }
+    // The set's files, known once the segment's values are.
+    let set_files: Vec<(String, String)> = match &segments {
+        None => Vec::new(),
+        Some(s) => {
+            let seg = data
+                .segments
+                .iter()
+                .find(|g| g.name == s.column())
+                .context("the segment column was loaded")?;
+            seg.labels
+                .iter()
+                .map(|l| (l.clone(), report::segments::segment_file(&profile_file, l)))
+                .collect()
+        }
+    };
+    for (_, f) in &set_files {
+        super::check_output(&out_dir.join(f), a.force)?;
+    }
+    if segments.is_some() {
+        super::check_output(&out_dir.join("profiles.toml"), a.force)?;
+    }
     let mut params = PackParams::new(super::audit::as_of(&data_args)?);
     params.calibrate = calibrating.then(|| {
         CalibrateParams::default()
@@ -130,6 +177,7 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     if params.learn.is_some() && !calibrating {
         anyhow::bail!("--learn-transforms learns them for a calibration; drop --no-calibrate");
     }
+    params.segments = segments;
     params.top = a.top;
     params.force = a.force;
     if calibrating {
@@ -143,6 +191,43 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     if let Some(c) = pack.calibration.as_mut() {
         super::calibrate::provenance(c, &a.profile, &a.data.data, &data)?;
     }
+    // The set: the segments' own profiles (with their provenance) and the index.
+    let mut set_writes: Vec<(PathBuf, String)> = Vec::new();
+    if let Some(s) = pack.segmented.as_mut() {
+        let mut index = SetIndex {
+            profile_set: SET_FORMAT_VERSION,
+            segment: s.column.clone(),
+            default: profile_file.clone(),
+            profiles: Default::default(),
+        };
+        let seg = data
+            .segments
+            .iter()
+            .find(|g| g.name == s.column)
+            .context("the segment column was loaded")?;
+        for g in s.segments.iter_mut() {
+            let file = match g.own.as_mut() {
+                Some(c) => {
+                    let code = seg.labels.iter().position(|l| *l == g.label);
+                    let rows: Vec<usize> = (0..data.rows)
+                        .filter(|&i| Some(seg.codes[i] as usize) == code)
+                        .collect();
+                    super::calibrate::provenance(
+                        c,
+                        &a.profile,
+                        &a.data.data,
+                        &data.select_rows_without_metrics(&rows),
+                    )?;
+                    let f = report::segments::segment_file(&profile_file, &g.label);
+                    set_writes.push((out_dir.join(&f), io::to_toml(&c.profile)));
+                    f
+                }
+                None => profile_file.clone(),
+            };
+            index.profiles.insert(g.label.clone(), file);
+        }
+        set_writes.push((out_dir.join("profiles.toml"), index.to_toml()));
+    }
     let files = report::pack::render(
         &pack,
         &report::pack::PackContext::new(&a.data.data, &data, &profile_file),
@@ -151,6 +236,10 @@ pub fn run(a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     if let Some(c) = &pack.calibration {
         output::write_atomic(&profile_path, io::to_toml(&c.profile).as_bytes(), a.force)
             .with_context(|| format!("writing {}", profile_path.display()))?;
+    }
+    for (p, body) in &set_writes {
+        output::write_atomic(p, body.as_bytes(), a.force)
+            .with_context(|| format!("writing {}", p.display()))?;
     }
     let refs: Vec<(&str, &str)> = files
         .iter()

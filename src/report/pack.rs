@@ -100,6 +100,34 @@ pub fn render(pack: &Pack, pctx: &PackContext) -> Vec<(String, String)> {
         });
         json_parts.insert("calibration".into(), calibration_json);
     }
+    if let Some(s) = &pack.segmented {
+        let own: Vec<Option<String>> = s
+            .segments
+            .iter()
+            .map(|g| {
+                g.own
+                    .as_ref()
+                    .map(|_| super::segments::segment_file(&pctx.profile_file, &g.label))
+            })
+            .collect();
+        let files = super::segments::SegmentFiles {
+            pooled: &pctx.profile_file,
+            index: "profiles.toml",
+            own: &own,
+        };
+        sections.push(Section {
+            id: "segments",
+            title: format!("Do the segments of '{}' need their own weights", s.column),
+            markdown: html::demote(&super::segments::markdown(s, &files), 3)
+                .lines()
+                .skip(1)
+                .collect::<Vec<_>>()
+                .join("\n")
+                + "\n\nFrom here on the report scores each account with its segment's profile (the set above); the split of the last change into the new weights' part and the data's is left out (it takes one profile).\n",
+            charts: vec![("segments.svg".into(), super::segments::weights_svg(s))],
+        });
+        json_parts.insert("segments".into(), super::segments::json(s));
+    }
     sections.push(tiers_section(pack, &ctx));
     json_parts.insert(
         "tiers".into(),

@@ -70,6 +70,15 @@ fn p_text(p: f64) -> String {
     }
 }
 
+/// A segment's profile file: the pooled profile's file name with the value in place of
+/// `calibrated`.
+pub fn segment_file(pooled_file: &str, label: &str) -> String {
+    let stem = pooled_file
+        .strip_suffix("-calibrated.toml")
+        .unwrap_or(pooled_file);
+    format!("{stem}-{}.toml", crate::output::safe_file_name(label))
+}
+
 /// File of each segment's profile, as the caller wrote them.
 pub struct SegmentFiles<'a> {
     /// The pooled profile's file.
