@@ -153,10 +153,10 @@ fn revenue_at_risk_prediction_intervals_cover_the_generators_churn() {
     );
 }
 
-#[test]
-fn calibrate_by_segment_writes_a_profile_set_the_commands_read() {
-    let dir = tempfile::tempdir().unwrap();
-    churncal(dir.path())
+/// `calibrate --by size_band` on the bundled sample into `seg/` (SMB gets its own profile at
+/// 5 events per weight; the others keep the pooled one).
+fn segment_set(dir: &std::path::Path) -> assert_cmd::assert::Assert {
+    churncal(dir)
         .args([
             "calibrate",
             "--by",
@@ -170,6 +170,12 @@ fn calibrate_by_segment_writes_a_profile_set_the_commands_read() {
         ])
         .assert()
         .success()
+}
+
+#[test]
+fn calibrate_by_segment_writes_a_profile_set_the_commands_read() {
+    let dir = tempfile::tempdir().unwrap();
+    segment_set(dir.path())
         .stderr(predicate::str::contains("'SMB': 8494 snapshots"))
         .stderr(predicate::str::contains("keeps the pooled profile"));
     let seg = dir.path().join("seg");
@@ -282,20 +288,7 @@ fn bad_revenue_is_refused_with_its_row() {
 #[test]
 fn validate_and_explain_take_a_profile_set() {
     let dir = tempfile::tempdir().unwrap();
-    churncal(dir.path())
-        .args([
-            "calibrate",
-            "--by",
-            "size_band",
-            "--min-segment-epv",
-            "5",
-            "-B",
-            "20",
-            "--out",
-            "seg",
-        ])
-        .assert()
-        .success();
+    segment_set(dir.path());
     // A set whose every value maps to the pooled profile scores, validates and explains
     // exactly as that profile does.
     std::fs::write(

@@ -212,10 +212,11 @@ pub(super) fn run(
         ));
     }
     ui.note(report::verdict(&result));
+    let n = 1 + own_files.iter().flatten().count();
     ui.note(format!(
-        "wrote {}/ (profiles.toml, {} profiles, summary.md, summary.json, weights.svg, segments.svg)",
+        "wrote {}/ (profiles.toml, {n} profile{}, summary.md, summary.json, weights.svg, segments.svg)",
         ctx.out_dir.display(),
-        1 + own_files.iter().flatten().count()
+        if n == 1 { "" } else { "s" }
     ));
     Ok(ExitCode::SUCCESS)
 }

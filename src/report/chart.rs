@@ -99,6 +99,13 @@ pub(crate) fn whisker_h(
     }
 }
 
+/// The weight axis for values up to `max_v`: its end (a multiple of the step) and its step
+/// (5 points, or 10 beyond 50).
+pub(crate) fn weight_scale(max_v: f64) -> (f64, f64) {
+    let step = if max_v > 50.0 { 10.0 } else { 5.0 };
+    ((max_v / step).ceil() * step, step)
+}
+
 /// Vertical grid lines from pixel `top` to `bottom` with whole-number labels below, for
 /// values 0..=`max` in `step`s.
 pub(crate) fn x_grid(
@@ -180,8 +187,7 @@ pub fn weights_svg(title: &str, metrics: &[MetricResult]) -> String {
         .flat_map(|m| [m.prior_weight, m.weight, m.weight_ci[1]])
         .filter(|v| v.is_finite())
         .fold(10.0f64, f64::max);
-    let step = if max_v > 50.0 { 10.0 } else { 5.0 };
-    let x_max = (max_v / step).ceil() * step;
+    let (x_max, step) = weight_scale(max_v);
     let plot_w = (width - left - right) as f64;
     let xs = |v: f64| left + (v.clamp(0.0, x_max) / x_max * plot_w).round() as i32;
 

@@ -7,7 +7,7 @@ use plotters::style::text_anchor::HPos;
 use serde_json::json;
 
 use super::calibration::{lambda_text, md_cell};
-use super::chart::{canvas, clip, text, whisker_h, x_grid, GRID, INK};
+use super::chart::{canvas, clip, text, weight_scale, whisker_h, x_grid, GRID, INK};
 use crate::calibrate::{KeptPooled, SegmentComparison, Segmented};
 
 fn f(v: f64, d: usize) -> String {
@@ -271,8 +271,7 @@ pub fn weights_svg(s: &Segmented) -> String {
         .flat_map(|(_, v)| v.iter().flat_map(|(w, ci)| [*w, ci[1]]))
         .filter(|v| v.is_finite())
         .fold(10.0f64, f64::max);
-    let step = if max_v > 50.0 { 10.0 } else { 5.0 };
-    let x_max = (max_v / step).ceil() * step;
+    let (x_max, step) = weight_scale(max_v);
     let plot_w = (width - left - right) as f64;
     let xs = |v: f64| left + (v.clamp(0.0, x_max) / x_max * plot_w).round() as i32;
     let title = format!("Weights by '{}': pooled and each segment's own", s.column);
