@@ -40,6 +40,69 @@ impl CalibrateParams {
         Ok((ml_fit, boot, boot_nc))
     }
 
+    /// The bootstrap's weights by one constrained Newton step per replicate from the
+    /// maximum-likelihood fit ([`problem::onestep`]): one pass for the accounts' gradients,
+    /// then a small quadratic programme per replicate. The replicates draw the same
+    /// accounts as the full refits.
+    fn one_step_bootstrap(
+        &self,
+        fd: &FitData,
+        acc_idx: &[usize],
+        n_accounts: usize,
+        ml_fit: &ConstrainedFit,
+    ) -> (Vec<Vec<f64>>, usize) {
+        use problem::onestep::{account_gradients, box_newton_step};
+        let p = fd.k + 1;
+        let theta: Vec<f64> = std::iter::once(ml_fit.alpha)
+            .chain(ml_fit.beta.iter().copied())
+            .collect();
+        let grads = account_gradients(fd, &theta, acc_idx, n_accounts);
+        let h = problem::evaluate_objective(fd, &ml_fit.beta, 0.0, &theta, true).curvature;
+        // Each account's weight (its rows' base weights).
+        let mut acc_w = vec![0.0; n_accounts];
+        for (&a, &w) in acc_idx.iter().zip(&fd.w) {
+            acc_w[a] += w;
+        }
+        let lower: Vec<f64> = std::iter::once(f64::NEG_INFINITY)
+            .chain(ml_fit.beta.iter().map(|b| -b))
+            .collect();
+        let done = std::sync::atomic::AtomicUsize::new(0);
+        let weights: Vec<Vec<f64>> = (0..self.bootstrap)
+            .into_par_iter()
+            .map(|b| {
+                let count = stats::resample_counts(self.seed, 1000 + b as u64, n_accounts);
+                let mut g = vec![0.0; p];
+                let mut total = 0.0;
+                for (a, &c) in count.iter().enumerate() {
+                    if c == 0.0 {
+                        continue;
+                    }
+                    total += c * acc_w[a];
+                    for (s, v) in g.iter_mut().zip(&grads[a * p..(a + 1) * p]) {
+                        *s += c * v;
+                    }
+                }
+                g.iter_mut().for_each(|v| *v /= total.max(1e-300));
+                let step = box_newton_step(&g, &h, &lower);
+                let beta: Vec<f64> = ml_fit
+                    .beta
+                    .iter()
+                    .zip(&step[1..])
+                    .map(|(b, d)| (b + d).max(0.0))
+                    .collect();
+                let sum: f64 = beta.iter().sum();
+                let n = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                self.tick(Stage::Bootstrap, n, self.bootstrap);
+                if sum > 0.0 {
+                    beta.iter().map(|v| 100.0 * v / sum).collect()
+                } else {
+                    ml_fit.weights()
+                }
+            })
+            .collect();
+        (weights, 0)
+    }
+
     pub(super) fn bootstrap_weights(
         &self,
         fd: &FitData,
@@ -56,6 +119,9 @@ impl CalibrateParams {
         let index: rustc_hash::FxHashMap<u32, usize> =
             ids.iter().enumerate().map(|(i, a)| (*a, i)).collect();
         let acc_idx: Vec<usize> = accounts_of.iter().map(|a| index[a]).collect();
+        if self.relearn.is_none() && !self.full_bootstrap {
+            return Ok(self.one_step_bootstrap(fd, &acc_idx, ids.len(), ml_fit));
+        }
         let done = std::sync::atomic::AtomicUsize::new(0);
         let results: Vec<(Vec<f64>, bool)> = (0..self.bootstrap)
             .into_par_iter()

@@ -24,6 +24,7 @@ use super::newton::{Curvature, Evaluation, ProjectedNewton};
 use crate::stats::sigmoid;
 
 mod fit_data;
+pub mod onestep;
 mod two;
 pub use fit_data::*;
 pub use two::*;
