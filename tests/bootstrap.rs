@@ -68,3 +68,43 @@ fn one_step_intervals_match_full_refits_on_the_sample_and_telco() {
         },
     ));
 }
+
+#[test]
+fn one_step_optimism_matches_full_refits() {
+    use churncal::validate::ValidateParams;
+    use std::borrow::Cow;
+    let candidate = profile::read_profile(
+        &common::root()
+            .join("reports/example/three-dimensions-calibrated.toml")
+            .to_string_lossy(),
+    )
+    .unwrap();
+    let incumbent = profile::presets::preset("three-dimensions").unwrap();
+    let d = data::load(
+        &common::root()
+            .join("notebooks-data/sample_snapshots.csv")
+            .to_string_lossy(),
+        &LoadRequest::for_profile(&candidate),
+    )
+    .unwrap();
+    let optimism = |full_refits: bool| {
+        ValidateParams {
+            full_refits,
+            ..ValidateParams::default()
+        }
+        .run(&candidate, &incumbent, Cow::Borrowed(&d))
+        .unwrap()
+        .optimism
+        .expect("a churncal calibration")
+    };
+    let (one, full) = (optimism(false), optimism(true));
+    assert_eq!(one.apparent, full.apparent);
+    // The mean over 200 replicates: its Monte Carlo error is far above these tolerances, so
+    // the step, not the resampling, would be what broke them.
+    assert!(
+        (one.optimism.auc - full.optimism.auc).abs() < 1e-4,
+        "{one:?} vs {full:?}"
+    );
+    assert!((one.optimism.brier - full.optimism.brier).abs() < 1e-5);
+    assert!((one.optimism.slope - full.optimism.slope).abs() < 1e-3);
+}

@@ -47,6 +47,10 @@ pub struct Args {
     /// Harrell's optimism bootstrap: refits of a calibrated candidate (0 skips it).
     #[arg(long, value_name = "B", default_value_t = 200)]
     optimism_bootstrap: usize,
+    /// Refit the candidate to convergence on every optimism resample instead of one Newton
+    /// step from its fit (slower; the optimism agrees within its Monte Carlo error).
+    #[arg(long)]
+    full_refits: bool,
     /// Seed of the bootstrap and folds.
     #[arg(long, value_name = "N", default_value_t = 42)]
     seed: u64,
@@ -89,6 +93,7 @@ pub fn run(mut a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         holdout_from,
         bootstrap: a.bootstrap,
         optimism_bootstrap: a.optimism_bootstrap,
+        full_refits: a.full_refits,
         seed: a.seed,
         segments: a.data.segments(),
         gate,

@@ -55,6 +55,10 @@ pub struct ValidateParams {
     pub segments: Vec<String>,
     /// The thresholds the candidate must meet.
     pub gate: Gate,
+    /// Refit the candidate to convergence on every optimism replicate instead of one
+    /// constrained Newton step from its own fit (the one-step bootstrap, as the
+    /// calibration's). Default false.
+    pub full_refits: bool,
 }
 
 impl Default for ValidateParams {
@@ -68,6 +72,7 @@ impl Default for ValidateParams {
             bins: 10,
             segments: Vec::new(),
             gate: Gate::default(),
+            full_refits: false,
         }
     }
 }
@@ -604,6 +609,7 @@ fn metric_stability_and_optimism(
             subs,
             params.optimism_bootstrap,
             params.seed,
+            params.full_refits,
         )?
     } else {
         drop(subs);

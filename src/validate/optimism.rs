@@ -47,6 +47,10 @@ pub(super) fn figures(p: &[f64], y: &[u8], risk: &[f64]) -> Figures {
 struct Part<'a> {
     cal: &'a crate::profile::Calibration,
     fd: crate::calibrate::problem::FitData,
+    /// Each row's account slot among the part's accounts, and each account's gradient at
+    /// the candidate (for the one-step refits).
+    account: Vec<usize>,
+    gradients: Vec<f64>,
     /// Its first row's place among all the rows.
     offset: usize,
     w0: Vec<f64>,
@@ -66,6 +70,11 @@ struct Part<'a> {
 /// of each resample (its prior held as it is) and the figures are those of the rows'
 /// combined predictions; `None` unless every profile scoring rows is such a calibration.
 ///
+/// Unless `full_refits`, a replicate's penalised refit is one constrained Newton step from
+/// the candidate's fit ([`crate::calibrate::problem::onestep`]): its likelihood gradient from
+/// the accounts' gradients computed in one pass, the penalty's toward the replicate's own
+/// shrinkage target, the curvature the information plus the penalty's.
+///
 /// `subs` are the candidate's sub-scores on `data`; they are consumed (freed once copied into
 /// the refits' matrix).
 pub fn harrell_optimism(
@@ -75,6 +84,7 @@ pub fn harrell_optimism(
     subs: SubScores,
     replicates: usize,
     seed: u64,
+    full_refits: bool,
 ) -> Result<Option<Optimism>, ValidateError> {
     assert_eq!(subs.rows, data.rows, "sub-scores of these data");
     use crate::calibrate::problem::{evaluate_objective, fit_constrained, FitData, LOOSE};
@@ -128,8 +138,29 @@ pub fn harrell_optimism(
             let (a, b, _) = fit_two(&fd.scores(&w0), &fd.y, &fd.w, (cal.intercept, cal.slope));
             (a, b)
         };
+        // Rows' account slots, in order of first appearance (the global numbering below).
+        let mut slot: rustc_hash::FxHashMap<u32, usize> = rustc_hash::FxHashMap::default();
+        let account: Vec<usize> = mine
+            .iter()
+            .map(|&i| {
+                let next = slot.len();
+                *slot.entry(data.account[i]).or_insert(next)
+            })
+            .collect();
+        let gradients = if full_refits {
+            Vec::new()
+        } else {
+            crate::calibrate::problem::onestep::account_gradients(
+                &fd,
+                &theta_c,
+                &account,
+                slot.len(),
+            )
+        };
         parts.push(Part {
             cal,
+            account,
+            gradients,
             offset: rows.len(),
             fd,
             w0,
@@ -210,6 +241,43 @@ pub fn harrell_optimism(
                         (
                             a,
                             q.w0.iter().map(|v| (-sl).max(1e-6) * v / 100.0).collect(),
+                        )
+                    } else if !full_refits {
+                        // One step: the replicate's mean likelihood gradient at the candidate
+                        // plus the penalty's toward this replicate's target.
+                        let p = q.fd.k + 1;
+                        let n_acc = q.gradients.len() / p;
+                        let mut count = vec![0.0; n_acc];
+                        let mut total = 0.0;
+                        for (&a, &ww) in q.account.iter().zip(&boot.w) {
+                            count[a] = ww;
+                            total += ww;
+                        }
+                        let mut g = vec![0.0; p];
+                        for (a, &c) in count.iter().enumerate() {
+                            if c != 0.0 {
+                                for (s, v) in g.iter_mut().zip(&q.gradients[a * p..(a + 1) * p]) {
+                                    *s += c * v;
+                                }
+                            }
+                        }
+                        g.iter_mut().for_each(|v| *v /= total);
+                        let mut h = q.information.clone();
+                        for m in 0..q.fd.k {
+                            g[m + 1] += 2.0 * q.lambda * (q.beta_c[m] - beta0[m]);
+                            h[(m + 1) * p + m + 1] += 2.0 * q.lambda;
+                        }
+                        let lower: Vec<f64> = std::iter::once(f64::NEG_INFINITY)
+                            .chain(q.beta_c.iter().map(|b| -b))
+                            .collect();
+                        let d = crate::calibrate::problem::onestep::box_newton_step(&g, &h, &lower);
+                        (
+                            q.cal.intercept + d[0],
+                            q.beta_c
+                                .iter()
+                                .zip(&d[1..])
+                                .map(|(b, x)| (b + x).max(0.0))
+                                .collect(),
                         )
                     } else {
                         let f = fit_constrained(
