@@ -225,6 +225,21 @@ fn roles_columns(
     }
 }
 
+/// The bundled sample with its roles, scored by `profile`.
+fn sample_case(name: &str, profile: Profile) -> Case {
+    Case::plain(
+        name,
+        repo().join("notebooks-data/sample_snapshots.csv"),
+        profile,
+        roles_columns(
+            Some("account_id"),
+            Some("snapshot_date"),
+            "churned",
+            Some("arr"),
+        ),
+    )
+}
+
 /// The bundled sample scored by a profile set by size band: the example's calibrated
 /// profile for SMB (and any other value), Mid-Market with its weights reversed and another
 /// calibration, Enterprise with other transforms as well (a steeper days-past-due line and
@@ -259,17 +274,7 @@ fn set_case(calibrated: &Profile) -> Case {
         profiles: vec![("Mid-Market".into(), mid), ("Enterprise".into(), ent)],
     };
     set.check(Path::new("set")).unwrap();
-    let mut case = Case::plain(
-        "set",
-        repo().join("notebooks-data/sample_snapshots.csv"),
-        calibrated.clone(),
-        roles_columns(
-            Some("account_id"),
-            Some("snapshot_date"),
-            "churned",
-            Some("arr"),
-        ),
-    );
+    let mut case = sample_case("set", calibrated.clone());
     case.set = Some(set);
     case.sample = false;
     case
@@ -716,17 +721,7 @@ fn generated_sql_gives_churncals_results_on_every_engine() {
     )
     .unwrap();
     let mut cases = vec![
-        Case::plain(
-            "sample",
-            repo().join("notebooks-data/sample_snapshots.csv"),
-            calibrated.clone(),
-            roles_columns(
-                Some("account_id"),
-                Some("snapshot_date"),
-                "churned",
-                Some("arr"),
-            ),
-        ),
+        sample_case("sample", calibrated.clone()),
         Case::plain(
             "telco",
             real.join("telco_customer_churn.csv"),
