@@ -402,3 +402,39 @@ fn report_calibrates_by_segment_and_reports_on_the_set() {
         Some("SMB")
     );
 }
+
+#[test]
+fn a_metric_constant_in_a_segment_leaves_its_weights_uncompared() {
+    // IBM Telco by payment method: 'Automatic payment' is the same on every row of each
+    // method, so the data-alone fit there can put any share on it (it took all 100 points
+    // and flagged six metrics as differing before this was handled).
+    let dir = tempfile::tempdir().unwrap();
+    churncal(dir.path())
+        .args([
+            "calibrate",
+            "--data",
+            &common::real("telco_customer_churn.csv"),
+        ])
+        .args(["--profile", &common::real("telco.toml")])
+        .args(["--id-col", "customerID", "--outcome-col", "Churn"])
+        .args(["--by", "PaymentMethod", "-B", "20", "--out", "pm"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("differs from pooled").not());
+    let md = std::fs::read_to_string(dir.path().join("pm/summary.md")).unwrap();
+    assert!(
+        md.contains("In 'Credit card (automatic)', 'Automatic payment' is the same on every row")
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("pm/summary.json")).unwrap())
+            .unwrap();
+    for g in json["segments"]["segments"].as_array().unwrap() {
+        assert_eq!(
+            g["constant"][0].as_str(),
+            Some("Automatic payment"),
+            "{}",
+            g["label"]
+        );
+        assert!(g["differing"].as_array().unwrap().is_empty());
+    }
+}

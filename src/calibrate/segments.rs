@@ -103,7 +103,8 @@ pub struct SegmentFit {
     /// one's.
     pub differing: Vec<String>,
     /// Metrics whose sub-score is the same for every row of the segment: their weight is
-    /// not identified there (it only shifts the score, which the intercept absorbs).
+    /// not identified there (it only shifts the score, which the intercept absorbs), and the
+    /// segment's data-alone weights are then not compared with the pooled ones.
     pub constant: Vec<String>,
 }
 
@@ -426,11 +427,13 @@ impl CalibrateParams {
                 })
                 .map(|m| pooled.metrics[m].name.clone())
                 .collect();
+            // A metric the same on every row lets the data-alone fit put any share of the
+            // 100 points on it, so no share of this segment compares with the pooled ones.
             fit.differing = pooled
                 .metrics
                 .iter()
                 .zip(&own.metrics)
-                .filter(|(a, _)| !fit.constant.contains(&a.name))
+                .filter(|_| fit.constant.is_empty())
                 .filter(|(a, b)| {
                     let (x, y) = (a.weight_ci, b.weight_ci);
                     x.iter().chain(&y).all(|v| v.is_finite()) && (x[1] < y[0] || y[1] < x[0])

@@ -214,6 +214,16 @@ fn weights_table(s: &Segmented) -> String {
         out.push('\n');
     }
     out.push('\n');
+    for g in &own {
+        if !g.constant.is_empty() {
+            out.push_str(&format!(
+                "In '{}', {} {} the same on every row: the data-alone fit can put any share of the 100 points there, so its intervals are not compared with the pooled ones (and not drawn).\n\n",
+                md_cell(&g.label),
+                g.constant.iter().map(|c| format!("'{}'", md_cell(c))).collect::<Vec<_>>().join(", "),
+                if g.constant.len() == 1 { "is" } else { "are" }
+            ));
+        }
+    }
     out
 }
 
@@ -243,6 +253,14 @@ type Series = (String, Vec<(f64, [f64; 2])>);
 /// Each profile's calibrated weights side by side, per metric: a dot per profile (pooled
 /// first) with its data-alone bootstrap interval.
 pub fn weights_svg(s: &Segmented) -> String {
+    // A segment with a metric constant on its rows has data-alone intervals that do not
+    // compare (see the table's note): its dots are drawn without them.
+    let no_interval = |c: &crate::calibrate::Calibration| -> Vec<(f64, [f64; 2])> {
+        c.metrics
+            .iter()
+            .map(|m| (m.weight, [f64::NAN; 2]))
+            .collect()
+    };
     let mut series: Vec<Series> = vec![(
         "pooled".into(),
         s.pooled
@@ -255,7 +273,11 @@ pub fn weights_svg(s: &Segmented) -> String {
         if let Some(c) = &g.own {
             series.push((
                 g.label.clone(),
-                c.metrics.iter().map(|m| (m.weight, m.weight_ci)).collect(),
+                if g.constant.is_empty() {
+                    c.metrics.iter().map(|m| (m.weight, m.weight_ci)).collect()
+                } else {
+                    no_interval(c)
+                },
             ));
         }
     }
