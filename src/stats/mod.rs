@@ -11,11 +11,14 @@
 //! Brier, statsmodels for Wilson and the z test), checked by known-answer tests.
 
 pub mod association;
+pub mod binned_slope;
 pub mod binning;
 pub mod evaluation;
+pub mod fastexp;
 pub mod gamma;
 pub mod linalg;
 pub mod logistic;
+pub mod pairs;
 
 use rayon::prelude::*;
 

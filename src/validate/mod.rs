@@ -31,6 +31,7 @@ mod evaluate;
 mod gate;
 mod optimism;
 mod paired;
+mod replicates;
 pub use evaluate::*;
 pub use gate::*;
 pub use optimism::*;

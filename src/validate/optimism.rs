@@ -60,6 +60,155 @@ struct Part<'a> {
     prior_fit: (f64, f64),
 }
 
+/// A replicate's counts per account, each part's refit, and whether every refit converged.
+type Drawn = (Vec<f64>, Vec<(f64, Vec<f64>)>, bool);
+
+/// What a part's one-step refits need beyond the part: per account slot its account among
+/// all the rows, its rows and events, and its summed gradient of the prior's intercept and
+/// slope (the shrinkage target's scale) at their fit on the original rows.
+struct StepData {
+    global: Vec<u32>,
+    rows: Vec<f64>,
+    events: Vec<f64>,
+    two: Vec<[f64; 2]>,
+    /// The two-parameter fit's curvature per row: `[h00, h01, h11]`.
+    two_information: [f64; 3],
+}
+
+impl StepData {
+    fn new(q: &Part, acct: &[u32]) -> StepData {
+        let slots = q.gradients.len() / (q.fd.k + 1);
+        let mut d = StepData {
+            global: vec![0; slots],
+            rows: vec![0.0; slots],
+            events: vec![0.0; slots],
+            two: vec![[0.0; 2]; slots],
+            two_information: [0.0; 3],
+        };
+        let s0 = q.fd.scores(&q.w0);
+        let (a, b) = q.prior_fit;
+        for (r, &s) in s0.iter().enumerate() {
+            let l = q.account[r];
+            let y = f64::from(q.fd.y[r]);
+            d.global[l] = acct[r];
+            d.rows[l] += 1.0;
+            d.events[l] += y;
+            let p = sigmoid(a + b * s);
+            d.two[l][0] += p - y;
+            d.two[l][1] += (p - y) * s;
+            let v = p * (1.0 - p);
+            d.two_information[0] += v;
+            d.two_information[1] += v * s;
+            d.two_information[2] += v * s * s;
+        }
+        let n = q.fd.n.max(1) as f64;
+        d.two_information.iter_mut().for_each(|h| *h /= n);
+        d
+    }
+
+    /// The part refitted on a replicate counting account `a` `counts[a]` times: the prior's
+    /// intercept and slope by one Newton step (the shrinkage target), then the candidate's
+    /// weights by one constrained Newton step toward it.
+    fn refit(&self, q: &Part, counts: &[f64]) -> (f64, Vec<f64>) {
+        let p = q.fd.k + 1;
+        let (mut total, mut events, mut g2) = (0.0, 0.0, [0.0; 2]);
+        let mut g = vec![0.0; p];
+        for (l, &a) in self.global.iter().enumerate() {
+            let c = counts[a as usize];
+            if c == 0.0 {
+                continue;
+            }
+            total += c * self.rows[l];
+            events += c * self.events[l];
+            g2[0] += c * self.two[l][0];
+            g2[1] += c * self.two[l][1];
+            for (s, v) in g.iter_mut().zip(&q.gradients[l * p..(l + 1) * p]) {
+                *s += c * v;
+            }
+        }
+        if events == 0.0 {
+            return (q.cal.intercept, q.beta_c.clone());
+        }
+        let [h00, h01, h11] = self.two_information;
+        let det = h00 * h11 - h01 * h01;
+        let (a0, slope0) = if det > 0.0 {
+            let (g0, g1) = (g2[0] / total, g2[1] / total);
+            (
+                q.prior_fit.0 - (h11 * g0 - h01 * g1) / det,
+                q.prior_fit.1 - (h00 * g1 - h01 * g0) / det,
+            )
+        } else {
+            q.prior_fit
+        };
+        if q.lambda.is_infinite() {
+            return (
+                a0,
+                q.w0.iter()
+                    .map(|v| (-slope0).max(1e-6) * v / 100.0)
+                    .collect(),
+            );
+        }
+        // The replicate's mean likelihood gradient at the candidate plus the penalty's
+        // toward this replicate's target.
+        g.iter_mut().for_each(|v| *v /= total);
+        let mut h = q.information.clone();
+        for m in 0..q.fd.k {
+            let target = (-slope0).max(0.1) * q.w0[m] / 100.0;
+            g[m + 1] += 2.0 * q.lambda * (q.beta_c[m] - target);
+            h[(m + 1) * p + m + 1] += 2.0 * q.lambda;
+        }
+        let lower: Vec<f64> = std::iter::once(f64::NEG_INFINITY)
+            .chain(q.beta_c.iter().map(|b| -b))
+            .collect();
+        let d = crate::calibrate::problem::onestep::box_newton_step(&g, &h, &lower);
+        (
+            q.cal.intercept + d[0],
+            q.beta_c
+                .iter()
+                .zip(&d[1..])
+                .map(|(b, x)| (b + x).max(0.0))
+                .collect(),
+        )
+    }
+}
+
+/// The part refitted to convergence on `boot` (its rows weighted by a replicate's counts),
+/// and whether the solver converged.
+fn full_refit(q: &Part, boot: crate::calibrate::problem::FitData) -> ((f64, Vec<f64>), bool) {
+    use crate::calibrate::problem::{fit_constrained, LOOSE};
+    if boot.events() == 0.0 {
+        return ((q.cal.intercept, q.beta_c.clone()), true);
+    }
+    // The prior's own slope on the replicate sets the shrinkage target's scale, as in
+    // calibration.
+    let s0 = boot.scores(&q.w0);
+    let (a0, slope0, _) = fit_two(&s0, &boot.y, &boot.w, q.prior_fit);
+    if q.lambda.is_infinite() {
+        let (a, sl, conv) = fit_two(&s0, &boot.y, &boot.w, (a0, slope0));
+        return (
+            (
+                a,
+                q.w0.iter().map(|v| (-sl).max(1e-6) * v / 100.0).collect(),
+            ),
+            conv,
+        );
+    }
+    let beta0: Vec<f64> =
+        q.w0.iter()
+            .map(|v| (-slope0).max(0.1) * v / 100.0)
+            .collect();
+    let f = fit_constrained(
+        &boot,
+        &beta0,
+        q.lambda,
+        (q.cal.intercept, &q.beta_c),
+        Some(&q.information),
+        1000,
+        LOOSE,
+    );
+    ((f.alpha, f.beta), f.solver.converged)
+}
+
 /// Harrell's optimism bootstrap for a candidate that carries a calibration block with its
 /// prior weights: `replicates` times, resample accounts, refit the constrained weights at the
 /// candidate's λ from its prior (warm-started at the candidate's own fit), score the refit on
@@ -87,7 +236,8 @@ pub fn harrell_optimism(
     full_refits: bool,
 ) -> Result<Option<Optimism>, ValidateError> {
     assert_eq!(subs.rows, data.rows, "sub-scores of these data");
-    use crate::calibrate::problem::{evaluate_objective, fit_constrained, FitData, LOOSE};
+    let stage = tracing::info_span!("optimism: the candidate's matrix and gradients").entered();
+    use crate::calibrate::problem::{evaluate_objective, FitData};
     let y_all = data
         .outcome
         .as_deref()
@@ -194,130 +344,79 @@ pub fn harrell_optimism(
         .iter()
         .map(|q| (q.cal.intercept, q.beta_c.clone()))
         .collect();
+    drop(stage);
+    let stage = tracing::info_span!("optimism: apparent figures").entered();
     let (p_app, r_app, _) = predict(&own_fits);
     let apparent = figures(&p_app, &y, &r_app);
+    drop(stage);
+    let _stage = tracing::info_span!("optimism: replicates").entered();
 
-    // Accounts of the rows, for resampling.
-    let mut acc_index: rustc_hash::FxHashMap<u32, usize> = rustc_hash::FxHashMap::default();
-    let mut members: Vec<Vec<u32>> = Vec::new();
-    for (r, &i) in rows.iter().enumerate() {
-        let next = acc_index.len();
-        let a = *acc_index.entry(data.account[i]).or_insert(next);
-        if a == members.len() {
-            members.push(Vec::new());
-        }
-        members[a].push(r as u32);
-    }
-    let na = members.len();
-    let results: Vec<(Figures, Figures, bool)> = (0..replicates)
-        .into_par_iter()
-        .map(|b| {
-            let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0a7e_0000 ^ b as u64);
-            let mut w = vec![0f64; n];
-            for _ in 0..na {
-                for &r in &members[rng.random_range(0..na)] {
-                    w[r as usize] += 1.0;
-                }
-            }
-            let mut ok = true;
-            let fits: Vec<(f64, Vec<f64>)> = parts
-                .iter()
-                .map(|q| {
-                    let boot = q.fd.with_weights(w[q.offset..q.offset + q.fd.n].to_vec());
-                    if boot.events() == 0.0 {
-                        return (q.cal.intercept, q.beta_c.clone());
-                    }
-                    // The prior's own slope on the replicate sets the shrinkage target's
-                    // scale, as in calibration.
-                    let s0 = boot.scores(&q.w0);
-                    let (a0, slope0, _) = fit_two(&s0, &boot.y, &boot.w, q.prior_fit);
-                    let beta0: Vec<f64> =
-                        q.w0.iter()
-                            .map(|v| (-slope0).max(0.1) * v / 100.0)
-                            .collect();
-                    if q.lambda.is_infinite() {
-                        let (a, sl, conv) = fit_two(&s0, &boot.y, &boot.w, (a0, slope0));
-                        ok &= conv;
-                        (
-                            a,
-                            q.w0.iter().map(|v| (-sl).max(1e-6) * v / 100.0).collect(),
-                        )
-                    } else if !full_refits {
-                        // One step: the replicate's mean likelihood gradient at the candidate
-                        // plus the penalty's toward this replicate's target.
-                        let p = q.fd.k + 1;
-                        let n_acc = q.gradients.len() / p;
-                        let mut count = vec![0.0; n_acc];
-                        let mut total = 0.0;
-                        for (&a, &ww) in q.account.iter().zip(&boot.w) {
-                            count[a] = ww;
-                            total += ww;
-                        }
-                        let mut g = vec![0.0; p];
-                        for (a, &c) in count.iter().enumerate() {
-                            if c != 0.0 {
-                                for (s, v) in g.iter_mut().zip(&q.gradients[a * p..(a + 1) * p]) {
-                                    *s += c * v;
-                                }
-                            }
-                        }
-                        g.iter_mut().for_each(|v| *v /= total);
-                        let mut h = q.information.clone();
-                        for m in 0..q.fd.k {
-                            g[m + 1] += 2.0 * q.lambda * (q.beta_c[m] - beta0[m]);
-                            h[(m + 1) * p + m + 1] += 2.0 * q.lambda;
-                        }
-                        let lower: Vec<f64> = std::iter::once(f64::NEG_INFINITY)
-                            .chain(q.beta_c.iter().map(|b| -b))
-                            .collect();
-                        let d = crate::calibrate::problem::onestep::box_newton_step(&g, &h, &lower);
-                        (
-                            q.cal.intercept + d[0],
-                            q.beta_c
-                                .iter()
-                                .zip(&d[1..])
-                                .map(|(b, x)| (b + x).max(0.0))
-                                .collect(),
-                        )
-                    } else {
-                        let f = fit_constrained(
-                            &boot,
-                            &beta0,
-                            q.lambda,
-                            (q.cal.intercept, &q.beta_c),
-                            Some(&q.information),
-                            1000,
-                            LOOSE,
-                        );
-                        ok &= f.solver.converged;
-                        (f.alpha, f.beta)
-                    }
-                })
-                .collect();
-            let (p, risk, lp) = predict(&fits);
-            // Own sample: the original rows weighted by their bootstrap counts.
-            let (auc_own, auc_test) = vs::auc_weighted_and_plain(&risk, &y, &w);
-            let (mut b_own, mut b_test, mut n_own) = (0.0, 0.0, 0.0);
-            for ((&pp, &yy), &ww) in p.iter().zip(&y).zip(&w) {
-                let e = (pp - yy as f64).powi(2);
-                b_own += ww * e;
-                b_test += e;
-                n_own += ww;
-            }
-            let ones = vec![1.0; n];
-            let own = Figures {
-                auc: auc_own,
-                brier: b_own / n_own,
-                slope: vs::calibration_slope_of_logits(&lp, &y, &w),
-            };
-            let test = Figures {
-                auc: auc_test,
-                brier: b_test / n as f64,
-                slope: vs::calibration_slope_of_logits(&lp, &y, &ones),
-            };
-            (own, test, ok)
+    // Accounts of the rows (in order of first appearance), for resampling: the replicates
+    // draw accounts, and each part's account slots map to these.
+    let mut acc_index: rustc_hash::FxHashMap<u32, u32> = rustc_hash::FxHashMap::default();
+    let acct: Vec<u32> = rows
+        .iter()
+        .map(|&i| {
+            let next = acc_index.len() as u32;
+            *acc_index.entry(data.account[i]).or_insert(next)
         })
         .collect();
+    let na = acc_index.len();
+    drop(acc_index);
+    let steps: Vec<Option<StepData>> = parts
+        .iter()
+        .map(|q| (!full_refits).then(|| StepData::new(q, &acct[q.offset..q.offset + q.fd.n])))
+        .collect();
+    let judged = super::replicates::Rows::new(parts.iter().map(|q| &q.fd).collect(), acct);
+    let draw = |b: usize| -> Vec<f64> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0a7e_0000 ^ b as u64);
+        let mut counts = vec![0f64; na];
+        for _ in 0..na {
+            counts[rng.random_range(0..na)] += 1.0;
+        }
+        counts
+    };
+    // One replicate's fits: each part refitted on its rows of the resample.
+    let refit = |counts: &[f64]| -> (Vec<(f64, Vec<f64>)>, bool) {
+        let mut ok = true;
+        let fits = parts
+            .iter()
+            .zip(&steps)
+            .map(|(q, step)| match step {
+                Some(step) => step.refit(q, counts),
+                None => {
+                    let w: Vec<f64> = judged
+                        .accounts(q.offset, q.fd.n)
+                        .iter()
+                        .map(|&a| counts[a as usize])
+                        .collect();
+                    let (fit, conv) = full_refit(q, q.fd.with_weights(w));
+                    ok &= conv;
+                    fit
+                }
+            })
+            .collect();
+        (fits, ok)
+    };
+    // Replicates drawn and refitted a batch at a time in parallel (each a pass over its
+    // accounts), then judged one by one, each judgement parallel over the rows: one set of
+    // row buffers, whatever the number of threads.
+    let batch = rayon::current_num_threads().max(1);
+    let mut results: Vec<(Figures, Figures, bool)> = Vec::with_capacity(replicates);
+    for first in (0..replicates).step_by(batch) {
+        let drawn: Vec<Drawn> = (first..(first + batch).min(replicates))
+            .into_par_iter()
+            .map(|b| {
+                let counts = draw(b);
+                let (fits, ok) = refit(&counts);
+                (counts, fits, ok)
+            })
+            .collect();
+        for (counts, fits, ok) in drawn {
+            let (own, test) = judged.figures(&fits, &counts);
+            results.push((own, test, ok));
+        }
+    }
     let nrep = results.len().max(1) as f64;
     let mean =
         |f: &dyn Fn(&(Figures, Figures, bool)) -> f64| results.iter().map(f).sum::<f64>() / nrep;

@@ -104,6 +104,26 @@ impl FitData {
             .collect()
     }
 
+    /// Scores in [0, 1] of rows `from .. from + out.len()` for weights `beta`, into `out`
+    /// (the same bits as [`FitData::score_row`]; the processor's features checked once).
+    pub fn scores_into(&self, from: usize, beta: &[f64], out: &mut [f64]) {
+        let k = self.k;
+        let rows = &self.x[from * k..(from + out.len()) * k];
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx2") {
+            for (o, row) in out.iter_mut().zip(rows.chunks_exact(k.max(1))) {
+                // SAFETY: the processor supports AVX2, checked just above.
+                let (c, d) = unsafe { ratio_sums_avx2(row, beta) };
+                *o = c / d;
+            }
+            return;
+        }
+        for (o, row) in out.iter_mut().zip(rows.chunks_exact(k.max(1))) {
+            let (c, d) = ratio_sums(row, beta);
+            *o = c / d;
+        }
+    }
+
     /// Weighted number of churn events.
     pub fn events(&self) -> f64 {
         self.y

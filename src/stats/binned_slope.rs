@@ -1,0 +1,174 @@
+//! The calibration slope — `b` in `logit P(y) = a + b · x` for log-odds `x` — fitted from
+//! fine bins of `x` instead of the rows: one pass over the rows fills the bins (weight, and
+//! the first two moments of `x` about each bin's centre) and the outcome sums, and every
+//! Newton iteration then costs the number of bins, not the number of rows.
+//!
+//! Within a bin, each sum `Σ u h(x)` the Newton step needs (`h` the fitted probability or its
+//! variance, times `1`, `x` or `x²`) is taken by its second-order expansion about the bin's
+//! mean, `U h(m) + ½ h''(m) V` (`V` the bin's weighted sum of squared deviations). The
+//! error is third order in the bin width: with 4,096 bins over the range of the log-odds,
+//! the slope agrees with the row-by-row fit to about 1e-9 (tested).
+
+/// Bins of one weighting of the rows.
+#[derive(Debug, Clone)]
+pub struct BinnedLogits {
+    lo: f64,
+    width: f64,
+    per_width: f64,
+    /// Per bin: Σu, Σu·d, Σu·d² with `d = x − centre`.
+    bins: Vec<[f64; 3]>,
+    /// Σu·y and Σu·y·x.
+    y: [f64; 2],
+}
+
+/// Bins per fit.
+pub const BINS: usize = 4096;
+
+impl BinnedLogits {
+    /// Empty bins over `[lo, hi]` (values outside go to the end bins, exactly summed still:
+    /// only the expansion's accuracy depends on the range).
+    pub fn new(lo: f64, hi: f64) -> BinnedLogits {
+        let span = if hi > lo && (hi - lo).is_finite() {
+            hi - lo
+        } else {
+            1.0
+        };
+        BinnedLogits {
+            lo,
+            width: span / BINS as f64,
+            per_width: BINS as f64 / span,
+            bins: vec![[0.0; 3]; BINS],
+            y: [0.0; 2],
+        }
+    }
+
+    /// The bin of log-odds `x` (the same for every `BinnedLogits` over the same range).
+    #[inline(always)]
+    pub fn bin(&self, x: f64) -> usize {
+        (((x - self.lo) * self.per_width) as usize).min(BINS - 1)
+    }
+
+    /// Add a row of log-odds `x`, outcome `y` and weight `u`.
+    #[inline]
+    pub fn add(&mut self, x: f64, y: u8, u: f64) {
+        self.add_at(self.bin(x), x, y, u);
+    }
+
+    /// [`BinnedLogits::add`] with the row's bin `j = self.bin(x)` already known.
+    #[inline(always)]
+    pub fn add_at(&mut self, j: usize, x: f64, y: u8, u: f64) {
+        let d = x - self.centre(j);
+        let b = &mut self.bins[j];
+        b[0] += u;
+        b[1] += u * d;
+        b[2] += u * d * d;
+        if y == 1 {
+            self.y[0] += u;
+            self.y[1] += u * x;
+        }
+    }
+
+    #[inline(always)]
+    fn centre(&self, j: usize) -> f64 {
+        self.lo + (j as f64 + 0.5) * self.width
+    }
+
+    /// Add another set of bins over the same range (in a fixed order for reproducible bits).
+    pub fn merge(&mut self, o: &BinnedLogits) {
+        for (a, b) in self.bins.iter_mut().zip(&o.bins) {
+            for k in 0..3 {
+                a[k] += b[k];
+            }
+        }
+        self.y[0] += o.y[0];
+        self.y[1] += o.y[1];
+    }
+
+    /// The fit's gradient and curvature `[g0, g1, h00, h01, h11]` at `(a, b)`.
+    fn sums(&self, a: f64, b: f64) -> [f64; 5] {
+        let mut s = [0.0; 5];
+        for (j, &[u, du, d2]) in self.bins.iter().enumerate() {
+            if u == 0.0 {
+                continue;
+            }
+            let mean_d = du / u;
+            let m = self.centre(j) + mean_d;
+            let v = (d2 - du * mean_d).max(0.0);
+            let q = super::sigmoid(a + b * m);
+            let g = q * (1.0 - q);
+            let t = 1.0 - 2.0 * q;
+            let f1 = b * g;
+            let f2 = b * b * g * t;
+            let g1 = b * g * t;
+            let g2 = b * b * g * (t * t - 2.0 * g);
+            s[0] += u * q + 0.5 * f2 * v;
+            s[1] += u * q * m + 0.5 * (2.0 * f1 + m * f2) * v;
+            s[2] += u * g + 0.5 * g2 * v;
+            s[3] += u * g * m + 0.5 * (2.0 * g1 + m * g2) * v;
+            s[4] += u * g * m * m + 0.5 * (2.0 * g + 4.0 * m * g1 + m * m * g2) * v;
+        }
+        s[0] -= self.y[0];
+        s[1] -= self.y[1];
+        s
+    }
+
+    /// `(a, b)` by Newton's method from (0, 1), as
+    /// [`crate::stats::evaluation::calibration_slope_of_logits`].
+    pub fn fit(&self) -> (f64, f64) {
+        let (mut a, mut b) = (0.0f64, 1.0f64);
+        for _ in 0..100 {
+            let [g0, g1, h00, h01, h11] = self.sums(a, b);
+            let det = h00 * h11 - h01 * h01;
+            if det.abs() < 1e-300 || !det.is_finite() {
+                break;
+            }
+            let da = (h11 * g0 - h01 * g1) / det;
+            let db = (h00 * g1 - h01 * g0) / det;
+            a -= da;
+            b -= db;
+            if da.abs() < 1e-10 && db.abs() < 1e-10 {
+                break;
+            }
+        }
+        (a, b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn slope_from_bins_matches_the_row_by_row_fit() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        for case in 0..8 {
+            let n = 20_000;
+            let (shift, spread, truth) = [(-4.0, 1.5, 0.8), (-1.0, 2.0, 1.2)][case % 2];
+            let x: Vec<f64> = (0..n)
+                .map(|_| shift + spread * (rng.random::<f64>() - 0.5) * 4.0)
+                .collect();
+            let y: Vec<u8> = x
+                .iter()
+                .map(|&v| u8::from(rng.random::<f64>() < crate::stats::sigmoid(truth * v)))
+                .collect();
+            let u: Vec<f64> = (0..n)
+                .map(|_| {
+                    if case >= 4 {
+                        rng.random_range(0..3) as f64
+                    } else {
+                        1.0
+                    }
+                })
+                .collect();
+            let (lo, hi) = (shift - 2.0 * spread, shift + 2.0 * spread);
+            let mut bins = BinnedLogits::new(lo, hi);
+            for i in 0..n {
+                bins.add(x[i], y[i], u[i]);
+            }
+            let (_, b) = bins.fit();
+            let exact = crate::stats::evaluation::calibration_slope_of_logits(&x, &y, &u);
+            assert!((b - exact).abs() < 1e-8, "case {case}: {b} vs {exact}");
+        }
+    }
+}

@@ -1,0 +1,257 @@
+//! AUC without sorting every row: the smaller class sorted once, the larger one streamed
+//! past it. Each streamed value finds how much of the sorted class lies below it and how
+//! much ties with it (a bucket index over the sorted values, then a search inside one
+//! bucket), so the cost is `O(n + m log m)` for `m` rows of the smaller class, and the
+//! pass over the larger class can be fused with any other pass over the rows.
+//!
+//! With integer weights (bootstrap counts) every sum is exact, so the AUC has the same bits
+//! as [`crate::stats::auc`] and [`crate::stats::evaluation::auc_weighted_and_plain`].
+
+/// One class's values, sorted, with the prefix sums of two weightings (a replicate's counts
+/// and the plain 1 per row), and a bucket index over the values.
+#[derive(Debug, Clone)]
+pub struct SortedClass {
+    /// Whether the sorted class is the positives (`y = 1`).
+    pub positives: bool,
+    values: Vec<f64>,
+    /// `prefix[i]`: total weight of the first `i` values; `[weighted, plain]`.
+    prefix: Vec<[f64; 2]>,
+    min: f64,
+    scale: f64,
+    /// Per bucket: the index of its first value, of the first value after it, and the
+    /// weighted prefix at its first value (one cache line answers an empty bucket).
+    buckets: Vec<Bucket>,
+}
+
+/// One bucket: its values' range in the sorted values, its first value (+∞ when empty) with
+/// that value's weight, and the weighted prefix at its start. A bucket with at most one
+/// value answers from these alone.
+#[derive(Debug, Clone, Copy, Default)]
+struct Bucket {
+    first: f64,
+    first_weight: f64,
+    below: f64,
+    from: u32,
+    len: u32,
+}
+
+/// The running sums of one streamed pass: `[weighted, plain]` Mann–Whitney U and the
+/// streamed class's total weight.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct PairSums {
+    /// Σ over pairs of w_pos · w_neg · (1 if the positive ranks above, ½ on a tie).
+    pub u: [f64; 2],
+    /// Streamed class's total weight.
+    pub streamed: [f64; 2],
+}
+
+impl PairSums {
+    /// Add another chunk's sums (in a fixed order for reproducible bits).
+    pub fn add(&mut self, o: &PairSums) {
+        for k in 0..2 {
+            self.u[k] += o.u[k];
+            self.streamed[k] += o.streamed[k];
+        }
+    }
+}
+
+impl SortedClass {
+    /// Sort the `(risk, weight)` pairs of one class (a higher risk ranks a row as likelier
+    /// to churn); `positives`: whether they are the churned rows.
+    pub fn new(mut items: Vec<(f64, f64)>, positives: bool) -> SortedClass {
+        items.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let m = items.len();
+        let mut prefix = Vec::with_capacity(m + 1);
+        let mut acc = [0.0, 0.0];
+        prefix.push(acc);
+        for &(_, w) in &items {
+            acc[0] += w;
+            acc[1] += 1.0;
+            prefix.push(acc);
+        }
+        let values: Vec<f64> = items.into_iter().map(|(v, _)| v).collect();
+        let (min, max) = match (values.first(), values.last()) {
+            (Some(&a), Some(&b)) => (a, b),
+            _ => (0.0, 0.0),
+        };
+        // Four times as many buckets as values: most hold at most one value, and a value
+        // landing in such a bucket needs no search.
+        let count = 4 * m.max(1);
+        let scale = if max > min && (max - min).is_finite() {
+            count as f64 / (max - min)
+        } else {
+            0.0
+        };
+        let mut s = SortedClass {
+            positives,
+            values,
+            prefix,
+            min,
+            scale,
+            buckets: vec![Bucket::default(); count],
+        };
+        let mut start = vec![0u32; count + 1];
+        let mut b = 0;
+        for (i, &v) in s.values.iter().enumerate() {
+            let bv = s.bucket(v);
+            while b < bv {
+                b += 1;
+                start[b] = i as u32;
+            }
+        }
+        for e in start.iter_mut().skip(b + 1) {
+            *e = m as u32;
+        }
+        for (k, bucket) in s.buckets.iter_mut().enumerate() {
+            let (from, to) = (start[k] as usize, start[k + 1] as usize);
+            *bucket = Bucket {
+                first: if to > from {
+                    s.values[from]
+                } else {
+                    f64::INFINITY
+                },
+                first_weight: if to > from {
+                    s.prefix[from + 1][0] - s.prefix[from][0]
+                } else {
+                    0.0
+                },
+                below: s.prefix[from][0],
+                from: from as u32,
+                len: (to - from) as u32,
+            };
+        }
+        s
+    }
+
+    #[inline(always)]
+    fn bucket(&self, v: f64) -> usize {
+        // Monotone in v: a value below the minimum (or NaN) lands in bucket 0, one above the
+        // maximum in the last.
+        (((v - self.min) * self.scale) as usize).min(self.buckets.len() - 1)
+    }
+
+    /// Number of sorted values below `v` and at or below `v`.
+    #[inline]
+    pub fn place(&self, v: f64) -> (usize, usize) {
+        let b = self.buckets[self.bucket(v)];
+        let (from, to) = (b.from as usize, (b.from + b.len) as usize);
+        let inside = &self.values[from..to];
+        let lo = from + inside.partition_point(|&x| x < v);
+        let hi = lo + inside[lo - from..].partition_point(|&x| x <= v);
+        (lo, hi)
+    }
+
+    /// Add one streamed row of risk `v` and weight `w` (its plain weight is 1) to `sums`.
+    #[inline]
+    pub fn stream(&self, v: f64, w: f64, sums: &mut PairSums) {
+        let b = self.buckets[self.bucket(v)];
+        let total = self.prefix[self.values.len()];
+        if b.len <= 1 {
+            // At most one value in the bucket (+∞ standing in for none): no search.
+            let (lt, le) = (
+                f64::from(u8::from(b.first < v)),
+                f64::from(u8::from(b.first <= v)),
+            );
+            let below = [b.below + lt * b.first_weight, b.from as f64 + lt];
+            let tied = [(le - lt) * b.first_weight, le - lt];
+            let ws = [w, 1.0];
+            for k in 0..2 {
+                let wins = if self.positives {
+                    total[k] - below[k] - tied[k]
+                } else {
+                    below[k]
+                };
+                sums.u[k] += ws[k] * (wins + 0.5 * tied[k]);
+                sums.streamed[k] += ws[k];
+            }
+            return;
+        }
+        let (lo, hi) = self.place(v);
+        let (below, upto) = (self.prefix[lo], self.prefix[hi]);
+        let ws = [w, 1.0];
+        for k in 0..2 {
+            let tied = upto[k] - below[k];
+            // The streamed row is a negative: positives above it (higher risk) count; it is a
+            // positive: negatives below it count.
+            let wins = if self.positives {
+                total[k] - upto[k]
+            } else {
+                below[k]
+            };
+            sums.u[k] += ws[k] * (wins + 0.5 * tied);
+            sums.streamed[k] += ws[k];
+        }
+    }
+
+    /// `[weighted, plain]` AUC from the streamed pass's sums (NaN with one class empty).
+    pub fn auc(&self, sums: &PairSums) -> [f64; 2] {
+        let total = self.prefix[self.values.len()];
+        let mut out = [f64::NAN; 2];
+        for k in 0..2 {
+            if total[k] > 0.0 && sums.streamed[k] > 0.0 {
+                out[k] = sums.u[k] / (total[k] * sums.streamed[k]);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    fn run(risk: &[f64], y: &[u8], w: &[f64]) -> [f64; 2] {
+        let pos = y.iter().filter(|&&v| v == 1).count();
+        let sort_pos = pos <= y.len() - pos;
+        let sorted: Vec<(f64, f64)> = (0..y.len())
+            .filter(|&i| (y[i] == 1) == sort_pos)
+            .map(|i| (risk[i], w[i]))
+            .collect();
+        let class = SortedClass::new(sorted, sort_pos);
+        let mut sums = PairSums::default();
+        for i in 0..y.len() {
+            if (y[i] == 1) != sort_pos {
+                class.stream(risk[i], w[i], &mut sums);
+            }
+        }
+        class.auc(&sums)
+    }
+
+    #[test]
+    fn same_bits_as_the_sorting_auc_with_ties_and_counts() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        for case in 0..60 {
+            let n = 1 + rng.random_range(0..3000);
+            let rate = [0.02, 0.3, 0.5, 0.9][case % 4];
+            let levels = [3.0, 40.0, 1e9][case % 3];
+            let risk: Vec<f64> = (0..n)
+                .map(|_| (rng.random::<f64>() * levels).floor() - 7.0)
+                .collect();
+            let y: Vec<u8> = (0..n)
+                .map(|_| u8::from(rng.random::<f64>() < rate))
+                .collect();
+            let w: Vec<f64> = (0..n).map(|_| rng.random_range(0..4) as f64).collect();
+            let [aw, ap] = run(&risk, &y, &w);
+            let (ew, ep) = crate::stats::evaluation::auc_weighted_and_plain(&risk, &y, &w);
+            assert_eq!(
+                ap.to_bits(),
+                crate::stats::auc(&risk, &y).to_bits(),
+                "case {case}"
+            );
+            assert_eq!(ap.to_bits(), ep.to_bits(), "case {case}");
+            assert_eq!(aw.is_nan(), ew.is_nan(), "case {case}");
+            if !aw.is_nan() {
+                assert_eq!(aw.to_bits(), ew.to_bits(), "case {case}");
+            }
+        }
+    }
+
+    #[test]
+    fn one_value_and_extremes() {
+        assert_eq!(run(&[1.0, 1.0, 1.0], &[1, 0, 0], &[1.0; 3]), [0.5, 0.5]);
+        assert_eq!(run(&[3.0, 1.0, 2.0], &[1, 0, 0], &[1.0; 3]), [1.0, 1.0]);
+        assert_eq!(run(&[-3.0, 1.0, 2.0], &[1, 0, 0], &[1.0; 3]), [0.0, 0.0]);
+        assert!(run(&[1.0, 2.0], &[0, 0], &[1.0; 2])[1].is_nan());
+    }
+}

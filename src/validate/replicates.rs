@@ -1,0 +1,346 @@
+//! The figures of one optimism replicate over every row in one pass that sorts nothing
+//! large: the refit's scores, probabilities, Brier scores, both AUCs (the smaller class
+//! sorted, [`crate::stats::pairs`]) and the bins of its log-odds from which both
+//! calibration-slope fits (on the replicate's own rows and on the original rows) are then
+//! solved ([`crate::stats::binned_slope`]).
+//!
+//! The pass sums fixed chunks of rows in parallel and adds the chunk sums in order, and the
+//! probabilities come from the branch-free [`crate::stats::fastexp`] (four lanes where the
+//! processor has AVX2), so the figures have the same bits whatever the thread count.
+
+use rayon::prelude::*;
+
+use super::Figures;
+use crate::calibrate::problem::FitData;
+use crate::stats::binned_slope::BinnedLogits;
+use crate::stats::fastexp;
+use crate::stats::pairs::{PairSums, SortedClass};
+
+/// Rows per parallel work item (each carries its own bins).
+const CHUNK: usize = 1 << 18;
+
+/// The rows every replicate is judged on: the parts' fitting data one after another (each
+/// part one profile's rows), each row's account and outcome.
+pub(super) struct Rows<'a> {
+    /// Each part's data and the row where it starts.
+    parts: Vec<(&'a FitData, usize)>,
+    /// `(part, first, end)` local row ranges of at most [`CHUNK`] rows, in row order.
+    chunks: Vec<(usize, usize, usize)>,
+    /// Account (0-based, in order of first appearance) of every row.
+    account: Vec<u32>,
+    /// Whether the positives are the smaller class (then they are the sorted one).
+    sort_positives: bool,
+    /// `(part, local row)` of the sorted class's rows.
+    sorted: Vec<(u32, u32)>,
+}
+
+impl<'a> Rows<'a> {
+    /// `parts`: each part's data, its rows following the previous part's; `account`: each
+    /// row's account index.
+    pub(super) fn new(parts: Vec<&'a FitData>, account: Vec<u32>) -> Rows<'a> {
+        let mut placed = Vec::with_capacity(parts.len());
+        let mut chunks = Vec::new();
+        let mut offset = 0;
+        let mut positives = 0;
+        for (q, fd) in parts.iter().enumerate() {
+            placed.push((*fd, offset));
+            let mut from = 0;
+            while from < fd.n {
+                let end = (from + CHUNK).min(fd.n);
+                chunks.push((q, from, end));
+                from = end;
+            }
+            positives += fd.y.iter().filter(|&&v| v == 1).count();
+            offset += fd.n;
+        }
+        assert_eq!(offset, account.len(), "one account per row");
+        let sort_positives = positives <= offset - positives;
+        let mut sorted = Vec::new();
+        for (q, fd) in parts.iter().enumerate() {
+            for (i, &v) in fd.y.iter().enumerate() {
+                if (v == 1) == sort_positives {
+                    sorted.push((q as u32, i as u32));
+                }
+            }
+        }
+        Rows {
+            parts: placed,
+            chunks,
+            account,
+            sort_positives,
+            sorted,
+        }
+    }
+
+    /// The accounts of rows `from .. from + n`.
+    pub(super) fn accounts(&self, from: usize, n: usize) -> &[u32] {
+        &self.account[from..from + n]
+    }
+
+    /// Own-sample and original-rows figures of the fits `fits` (each part's intercept and
+    /// weights) for a replicate that counts account `a` `counts[a]` times.
+    pub(super) fn figures(&self, fits: &[(f64, Vec<f64>)], counts: &[f64]) -> (Figures, Figures) {
+        // The sorted class: risk = −score, weighted by the replicate's counts.
+        let class = SortedClass::new(
+            self.sorted
+                .iter()
+                .map(|&(q, i)| {
+                    let (fd, offset) = self.parts[q as usize];
+                    let beta = &fits[q as usize].1;
+                    let w = counts[self.account[offset + i as usize] as usize];
+                    (-fd.score_row(i as usize, beta), w)
+                })
+                .collect(),
+            self.sort_positives,
+        );
+        // Every part's log-odds lie in [α − Σβ, α] (scores in [0, 1]): the bins' range.
+        let (lo, hi) = fits
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), f| {
+                let slope = -f.1.iter().sum::<f64>();
+                (lo.min(f.0 + slope.min(0.0)), hi.max(f.0 + slope.max(0.0)))
+            });
+        let sums: Vec<Pass> = self
+            .chunks
+            .par_iter()
+            .map_init(Scratch::default, |sc, &(q, from, end)| {
+                let (fd, offset) = self.parts[q];
+                let (alpha, beta) = (fits[q].0, &fits[q].1);
+                let slope = -beta.iter().sum::<f64>();
+                let y = &fd.y[from..end];
+                sc.s.resize(end - from, 0.0);
+                fd.scores_into(from, beta, &mut sc.s);
+                sc.w.clear();
+                sc.w.extend(
+                    self.account[offset + from..offset + end]
+                        .iter()
+                        .map(|&a| counts[a as usize]),
+                );
+                let mut pass = Pass::new(lo, hi);
+                sc.lp.clear();
+                for ((&s, &yy), &w) in sc.s.iter().zip(y).zip(&sc.w) {
+                    if (yy == 1) != self.sort_positives {
+                        class.stream(-s, w, &mut pass.pairs);
+                    }
+                    sc.lp.push(alpha + slope * s);
+                }
+                probabilities(&sc.lp, &mut sc.p);
+                for (((&x, &p), &yy), &w) in sc.lp.iter().zip(&sc.p).zip(y).zip(&sc.w) {
+                    let e = (p - f64::from(yy)).powi(2);
+                    pass.brier[0] += w * e;
+                    pass.brier[1] += e;
+                    pass.weight += w;
+                    let j = pass.own.bin(x);
+                    pass.own.add_at(j, x, yy, w);
+                    pass.test.add_at(j, x, yy, 1.0);
+                }
+                pass.rows = y.len() as f64;
+                pass
+            })
+            .collect();
+        let mut total = Pass::new(lo, hi);
+        for s in &sums {
+            total.add(s);
+        }
+        let [auc_own, auc_test] = class.auc(&total.pairs);
+        (
+            Figures {
+                auc: auc_own,
+                brier: total.brier[0] / total.weight,
+                slope: total.own.fit().1,
+            },
+            Figures {
+                auc: auc_test,
+                brier: total.brier[1] / total.rows,
+                slope: total.test.fit().1,
+            },
+        )
+    }
+}
+
+/// One thread's buffers for its chunks: scores, weights, log-odds, probabilities.
+#[derive(Default)]
+struct Scratch {
+    s: Vec<f64>,
+    w: Vec<f64>,
+    lp: Vec<f64>,
+    p: Vec<f64>,
+}
+
+/// Sums of the pass over one chunk of rows.
+struct Pass {
+    /// `[own, original]` Brier sums.
+    brier: [f64; 2],
+    /// Σ counts, and rows.
+    weight: f64,
+    rows: f64,
+    /// Log-odds binned for the slope fits, weighted by the counts and by 1.
+    own: BinnedLogits,
+    test: BinnedLogits,
+    pairs: PairSums,
+}
+
+impl Pass {
+    fn new(lo: f64, hi: f64) -> Pass {
+        Pass {
+            brier: [0.0; 2],
+            weight: 0.0,
+            rows: 0.0,
+            own: BinnedLogits::new(lo, hi),
+            test: BinnedLogits::new(lo, hi),
+            pairs: PairSums::default(),
+        }
+    }
+
+    fn add(&mut self, o: &Pass) {
+        for k in 0..2 {
+            self.brier[k] += o.brier[k];
+        }
+        self.weight += o.weight;
+        self.rows += o.rows;
+        self.own.merge(&o.own);
+        self.test.merge(&o.test);
+        self.pairs.add(&o.pairs);
+    }
+}
+
+/// The logistic function of every log-odds, four at a time where the processor has AVX2
+/// (the same bits either way).
+fn probabilities(lp: &[f64], p: &mut Vec<f64>) {
+    p.resize(lp.len(), 0.0);
+    let whole = lp.len() / 4 * 4;
+    #[cfg(target_arch = "x86_64")]
+    let done = if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor supports AVX2, checked just above.
+        unsafe { probabilities_avx2(&lp[..whole], &mut p[..whole]) };
+        whole
+    } else {
+        0
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let done = 0;
+    for (p, &x) in p[done..].iter_mut().zip(&lp[done..]) {
+        *p = fastexp::sigmoid(x);
+    }
+}
+
+/// [`probabilities`] four at a time (`lp.len()` a multiple of 4, `p` as long).
+///
+/// # Safety
+/// The processor must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn probabilities_avx2(lp: &[f64], p: &mut [f64]) {
+    use std::arch::x86_64::*;
+    for j in (0..lp.len().min(p.len()) / 4 * 4).step_by(4) {
+        // SAFETY: j + 4 <= both lengths.
+        unsafe {
+            let x = _mm256_loadu_pd(lp.as_ptr().add(j));
+            _mm256_storeu_pd(p.as_mut_ptr().add(j), fastexp::sigmoid_avx2(x));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stats::evaluation as vs;
+    use rand::{Rng, SeedableRng};
+
+    /// The one-pass figures against the row-by-row ones (a sort per AUC, the slope fits to
+    /// convergence on every row), on two parts with missing sub-scores, ties and counts.
+    #[test]
+    fn one_pass_figures_match_the_row_by_row_ones() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        for case in 0..6 {
+            let k = 5;
+            let sizes = [700 + 37 * case, 1300];
+            let rate: f64 = [0.05, 0.6, 0.2][case % 3];
+            let mut parts = Vec::new();
+            for &n in &sizes {
+                // The first metric always present (the optimism's rows have one at least).
+                let columns: Vec<Vec<f64>> = (0..k)
+                    .map(|m| {
+                        (0..n)
+                            .map(|_| match rng.random_range(0..10) {
+                                0 if m > 0 => f64::NAN,
+                                r => (r * 10) as f64,
+                            })
+                            .collect()
+                    })
+                    .collect();
+                // Churn likelier the lower the mean sub-score, around the case's rate.
+                let y: Vec<u8> = (0..n)
+                    .map(|i| {
+                        let present: Vec<f64> = columns
+                            .iter()
+                            .map(|c| c[i])
+                            .filter(|v| !v.is_nan())
+                            .collect();
+                        let mean = present.iter().sum::<f64>() / present.len().max(1) as f64;
+                        let logit = (rate / (1.0 - rate)).ln() + 4.0 * (0.5 - mean / 100.0);
+                        u8::from(rng.random::<f64>() < crate::stats::sigmoid(logit))
+                    })
+                    .collect();
+                let rows: Vec<usize> = (0..n).collect();
+                parts.push(FitData::from_columns(&columns, &y, &rows));
+            }
+            let n: usize = sizes.iter().sum();
+            let account: Vec<u32> = (0..n as u32).map(|i| i / 3).collect();
+            let na = n.div_ceil(3);
+            let counts: Vec<f64> = (0..na).map(|_| rng.random_range(0..4) as f64).collect();
+            let fits: Vec<(f64, Vec<f64>)> = (0..2)
+                .map(|_| {
+                    let beta: Vec<f64> = (0..k).map(|_| 0.5 + rng.random::<f64>()).collect();
+                    let base = (rate / (1.0 - rate)).ln() + 2.5;
+                    (base + 0.3 * rng.random::<f64>(), beta)
+                })
+                .collect();
+            let rows = Rows::new(parts.iter().collect(), account.clone());
+            let (own, test) = rows.figures(&fits, &counts);
+            // Row by row.
+            let (mut risk, mut lp, mut y) = (Vec::new(), Vec::new(), Vec::new());
+            for (fd, (alpha, beta)) in parts.iter().zip(&fits) {
+                let s = fd.scores(beta);
+                let slope = -beta.iter().sum::<f64>();
+                risk.extend(s.iter().map(|v| -v));
+                lp.extend(s.iter().map(|v| alpha + slope * v));
+                y.extend_from_slice(&fd.y);
+            }
+            let w: Vec<f64> = account.iter().map(|&a| counts[a as usize]).collect();
+            let (auc_own, auc_test) = vs::auc_weighted_and_plain(&risk, &y, &w);
+            assert_eq!(own.auc.to_bits(), auc_own.to_bits(), "case {case}");
+            assert_eq!(
+                test.auc.to_bits(),
+                auc_test.to_bits(),
+                "case {case}: {} vs {auc_test} (sorting AUC {})",
+                test.auc,
+                crate::stats::auc(&risk, &y)
+            );
+            let p: Vec<f64> = lp.iter().map(|&v| crate::stats::sigmoid(v)).collect();
+            let e: Vec<f64> = p
+                .iter()
+                .zip(&y)
+                .map(|(p, &y)| (p - f64::from(y)).powi(2))
+                .collect();
+            let brier_own =
+                e.iter().zip(&w).map(|(e, w)| e * w).sum::<f64>() / w.iter().sum::<f64>();
+            let brier_test = e.iter().sum::<f64>() / n as f64;
+            assert!((own.brier - brier_own).abs() < 1e-14, "case {case}");
+            assert!((test.brier - brier_test).abs() < 1e-14, "case {case}");
+            let ones = vec![1.0; n];
+            let slope_own = vs::calibration_slope_of_logits(&lp, &y, &w);
+            let slope_test = vs::calibration_slope_of_logits(&lp, &y, &ones);
+            assert!(
+                (own.slope - slope_own).abs() < 1e-8,
+                "case {case}: {} vs {slope_own}",
+                own.slope
+            );
+            assert!(
+                (test.slope - slope_test).abs() < 1e-8,
+                "case {case}: {} vs {slope_test}",
+                test.slope
+            );
+        }
+    }
+}
