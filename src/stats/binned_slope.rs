@@ -117,13 +117,9 @@ impl BinnedLogits {
     pub fn fit(&self) -> (f64, f64) {
         let (mut a, mut b) = (0.0f64, 1.0f64);
         for _ in 0..100 {
-            let [g0, g1, h00, h01, h11] = self.sums(a, b);
-            let det = h00 * h11 - h01 * h01;
-            if det.abs() < 1e-300 || !det.is_finite() {
+            let Some((da, db)) = super::evaluation::newton_step2(self.sums(a, b)) else {
                 break;
-            }
-            let da = (h11 * g0 - h01 * g1) / det;
-            let db = (h00 * g1 - h01 * g0) / det;
+            };
             a -= da;
             b -= db;
             if da.abs() < 1e-10 && db.abs() < 1e-10 {

@@ -297,6 +297,17 @@ pub fn calibration_slope_weighted(p: &[f64], y: &[u8], w: &[f64]) -> f64 {
     calibration_slope_of_logits(&lp, y, w)
 }
 
+/// One Newton step of a two-parameter logistic fit `(a, b)` from its gradient and curvature
+/// sums `[g0, g1, h00, h01, h11]`: the `(Δa, Δb)` to subtract, or `None` when the curvature
+/// is singular.
+pub fn newton_step2([g0, g1, h00, h01, h11]: [f64; 5]) -> Option<(f64, f64)> {
+    let det = h00 * h11 - h01 * h01;
+    if det.abs() < 1e-300 {
+        return None;
+    }
+    Some(((h11 * g0 - h01 * g1) / det, (h00 * g1 - h01 * g0) / det))
+}
+
 /// [`calibration_slope_weighted`] from the predictions' log-odds `lp = logit p`.
 ///
 /// Newton's method on (a, b); each pass sums fixed chunks in parallel and adds the chunk
@@ -334,13 +345,9 @@ pub fn calibration_slope_of_logits(lp: &[f64], y: &[u8], w: &[f64]) -> f64 {
                 *a += b;
             }
         }
-        let [g0, g1, h00, h01, h11] = t;
-        let det = h00 * h11 - h01 * h01;
-        if det.abs() < 1e-300 {
+        let Some((da, db)) = newton_step2(t) else {
             break;
-        }
-        let da = (h11 * g0 - h01 * g1) / det;
-        let db = (h00 * g1 - h01 * g0) / det;
+        };
         a -= da;
         b -= db;
         if da.abs() < 1e-10 && db.abs() < 1e-10 {
