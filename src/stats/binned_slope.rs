@@ -1,4 +1,4 @@
-//! The calibration slope — `b` in `logit P(y) = a + b · x` for log-odds `x` — fitted from
+//! The calibration slope — `b` in `logit P(y) = a + b · x` for log-odds (or scores) `x` — fitted from
 //! fine bins of `x` instead of the rows: one pass over the rows fills the bins (weight, and
 //! the first two moments of `x` about each bin's centre) and the outcome sums, and every
 //! Newton iteration then costs the number of bins, not the number of rows.
@@ -115,7 +115,12 @@ impl BinnedLogits {
     /// `(a, b)` by Newton's method from (0, 1), as
     /// [`crate::stats::evaluation::calibration_slope_of_logits`].
     pub fn fit(&self) -> (f64, f64) {
-        let (mut a, mut b) = (0.0f64, 1.0f64);
+        self.fit_from((0.0, 1.0))
+    }
+
+    /// `(a, b)` by Newton's method from `start`.
+    pub fn fit_from(&self, start: (f64, f64)) -> (f64, f64) {
+        let (mut a, mut b) = start;
         for _ in 0..100 {
             let Some((da, db)) = super::evaluation::newton_step2(self.sums(a, b)) else {
                 break;
