@@ -64,7 +64,7 @@ fn total_key(x: f64) -> u64 {
 
 /// A `u64` whose order is the order of `x` (−0 and +0 one key).
 #[inline]
-fn order_key(x: f64) -> u64 {
+pub fn order_key(x: f64) -> u64 {
     total_key(if x == 0.0 { 0.0 } else { x })
 }
 
@@ -73,50 +73,36 @@ fn order_key(x: f64) -> u64 {
 /// NaN when either class is empty.
 pub fn auc(risk: &[f64], y: &[u8]) -> f64 {
     debug_assert_eq!(risk.len(), y.len());
-    // The churned and the retained keys sorted apart (plain u64s, no row numbers: about
-    // half the sorting of one sort of (key, row) pairs), then walked together in key order.
-    let class = |churned: bool| -> Vec<u64> {
-        let mut k: Vec<u64> = risk
-            .par_iter()
-            .zip(y)
-            .filter(|(_, &c)| (c == 1) == churned)
-            .map(|(&x, _)| order_key(x))
-            .collect();
-        k.par_sort_unstable();
-        k
-    };
-    let (p_keys, n_keys) = rayon::join(|| class(true), || class(false));
-    let (mut pos, mut neg) = (0f64, 0f64);
-    // Sum over positives of (negatives below + ½ negatives tied), one distinct key at a
-    // time in ascending order.
-    let mut below_neg = 0f64;
-    let mut u = 0f64;
-    let (mut i, mut j) = (0, 0);
-    while i < p_keys.len() || j < n_keys.len() {
-        let k = match (p_keys.get(i), n_keys.get(j)) {
-            (Some(&a), Some(&b)) => a.min(b),
-            (Some(&a), None) => a,
-            (None, Some(&b)) => b,
-            (None, None) => unreachable!("the loop condition"),
-        };
-        let (mut p_tie, mut n_tie) = (0f64, 0f64);
-        while p_keys.get(i) == Some(&k) {
-            p_tie += 1.0;
-            i += 1;
-        }
-        while n_keys.get(j) == Some(&k) {
-            n_tie += 1.0;
-            j += 1;
-        }
-        u += p_tie * (below_neg + 0.5 * n_tie);
-        below_neg += n_tie;
-        pos += p_tie;
-        neg += n_tie;
-    }
-    if pos == 0.0 || neg == 0.0 {
-        return f64::NAN;
-    }
-    u / (pos * neg)
+    // The smaller class's keys sorted, the larger class streamed past them in parallel
+    // chunks (`pairs::SortedClass`): no sort of every row. Every sum is a count or a half
+    // count, exact in f64, so the chunks' order does not change a bit.
+    let positives = y.par_iter().filter(|&&c| c == 1).count();
+    let sort_positives = positives <= y.len() - positives;
+    let sorted: Vec<(u64, f64)> = risk
+        .par_iter()
+        .zip(y)
+        .filter(|(_, &c)| (c == 1) == sort_positives)
+        .map(|(&x, _)| (order_key(x), 1.0))
+        .collect();
+    let class = pairs::SortedClass::new(sorted, sort_positives);
+    const CHUNK: usize = 1 << 16;
+    let sums = risk
+        .par_chunks(CHUNK)
+        .zip(y.par_chunks(CHUNK))
+        .map(|(risk, y)| {
+            let mut s = pairs::PairSums::default();
+            for (&x, &c) in risk.iter().zip(y) {
+                if (c == 1) != sort_positives {
+                    class.stream(order_key(x), 1.0, &mut s);
+                }
+            }
+            s
+        })
+        .reduce(pairs::PairSums::default, |mut a, b| {
+            a.add(&b);
+            a
+        });
+    class.auc(&sums)[1]
 }
 
 /// Mean negative log-likelihood of probabilities `p` for outcomes `y`, with `p` clipped to

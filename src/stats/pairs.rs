@@ -4,8 +4,10 @@
 //! bucket), so the cost is `O(n + m log m)` for `m` rows of the smaller class, and the
 //! pass over the larger class can be fused with any other pass over the rows.
 //!
-//! With integer weights (bootstrap counts) every sum is exact, so the AUC has the same bits
-//! as [`crate::stats::auc`] and [`crate::stats::evaluation::auc_weighted_and_plain`].
+//! Values are compared by their order keys ([`crate::stats::order_key`]: the order of
+//! [`f64::total_cmp`] with −0 = +0, NaN ranked as the sorts rank it). With integer weights
+//! (bootstrap counts) every sum is exact, so the AUC has the same bits as a sorting one
+//! ([`crate::stats::evaluation::auc_weighted_and_plain`]); [`crate::stats::auc`] is this.
 
 /// One class's values, sorted, with the prefix sums of two weightings (a replicate's counts
 /// and the plain 1 per row), and a bucket index over the values.
@@ -13,22 +15,22 @@
 pub struct SortedClass {
     /// Whether the sorted class is the positives (`y = 1`).
     pub positives: bool,
-    values: Vec<f64>,
+    values: Vec<u64>,
     /// `prefix[i]`: total weight of the first `i` values; `[weighted, plain]`.
     prefix: Vec<[f64; 2]>,
-    min: f64,
+    min: u64,
     scale: f64,
     /// Per bucket: the index of its first value, of the first value after it, and the
     /// weighted prefix at its first value (one cache line answers an empty bucket).
     buckets: Vec<Bucket>,
 }
 
-/// One bucket: its values' range in the sorted values, its first value (+∞ when empty) with
+/// One bucket: its values' range in the sorted values, its first value (when it has one) with
 /// that value's weight, and the weighted prefix at its start. A bucket with at most one
 /// value answers from these alone.
 #[derive(Debug, Clone, Copy, Default)]
 struct Bucket {
-    first: f64,
+    first: u64,
     first_weight: f64,
     below: f64,
     from: u32,
@@ -56,10 +58,11 @@ impl PairSums {
 }
 
 impl SortedClass {
-    /// Sort the `(risk, weight)` pairs of one class (a higher risk ranks a row as likelier
-    /// to churn); `positives`: whether they are the churned rows.
-    pub fn new(mut items: Vec<(f64, f64)>, positives: bool) -> SortedClass {
-        items.sort_by(|a, b| a.0.total_cmp(&b.0));
+    /// Sort the `(risk key, weight)` pairs of one class (a higher risk ranks a row as
+    /// likelier to churn; keys by [`crate::stats::order_key`]); `positives`: whether they are
+    /// the churned rows.
+    pub fn new(mut items: Vec<(u64, f64)>, positives: bool) -> SortedClass {
+        items.sort_unstable_by_key(|a| a.0);
         let m = items.len();
         let mut prefix = Vec::with_capacity(m + 1);
         let mut acc = [0.0, 0.0];
@@ -69,16 +72,16 @@ impl SortedClass {
             acc[1] += 1.0;
             prefix.push(acc);
         }
-        let values: Vec<f64> = items.into_iter().map(|(v, _)| v).collect();
+        let values: Vec<u64> = items.into_iter().map(|(v, _)| v).collect();
         let (min, max) = match (values.first(), values.last()) {
             (Some(&a), Some(&b)) => (a, b),
-            _ => (0.0, 0.0),
+            _ => (0, 0),
         };
         // Four times as many buckets as values: most hold at most one value, and a value
         // landing in such a bucket needs no search.
         let count = 4 * m.max(1);
-        let scale = if max > min && (max - min).is_finite() {
-            count as f64 / (max - min)
+        let scale = if max > min {
+            count as f64 / (max - min) as f64
         } else {
             0.0
         };
@@ -105,11 +108,7 @@ impl SortedClass {
         for (k, bucket) in s.buckets.iter_mut().enumerate() {
             let (from, to) = (start[k] as usize, start[k + 1] as usize);
             *bucket = Bucket {
-                first: if to > from {
-                    s.values[from]
-                } else {
-                    f64::INFINITY
-                },
+                first: if to > from { s.values[from] } else { 0 },
                 first_weight: if to > from {
                     s.prefix[from + 1][0] - s.prefix[from][0]
                 } else {
@@ -124,15 +123,15 @@ impl SortedClass {
     }
 
     #[inline(always)]
-    fn bucket(&self, v: f64) -> usize {
-        // Monotone in v: a value below the minimum (or NaN) lands in bucket 0, one above the
-        // maximum in the last.
-        (((v - self.min) * self.scale) as usize).min(self.buckets.len() - 1)
+    fn bucket(&self, v: u64) -> usize {
+        // Monotone in v: a key below the minimum lands in bucket 0, one above the maximum
+        // in the last.
+        ((v.saturating_sub(self.min) as f64 * self.scale) as usize).min(self.buckets.len() - 1)
     }
 
     /// Number of sorted values below `v` and at or below `v`.
     #[inline]
-    pub fn place(&self, v: f64) -> (usize, usize) {
+    pub fn place(&self, v: u64) -> (usize, usize) {
         let b = self.buckets[self.bucket(v)];
         let (from, to) = (b.from as usize, (b.from + b.len) as usize);
         let inside = &self.values[from..to];
@@ -141,16 +140,18 @@ impl SortedClass {
         (lo, hi)
     }
 
-    /// Add one streamed row of risk `v` and weight `w` (its plain weight is 1) to `sums`.
+    /// Add one streamed row of risk key `v` and weight `w` (its plain weight is 1) to
+    /// `sums`.
     #[inline]
-    pub fn stream(&self, v: f64, w: f64, sums: &mut PairSums) {
+    pub fn stream(&self, v: u64, w: f64, sums: &mut PairSums) {
         let b = self.buckets[self.bucket(v)];
         let total = self.prefix[self.values.len()];
         if b.len <= 1 {
-            // At most one value in the bucket (+∞ standing in for none): no search.
+            // At most one value in the bucket: no search.
+            let one = b.len == 1;
             let (lt, le) = (
-                f64::from(u8::from(b.first < v)),
-                f64::from(u8::from(b.first <= v)),
+                f64::from(u8::from(one && b.first < v)),
+                f64::from(u8::from(one && b.first <= v)),
             );
             let below = [b.below + lt * b.first_weight, b.from as f64 + lt];
             let tied = [(le - lt) * b.first_weight, le - lt];
@@ -204,15 +205,15 @@ mod tests {
     fn run(risk: &[f64], y: &[u8], w: &[f64]) -> [f64; 2] {
         let pos = y.iter().filter(|&&v| v == 1).count();
         let sort_pos = pos <= y.len() - pos;
-        let sorted: Vec<(f64, f64)> = (0..y.len())
+        let sorted: Vec<(u64, f64)> = (0..y.len())
             .filter(|&i| (y[i] == 1) == sort_pos)
-            .map(|i| (risk[i], w[i]))
+            .map(|i| (crate::stats::order_key(risk[i]), w[i]))
             .collect();
         let class = SortedClass::new(sorted, sort_pos);
         let mut sums = PairSums::default();
         for i in 0..y.len() {
             if (y[i] == 1) != sort_pos {
-                class.stream(risk[i], w[i], &mut sums);
+                class.stream(crate::stats::order_key(risk[i]), w[i], &mut sums);
             }
         }
         class.auc(&sums)
@@ -225,12 +226,16 @@ mod tests {
             let n = 1 + rng.random_range(0..3000);
             let rate = [0.02, 0.3, 0.5, 0.9][case % 4];
             let levels = [3.0, 40.0, 1e9][case % 3];
-            let risk: Vec<f64> = (0..n)
+            let mut risk: Vec<f64> = (0..n)
                 .map(|_| (rng.random::<f64>() * levels).floor() - 7.0)
                 .collect();
             let y: Vec<u8> = (0..n)
                 .map(|_| u8::from(rng.random::<f64>() < rate))
                 .collect();
+            // NaN ranks as the sorts rank it (its order key).
+            if case % 5 == 0 {
+                risk[rng.random_range(0..n)] = f64::NAN;
+            }
             let w: Vec<f64> = (0..n).map(|_| rng.random_range(0..4) as f64).collect();
             let [aw, ap] = run(&risk, &y, &w);
             let (ew, ep) = crate::stats::evaluation::auc_weighted_and_plain(&risk, &y, &w);
