@@ -281,7 +281,7 @@ fn chunk_fast(
         // SAFETY: the processor supports AVX2, checked just above.
         return unsafe { chunk_avx2(f, theta, stride, rows) };
     }
-    chunk(f, theta, stride, rows)
+    chunk::<false>(f, theta, stride, rows)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -292,7 +292,7 @@ fn chunk_avx2(
     stride: Option<usize>,
     rows: std::ops::Range<usize>,
 ) -> Part {
-    chunk(f, theta, stride, rows)
+    chunk::<true>(f, theta, stride, rows)
 }
 
 /// The sums over `rows` (whose start is a multiple of [`LANES`]), [`LANES`] rows at a
@@ -301,7 +301,12 @@ fn chunk_avx2(
 /// information when `(i / LANES) % stride == 0`; without one, only the log-likelihood is
 /// summed.
 #[inline(always)]
-fn chunk(f: &Features, theta: &[f64], stride: Option<usize>, rows: std::ops::Range<usize>) -> Part {
+fn chunk<const AVX: bool>(
+    f: &Features,
+    theta: &[f64],
+    stride: Option<usize>,
+    rows: std::ops::Range<usize>,
+) -> Part {
     let k = f.k;
     let p = k + 1;
     let tri = p * (p + 1) / 2;
@@ -346,11 +351,12 @@ fn chunk(f: &Features, theta: &[f64], stride: Option<usize>, rows: std::ops::Ran
         }
         // One exponential per row for the log-likelihood and the probability.
         let mut prob = [0.0; LANES];
+        // ln(1 + e) for e in (0, 1]: below rounding of 1 the term is under 1e-16, far under
+        // the sum's own rounding (as in the constrained fit's kernel).
+        let (es, lns) = crate::calibrate::problem::likelihood_terms::<LANES, AVX>(eta);
         for j in 0..LANES {
-            let e = (-eta[j].abs()).exp();
-            // ln(1 + e) for e in (0, 1]: below rounding of 1 the term is under 1e-16, far
-            // under the sum's own rounding (as in the constrained fit's kernel).
-            let term = y[j] * eta[j] - (eta[j].max(0.0) + (1.0 + e).ln());
+            let e = es[j];
+            let term = y[j] * eta[j] - (eta[j].max(0.0) + lns[j]);
             ll[j] += if w[j] == 0.0 { 0.0 } else { w[j] * term };
             prob[j] = if eta[j] >= 0.0 {
                 1.0 / (1.0 + e)
