@@ -78,11 +78,11 @@ pub fn auc(risk: &[f64], y: &[u8]) -> f64 {
     // count, exact in f64, so the chunks' order does not change a bit.
     let positives = y.par_iter().filter(|&&c| c == 1).count();
     let sort_positives = positives <= y.len() - positives;
-    let sorted: Vec<(u64, f64)> = risk
+    let sorted: Vec<(f64, f64)> = risk
         .par_iter()
         .zip(y)
         .filter(|(_, &c)| (c == 1) == sort_positives)
-        .map(|(&x, _)| (order_key(x), 1.0))
+        .map(|(&x, _)| (x, 1.0))
         .collect();
     let class = pairs::SortedClass::new(sorted, sort_positives);
     const CHUNK: usize = 1 << 16;
@@ -93,7 +93,7 @@ pub fn auc(risk: &[f64], y: &[u8]) -> f64 {
             let mut s = pairs::PairSums::default();
             for (&x, &c) in risk.iter().zip(y) {
                 if (c == 1) != sort_positives {
-                    class.stream(order_key(x), 1.0, &mut s);
+                    class.stream(x, 1.0, &mut s);
                 }
             }
             s

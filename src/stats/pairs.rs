@@ -18,8 +18,11 @@ pub struct SortedClass {
     values: Vec<u64>,
     /// `prefix[i]`: total weight of the first `i` values; `[weighted, plain]`.
     prefix: Vec<[f64; 2]>,
-    min: u64,
+    /// The bucket index is linear in the value over the class's numbers (a NaN goes to the
+    /// end its key sorts to): `min`, `scale` and the largest key.
+    min: f64,
     scale: f64,
+    max_key: u64,
     /// Per bucket: the index of its first value, of the first value after it, and the
     /// weighted prefix at its first value (one cache line answers an empty bucket).
     buckets: Vec<Bucket>,
@@ -30,7 +33,7 @@ pub struct SortedClass {
 /// value answers from these alone.
 #[derive(Debug, Clone, Copy, Default)]
 struct Bucket {
-    first: u64,
+    first: f64,
     first_weight: f64,
     below: f64,
     from: u32,
@@ -58,45 +61,50 @@ impl PairSums {
 }
 
 impl SortedClass {
-    /// Sort the `(risk key, weight)` pairs of one class (a higher risk ranks a row as
-    /// likelier to churn; keys by [`crate::stats::order_key`]); `positives`: whether they are
-    /// the churned rows.
-    pub fn new(mut items: Vec<(u64, f64)>, positives: bool) -> SortedClass {
+    /// Sort the `(risk, weight)` pairs of one class (a higher risk ranks a row as likelier
+    /// to churn; compared by [`crate::stats::order_key`]); `positives`: whether they are the
+    /// churned rows.
+    pub fn new(items: Vec<(f64, f64)>, positives: bool) -> SortedClass {
+        let mut items: Vec<(u64, f64, f64)> = items
+            .into_iter()
+            .map(|(v, w)| (super::order_key(v), v, w))
+            .collect();
         items.sort_unstable_by_key(|a| a.0);
         let m = items.len();
         let mut prefix = Vec::with_capacity(m + 1);
         let mut acc = [0.0, 0.0];
         prefix.push(acc);
-        for &(_, w) in &items {
+        for &(_, _, w) in &items {
             acc[0] += w;
             acc[1] += 1.0;
             prefix.push(acc);
         }
-        let values: Vec<u64> = items.into_iter().map(|(v, _)| v).collect();
-        let (min, max) = match (values.first(), values.last()) {
-            (Some(&a), Some(&b)) => (a, b),
-            _ => (0, 0),
-        };
+        let numbers = || items.iter().map(|t| t.1).filter(|v| !v.is_nan());
+        let (min, max) = (
+            numbers().next().unwrap_or(0.0),
+            numbers().next_back().unwrap_or(0.0),
+        );
         // Four times as many buckets as values: most hold at most one value, and a value
         // landing in such a bucket needs no search.
         let count = 4 * m.max(1);
-        let scale = if max > min {
-            count as f64 / (max - min) as f64
+        let scale = if max > min && (max - min).is_finite() {
+            count as f64 / (max - min)
         } else {
             0.0
         };
         let mut s = SortedClass {
             positives,
-            values,
+            values: Vec::new(),
             prefix,
             min,
             scale,
+            max_key: items.last().map_or(0, |t| t.0),
             buckets: vec![Bucket::default(); count],
         };
         let mut start = vec![0u32; count + 1];
         let mut b = 0;
-        for (i, &v) in s.values.iter().enumerate() {
-            let bv = s.bucket(v);
+        for (i, &(key, v, _)) in items.iter().enumerate() {
+            let bv = s.bucket(v, key);
             while b < bv {
                 b += 1;
                 start[b] = i as u32;
@@ -105,10 +113,21 @@ impl SortedClass {
         for e in start.iter_mut().skip(b + 1) {
             *e = m as u32;
         }
+        let first_values: Vec<f64> = (0..count)
+            .map(|k| {
+                let from = start[k] as usize;
+                items.get(from).map_or(0.0, |t| t.1)
+            })
+            .collect();
+        s.values = items.into_iter().map(|t| t.0).collect();
         for (k, bucket) in s.buckets.iter_mut().enumerate() {
             let (from, to) = (start[k] as usize, start[k + 1] as usize);
             *bucket = Bucket {
-                first: if to > from { s.values[from] } else { 0 },
+                first: if to > from {
+                    first_values[k]
+                } else {
+                    f64::INFINITY
+                },
                 first_weight: if to > from {
                     s.prefix[from + 1][0] - s.prefix[from][0]
                 } else {
@@ -122,36 +141,47 @@ impl SortedClass {
         s
     }
 
+    /// The bucket of value `v` with order key `key`: linear in the value (monotone: below
+    /// the class's smallest number, bucket 0; above its largest, the last), a NaN at the end
+    /// its key sorts to.
     #[inline(always)]
-    fn bucket(&self, v: u64) -> usize {
-        // Monotone in v: a key below the minimum lands in bucket 0, one above the maximum
-        // in the last.
-        ((v.saturating_sub(self.min) as f64 * self.scale) as usize).min(self.buckets.len() - 1)
+    fn bucket(&self, v: f64, key: u64) -> usize {
+        let last = self.buckets.len() - 1;
+        if v.is_nan() {
+            return if key >= self.max_key { last } else { 0 };
+        }
+        (((v - self.min) * self.scale) as usize).min(last)
     }
 
-    /// Number of sorted values below `v` and at or below `v`.
-    #[inline]
-    pub fn place(&self, v: u64) -> (usize, usize) {
-        let b = self.buckets[self.bucket(v)];
+    /// Number of sorted values below `v` and at or below `v` (in [`crate::stats::order_key`]
+    /// order).
+    pub fn place(&self, v: f64) -> (usize, usize) {
+        let key = super::order_key(v);
+        self.search(&self.buckets[self.bucket(v, key)], key)
+    }
+
+    /// [`SortedClass::place`] of the value with order key `key`, in its bucket `b`.
+    #[inline(always)]
+    fn search(&self, b: &Bucket, key: u64) -> (usize, usize) {
         let (from, to) = (b.from as usize, (b.from + b.len) as usize);
         let inside = &self.values[from..to];
-        let lo = from + inside.partition_point(|&x| x < v);
-        let hi = lo + inside[lo - from..].partition_point(|&x| x <= v);
+        let lo = from + inside.partition_point(|&x| x < key);
+        let hi = lo + inside[lo - from..].partition_point(|&x| x <= key);
         (lo, hi)
     }
 
-    /// Add one streamed row of risk key `v` and weight `w` (its plain weight is 1) to
-    /// `sums`.
-    #[inline]
-    pub fn stream(&self, v: u64, w: f64, sums: &mut PairSums) {
-        let b = self.buckets[self.bucket(v)];
+    /// Add one streamed row of risk `v` and weight `w` (its plain weight is 1) to `sums`.
+    #[inline(always)]
+    pub fn stream(&self, v: f64, w: f64, sums: &mut PairSums) {
         let total = self.prefix[self.values.len()];
-        if b.len <= 1 {
-            // At most one value in the bucket: no search.
-            let one = b.len == 1;
+        let nan = v.is_nan();
+        let b = &self.buckets[self.bucket(v, if nan { super::order_key(v) } else { 0 })];
+        // At most one value in the bucket (an empty one's `first` is +∞), both numbers:
+        // compared as numbers (the order of their keys), no search.
+        if b.len <= 1 && !(nan || b.first.is_nan()) {
             let (lt, le) = (
-                f64::from(u8::from(one && b.first < v)),
-                f64::from(u8::from(one && b.first <= v)),
+                f64::from(u8::from(b.first < v)),
+                f64::from(u8::from(b.first <= v)),
             );
             let below = [b.below + lt * b.first_weight, b.from as f64 + lt];
             let tied = [(le - lt) * b.first_weight, le - lt];
@@ -167,7 +197,16 @@ impl SortedClass {
             }
             return;
         }
-        let (lo, hi) = self.place(v);
+        self.stream_searched(b, v, w, sums);
+    }
+
+    /// [`SortedClass::stream`] of a value whose bucket holds several values (or a NaN):
+    /// a search inside the bucket. Kept out of line, so that the common path stays small.
+    #[cold]
+    #[inline(never)]
+    fn stream_searched(&self, b: &Bucket, v: f64, w: f64, sums: &mut PairSums) {
+        let total = self.prefix[self.values.len()];
+        let (lo, hi) = self.search(b, super::order_key(v));
         let (below, upto) = (self.prefix[lo], self.prefix[hi]);
         let ws = [w, 1.0];
         for k in 0..2 {
@@ -205,15 +244,15 @@ mod tests {
     fn run(risk: &[f64], y: &[u8], w: &[f64]) -> [f64; 2] {
         let pos = y.iter().filter(|&&v| v == 1).count();
         let sort_pos = pos <= y.len() - pos;
-        let sorted: Vec<(u64, f64)> = (0..y.len())
+        let sorted: Vec<(f64, f64)> = (0..y.len())
             .filter(|&i| (y[i] == 1) == sort_pos)
-            .map(|i| (crate::stats::order_key(risk[i]), w[i]))
+            .map(|i| (risk[i], w[i]))
             .collect();
         let class = SortedClass::new(sorted, sort_pos);
         let mut sums = PairSums::default();
         for i in 0..y.len() {
             if (y[i] == 1) != sort_pos {
-                class.stream(crate::stats::order_key(risk[i]), w[i], &mut sums);
+                class.stream(risk[i], w[i], &mut sums);
             }
         }
         class.auc(&sums)

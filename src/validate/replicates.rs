@@ -88,7 +88,7 @@ impl<'a> Rows<'a> {
                     let (fd, offset) = self.parts[q as usize];
                     let beta = &fits[q as usize].1;
                     let w = counts[self.account[offset + i as usize] as usize];
-                    (crate::stats::order_key(-fd.score_row(i as usize, beta)), w)
+                    (-fd.score_row(i as usize, beta), w)
                 })
                 .collect(),
             self.sort_positives,
@@ -120,7 +120,7 @@ impl<'a> Rows<'a> {
                 sc.lp.clear();
                 for ((&s, &yy), &w) in sc.s.iter().zip(y).zip(&sc.w) {
                     if (yy == 1) != self.sort_positives {
-                        class.stream(crate::stats::order_key(-s), w, &mut pass.pairs);
+                        class.stream(-s, w, &mut pass.pairs);
                     }
                     sc.lp.push(alpha + slope * s);
                 }
