@@ -23,14 +23,13 @@ pub struct SortedClass {
     min: f64,
     scale: f64,
     max_key: u64,
-    /// Per bucket: the index of its first value, of the first value after it, and the
-    /// weighted prefix at its first value (one cache line answers an empty bucket).
+    /// Four buckets per value, linear in the value (see [`Bucket`]).
     buckets: Vec<Bucket>,
 }
 
-/// One bucket: its values' range in the sorted values, its first value (when it has one) with
+/// One bucket: its values' range in the sorted values, its first value (+∞ when empty) with
 /// that value's weight, and the weighted prefix at its start. A bucket with at most one
-/// value answers from these alone.
+/// value that is a number answers from these alone.
 #[derive(Debug, Clone, Copy, Default)]
 struct Bucket {
     first: f64,
