@@ -172,42 +172,55 @@ impl SortedClass {
     /// Add one streamed row of risk `v` and weight `w` (its plain weight is 1) to `sums`.
     #[inline(always)]
     pub fn stream(&self, v: f64, w: f64, sums: &mut PairSums) {
-        let total = self.prefix[self.values.len()];
+        let c = self.wins(v);
+        sums.u[0] += w * c[0];
+        sums.u[1] += c[1];
+        sums.streamed[0] += w;
+        sums.streamed[1] += 1.0;
+    }
+
+    /// `[weighted, plain]` wins of a streamed row of risk `v` against the sorted class
+    /// (the sorted class's weight it beats, plus half the weight it ties), before the row's
+    /// own weight: `u[0] += w · wins[0]` and `u[1] += wins[1]` are its Mann–Whitney terms.
+    /// Every term is a half-integer when the weights are integers, so a pass may add them in
+    /// any order (several accumulators, registers rather than memory) with the same bits.
+    #[inline(always)]
+    pub fn wins(&self, v: f64) -> [f64; 2] {
         let nan = v.is_nan();
         let b = &self.buckets[self.bucket(v, if nan { super::order_key(v) } else { 0 })];
         // At most one value in the bucket (an empty one's `first` is +∞), both numbers:
         // compared as numbers (the order of their keys), no search.
         if b.len <= 1 && !(nan || b.first.is_nan()) {
+            let total = self.prefix[self.values.len()];
             let (lt, le) = (
                 f64::from(u8::from(b.first < v)),
                 f64::from(u8::from(b.first <= v)),
             );
             let below = [b.below + lt * b.first_weight, b.from as f64 + lt];
             let tied = [(le - lt) * b.first_weight, le - lt];
-            let ws = [w, 1.0];
+            let mut out = [0.0; 2];
             for k in 0..2 {
                 let wins = if self.positives {
                     total[k] - below[k] - tied[k]
                 } else {
                     below[k]
                 };
-                sums.u[k] += ws[k] * (wins + 0.5 * tied[k]);
-                sums.streamed[k] += ws[k];
+                out[k] = wins + 0.5 * tied[k];
             }
-            return;
+            return out;
         }
-        self.stream_searched(b, v, w, sums);
+        self.wins_searched(b, v)
     }
 
-    /// [`SortedClass::stream`] of a value whose bucket holds several values (or a NaN):
-    /// a search inside the bucket. Kept out of line, so that the common path stays small.
+    /// [`SortedClass::wins`] of a value whose bucket holds several values (or a NaN): a
+    /// search inside the bucket. Kept out of line, so that the common path stays small.
     #[cold]
     #[inline(never)]
-    fn stream_searched(&self, b: &Bucket, v: f64, w: f64, sums: &mut PairSums) {
+    fn wins_searched(&self, b: &Bucket, v: f64) -> [f64; 2] {
         let total = self.prefix[self.values.len()];
         let (lo, hi) = self.search(b, super::order_key(v));
         let (below, upto) = (self.prefix[lo], self.prefix[hi]);
-        let ws = [w, 1.0];
+        let mut out = [0.0; 2];
         for k in 0..2 {
             let tied = upto[k] - below[k];
             // The streamed row is a negative: positives above it (higher risk) count; it is a
@@ -217,9 +230,9 @@ impl SortedClass {
             } else {
                 below[k]
             };
-            sums.u[k] += ws[k] * (wins + 0.5 * tied);
-            sums.streamed[k] += ws[k];
+            out[k] = wins + 0.5 * tied;
         }
+        out
     }
 
     /// `[weighted, plain]` AUC from the streamed pass's sums (NaN with one class empty).

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use super::Figures;
 use crate::calibrate::problem::FitData;
-use crate::stats::binned_slope::BinnedLogits;
+use crate::stats::binned_slope::BinnedPair;
 use crate::stats::fastexp;
 use crate::stats::pairs::{PairSums, SortedClass};
 
@@ -108,7 +108,8 @@ impl<'a> Rows<'a> {
                 let (alpha, beta) = (fits[q].0, &fits[q].1);
                 let slope = -beta.iter().sum::<f64>();
                 let y = &fd.y[from..end];
-                sc.s.resize(end - from, 0.0);
+                let n = end - from;
+                sc.s.resize(n, 0.0);
                 fd.scores_into(from, beta, &mut sc.s);
                 sc.w.clear();
                 sc.w.extend(
@@ -116,25 +117,54 @@ impl<'a> Rows<'a> {
                         .iter()
                         .map(|&a| counts[a as usize]),
                 );
-                let mut pass = Pass::new(lo, hi);
-                sc.lp.clear();
-                for ((&s, &yy), &w) in sc.s.iter().zip(y).zip(&sc.w) {
-                    if (yy == 1) != self.sort_positives {
-                        class.stream(-s, w, &mut pass.pairs);
-                    }
-                    sc.lp.push(alpha + slope * s);
+                sc.lp.resize(n, 0.0);
+                for (x, &s) in sc.lp.iter_mut().zip(&sc.s) {
+                    *x = alpha + slope * s;
                 }
                 probabilities(&sc.lp, &mut sc.p);
-                for (((&x, &p), &yy), &w) in sc.lp.iter().zip(&sc.p).zip(y).zip(&sc.w) {
-                    let e = (p - f64::from(yy)).powi(2);
-                    pass.brier[0] += w * e;
-                    pass.brier[1] += e;
-                    pass.weight += w;
-                    let j = pass.own.bin(x);
-                    pass.own.add_at(j, x, yy, w);
-                    pass.test.add_at(j, x, yy, 1.0);
+                let mut pass = Pass::new(lo, hi);
+                // The streamed class's wins, in registers (exact sums: any order, same bits).
+                let (mut u, mut streamed) = ([0.0; 2], [0.0; 2]);
+                for ((&s, &yy), &w) in sc.s.iter().zip(y).zip(&sc.w) {
+                    if (yy == 1) != self.sort_positives {
+                        let c = class.wins(-s);
+                        u[0] += w * c[0];
+                        u[1] += c[1];
+                        streamed[0] += w;
+                        streamed[1] += 1.0;
+                    }
                 }
-                pass.rows = y.len() as f64;
+                pass.pairs = PairSums { u, streamed };
+                // Brier sums in four lanes (a fixed order), the bins row by row.
+                let (mut brier, mut plain, mut weight) = ([0.0; 4], [0.0; 4], [0.0; 4]);
+                let whole = n / 4 * 4;
+                for (((p4, y4), w4), x4) in sc.p[..whole]
+                    .chunks_exact(4)
+                    .zip(y[..whole].chunks_exact(4))
+                    .zip(sc.w[..whole].chunks_exact(4))
+                    .zip(sc.lp[..whole].chunks_exact(4))
+                {
+                    for t in 0..4 {
+                        let e = (p4[t] - f64::from(y4[t])).powi(2);
+                        brier[t] += w4[t] * e;
+                        plain[t] += e;
+                        weight[t] += w4[t];
+                    }
+                    for t in 0..4 {
+                        pass.bins.add(x4[t], y4[t], w4[t]);
+                    }
+                }
+                for i in whole..n {
+                    let e = (sc.p[i] - f64::from(y[i])).powi(2);
+                    brier[0] += sc.w[i] * e;
+                    plain[0] += e;
+                    weight[0] += sc.w[i];
+                    pass.bins.add(sc.lp[i], y[i], sc.w[i]);
+                }
+                let lanes = |a: [f64; 4]| (a[0] + a[1]) + (a[2] + a[3]);
+                pass.brier = [lanes(brier), lanes(plain)];
+                pass.weight = lanes(weight);
+                pass.rows = n as f64;
                 pass
             })
             .collect();
@@ -143,16 +173,17 @@ impl<'a> Rows<'a> {
             total.add(s);
         }
         let [auc_own, auc_test] = class.auc(&total.pairs);
+        let (own, test) = total.bins.split();
         (
             Figures {
                 auc: auc_own,
                 brier: total.brier[0] / total.weight,
-                slope: total.own.fit().1,
+                slope: own.fit().1,
             },
             Figures {
                 auc: auc_test,
                 brier: total.brier[1] / total.rows,
-                slope: total.test.fit().1,
+                slope: test.fit().1,
             },
         )
     }
@@ -175,8 +206,7 @@ struct Pass {
     weight: f64,
     rows: f64,
     /// Log-odds binned for the slope fits, weighted by the counts and by 1.
-    own: BinnedLogits,
-    test: BinnedLogits,
+    bins: BinnedPair,
     pairs: PairSums,
 }
 
@@ -186,8 +216,7 @@ impl Pass {
             brier: [0.0; 2],
             weight: 0.0,
             rows: 0.0,
-            own: BinnedLogits::new(lo, hi),
-            test: BinnedLogits::new(lo, hi),
+            bins: BinnedPair::new(lo, hi),
             pairs: PairSums::default(),
         }
     }
@@ -198,8 +227,7 @@ impl Pass {
         }
         self.weight += o.weight;
         self.rows += o.rows;
-        self.own.merge(&o.own);
-        self.test.merge(&o.test);
+        self.bins.merge(&o.bins);
         self.pairs.add(&o.pairs);
     }
 }

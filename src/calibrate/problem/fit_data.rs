@@ -111,11 +111,8 @@ impl FitData {
         let rows = &self.x[from * k..(from + out.len()) * k];
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
-            for (o, row) in out.iter_mut().zip(rows.chunks_exact(k.max(1))) {
-                // SAFETY: the processor supports AVX2, checked just above.
-                let (c, d) = unsafe { ratio_sums_avx2(row, beta) };
-                *o = c / d;
-            }
+            // SAFETY: the processor supports AVX2, checked just above.
+            unsafe { scores_avx2(rows, k, beta, out) };
             return;
         }
         for (o, row) in out.iter_mut().zip(rows.chunks_exact(k.max(1))) {
@@ -132,6 +129,109 @@ impl FitData {
             .map(|(&y, &w)| y as f64 * w)
             .sum()
     }
+}
+
+/// [`FitData::scores_into`]'s loop in AVX2, the row kernel inlined into it.
+///
+/// # Safety
+/// The processor must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn scores_avx2(rows: &[f64], k: usize, beta: &[f64], out: &mut [f64]) {
+    use std::arch::x86_64::*;
+    let k = k.max(1);
+    let whole = out.len().min(rows.len() / k) / 4 * 4;
+    for (o, four) in out[..whole]
+        .chunks_exact_mut(4)
+        .zip(rows.chunks_exact(4 * k))
+    {
+        // SAFETY: the caller's processor supports AVX2; `o` holds four values.
+        unsafe {
+            let (c, d) = ratio4_avx2(four, k, beta);
+            _mm256_storeu_pd(o.as_mut_ptr(), _mm256_div_pd(c, d));
+        }
+    }
+    for (o, row) in out[whole..]
+        .iter_mut()
+        .zip(rows[whole * k..].chunks_exact(k))
+    {
+        // SAFETY: the caller's processor supports AVX2.
+        let (c, d) = unsafe { ratio_sums_avx2(row, beta) };
+        *o = c / d;
+    }
+}
+
+/// [`ratio_sums_avx2`] of four consecutive rows (`rows` holds `4 k` values, `beta` `k`) at
+/// once, each row's numerators and denominators in one lane of the two results: each row's
+/// four partial sums are the same as [`ratio_sums_avx2`]'s and are added in the same order
+/// (`(s₀ + s₁) + (s₂ + s₃)`), so the same bits, with one horizontal reduction for the four
+/// rows instead of one each.
+///
+/// # Safety
+/// The processor must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+pub(super) unsafe fn ratio4_avx2(
+    rows: &[f64],
+    k: usize,
+    beta: &[f64],
+) -> (std::arch::x86_64::__m256d, std::arch::x86_64::__m256d) {
+    use std::arch::x86_64::*;
+    assert!(
+        rows.len() >= 4 * k && beta.len() >= k,
+        "four rows of k metrics"
+    );
+    let full = k / 4;
+    let floor = _mm256_set1_pd(WEIGHT_FLOOR);
+    let mut c = [_mm256_setzero_pd(); 4];
+    let mut d = [_mm256_setzero_pd(); 4];
+    // One row's four lanes: present ones weighted by β + δ, missing ones adding 0.
+    let add = |c: &mut __m256d, d: &mut __m256d, x: __m256d, b0: __m256d| {
+        let present = _mm256_cmp_pd::<_CMP_ORD_Q>(x, x);
+        let b = _mm256_and_pd(b0, present);
+        *c = _mm256_add_pd(*c, _mm256_mul_pd(b, _mm256_and_pd(x, present)));
+        *d = _mm256_add_pd(*d, b);
+    };
+    for q in 0..full {
+        // SAFETY: 4q + 3 < k, within `beta` and within each row (checked above).
+        let b0 = unsafe { _mm256_add_pd(_mm256_loadu_pd(beta.as_ptr().add(4 * q)), floor) };
+        for j in 0..4 {
+            // SAFETY: as above.
+            let x = unsafe { _mm256_loadu_pd(rows.as_ptr().add(j * k + 4 * q)) };
+            add(&mut c[j], &mut d[j], x, b0);
+        }
+    }
+    let tail = k % 4;
+    if tail > 0 {
+        // The last `tail` metrics into the first lanes (the other lanes load 0 and add
+        // +0, which leaves a sum of non-negative terms as it is).
+        let lanes = [-1i64, i64::from(tail > 1) * -1, i64::from(tail > 2) * -1, 0];
+        let mask = _mm256_set_epi64x(lanes[3], lanes[2], lanes[1], lanes[0]);
+        let maskd = _mm256_castsi256_pd(mask);
+        // SAFETY: the masked loads read only the first `tail` values, which lie inside.
+        let b0 = unsafe {
+            _mm256_and_pd(
+                _mm256_add_pd(_mm256_maskload_pd(beta.as_ptr().add(4 * full), mask), floor),
+                maskd,
+            )
+        };
+        for j in 0..4 {
+            // SAFETY: as above.
+            let x = unsafe { _mm256_maskload_pd(rows.as_ptr().add(j * k + 4 * full), mask) };
+            add(&mut c[j], &mut d[j], x, b0);
+        }
+    }
+    // Lane j of the result: (s₀ + s₁) + (s₂ + s₃) of row j.
+    let reduce = |s: &[__m256d; 4]| {
+        let h01 = _mm256_hadd_pd(s[0], s[1]);
+        let h23 = _mm256_hadd_pd(s[2], s[3]);
+        _mm256_add_pd(
+            _mm256_permute2f128_pd::<0x20>(h01, h23),
+            _mm256_permute2f128_pd::<0x31>(h01, h23),
+        )
+    };
+    (reduce(&c), reduce(&d))
 }
 
 /// The score ratio's numerator `Σ_P (β_m + δ) x_m` and denominator `Σ_P (β_m + δ)` over
