@@ -145,8 +145,11 @@ pub fn fit_reference(f: &Features) -> ReferenceFit {
     if used.len() <= 2 * SAMPLE_ROWS {
         return newton_with(f, better(f, linfa, null), true);
     }
-    // On large data the start is chosen and polished on the sample.
-    let rows = sample(SAMPLE_ROWS);
+    // On large data the start is chosen and polished on a sample stratified by outcome
+    // (every churned row where they are rare), each row weighted up by its class's
+    // sampling fraction: its weighted likelihood estimates the full one, so its maximum
+    // lies near the full data's even when churn is rare.
+    let (rows, w) = stratified_sample(f, &used, SAMPLE_ROWS);
     let mut x = Vec::with_capacity(rows.len() * k);
     let mut row = vec![0.0; k];
     for &i in &rows {
@@ -154,7 +157,6 @@ pub fn fit_reference(f: &Features) -> ReferenceFit {
         x.extend_from_slice(&row);
     }
     let y: Vec<u8> = rows.iter().map(|&i| f.y[i]).collect();
-    let w: Vec<f64> = rows.iter().map(|&i| f.w[i]).collect();
     let none = vec![0.0; rows.len()];
     let on = Features {
         x: &x,
@@ -171,6 +173,39 @@ pub fn fit_reference(f: &Features) -> ReferenceFit {
         from = null;
     }
     newton_with(f, from, true)
+}
+
+/// About `size` of the rows `used` (in row order), stratified by outcome: each class keeps
+/// every row if it has at most half the size (or what the other class leaves), else an
+/// even sample of it; with each row's weight times its class's rows per sampled row.
+fn stratified_sample(f: &Features, used: &[usize], size: usize) -> (Vec<usize>, Vec<f64>) {
+    let churned = used.iter().filter(|&&i| f.y[i] == 1).count();
+    let counts = [used.len() - churned, churned];
+    let smaller = counts[0].min(counts[1]);
+    let quota = |c: usize| {
+        if counts[c] == smaller {
+            counts[c].min(size / 2)
+        } else {
+            counts[c].min(size - smaller.min(size / 2))
+        }
+    };
+    let stride = [0, 1].map(|c| counts[c].div_ceil(quota(c).max(1)).max(1));
+    let (mut rows, mut w) = (Vec::new(), Vec::new());
+    let mut seen = [0usize; 2];
+    let mut kept = [0usize; 2];
+    for &i in used {
+        let c = usize::from(f.y[i] == 1);
+        if seen[c].is_multiple_of(stride[c]) {
+            rows.push(i);
+            kept[c] += 1;
+        }
+        seen[c] += 1;
+    }
+    let factor = [0, 1].map(|c| counts[c] as f64 / kept[c].max(1) as f64);
+    for &i in &rows {
+        w.push(f.w[i] * factor[usize::from(f.y[i] == 1)]);
+    }
+    (rows, w)
 }
 
 /// The same fit on other rows (a cross-validation fold, the rows before a holdout date),
@@ -477,6 +512,61 @@ fn newton_with(f: &Features, start: Vec<f64>, errors: bool) -> ReferenceFit {
 mod tests {
     use super::*;
     use approx::assert_relative_eq;
+
+    /// Large data with rare churn: the start comes from a sample that keeps every churned
+    /// row (weights restoring each class's total), and the fit is the full data's maximum
+    /// likelihood, as Newton's method on every row from the null model finds it.
+    #[test]
+    fn rare_churn_on_large_data_is_fitted_from_a_sample_keeping_every_churned_row() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let (n, k) = (2 * SAMPLE_ROWS + 40_000, 4);
+        let mut x = Vec::with_capacity(n * k);
+        let mut y = Vec::with_capacity(n);
+        for _ in 0..n {
+            let row: Vec<f64> = (0..k).map(|_| rng.random::<f64>()).collect();
+            let eta = -7.0 - 2.5 * row[0] + 1.0 * row[1] - 1.5 * row[2];
+            y.push(u8::from(rng.random::<f64>() < crate::stats::sigmoid(eta)));
+            x.extend(row);
+        }
+        let (fill, w) = (vec![0.0; n], vec![1.0; n]);
+        let f = Features {
+            x: &x,
+            k,
+            fill: &fill,
+            y: &y,
+            w: &w,
+        };
+        let churned = y.iter().filter(|&&v| v == 1).count();
+        assert!((100..1000).contains(&churned), "{churned} churned rows");
+        let used: Vec<usize> = (0..n).collect();
+        let (rows, sw) = stratified_sample(&f, &used, SAMPLE_ROWS);
+        let kept = rows.iter().filter(|&&i| y[i] == 1).count();
+        assert_eq!(kept, churned, "every churned row in the sample");
+        assert!(rows.len() <= SAMPLE_ROWS + 1);
+        for c in [0, 1] {
+            let total: f64 = rows
+                .iter()
+                .zip(&sw)
+                .filter(|(&i, _)| usize::from(y[i] == 1) == c)
+                .map(|(_, w)| w)
+                .sum();
+            let count = y.iter().filter(|&&v| usize::from(v == 1) == c).count();
+            assert_relative_eq!(total, count as f64, max_relative = 1e-9);
+        }
+        let r = fit_reference(&f);
+        assert!(r.converged);
+        let rate = churned as f64 / n as f64;
+        let mut null = vec![0.0; k + 1];
+        null[0] = (rate / (1.0 - rate)).ln();
+        let direct = newton_with(&f, null, true);
+        assert!(direct.converged);
+        assert_relative_eq!(r.intercept, direct.intercept, epsilon = 1e-6);
+        for j in 0..k {
+            assert_relative_eq!(r.coef[j], direct.coef[j], epsilon = 1e-6);
+            assert_relative_eq!(r.se[j], direct.se[j], max_relative = 1e-6);
+        }
+    }
 
     // statsmodels: sm.Logit(y, sm.add_constant(X)).fit(tol=1e-14) on the data of
     // tests/reference/kat.py gives

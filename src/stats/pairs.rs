@@ -25,18 +25,20 @@ pub struct SortedClass {
     max_key: u64,
     /// Four buckets per value, linear in the value (see [`Bucket`]).
     buckets: Vec<Bucket>,
+    /// `start[b]`: index of bucket `b`'s first value in `values` (one more entry, `m`).
+    start: Vec<u32>,
 }
 
-/// One bucket: its values' range in the sorted values, its first value (+∞ when empty) with
-/// that value's weight, and the weighted prefix at its start. A bucket with at most one
-/// value that is a number answers from these alone.
+/// One bucket, as the common case reads it: the wins of a value below the bucket's only
+/// value (`base`; the whole bucket's wins if it is empty), and what a value above it adds
+/// (`step` weighted; ±1 plain). `first` is that only value (+∞ when the bucket is empty,
+/// NaN when it holds several values or a NaN, so that no value compares above or below
+/// it and the row takes the search).
 #[derive(Debug, Clone, Copy, Default)]
 struct Bucket {
     first: f64,
-    first_weight: f64,
-    below: f64,
-    from: u32,
-    len: u32,
+    base: [f64; 2],
+    step: f64,
 }
 
 /// The running sums of one streamed pass: `[weighted, plain]` Mann–Whitney U and the
@@ -99,6 +101,7 @@ impl SortedClass {
             scale,
             max_key: items.last().map_or(0, |t| t.0),
             buckets: vec![Bucket::default(); count],
+            start: Vec::new(),
         };
         let mut start = vec![0u32; count + 1];
         let mut b = 0;
@@ -112,31 +115,38 @@ impl SortedClass {
         for e in start.iter_mut().skip(b + 1) {
             *e = m as u32;
         }
-        let first_values: Vec<f64> = (0..count)
-            .map(|k| {
-                let from = start[k] as usize;
-                items.get(from).map_or(0.0, |t| t.1)
-            })
-            .collect();
-        s.values = items.into_iter().map(|t| t.0).collect();
+        let total = s.prefix[m];
         for (k, bucket) in s.buckets.iter_mut().enumerate() {
             let (from, to) = (start[k] as usize, start[k + 1] as usize);
+            let below = s.prefix[from];
+            // A value below the bucket's values beats (a streamed negative: the positives
+            // above it) or is beaten by all of them.
+            let base = if positives {
+                [total[0] - below[0], total[1] - below[1]]
+            } else {
+                below
+            };
+            let first_weight = if to > from {
+                s.prefix[from + 1][0] - below[0]
+            } else {
+                0.0
+            };
             *bucket = Bucket {
-                first: if to > from {
-                    first_values[k]
-                } else {
-                    f64::INFINITY
+                first: match to - from {
+                    0 => f64::INFINITY,
+                    1 => items[from].1,
+                    _ => f64::NAN,
                 },
-                first_weight: if to > from {
-                    s.prefix[from + 1][0] - s.prefix[from][0]
+                base,
+                step: if positives {
+                    -first_weight
                 } else {
-                    0.0
+                    first_weight
                 },
-                below: s.prefix[from][0],
-                from: from as u32,
-                len: (to - from) as u32,
             };
         }
+        s.values = items.into_iter().map(|t| t.0).collect();
+        s.start = start;
         s
     }
 
@@ -156,13 +166,13 @@ impl SortedClass {
     /// order).
     pub fn place(&self, v: f64) -> (usize, usize) {
         let key = super::order_key(v);
-        self.search(&self.buckets[self.bucket(v, key)], key)
+        self.search(self.bucket(v, key), key)
     }
 
     /// [`SortedClass::place`] of the value with order key `key`, in its bucket `b`.
     #[inline(always)]
-    fn search(&self, b: &Bucket, key: u64) -> (usize, usize) {
-        let (from, to) = (b.from as usize, (b.from + b.len) as usize);
+    fn search(&self, b: usize, key: u64) -> (usize, usize) {
+        let (from, to) = (self.start[b] as usize, self.start[b + 1] as usize);
         let inside = &self.values[from..to];
         let lo = from + inside.partition_point(|&x| x < key);
         let hi = lo + inside[lo - from..].partition_point(|&x| x <= key);
@@ -186,39 +196,41 @@ impl SortedClass {
     /// any order (several accumulators, registers rather than memory) with the same bits.
     #[inline(always)]
     pub fn wins(&self, v: f64) -> [f64; 2] {
-        let nan = v.is_nan();
-        let b = &self.buckets[self.bucket(v, if nan { super::order_key(v) } else { 0 })];
-        // At most one value in the bucket (an empty one's `first` is +∞), both numbers:
-        // compared as numbers (the order of their keys), no search.
-        if b.len <= 1 && !(nan || b.first.is_nan()) {
-            let total = self.prefix[self.values.len()];
-            let (lt, le) = (
-                f64::from(u8::from(b.first < v)),
-                f64::from(u8::from(b.first <= v)),
-            );
-            let below = [b.below + lt * b.first_weight, b.from as f64 + lt];
-            let tied = [(le - lt) * b.first_weight, le - lt];
-            let mut out = [0.0; 2];
-            for k in 0..2 {
-                let wins = if self.positives {
-                    total[k] - below[k] - tied[k]
-                } else {
-                    below[k]
-                };
-                out[k] = wins + 0.5 * tied[k];
-            }
-            return out;
+        match self.wins_quick(v) {
+            Some(w) => w,
+            None => self.wins_searched(v),
         }
-        self.wins_searched(b, v)
     }
 
-    /// [`SortedClass::wins`] of a value whose bucket holds several values (or a NaN): a
-    /// search inside the bucket. Kept out of line, so that the common path stays small.
+    /// [`SortedClass::wins`] where it needs no search (`v`'s bucket holds at most one value,
+    /// both numbers): most rows. `None` otherwise, for [`SortedClass::wins_searched`]; a
+    /// pass that leaves those for later keeps its loop free of calls.
+    #[inline(always)]
+    pub fn wins_quick(&self, v: f64) -> Option<[f64; 2]> {
+        // The bucket of a number as `bucket` finds it (a NaN goes to bucket 0 here, whose
+        // comparisons below fail, and takes the search).
+        let last = self.buckets.len() - 1;
+        let t = ((v - self.min) * self.scale).max(0.0).min(last as f64);
+        // SAFETY: `t` is a number in [0, last] (`max` turns NaN into 0).
+        let b = &self.buckets[unsafe { t.to_int_unchecked::<usize>() }];
+        let (above, below) = (v > b.first, v < b.first);
+        if !(above || below) {
+            return None;
+        }
+        let a = f64::from(u8::from(above));
+        let plain_step = if self.positives { -1.0 } else { 1.0 };
+        Some([b.base[0] + a * b.step, b.base[1] + a * plain_step])
+    }
+
+    /// [`SortedClass::wins`] by a search inside `v`'s bucket (any value; needed where the
+    /// bucket holds several values, or for a NaN). Kept out of line, so that the common path
+    /// stays small.
     #[cold]
     #[inline(never)]
-    fn wins_searched(&self, b: &Bucket, v: f64) -> [f64; 2] {
+    pub fn wins_searched(&self, v: f64) -> [f64; 2] {
         let total = self.prefix[self.values.len()];
-        let (lo, hi) = self.search(b, super::order_key(v));
+        let key = super::order_key(v);
+        let (lo, hi) = self.search(self.bucket(v, key), key);
         let (below, upto) = (self.prefix[lo], self.prefix[hi]);
         let mut out = [0.0; 2];
         for k in 0..2 {

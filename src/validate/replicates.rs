@@ -123,47 +123,8 @@ impl<'a> Rows<'a> {
                 }
                 probabilities(&sc.lp, &mut sc.p);
                 let mut pass = Pass::new(lo, hi);
-                // The streamed class's wins, in registers (exact sums: any order, same bits).
-                let (mut u, mut streamed) = ([0.0; 2], [0.0; 2]);
-                for ((&s, &yy), &w) in sc.s.iter().zip(y).zip(&sc.w) {
-                    if (yy == 1) != self.sort_positives {
-                        let c = class.wins(-s);
-                        u[0] += w * c[0];
-                        u[1] += c[1];
-                        streamed[0] += w;
-                        streamed[1] += 1.0;
-                    }
-                }
-                pass.pairs = PairSums { u, streamed };
-                // Brier sums in four lanes (a fixed order), the bins row by row.
-                let (mut brier, mut plain, mut weight) = ([0.0; 4], [0.0; 4], [0.0; 4]);
-                let whole = n / 4 * 4;
-                for (((p4, y4), w4), x4) in sc.p[..whole]
-                    .chunks_exact(4)
-                    .zip(y[..whole].chunks_exact(4))
-                    .zip(sc.w[..whole].chunks_exact(4))
-                    .zip(sc.lp[..whole].chunks_exact(4))
-                {
-                    for t in 0..4 {
-                        let e = (p4[t] - f64::from(y4[t])).powi(2);
-                        brier[t] += w4[t] * e;
-                        plain[t] += e;
-                        weight[t] += w4[t];
-                    }
-                    for t in 0..4 {
-                        pass.bins.add(x4[t], y4[t], w4[t]);
-                    }
-                }
-                for i in whole..n {
-                    let e = (sc.p[i] - f64::from(y[i])).powi(2);
-                    brier[0] += sc.w[i] * e;
-                    plain[0] += e;
-                    weight[0] += sc.w[i];
-                    pass.bins.add(sc.lp[i], y[i], sc.w[i]);
-                }
-                let lanes = |a: [f64; 4]| (a[0] + a[1]) + (a[2] + a[3]);
-                pass.brier = [lanes(brier), lanes(plain)];
-                pass.weight = lanes(weight);
+                pass.pairs = wins(&class, self.sort_positives, &sc.s, y, &sc.w, &mut sc.pend);
+                brier_and_bins(&sc.p, &sc.lp, y, &sc.w, &mut pass);
                 pass.rows = n as f64;
                 pass
             })
@@ -189,13 +150,90 @@ impl<'a> Rows<'a> {
     }
 }
 
-/// One thread's buffers for its chunks: scores, weights, log-odds, probabilities.
+/// One thread's buffers for its chunks: scores, weights, log-odds, probabilities, and the
+/// rows whose wins need a search.
 #[derive(Default)]
 struct Scratch {
     s: Vec<f64>,
     w: Vec<f64>,
     lp: Vec<f64>,
     p: Vec<f64>,
+    pend: Vec<u32>,
+}
+
+/// The Mann–Whitney sums of one chunk's streamed rows (scores `s`, outcomes `y`, weights
+/// `w`) against the sorted class. The sums are in registers and the rows needing a search
+/// wait in `pend` until after the loop, so the loop makes no call; every term is exact
+/// (integer weights), so the order does not change the bits.
+#[inline(never)]
+fn wins(
+    class: &SortedClass,
+    sort_positives: bool,
+    s: &[f64],
+    y: &[u8],
+    w: &[f64],
+    pend: &mut Vec<u32>,
+) -> PairSums {
+    let (mut u, mut streamed) = ([0.0; 2], [0.0; 2]);
+    pend.resize(s.len(), 0);
+    let mut waiting = 0;
+    for (i, ((&s, &yy), &w)) in s.iter().zip(y).zip(w).enumerate() {
+        if (yy == 1) != sort_positives {
+            streamed[0] += w;
+            streamed[1] += 1.0;
+            match class.wins_quick(-s) {
+                Some(c) => {
+                    u[0] += w * c[0];
+                    u[1] += c[1];
+                }
+                None => {
+                    pend[waiting] = i as u32;
+                    waiting += 1;
+                }
+            }
+        }
+    }
+    for &i in &pend[..waiting] {
+        let c = class.wins_searched(-s[i as usize]);
+        u[0] += w[i as usize] * c[0];
+        u[1] += c[1];
+    }
+    PairSums { u, streamed }
+}
+
+/// One chunk's Brier sums (in four lanes, added in a fixed order) and its log-odds `lp`
+/// binned for the slope fits, into `pass`.
+#[inline(never)]
+fn brier_and_bins(p: &[f64], lp: &[f64], y: &[u8], w: &[f64], pass: &mut Pass) {
+    let n = p.len();
+    let (mut brier, mut plain, mut weight) = ([0.0; 4], [0.0; 4], [0.0; 4]);
+    let whole = n / 4 * 4;
+    for (((p4, y4), w4), x4) in p[..whole]
+        .chunks_exact(4)
+        .zip(y[..whole].chunks_exact(4))
+        .zip(w[..whole].chunks_exact(4))
+        .zip(lp[..whole].chunks_exact(4))
+    {
+        for t in 0..4 {
+            let e = (p4[t] - f64::from(y4[t])).powi(2);
+            brier[t] += w4[t] * e;
+            plain[t] += e;
+            weight[t] += w4[t];
+        }
+        for t in 0..4 {
+            pass.bins.add(x4[t], y4[t], w4[t]);
+        }
+    }
+    for i in whole..n {
+        let e = (p[i] - f64::from(y[i])).powi(2);
+        brier[0] += w[i] * e;
+        plain[0] += e;
+        weight[0] += w[i];
+        pass.bins.add(lp[i], y[i], w[i]);
+    }
+    let lanes = |a: [f64; 4]| (a[0] + a[1]) + (a[2] + a[3]);
+    pass.brier = [lanes(brier), lanes(plain)];
+    pass.weight = lanes(weight);
 }
 
 /// Sums of the pass over one chunk of rows.
