@@ -23,7 +23,7 @@
 //! - [`validate`]: the pre-rollout gate and quarter-by-quarter monitoring.
 //! - [`pack`]: the quarterly pack, composing the stages above.
 //! - [`report`]: results as Markdown, CSV, JSON, HTML and SVG (pure renderers).
-//! - [`output`]: atomic file writes at the edge; [`alloc`]: the binary's allocator.
+//! - [`output`]: atomic file writes at the edge.
 //!
 //! Every stage has one shape: a `…Params` struct with its defaults, `check()`, then `run`
 //! (`fit` for [`calibrate::CalibrateParams`]) on the loaded [`data::Snapshots`] and a
@@ -44,7 +44,6 @@
 
 #![warn(missing_docs)]
 
-pub mod alloc;
 pub mod analysis;
 pub mod audit;
 pub mod calibrate;

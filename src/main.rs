@@ -7,9 +7,6 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-#[global_allocator]
-static ALLOCATOR: churncal::alloc::HugePages = churncal::alloc::HugePages;
-
 fn main() -> ExitCode {
     cli::timing::start();
     let applied = match cli::config::apply(std::env::args_os().collect()) {
