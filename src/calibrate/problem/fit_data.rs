@@ -206,7 +206,7 @@ pub(super) unsafe fn ratio4_avx2(
     if tail > 0 {
         // The last `tail` metrics into the first lanes (the other lanes load 0 and add
         // +0, which leaves a sum of non-negative terms as it is).
-        let lanes = [-1i64, i64::from(tail > 1) * -1, i64::from(tail > 2) * -1, 0];
+        let lanes = [-1i64, -i64::from(tail > 1), -i64::from(tail > 2), 0];
         let mask = _mm256_set_epi64x(lanes[3], lanes[2], lanes[1], lanes[0]);
         let maskd = _mm256_castsi256_pd(mask);
         // SAFETY: the masked loads read only the first `tail` values, which lie inside.
