@@ -29,6 +29,10 @@ pub struct SortedClass {
     start: Vec<u32>,
 }
 
+/// The most buckets a class has (a class of more than a million values has fewer than four
+/// per value, and more of its streamed values take the search).
+const MAX_BUCKETS: usize = 1 << 22;
+
 /// One bucket, as the common case reads it: the wins of a value below the bucket's only
 /// value (`base`; the whole bucket's wins if it is empty), and what a value above it adds
 /// (`step` weighted; ±1 plain). `first` is that only value (+∞ when the bucket is empty,
@@ -86,8 +90,8 @@ impl SortedClass {
             numbers().next_back().unwrap_or(0.0),
         );
         // Four times as many buckets as values: most hold at most one value, and a value
-        // landing in such a bucket needs no search.
-        let count = 4 * m.max(1);
+        // landing in such a bucket needs no search (at most `MAX_BUCKETS`, 144 MB).
+        let count = Self::buckets_for(m);
         let scale = if max > min && (max - min).is_finite() {
             count as f64 / (max - min)
         } else {
@@ -148,6 +152,16 @@ impl SortedClass {
         s.values = items.into_iter().map(|t| t.0).collect();
         s.start = start;
         s
+    }
+
+    /// Buckets for `m` sorted values.
+    fn buckets_for(m: usize) -> usize {
+        (4 * m.max(1)).min(MAX_BUCKETS)
+    }
+
+    /// The memory a class of `m` values takes, in bytes (values, prefix sums, buckets).
+    pub fn bytes(m: usize) -> usize {
+        m * (8 + 16) + Self::buckets_for(m) * (std::mem::size_of::<Bucket>() + 4)
     }
 
     /// The bucket of value `v` with order key `key`: linear in the value (monotone: below

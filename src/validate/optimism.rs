@@ -399,9 +399,9 @@ pub fn harrell_optimism(
         (fits, ok)
     };
     // Replicates drawn and refitted a batch at a time in parallel (each a pass over its
-    // accounts), then judged one by one, each judgement parallel over the rows: one set of
-    // row buffers, whatever the number of threads.
-    let batch = rayon::current_num_threads().max(1);
+    // accounts), then judged together in one pass parallel over the rows (each block of
+    // rows read once for the batch), whatever the number of threads.
+    let batch = judged.batch();
     let mut results: Vec<(Figures, Figures, bool)> = Vec::with_capacity(replicates);
     for first in (0..replicates).step_by(batch) {
         let drawn: Vec<Drawn> = (first..(first + batch).min(replicates))
@@ -412,9 +412,12 @@ pub fn harrell_optimism(
                 (counts, fits, ok)
             })
             .collect();
-        for (counts, fits, ok) in drawn {
-            let (own, test) = judged.figures(&fits, &counts);
-            results.push((own, test, ok));
+        let reps: Vec<(&[(f64, Vec<f64>)], &[f64])> = drawn
+            .iter()
+            .map(|(counts, fits, _)| (fits.as_slice(), counts.as_slice()))
+            .collect();
+        for ((own, test), (_, _, ok)) in judged.figures_of(&reps).into_iter().zip(&drawn) {
+            results.push((own, test, *ok));
         }
     }
     let nrep = results.len().max(1) as f64;

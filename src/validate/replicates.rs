@@ -79,86 +79,137 @@ impl<'a> Rows<'a> {
 
     /// Own-sample and original-rows figures of the fits `fits` (each part's intercept and
     /// weights) for a replicate that counts account `a` `counts[a]` times.
-    pub(super) fn figures(&self, fits: &[(f64, Vec<f64>)], counts: &[f64]) -> (Figures, Figures) {
+    #[cfg(test)]
+    fn figures(&self, fits: &[(f64, Vec<f64>)], counts: &[f64]) -> (Figures, Figures) {
+        self.figures_of(&[(fits, counts)])
+            .pop()
+            .expect("one replicate's figures")
+    }
+
+    /// How many replicates [`Rows::figures_of`] should judge at once: up to four (each
+    /// block of the sub-score matrix is then read from memory once for all of them, and
+    /// from the core's cache for the others), fewer where the sorted class is large, so
+    /// that their indexes stay within [`CLASSES_BYTES`] together.
+    pub(super) fn batch(&self) -> usize {
+        let bytes = SortedClass::bytes(self.sorted.len()).max(1);
+        (CLASSES_BYTES / bytes).clamp(1, 4)
+    }
+
+    /// [`Rows::figures`] of several replicates in one pass over the rows; each replicate's
+    /// figures are those it has alone (the same bits).
+    pub(super) fn figures_of(
+        &self,
+        reps: &[(&[(f64, Vec<f64>)], &[f64])],
+    ) -> Vec<(Figures, Figures)> {
         // The sorted class: risk = −score, weighted by the replicate's counts.
-        let class = SortedClass::new(
-            self.sorted
-                .iter()
-                .map(|&(q, i)| {
-                    let (fd, offset) = self.parts[q as usize];
-                    let beta = &fits[q as usize].1;
-                    let w = counts[self.account[offset + i as usize] as usize];
-                    (-fd.score_row(i as usize, beta), w)
-                })
-                .collect(),
-            self.sort_positives,
-        );
-        // Every part's log-odds lie in [α − Σβ, α] (scores in [0, 1]): the bins' range.
-        let (lo, hi) = fits
+        let classes: Vec<SortedClass> = reps
             .iter()
-            .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), f| {
-                let slope = -f.1.iter().sum::<f64>();
-                (lo.min(f.0 + slope.min(0.0)), hi.max(f.0 + slope.max(0.0)))
-            });
-        let sums: Vec<Pass> = self
+            .map(|&(fits, counts)| {
+                SortedClass::new(
+                    self.sorted
+                        .iter()
+                        .map(|&(q, i)| {
+                            let (fd, offset) = self.parts[q as usize];
+                            let beta = &fits[q as usize].1;
+                            let w = counts[self.account[offset + i as usize] as usize];
+                            (-fd.score_row(i as usize, beta), w)
+                        })
+                        .collect(),
+                    self.sort_positives,
+                )
+            })
+            .collect();
+        // Every part's log-odds lie in [α − Σβ, α] (scores in [0, 1]): the bins' range.
+        let ranges: Vec<(f64, f64)> = reps
+            .iter()
+            .map(|&(fits, _)| {
+                fits.iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), f| {
+                        let slope = -f.1.iter().sum::<f64>();
+                        (lo.min(f.0 + slope.min(0.0)), hi.max(f.0 + slope.max(0.0)))
+                    })
+            })
+            .collect();
+        let sums: Vec<Vec<Pass>> = self
             .chunks
             .par_iter()
             .map_init(Scratch::default, |sc, &(q, from, end)| {
                 let (fd, offset) = self.parts[q];
-                let (alpha, beta) = (fits[q].0, &fits[q].1);
-                let slope = -beta.iter().sum::<f64>();
-                let mut pass = Pass::new(lo, hi);
-                let mut brier = Brier::default();
-                // Blocks of rows small enough that the buffers between the steps stay in
-                // the core's cache (a multiple of 4, so each row keeps its Brier lane).
+                let mut passes: Vec<(Pass, Brier)> = ranges
+                    .iter()
+                    .map(|&(lo, hi)| (Pass::new(lo, hi), Brier::default()))
+                    .collect();
+                // Blocks of rows small enough that the buffers between the steps, and the
+                // block's sub-scores for the next replicate, stay in the core's cache (a
+                // multiple of 4, so each row keeps its Brier lane).
                 for first in (from..end).step_by(BLOCK) {
                     let last = (first + BLOCK).min(end);
                     let n = last - first;
                     let y = &fd.y[first..last];
-                    sc.s.resize(n, 0.0);
-                    fd.scores_into(first, beta, &mut sc.s);
-                    sc.w.clear();
-                    sc.w.extend(
-                        self.account[offset + first..offset + last]
-                            .iter()
-                            .map(|&a| counts[a as usize]),
-                    );
-                    sc.lp.resize(n, 0.0);
-                    for (x, &s) in sc.lp.iter_mut().zip(&sc.s) {
-                        *x = alpha + slope * s;
+                    for ((&(fits, counts), class), (pass, brier)) in
+                        reps.iter().zip(&classes).zip(passes.iter_mut())
+                    {
+                        let (alpha, beta) = (fits[q].0, &fits[q].1);
+                        let slope = -beta.iter().sum::<f64>();
+                        sc.s.resize(n, 0.0);
+                        fd.scores_into(first, beta, &mut sc.s);
+                        sc.w.clear();
+                        sc.w.extend(
+                            self.account[offset + first..offset + last]
+                                .iter()
+                                .map(|&a| counts[a as usize]),
+                        );
+                        sc.lp.resize(n, 0.0);
+                        for (x, &s) in sc.lp.iter_mut().zip(&sc.s) {
+                            *x = alpha + slope * s;
+                        }
+                        probabilities(&sc.lp, &mut sc.p);
+                        let wins = wins(class, self.sort_positives, &sc.s, y, &sc.w, &mut sc.pend);
+                        pass.pairs.add(&wins);
+                        brier_and_bins(&sc.p, &sc.lp, y, &sc.w, brier, &mut pass.bins);
                     }
-                    probabilities(&sc.lp, &mut sc.p);
-                    let wins = wins(&class, self.sort_positives, &sc.s, y, &sc.w, &mut sc.pend);
-                    pass.pairs.add(&wins);
-                    brier_and_bins(&sc.p, &sc.lp, y, &sc.w, &mut brier, &mut pass.bins);
                 }
                 let lanes = |a: [f64; 4]| (a[0] + a[1]) + (a[2] + a[3]);
-                pass.brier = [lanes(brier.own), lanes(brier.plain)];
-                pass.weight = lanes(brier.weight);
-                pass.rows = (end - from) as f64;
-                pass
+                passes
+                    .into_iter()
+                    .map(|(mut pass, brier)| {
+                        pass.brier = [lanes(brier.own), lanes(brier.plain)];
+                        pass.weight = lanes(brier.weight);
+                        pass.rows = (end - from) as f64;
+                        pass
+                    })
+                    .collect()
             })
             .collect();
-        let mut total = Pass::new(lo, hi);
-        for s in &sums {
-            total.add(s);
-        }
-        let [auc_own, auc_test] = class.auc(&total.pairs);
-        let (own, test) = total.bins.split();
-        (
-            Figures {
-                auc: auc_own,
-                brier: total.brier[0] / total.weight,
-                slope: own.fit().1,
-            },
-            Figures {
-                auc: auc_test,
-                brier: total.brier[1] / total.rows,
-                slope: test.fit().1,
-            },
-        )
+        (0..reps.len())
+            .map(|r| {
+                let (lo, hi) = ranges[r];
+                let mut total = Pass::new(lo, hi);
+                for chunk in &sums {
+                    total.add(&chunk[r]);
+                }
+                let [auc_own, auc_test] = classes[r].auc(&total.pairs);
+                let (own, test) = total.bins.split();
+                (
+                    Figures {
+                        auc: auc_own,
+                        brier: total.brier[0] / total.weight,
+                        slope: own.fit().1,
+                    },
+                    Figures {
+                        auc: auc_test,
+                        brier: total.brier[1] / total.rows,
+                        slope: test.fit().1,
+                    },
+                )
+            })
+            .collect()
     }
 }
+
+/// The sorted classes' indexes of the replicates judged at once stay within this many
+/// bytes together (see [`Rows::batch`]).
+const CLASSES_BYTES: usize = 256 << 20;
 
 /// One thread's buffers for its chunks: scores, weights, log-odds, probabilities, and the
 /// rows whose wins need a search.
@@ -212,12 +263,13 @@ fn wins(
 }
 
 /// Rows per block inside a chunk: the scores, weights, log-odds and probabilities of a
-/// block (32 kB each) stay in the core's cache between the steps that make and read them.
-const BLOCK: usize = 4096;
+/// block (16 kB each) stay in the core's cache between the steps that make and read them,
+/// and so does its sub-score matrix (208 kB at 13 metrics) between the replicates.
+const BLOCK: usize = 2048;
 
 /// A chunk's Brier sums so far, in four lanes (row `i` of the chunk in lane `i % 4`, the
 /// last `n % 4` rows in lane 0), added in a fixed order at the end.
-#[derive(Default)]
+#[derive(Default, Clone, Copy)]
 struct Brier {
     own: [f64; 4],
     plain: [f64; 4],
@@ -301,16 +353,19 @@ unsafe fn brier_and_bins_avx2(
     brier: &mut Brier,
     bins: &mut BinnedPair,
 ) {
+    // The sums in registers for the block, not behind the reference.
+    let mut sums = Brier { ..*brier };
     for (((p4, y4), w4), x4) in p
         .chunks_exact(4)
         .zip(y.chunks_exact(4))
         .zip(w.chunks_exact(4))
         .zip(lp.chunks_exact(4))
     {
-        brier4(p4, y4, w4, brier);
+        brier4(p4, y4, w4, &mut sums);
         // SAFETY: the processor supports AVX2 (this function's contract).
         unsafe { bins.add4_avx2(x4, y4, w4) };
     }
+    *brier = sums;
 }
 
 /// Sums of the pass over one chunk of rows.
@@ -441,6 +496,21 @@ mod tests {
                 .collect();
             let rows = Rows::new(parts.iter().collect(), account.clone());
             let (own, test) = rows.figures(&fits, &counts);
+            // Judged with two other replicates at once: the same bits as alone.
+            let other: Vec<f64> = counts.iter().map(|c| (c + 1.0) % 3.0).collect();
+            let shifted: Vec<(f64, Vec<f64>)> =
+                fits.iter().map(|(a, b)| (a - 0.4, b.clone())).collect();
+            let together =
+                rows.figures_of(&[(&shifted, &other), (&fits, &counts), (&fits, &other)]);
+            let bits = |f: &Figures| [f.auc.to_bits(), f.brier.to_bits(), f.slope.to_bits()];
+            assert_eq!(bits(&together[1].0), bits(&own), "case {case}");
+            assert_eq!(bits(&together[1].1), bits(&test), "case {case}");
+            for (r, (f, c)) in [(&shifted, &other), (&fits, &other)].iter().enumerate() {
+                let (o, t) = rows.figures(f, c);
+                let at = [0, 2][r];
+                assert_eq!(bits(&together[at].0), bits(&o), "case {case}");
+                assert_eq!(bits(&together[at].1), bits(&t), "case {case}");
+            }
             // Row by row.
             let (mut risk, mut lp, mut y) = (Vec::new(), Vec::new(), Vec::new());
             for (fd, (alpha, beta)) in parts.iter().zip(&fits) {
