@@ -39,6 +39,7 @@ const MAX_BUCKETS: usize = 1 << 22;
 /// NaN when it holds several values or a NaN, so that no value compares above or below
 /// it and the row takes the search).
 #[derive(Debug, Clone, Copy, Default)]
+#[repr(C)]
 struct Bucket {
     first: f64,
     base: [f64; 2],
@@ -234,6 +235,60 @@ impl SortedClass {
         let a = f64::from(u8::from(above));
         let plain_step = if self.positives { -1.0 } else { 1.0 };
         Some([b.base[0] + a * b.step, b.base[1] + a * plain_step])
+    }
+
+    /// [`SortedClass::wins_quick`] of four values at once: the weighted and plain wins in
+    /// the lanes, and a bit mask of the lanes that have them (the others need
+    /// [`SortedClass::wins_searched`]; their lanes hold nothing useful). The same
+    /// operations per lane, so the same bits.
+    ///
+    /// # Safety
+    /// The processor must support AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    pub unsafe fn wins4_avx2(
+        &self,
+        v: std::arch::x86_64::__m256d,
+    ) -> (std::arch::x86_64::__m256d, std::arch::x86_64::__m256d, i32) {
+        use std::arch::x86_64::*;
+        let last = self.buckets.len() - 1;
+        let t = _mm256_mul_pd(
+            _mm256_sub_pd(v, _mm256_set1_pd(self.min)),
+            _mm256_set1_pd(self.scale),
+        );
+        // NaN and below 0 to 0 (`max` returns its second operand for a NaN), above to the
+        // last bucket.
+        let t = _mm256_min_pd(
+            _mm256_max_pd(t, _mm256_setzero_pd()),
+            _mm256_set1_pd(last as f64),
+        );
+        let mut js = [0i32; 4];
+        // SAFETY: four lanes into an array of four.
+        unsafe { _mm_storeu_si128(js.as_mut_ptr().cast(), _mm256_cvttpd_epi32(t)) };
+        // Each bucket is four values (first, base, base, step): four loads, transposed.
+        let row = |j: i32| {
+            let b = &self.buckets[j as usize];
+            // SAFETY: `Bucket` is four f64 in order (`repr(C)`).
+            unsafe { _mm256_loadu_pd((b as *const Bucket).cast()) }
+        };
+        let (r0, r1, r2, r3) = (row(js[0]), row(js[1]), row(js[2]), row(js[3]));
+        let lo01 = _mm256_unpacklo_pd(r0, r1);
+        let hi01 = _mm256_unpackhi_pd(r0, r1);
+        let lo23 = _mm256_unpacklo_pd(r2, r3);
+        let hi23 = _mm256_unpackhi_pd(r2, r3);
+        let first = _mm256_permute2f128_pd::<0x20>(lo01, lo23);
+        let base0 = _mm256_permute2f128_pd::<0x20>(hi01, hi23);
+        let base1 = _mm256_permute2f128_pd::<0x31>(lo01, lo23);
+        let step = _mm256_permute2f128_pd::<0x31>(hi01, hi23);
+        let above = _mm256_cmp_pd::<_CMP_GT_OQ>(v, first);
+        let below = _mm256_cmp_pd::<_CMP_LT_OQ>(v, first);
+        let plain_step = _mm256_set1_pd(if self.positives { -1.0 } else { 1.0 });
+        (
+            _mm256_add_pd(base0, _mm256_and_pd(above, step)),
+            _mm256_add_pd(base1, _mm256_and_pd(above, plain_step)),
+            _mm256_movemask_pd(_mm256_or_pd(above, below)),
+        )
     }
 
     /// [`SortedClass::wins`] by a search inside `v`'s bucket (any value; needed where the
