@@ -158,7 +158,7 @@ pub(super) fn cross_validation(
         let mut p = vec![0.0; fd.n];
         for fr in per_fold {
             let (alpha, beta) = &fr.fits[li];
-            p[fr.test.clone()].copy_from_slice(&predict(
+            p[fr.test.clone()].copy_from_slice(&predict_range(
                 fr.data(fd),
                 fr.test.clone(),
                 *alpha,
@@ -210,7 +210,7 @@ pub(super) fn cross_validation(
                 w[fr.test.clone()].fill(0.0);
                 let s0 = fr.own.as_ref().map_or(s0.as_slice(), |o| o.1.as_slice());
                 let (pa, pb, _) = fit_two(s0, &fd.y, &w, (a0, slope0));
-                p[fr.test.clone()].copy_from_slice(&predict(
+                p[fr.test.clone()].copy_from_slice(&predict_range(
                     fr.data(fd),
                     fr.test.clone(),
                     pa,

@@ -365,7 +365,20 @@ fn chunk<const AVX: bool>(
             i0 += LANES;
             continue;
         }
+        #[cfg(target_arch = "x86_64")]
+        let filled = AVX && len == LANES && {
+            let fill = [f.fill[i0], f.fill[i0 + 1], f.fill[i0 + 2], f.fill[i0 + 3]];
+            // SAFETY: AVX is true only inside `chunk_avx2`, which runs after the processor
+            // was found to support AVX2.
+            unsafe { features_avx2(&f.x[i0 * k..(i0 + LANES) * k], k, &fill, &mut z[1..]) };
+            true
+        };
+        #[cfg(not(target_arch = "x86_64"))]
+        let filled = false;
         for j in 0..LANES {
+            if filled {
+                break;
+            }
             if j < len {
                 let i = i0 + j;
                 let fill = f.fill[i];
@@ -448,6 +461,60 @@ fn chunk<const AVX: bool>(
         grad: grad.iter().map(lanes).collect(),
         info: lower,
         info_w,
+    }
+}
+
+/// Four rows' features into `z` (`z[m]` the lanes of metric `m`, a missing value read as
+/// its row's `fill`), four metrics at a time: each row's values loaded as one vector, the
+/// NaNs replaced, and the 4 × 4 block transposed in registers and stored as whole lanes
+/// (which the loads that follow read straight from the store buffer, where four separate
+/// stores under one vector load would stall it).
+///
+/// # Safety
+/// The processor must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn features_avx2(rows: &[f64], k: usize, fill: &[f64; LANES], z: &mut [[f64; LANES]]) {
+    use std::arch::x86_64::*;
+    assert!(rows.len() >= LANES * k && z.len() >= k, "four rows of k metrics");
+    let fills = [
+        _mm256_set1_pd(fill[0]),
+        _mm256_set1_pd(fill[1]),
+        _mm256_set1_pd(fill[2]),
+        _mm256_set1_pd(fill[3]),
+    ];
+    for q in 0..k / 4 {
+        let mut r = [_mm256_setzero_pd(); 4];
+        for (j, rj) in r.iter_mut().enumerate() {
+            // SAFETY: 4q + 3 < k, inside row j (checked above).
+            let x = unsafe { _mm256_loadu_pd(rows.as_ptr().add(j * k + 4 * q)) };
+            let missing = _mm256_cmp_pd::<_CMP_UNORD_Q>(x, x);
+            *rj = _mm256_blendv_pd(x, fills[j], missing);
+        }
+        let lo01 = _mm256_unpacklo_pd(r[0], r[1]);
+        let hi01 = _mm256_unpackhi_pd(r[0], r[1]);
+        let lo23 = _mm256_unpacklo_pd(r[2], r[3]);
+        let hi23 = _mm256_unpackhi_pd(r[2], r[3]);
+        let cols = [
+            _mm256_permute2f128_pd::<0x20>(lo01, lo23),
+            _mm256_permute2f128_pd::<0x20>(hi01, hi23),
+            _mm256_permute2f128_pd::<0x31>(lo01, lo23),
+            _mm256_permute2f128_pd::<0x31>(hi01, hi23),
+        ];
+        for (t, c) in cols.into_iter().enumerate() {
+            // SAFETY: z[4q + t] is four f64.
+            unsafe { _mm256_storeu_pd(z[4 * q + t].as_mut_ptr(), c) };
+        }
+    }
+    for m in k / 4 * 4..k {
+        let mut lanes = [0.0; LANES];
+        for (j, l) in lanes.iter_mut().enumerate() {
+            let v = rows[j * k + m];
+            *l = if v.is_nan() { fill[j] } else { v };
+        }
+        // SAFETY: z[m] is four f64.
+        unsafe { _mm256_storeu_pd(z[m].as_mut_ptr(), _mm256_loadu_pd(lanes.as_ptr())) };
     }
 }
 

@@ -238,7 +238,7 @@ impl CalibrateParams {
         let mut oof_pooled = vec![0.0; p.fd.n];
         for fr in &per_fold {
             let (alpha, beta) = &fr.fits[li_pool];
-            oof_pooled[fr.test.clone()].copy_from_slice(&predict(
+            oof_pooled[fr.test.clone()].copy_from_slice(&predict_range(
                 &p.fd,
                 fr.test.clone(),
                 *alpha,
@@ -327,9 +327,9 @@ impl CalibrateParams {
                             &|| {},
                         )
                         .into_iter()
-                        .map(|(alpha, beta, _)| predict(&fd_s, test.clone(), alpha, &beta))
+                        .map(|(alpha, beta, _)| predict_range(&fd_s, test.clone(), alpha, &beta))
                         .collect();
-                    let recal = predict(&fd_s, test.clone(), a, &prior_f);
+                    let recal = predict_range(&fd_s, test.clone(), a, &prior_f);
                     (test, preds, recal)
                 })
                 .collect();

@@ -108,20 +108,41 @@ pub fn auc(risk: &[f64], y: &[u8]) -> f64 {
 /// Mean negative log-likelihood of probabilities `p` for outcomes `y`, with `p` clipped to
 /// `[1e-15, 1 − 1e-15]` as scikit-learn's `log_loss`.
 pub fn log_loss(p: &[f64], y: &[u8]) -> f64 {
-    let eps = 1e-15;
-    let s: f64 = p
-        .iter()
-        .zip(y)
-        .map(|(&p, &y)| {
-            let p = p.clamp(eps, 1.0 - eps);
-            if y == 1 {
-                -p.ln()
-            } else {
-                -(1.0 - p).ln()
-            }
-        })
-        .sum();
+    let s = sum_in_order(p.len().min(y.len()), |i| log_loss_term(p[i], y[i]));
     s / p.len() as f64
+}
+
+/// One row's log-loss, its probability clipped to [1e-15, 1 − 1e-15].
+#[inline]
+fn log_loss_term(p: f64, y: u8) -> f64 {
+    let eps = 1e-15;
+    let p = p.clamp(eps, 1.0 - eps);
+    if y == 1 {
+        -p.ln()
+    } else {
+        -(1.0 - p).ln()
+    }
+}
+
+/// `Σ term(i)` for `i` in `0..n`, added left to right as a sequential sum (from −0, as
+/// `Iterator::sum`), so the same bits as one; the terms (a logarithm each) are computed in
+/// parallel, a block at a time.
+fn sum_in_order(n: usize, term: impl Fn(usize) -> f64 + Sync) -> f64 {
+    const BLOCK: usize = 1 << 16;
+    let mut s = -0.0;
+    let mut terms = vec![0.0; BLOCK.min(n)];
+    for from in (0..n).step_by(BLOCK) {
+        let t = &mut terms[..(n - from).min(BLOCK)];
+        t.par_chunks_mut(4096).enumerate().for_each(|(c, out)| {
+            for (j, o) in out.iter_mut().enumerate() {
+                *o = term(from + c * 4096 + j);
+            }
+        });
+        for &v in t.iter() {
+            s += v;
+        }
+    }
+    s
 }
 
 /// Brier score: mean squared difference of probability and outcome (`brier_score_loss`).
@@ -133,13 +154,10 @@ pub fn brier(p: &[f64], y: &[u8]) -> f64 {
 /// Weighted mean log-loss: `Σ w·ℓ / Σ w` (probabilities clipped to [1e-15, 1 − 1e-15] as
 /// in [`log_loss`]).
 pub fn log_loss_weighted(p: &[f64], y: &[u8], w: &[f64]) -> f64 {
-    let eps = 1e-15;
-    let (mut s, mut t) = (0.0, 0.0);
-    for ((&p, &y), &w) in p.iter().zip(y).zip(w) {
-        let p = p.clamp(eps, 1.0 - eps);
-        s += w * if y == 1 { -p.ln() } else { -(1.0 - p).ln() };
-        t += w;
-    }
+    let n = p.len().min(y.len()).min(w.len());
+    // From +0 as before (a −0 start differs only when every term is −0).
+    let s = 0.0 + sum_in_order(n, |i| w[i] * log_loss_term(p[i], y[i]));
+    let t = w[..n].iter().fold(0.0, |t, &w| t + w);
     s / t
 }
 
