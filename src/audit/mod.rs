@@ -381,10 +381,18 @@ pub fn audit(
         last_date: data.date_range().map(|d| d.1),
     };
     let mut f = Findings::default();
+    // Each check in its own span (`CHURNCAL_TIMINGS` reports them).
+    let s = tracing::info_span!("audit: ranges").entered();
     accuracy::ranges(&x, &mut f);
+    drop(s);
+    let s = tracing::info_span!("audit: duplicates").entered();
     accuracy::duplicates(&x, &mut f);
+    drop(s);
+    let s = tracing::info_span!("audit: future dates, currency").entered();
     accuracy::future_dates(&x, &mut f);
     currency::currency(&x, &mut f);
+    drop(s);
+    let s = tracing::info_span!("audit: impact, outcome").entered();
     let (impact, churn_by_date) = match x.y {
         Some(o) => (
             impact::measure(&x, &mut f, o),
@@ -392,10 +400,15 @@ pub fn audit(
         ),
         None => (Vec::new(), Vec::new()),
     };
+    drop(s);
+    let s = tracing::info_span!("audit: after churn, formats, missing").entered();
     impact::after_churn(&x, &mut f);
     impact::read_formats(&x, &mut f);
     integration::missing(&x, &mut f);
+    drop(s);
+    let s = tracing::info_span!("audit: redundancy").entered();
     let (correlated, vif) = integration::redundancy(&x, &mut f);
+    drop(s);
     let mut f = f.0;
     f.sort_by_key(|x| (x.severity, x.criterion));
     Audit {

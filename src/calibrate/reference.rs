@@ -477,7 +477,10 @@ fn chunk<const AVX: bool>(
 #[inline]
 unsafe fn features_avx2(rows: &[f64], k: usize, fill: &[f64; LANES], z: &mut [[f64; LANES]]) {
     use std::arch::x86_64::*;
-    assert!(rows.len() >= LANES * k && z.len() >= k, "four rows of k metrics");
+    assert!(
+        rows.len() >= LANES * k && z.len() >= k,
+        "four rows of k metrics"
+    );
     let fills = [
         _mm256_set1_pd(fill[0]),
         _mm256_set1_pd(fill[1]),
