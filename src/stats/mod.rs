@@ -86,17 +86,12 @@ pub fn auc(risk: &[f64], y: &[u8]) -> f64 {
         .collect();
     let class = pairs::SortedClass::new(sorted, sort_positives);
     const CHUNK: usize = 1 << 16;
+    let ones = vec![1.0; CHUNK.min(risk.len())];
     let sums = risk
         .par_chunks(CHUNK)
         .zip(y.par_chunks(CHUNK))
-        .map(|(risk, y)| {
-            let mut s = pairs::PairSums::default();
-            for (&x, &c) in risk.iter().zip(y) {
-                if (c == 1) != sort_positives {
-                    class.stream(x, 1.0, &mut s);
-                }
-            }
-            s
+        .map_init(Vec::new, |pend, (risk, y)| {
+            class.stream_rows(risk, false, y, &ones[..risk.len()], pend)
         })
         .reduce(pairs::PairSums::default, |mut a, b| {
             a.add(&b);

@@ -164,7 +164,7 @@ impl<'a> Rows<'a> {
                             *x = alpha + slope * s;
                         }
                         probabilities(&sc.lp, &mut sc.p);
-                        let wins = wins(class, self.sort_positives, &sc.s, y, &sc.w, &mut sc.pend);
+                        let wins = class.stream_rows(&sc.s, true, y, &sc.w, &mut sc.pend);
                         pass.pairs.add(&wins);
                         brier_and_bins(&sc.p, &sc.lp, y, &sc.w, brier, &mut pass.bins);
                     }
@@ -220,119 +220,6 @@ struct Scratch {
     lp: Vec<f64>,
     p: Vec<f64>,
     pend: Vec<u32>,
-}
-
-/// The Mann–Whitney sums of one chunk's streamed rows (scores `s`, outcomes `y`, weights
-/// `w`) against the sorted class. The sums are in registers and the rows needing a search
-/// wait in `pend` until after the loop, so the loop makes no call; every term is exact
-/// (integer weights), so the order does not change the bits.
-#[inline(never)]
-fn wins(
-    class: &SortedClass,
-    sort_positives: bool,
-    s: &[f64],
-    y: &[u8],
-    w: &[f64],
-    pend: &mut Vec<u32>,
-) -> PairSums {
-    let (mut u, mut streamed) = ([0.0; 2], [0.0; 2]);
-    pend.resize(s.len(), 0);
-    let mut waiting = 0;
-    let mut done = 0;
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the processor supports AVX2, checked just above.
-        (u, streamed, waiting) = unsafe { wins_avx2(class, sort_positives, s, y, w, pend) };
-        done = s.len() / 4 * 4;
-    }
-    for (i, ((&s, &yy), &w)) in s.iter().zip(y).zip(w).enumerate().skip(done) {
-        if (yy == 1) != sort_positives {
-            streamed[0] += w;
-            streamed[1] += 1.0;
-            match class.wins_quick(-s) {
-                Some(c) => {
-                    u[0] += w * c[0];
-                    u[1] += c[1];
-                }
-                None => {
-                    pend[waiting] = i as u32;
-                    waiting += 1;
-                }
-            }
-        }
-    }
-    for &i in &pend[..waiting] {
-        let c = class.wins_searched(-s[i as usize]);
-        u[0] += w[i as usize] * c[0];
-        u[1] += c[1];
-    }
-    PairSums { u, streamed }
-}
-
-/// [`wins`] of the whole groups of four rows, four lanes at once: the sums (exact, so in
-/// any order) and the rows waiting for a search, counted.
-///
-/// # Safety
-/// The processor must support AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn wins_avx2(
-    class: &SortedClass,
-    sort_positives: bool,
-    s: &[f64],
-    y: &[u8],
-    w: &[f64],
-    pend: &mut [u32],
-) -> ([f64; 2], [f64; 2], usize) {
-    use std::arch::x86_64::*;
-    let (mut u0, mut u1) = (_mm256_setzero_pd(), _mm256_setzero_pd());
-    let (mut st0, mut st1) = (_mm256_setzero_pd(), _mm256_setzero_pd());
-    let one = _mm256_set1_pd(1.0);
-    let sign = _mm256_set1_pd(-0.0);
-    let mut waiting = 0;
-    let whole = s.len().min(y.len()).min(w.len()) / 4 * 4;
-    for g in (0..whole).step_by(4) {
-        // The streamed rows of the group, as a bit mask and as lanes.
-        let mut bits = 0;
-        for t in 0..4 {
-            bits |= i32::from((y[g + t] == 1) != sort_positives) << t;
-        }
-        if bits == 0 {
-            continue;
-        }
-        let lane = |b: i32| -i64::from(bits >> b & 1);
-        let streamed = _mm256_castsi256_pd(_mm256_set_epi64x(lane(3), lane(2), lane(1), lane(0)));
-        // SAFETY: g + 3 < whole ≤ both lengths.
-        let (sv, wv) = unsafe {
-            (
-                _mm256_loadu_pd(s.as_ptr().add(g)),
-                _mm256_loadu_pd(w.as_ptr().add(g)),
-            )
-        };
-        // SAFETY: the processor supports AVX2 (this function's contract).
-        let (c0, c1, quick) = unsafe { class.wins4_avx2(_mm256_xor_pd(sv, sign)) };
-        let taken = bits & quick;
-        let lane = |b: i32| -i64::from(taken >> b & 1);
-        let used = _mm256_castsi256_pd(_mm256_set_epi64x(lane(3), lane(2), lane(1), lane(0)));
-        u0 = _mm256_add_pd(u0, _mm256_and_pd(used, _mm256_mul_pd(wv, c0)));
-        u1 = _mm256_add_pd(u1, _mm256_and_pd(used, c1));
-        st0 = _mm256_add_pd(st0, _mm256_and_pd(streamed, wv));
-        st1 = _mm256_add_pd(st1, _mm256_and_pd(streamed, one));
-        let mut left = bits & !quick;
-        while left != 0 {
-            let t = left.trailing_zeros() as usize;
-            pend[waiting] = (g + t) as u32;
-            waiting += 1;
-            left &= left - 1;
-        }
-    }
-    let sum = |v: __m256d| {
-        let mut a = [0.0; 4];
-        // SAFETY: four lanes into an array of four.
-        unsafe { _mm256_storeu_pd(a.as_mut_ptr(), v) };
-        (a[0] + a[1]) + (a[2] + a[3])
-    };
-    ([sum(u0), sum(u1)], [sum(st0), sum(st1)], waiting)
 }
 
 /// Rows per block inside a chunk: the scores, weights, log-odds and probabilities of a
