@@ -80,13 +80,15 @@ impl CalibrateParams {
         };
         let features = features(fd, s0, &tr.w);
         let rf = refit_reference(&features, reference);
-        let mut row = vec![0.0; fd.k];
         let unc: Vec<f64> = test
-            .iter()
-            .map(|&i| {
-                features.row_into(i, &mut row);
-                rf.probability(&row)
-            })
+            .par_iter()
+            .map_init(
+                || vec![0.0; fd.k],
+                |row, &i| {
+                    features.row_into(i, row);
+                    rf.probability(row)
+                },
+            )
             .collect();
         Ok((
             Some(Comparison {

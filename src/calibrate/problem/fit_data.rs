@@ -97,11 +97,12 @@ impl FitData {
 
     /// Score in [0, 1] of every row for weights `beta` (any positive scale).
     pub fn scores(&self, beta: &[f64]) -> Vec<f64> {
-        (0..self.n)
-            .into_par_iter()
-            .with_min_len(1024)
-            .map(|i| self.score_row(i, beta))
-            .collect()
+        const PIECE: usize = 4096;
+        let mut out = vec![0.0; self.n];
+        out.par_chunks_mut(PIECE)
+            .enumerate()
+            .for_each(|(c, o)| self.scores_into(c * PIECE, beta, o));
+        out
     }
 
     /// Scores in [0, 1] of rows `from .. from + out.len()` for weights `beta`, into `out`
