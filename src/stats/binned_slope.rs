@@ -250,7 +250,7 @@ impl BinnedPair {
                 _mm256_store_pd(p.add(4), _mm256_add_pd(_mm256_load_pd(p.add(4)), plain[t]));
             }
         }
-        if y[..4].iter().any(|&v| v == 1) {
+        if y[..4].contains(&1) {
             for t in 0..4 {
                 if y[t] == 1 {
                     self.y[0] += w[t];

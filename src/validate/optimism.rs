@@ -412,7 +412,7 @@ pub fn harrell_optimism(
                 (counts, fits, ok)
             })
             .collect();
-        let reps: Vec<(&[(f64, Vec<f64>)], &[f64])> = drawn
+        let reps: Vec<super::replicates::Replicate> = drawn
             .iter()
             .map(|(counts, fits, _)| (fits.as_slice(), counts.as_slice()))
             .collect();

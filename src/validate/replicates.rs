@@ -16,6 +16,10 @@ use crate::stats::binned_slope::BinnedPair;
 use crate::stats::fastexp;
 use crate::stats::pairs::{PairSums, SortedClass};
 
+/// One replicate to judge: each part's fit (intercept and weights), and the replicate's
+/// count of every account.
+pub(super) type Replicate<'a> = (&'a [(f64, Vec<f64>)], &'a [f64]);
+
 /// Rows per parallel work item (each carries its own bins).
 const CHUNK: usize = 1 << 18;
 
@@ -97,10 +101,7 @@ impl<'a> Rows<'a> {
 
     /// [`Rows::figures`] of several replicates in one pass over the rows; each replicate's
     /// figures are those it has alone (the same bits).
-    pub(super) fn figures_of(
-        &self,
-        reps: &[(&[(f64, Vec<f64>)], &[f64])],
-    ) -> Vec<(Figures, Figures)> {
+    pub(super) fn figures_of(&self, reps: &[Replicate<'_>]) -> Vec<(Figures, Figures)> {
         // The sorted class: risk = −score, weighted by the replicate's counts.
         let classes: Vec<SortedClass> = reps
             .iter()
@@ -246,27 +247,61 @@ fn brier_and_bins(
     brier: &mut Brier,
     bins: &mut BinnedPair,
 ) {
-    let n = p.len();
-    let whole = n / 4 * 4;
+    let whole = p.len() / 4 * 4;
+    let groups = (&p[..whole], &lp[..whole], &y[..whole], &w[..whole]);
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the processor supports AVX2, checked just above.
-        unsafe { brier_and_bins_avx2(&p[..whole], &lp[..whole], y, w, brier, bins) };
+        unsafe { groups_avx2(groups, brier, bins) };
         brier_tail(p, lp, y, w, whole, brier, bins);
         return;
     }
-    for (((p4, y4), w4), x4) in p[..whole]
+    groups_of_four::<false>(groups, brier, bins);
+    brier_tail(p, lp, y, w, whole, brier, bins);
+}
+
+/// Whole groups of four rows `(p, lp, y, w)`: their Brier terms into their lanes (summed in
+/// registers for the block, not behind the reference) and their bins, four at a time in
+/// AVX2 when `AVX`.
+#[inline(always)]
+fn groups_of_four<const AVX: bool>(
+    (p, lp, y, w): (&[f64], &[f64], &[u8], &[f64]),
+    brier: &mut Brier,
+    bins: &mut BinnedPair,
+) {
+    let mut sums = *brier;
+    for (((p4, y4), w4), x4) in p
         .chunks_exact(4)
-        .zip(y[..whole].chunks_exact(4))
-        .zip(w[..whole].chunks_exact(4))
-        .zip(lp[..whole].chunks_exact(4))
+        .zip(y.chunks_exact(4))
+        .zip(w.chunks_exact(4))
+        .zip(lp.chunks_exact(4))
     {
-        brier4(p4, y4, w4, brier);
+        brier4(p4, y4, w4, &mut sums);
+        #[cfg(target_arch = "x86_64")]
+        if AVX {
+            // SAFETY: AVX is true only inside `groups_avx2`, whose caller checked AVX2.
+            unsafe { bins.add4_avx2(x4, y4, w4) };
+            continue;
+        }
         for t in 0..4 {
             bins.add(x4[t], y4[t], w4[t]);
         }
     }
-    brier_tail(p, lp, y, w, whole, brier, bins);
+    *brier = sums;
+}
+
+/// [`groups_of_four`] compiled for AVX2.
+///
+/// # Safety
+/// The processor must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn groups_avx2(
+    groups: (&[f64], &[f64], &[u8], &[f64]),
+    brier: &mut Brier,
+    bins: &mut BinnedPair,
+) {
+    groups_of_four::<true>(groups, brier, bins);
 }
 
 /// Four rows' Brier terms into their lanes.
@@ -297,35 +332,6 @@ fn brier_tail(
         brier.weight[0] += w[i];
         bins.add(lp[i], y[i], w[i]);
     }
-}
-
-/// [`brier_and_bins`] over whole groups of four rows (`p.len()` a multiple of 4).
-///
-/// # Safety
-/// The processor must support AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn brier_and_bins_avx2(
-    p: &[f64],
-    lp: &[f64],
-    y: &[u8],
-    w: &[f64],
-    brier: &mut Brier,
-    bins: &mut BinnedPair,
-) {
-    // The sums in registers for the block, not behind the reference.
-    let mut sums = Brier { ..*brier };
-    for (((p4, y4), w4), x4) in p
-        .chunks_exact(4)
-        .zip(y.chunks_exact(4))
-        .zip(w.chunks_exact(4))
-        .zip(lp.chunks_exact(4))
-    {
-        brier4(p4, y4, w4, &mut sums);
-        // SAFETY: the processor supports AVX2 (this function's contract).
-        unsafe { bins.add4_avx2(x4, y4, w4) };
-    }
-    *brier = sums;
 }
 
 /// Sums of the pass over one chunk of rows.
