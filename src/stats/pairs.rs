@@ -502,6 +502,43 @@ mod tests {
         }
     }
 
+    /// A class of more values than the bucket cap allows four buckets each (fewer buckets
+    /// per value, more searches): still the sorting AUC's bits.
+    #[test]
+    fn a_class_beyond_the_bucket_cap_gives_the_same_bits() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(13);
+        // Both classes larger than the cap's quarter: the sorted (smaller) one too.
+        let half = MAX_BUCKETS / 4 + 30_000;
+        let n = 2 * half + 1;
+        let y: Vec<u8> = (0..n).map(|i| u8::from(i % 2 == 0)).collect();
+        let risk: Vec<f64> = (0..n)
+            .map(|i| (rng.random::<f64>() * 3e5).floor() + f64::from(y[i]) * 5e4)
+            .collect();
+        let w: Vec<f64> = (0..n).map(|_| rng.random_range(0..3) as f64).collect();
+        let negatives = y.iter().filter(|&&v| v == 0).count();
+        assert!(4 * negatives > MAX_BUCKETS);
+        let sorted: Vec<(f64, f64)> = (0..n)
+            .filter(|&i| y[i] == 0)
+            .map(|i| (risk[i], w[i]))
+            .collect();
+        let class = SortedClass::new(sorted, false);
+        assert_eq!(class.buckets.len(), MAX_BUCKETS);
+        // Streamed a block at a time, four lanes where the processor has AVX2.
+        let mut sums = PairSums::default();
+        let mut pend = Vec::new();
+        for ((r, yy), ww) in risk
+            .chunks(100_003)
+            .zip(y.chunks(100_003))
+            .zip(w.chunks(100_003))
+        {
+            sums.add(&class.stream_rows(r, false, yy, ww, &mut pend));
+        }
+        let [aw, ap] = class.auc(&sums);
+        let (ew, ep) = crate::stats::evaluation::auc_weighted_and_plain(&risk, &y, &w);
+        assert_eq!(ap.to_bits(), ep.to_bits());
+        assert_eq!(aw.to_bits(), ew.to_bits());
+    }
+
     #[test]
     fn one_value_and_extremes() {
         assert_eq!(run(&[1.0, 1.0, 1.0], &[1, 0, 0], &[1.0; 3]), [0.5, 0.5]);
