@@ -375,10 +375,7 @@ fn chunk<const AVX: bool>(
         };
         #[cfg(not(target_arch = "x86_64"))]
         let filled = false;
-        for j in 0..LANES {
-            if filled {
-                break;
-            }
+        for j in (0..LANES).filter(|_| !filled) {
             if j < len {
                 let i = i0 + j;
                 let fill = f.fill[i];

@@ -194,30 +194,12 @@ impl SortedClass {
         (lo, hi)
     }
 
-    /// Add one streamed row of risk `v` and weight `w` (its plain weight is 1) to `sums`.
-    #[inline(always)]
-    pub fn stream(&self, v: f64, w: f64, sums: &mut PairSums) {
-        let c = self.wins(v);
-        sums.u[0] += w * c[0];
-        sums.u[1] += c[1];
-        sums.streamed[0] += w;
-        sums.streamed[1] += 1.0;
-    }
-
     /// `[weighted, plain]` wins of a streamed row of risk `v` against the sorted class
     /// (the sorted class's weight it beats, plus half the weight it ties), before the row's
     /// own weight: `u[0] += w · wins[0]` and `u[1] += wins[1]` are its Mann–Whitney terms.
     /// Every term is a half-integer when the weights are integers, so a pass may add them in
     /// any order (several accumulators, registers rather than memory) with the same bits.
-    #[inline(always)]
-    pub fn wins(&self, v: f64) -> [f64; 2] {
-        match self.wins_quick(v) {
-            Some(w) => w,
-            None => self.wins_searched(v),
-        }
-    }
-
-    /// [`SortedClass::wins`] where it needs no search (`v`'s bucket holds at most one value,
+    /// This is the case that needs no search (`v`'s bucket holds at most one value,
     /// both numbers): most rows. `None` otherwise, for [`SortedClass::wins_searched`]; a
     /// pass that leaves those for later keeps its loop free of calls.
     #[inline(always)]
@@ -291,7 +273,7 @@ impl SortedClass {
         )
     }
 
-    /// [`SortedClass::wins`] by a search inside `v`'s bucket (any value; needed where the
+    /// [`SortedClass::wins_quick`]'s wins by a search inside `v`'s bucket (any value; needed where the
     /// bucket holds several values, or for a NaN). Kept out of line, so that the common path
     /// stays small.
     #[cold]
@@ -460,12 +442,23 @@ mod tests {
             .map(|i| (risk[i], w[i]))
             .collect();
         let class = SortedClass::new(sorted, sort_pos);
-        let mut sums = PairSums::default();
+        // The block streaming (four lanes where the processor has AVX2), and row by row
+        // by the portable quick path or the search: the same sums.
+        let mut pend = Vec::new();
+        let sums = class.stream_rows(risk, false, y, w, &mut pend);
+        let mut rows = PairSums::default();
         for i in 0..y.len() {
             if (y[i] == 1) != sort_pos {
-                class.stream(risk[i], w[i], &mut sums);
+                let c = class
+                    .wins_quick(risk[i])
+                    .unwrap_or_else(|| class.wins_searched(risk[i]));
+                rows.u[0] += w[i] * c[0];
+                rows.u[1] += c[1];
+                rows.streamed[0] += w[i];
+                rows.streamed[1] += 1.0;
             }
         }
+        assert_eq!(sums, rows);
         class.auc(&sums)
     }
 
