@@ -9,12 +9,46 @@
 //! error is third order in the bin width: with 4,096 bins over the range of the log-odds,
 //! the slope agrees with the row-by-row fit to about 1e-9 (tested).
 
-/// Bins of one weighting of the rows.
-#[derive(Debug, Clone)]
-pub struct BinnedLogits {
+/// [`BINS`] equal bins over a range of log-odds: which bin a value falls in, and each bin's
+/// centre (the same arithmetic for every binning, so the same bits).
+#[derive(Debug, Clone, Copy)]
+struct Grid {
     lo: f64,
     width: f64,
     per_width: f64,
+}
+
+impl Grid {
+    /// Bins over `[lo, hi]` (an empty or infinite range is taken as width 1 from `lo`).
+    fn new(lo: f64, hi: f64) -> Grid {
+        let span = if hi > lo && (hi - lo).is_finite() {
+            hi - lo
+        } else {
+            1.0
+        };
+        Grid {
+            lo,
+            width: span / BINS as f64,
+            per_width: BINS as f64 / span,
+        }
+    }
+
+    /// The bin of `x` (below the range and NaN the first, above it the last).
+    #[inline(always)]
+    fn bin(&self, x: f64) -> usize {
+        (((x - self.lo) * self.per_width) as usize).min(BINS - 1)
+    }
+
+    #[inline(always)]
+    fn centre(&self, j: usize) -> f64 {
+        self.lo + (j as f64 + 0.5) * self.width
+    }
+}
+
+/// Bins of one weighting of the rows.
+#[derive(Debug, Clone)]
+pub struct BinnedLogits {
+    grid: Grid,
     /// Per bin: Σu, Σu·d, Σu·d² with `d = x − centre`.
     bins: Vec<[f64; 3]>,
     /// Σu·y and Σu·y·x.
@@ -28,36 +62,18 @@ impl BinnedLogits {
     /// Empty bins over `[lo, hi]` (values outside go to the end bins, exactly summed still:
     /// only the expansion's accuracy depends on the range).
     pub fn new(lo: f64, hi: f64) -> BinnedLogits {
-        let span = if hi > lo && (hi - lo).is_finite() {
-            hi - lo
-        } else {
-            1.0
-        };
         BinnedLogits {
-            lo,
-            width: span / BINS as f64,
-            per_width: BINS as f64 / span,
+            grid: Grid::new(lo, hi),
             bins: vec![[0.0; 3]; BINS],
             y: [0.0; 2],
         }
     }
 
-    /// The bin of log-odds `x` (the same for every `BinnedLogits` over the same range).
-    #[inline(always)]
-    pub fn bin(&self, x: f64) -> usize {
-        (((x - self.lo) * self.per_width) as usize).min(BINS - 1)
-    }
-
     /// Add a row of log-odds `x`, outcome `y` and weight `u`.
     #[inline]
     pub fn add(&mut self, x: f64, y: u8, u: f64) {
-        self.add_at(self.bin(x), x, y, u);
-    }
-
-    /// [`BinnedLogits::add`] with the row's bin `j = self.bin(x)` already known.
-    #[inline(always)]
-    pub fn add_at(&mut self, j: usize, x: f64, y: u8, u: f64) {
-        let d = x - self.centre(j);
+        let j = self.grid.bin(x);
+        let d = x - self.grid.centre(j);
         let b = &mut self.bins[j];
         b[0] += u;
         b[1] += u * d;
@@ -66,11 +82,6 @@ impl BinnedLogits {
             self.y[0] += u;
             self.y[1] += u * x;
         }
-    }
-
-    #[inline(always)]
-    fn centre(&self, j: usize) -> f64 {
-        self.lo + (j as f64 + 0.5) * self.width
     }
 
     /// Add another set of bins over the same range (in a fixed order for reproducible bits).
@@ -92,7 +103,7 @@ impl BinnedLogits {
                 continue;
             }
             let mean_d = du / u;
-            let m = self.centre(j) + mean_d;
+            let m = self.grid.centre(j) + mean_d;
             let v = (d2 - du * mean_d).max(0.0);
             let q = super::sigmoid(a + b * m);
             let g = q * (1.0 - q);
@@ -139,9 +150,7 @@ impl BinnedLogits {
 /// 1 per row): one bin index, one centre and one cache line per row instead of two.
 #[derive(Debug, Clone)]
 pub struct BinnedPair {
-    lo: f64,
-    width: f64,
-    per_width: f64,
+    grid: Grid,
     /// Per bin: Σw, Σw·d, Σw·d², then Σ1, Σd, Σd² (`d = x − centre`), two unused.
     bins: Vec<Line>,
     /// Σw·y, Σw·y·x, Σy, Σy·x.
@@ -156,11 +165,8 @@ struct Line([f64; 8]);
 impl BinnedPair {
     /// Empty bins over `[lo, hi]`, as [`BinnedLogits::new`].
     pub fn new(lo: f64, hi: f64) -> BinnedPair {
-        let one = BinnedLogits::new(lo, hi);
         BinnedPair {
-            lo: one.lo,
-            width: one.width,
-            per_width: one.per_width,
+            grid: Grid::new(lo, hi),
             bins: vec![Line::default(); BINS],
             y: [0.0; 4],
         }
@@ -170,8 +176,8 @@ impl BinnedPair {
     /// in the second.
     #[inline(always)]
     pub fn add(&mut self, x: f64, y: u8, w: f64) {
-        let j = (((x - self.lo) * self.per_width) as usize).min(BINS - 1);
-        let d = x - (self.lo + (j as f64 + 0.5) * self.width);
+        let j = self.grid.bin(x);
+        let d = x - self.grid.centre(j);
         let b = &mut self.bins[j].0;
         let wd = w * d;
         b[0] += w;
@@ -203,8 +209,8 @@ impl BinnedPair {
         let (xv, wv) = unsafe { (_mm256_loadu_pd(x.as_ptr()), _mm256_loadu_pd(w.as_ptr())) };
         // The bin: (x − lo)·per_width truncated, NaN and below 0 to 0, above to the last.
         let t = _mm256_mul_pd(
-            _mm256_sub_pd(xv, _mm256_set1_pd(self.lo)),
-            _mm256_set1_pd(self.per_width),
+            _mm256_sub_pd(xv, _mm256_set1_pd(self.grid.lo)),
+            _mm256_set1_pd(self.grid.per_width),
         );
         let t = _mm256_min_pd(
             _mm256_max_pd(t, _mm256_setzero_pd()),
@@ -212,10 +218,10 @@ impl BinnedPair {
         );
         let j = _mm256_cvttpd_epi32(t);
         let centre = _mm256_add_pd(
-            _mm256_set1_pd(self.lo),
+            _mm256_set1_pd(self.grid.lo),
             _mm256_mul_pd(
                 _mm256_add_pd(_mm256_cvtepi32_pd(j), _mm256_set1_pd(0.5)),
-                _mm256_set1_pd(self.width),
+                _mm256_set1_pd(self.grid.width),
             ),
         );
         let d = _mm256_sub_pd(xv, centre);
@@ -278,9 +284,7 @@ impl BinnedPair {
     /// The two weightings' bins, `(counts, plain)`.
     pub fn split(&self) -> (BinnedLogits, BinnedLogits) {
         let one = |at: usize| BinnedLogits {
-            lo: self.lo,
-            width: self.width,
-            per_width: self.per_width,
+            grid: self.grid,
             bins: self
                 .bins
                 .iter()
