@@ -180,8 +180,8 @@ impl CalibrateParams {
             order.iter().map(|&j| folds[j]).collect()
         };
         let k = prior.metrics.len();
-        let mut fd = FitData::from_columns(&subs.columns, outcome, &rows);
-        drop(subs);
+        // The sub-score columns are freed as they are copied into the matrix.
+        let mut fd = FitData::from_columns_consuming(subs.columns, outcome, &rows);
         // Revenue weights, scaled to mean 1 over the fit's rows (so λ means what it means
         // unweighted).
         let revenue_scale = if self.revenue_weighted {

@@ -310,6 +310,7 @@ impl DataArgs {
             ));
         }
         let snaps = load?;
+        churncal::data::memory::release_free();
         for w in &snaps.notes.warnings {
             ui.warn(super::hint::for_warning(w));
         }

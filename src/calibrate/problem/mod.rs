@@ -23,6 +23,7 @@ use super::newton::{Curvature, Evaluation, ProjectedNewton};
 
 use crate::stats::sigmoid;
 
+mod build;
 mod fit_data;
 pub mod onestep;
 mod two;
