@@ -49,7 +49,7 @@ impl CalibrateParams {
     fn one_step_bootstrap(
         &self,
         fd: &FitData,
-        acc_idx: &[usize],
+        acc_idx: Vec<u32>,
         n_accounts: usize,
         ml_fit: &ConstrainedFit,
     ) -> (Vec<Vec<f64>>, usize) {
@@ -59,15 +59,16 @@ impl CalibrateParams {
             .chain(ml_fit.beta.iter().copied())
             .collect();
         let stage = tracing::info_span!("bootstrap: accounts' gradients, curvature").entered();
-        let grads = account_gradients(fd, &theta, acc_idx, n_accounts);
+        let grads = account_gradients(fd, &theta, &acc_idx, n_accounts);
         let h = problem::evaluate_objective(fd, &ml_fit.beta, 0.0, &theta, true).curvature;
         drop(stage);
         let _stage = tracing::info_span!("bootstrap: replicates").entered();
         // Each account's weight (its rows' base weights).
         let mut acc_w = vec![0.0; n_accounts];
         for (&a, &w) in acc_idx.iter().zip(&fd.w) {
-            acc_w[a] += w;
+            acc_w[a as usize] += w;
         }
+        drop(acc_idx);
         let lower: Vec<f64> = std::iter::once(f64::NEG_INFINITY)
             .chain(ml_fit.beta.iter().map(|b| -b))
             .collect();
@@ -79,9 +80,15 @@ impl CalibrateParams {
         let mut weights: Vec<Vec<f64>> = Vec::with_capacity(self.bootstrap);
         for first in (0..self.bootstrap).step_by(BATCH) {
             let batch: Vec<usize> = (first..(first + BATCH).min(self.bootstrap)).collect();
-            let counts: Vec<Vec<f64>> = batch
+            // Whole numbers no larger than the accounts' count: exact as u32, half the bytes.
+            let counts: Vec<Vec<u32>> = batch
                 .par_iter()
-                .map(|&b| stats::resample_counts(self.seed, 1000 + b as u64, n_accounts))
+                .map(|&b| {
+                    stats::resample_counts(self.seed, 1000 + b as u64, n_accounts)
+                        .into_iter()
+                        .map(|c| c as u32)
+                        .collect()
+                })
                 .collect();
             let r = batch.len();
             // Per replicate: p gradient sums, then the total weight.
@@ -93,9 +100,10 @@ impl CalibrateParams {
                         let grad = &grads[a * p..(a + 1) * p];
                         for (j, count) in counts.iter().enumerate() {
                             let c = count[a];
-                            if c == 0.0 {
+                            if c == 0 {
                                 continue;
                             }
+                            let c = f64::from(c);
                             let o = &mut out[j * (p + 1)..(j + 1) * (p + 1)];
                             for (s, v) in o[..p].iter_mut().zip(grad) {
                                 *s += c * v;
@@ -147,13 +155,18 @@ impl CalibrateParams {
             return Ok((Vec::new(), 0));
         }
         let stage = tracing::info_span!("bootstrap: accounts").entered();
+        // Each row's account by its rank among the fit's accounts (the replicates draw
+        // ranks), through a table over the data's account numbers.
         let ids = distinct(accounts_of);
-        let index: rustc_hash::FxHashMap<u32, usize> =
-            ids.iter().enumerate().map(|(i, a)| (*a, i)).collect();
-        let acc_idx: Vec<usize> = accounts_of.iter().map(|a| index[a]).collect();
+        let mut rank = vec![0u32; ids.last().map_or(0, |&a| a as usize + 1)];
+        for (r, &a) in ids.iter().enumerate() {
+            rank[a as usize] = r as u32;
+        }
+        let acc_idx: Vec<u32> = accounts_of.iter().map(|&a| rank[a as usize]).collect();
+        drop(rank);
         drop(stage);
         if self.relearn.is_none() && !self.full_bootstrap {
-            return Ok(self.one_step_bootstrap(fd, &acc_idx, ids.len(), ml_fit));
+            return Ok(self.one_step_bootstrap(fd, acc_idx, ids.len(), ml_fit));
         }
         let done = std::sync::atomic::AtomicUsize::new(0);
         let results: Vec<(Vec<f64>, bool)> = (0..self.bootstrap)
@@ -164,7 +177,7 @@ impl CalibrateParams {
                 let w: Vec<f64> = acc_idx
                     .iter()
                     .zip(&fd.w)
-                    .map(|(&a, &base)| count[a] * base)
+                    .map(|(&a, &base)| count[a as usize] * base)
                     .collect();
                 // Transforms re-learned from the replicate's rows, when they are learned.
                 let d = match self.relearned(rows, &fd.y, &w, w0)? {

@@ -28,11 +28,9 @@ impl CalibrateParams {
             .holdout_from
             .unwrap_or_else(|| default_holdout(&distinct_dates));
         // The earlier rows fit (the later ones as zero weights), the later ones are scored.
-        let tr = fd.with_weights(
-            (0..fd.n)
-                .map(|i| if row_dates[i] < cut { fd.w[i] } else { 0.0 })
-                .collect(),
-        );
+        let train_w: Vec<f64> = (0..fd.n)
+            .map(|i| if row_dates[i] < cut { fd.w[i] } else { 0.0 })
+            .collect();
         let test: Vec<usize> = (0..fd.n).filter(|&i| row_dates[i] >= cut).collect();
         let test_y: Vec<u8> = test.iter().map(|&i| fd.y[i]).collect();
         let test_w: Vec<f64> = test.iter().map(|&i| fd.w[i]).collect();
@@ -41,6 +39,7 @@ impl CalibrateParams {
         let train_events = (0..fd.n)
             .filter(|&i| row_dates[i] < cut && fd.y[i] == 1)
             .count();
+        drop(row_dates);
         let test_events = test_y.iter().filter(|&&y| y == 1).count();
         if train_events == 0
             || test_events == 0
@@ -56,12 +55,12 @@ impl CalibrateParams {
             ));
         }
         // Transforms learned on the earlier rows only, when they are learned.
-        let own = self.relearned(rows, &fd.y, &tr.w, w0)?;
+        let own = self.relearned(rows, &fd.y, &train_w, w0)?;
         let (fd, s0) = match &own {
             Some((f, s)) => (f, s.as_slice()),
             None => (fd, s0),
         };
-        let tr = fd.with_weights(tr.w.clone());
+        let tr = fd.with_weights(train_w);
         let (pa, pb, _) = fit_two(s0, &tr.y, &tr.w, (final_fit.alpha, final_fit.slope()));
         let prior_p = predict(fd, test.par_iter().copied(), pa, &beta_from(w0, -pb));
         let cal = if lambda.is_infinite() {

@@ -81,10 +81,16 @@ impl CalibrateParams {
         let mut order: Vec<usize> = (0..lambdas.len()).collect();
         // From most to least shrinkage, for warm starts.
         order.sort_by(|&a, &b| lambdas[b].total_cmp(&lambdas[a]));
-        let per_fold = self.fit_folds(p, &reference, &lambdas, &order)?;
+        let mut per_fold = self.fit_folds(p, &reference, &lambdas, &order)?;
         drop(stage);
         let stage = tracing::info_span!("calibrate: λ path, out of fold").entered();
-        let cv = cross_validation(self.folds, p, &per_fold, &lambdas, &order);
+        // The out-of-fold predictions are kept for the revenue comparison only.
+        let keep_oof = p.revenue_scale.is_some();
+        let cv = cross_validation(self.folds, p, &per_fold, &lambdas, &order, keep_oof);
+        for fr in &mut per_fold {
+            // Pooled into the out-of-fold figures; not needed after.
+            fr.unconstrained = Vec::new();
+        }
         if cv.comparison.calibrated.auc >= 0.999 {
             warnings.push(CalibrationWarning::Separable {
                 auc: cv.comparison.calibrated.auc,
@@ -168,16 +174,19 @@ impl CalibrateParams {
         // a fold's test rows are then one block, which its training fit leaves out as zero
         // weights without copying the data, and every account's rows stay a run, which a
         // bootstrap replicate that did not draw the account skips.
-        let fold_of: Vec<usize> = {
+        let fold_starts: Vec<usize> = {
             let accounts: Vec<u32> = rows.iter().map(|&i| data.account[i]).collect();
             let folds = grouped_folds(&accounts, self.folds, self.seed);
+            drop(accounts);
             // Stable: each fold's rows keep their account order.
             let mut order: Vec<usize> = Vec::with_capacity(rows.len());
+            let mut starts = vec![0];
             for f in 0..self.folds {
                 order.extend((0..rows.len()).filter(|&j| folds[j] == f));
+                starts.push(order.len());
             }
             rows = order.iter().map(|&j| rows[j]).collect();
-            order.iter().map(|&j| folds[j]).collect()
+            starts
         };
         let k = prior.metrics.len();
         // The sub-score columns are freed as they are copied into the matrix.
@@ -256,7 +265,7 @@ impl CalibrateParams {
         let prepared = Prepared {
             revenue_scale,
             rows,
-            fold_of,
+            fold_starts,
             fd,
             events,
             epv,
@@ -286,7 +295,7 @@ impl CalibrateParams {
         let u = p.unweighted();
         let reference = fit_reference(&features(&u.fd, &u.s0, &u.fd.w));
         let per_fold = self.fit_folds(&u, &reference, lambdas, order)?;
-        let cv = cross_validation(self.folds, &u, &per_fold, lambdas, order);
+        let cv = cross_validation(self.folds, &u, &per_fold, lambdas, order, true);
         let revenue = Some(p.fd.w.as_slice());
         let figures = |cv: &CrossValidation, fit: &ConstrainedFit| WeightingFigures {
             lambda: cv.lambda,
@@ -341,8 +350,8 @@ struct Prepared {
     revenue_scale: Option<f64>,
     /// The data's rows the fit uses, in its order (by fold, then account).
     rows: Vec<usize>,
-    /// Each fit row's fold.
-    fold_of: Vec<usize>,
+    /// Where each fold's rows start in the fit's order, and the end (`folds + 1` values).
+    fold_starts: Vec<usize>,
     /// The sub-score matrix, outcome and weights.
     fd: FitData,
     /// Churn events among the fit rows.
@@ -374,6 +383,16 @@ impl Prepared {
     }
 
     /// The same rows with every snapshot counted once (the prior's slope refitted so).
+    /// Fold `f`'s rows, a block of the fit's order.
+    fn fold_rows(&self, f: usize) -> std::ops::Range<usize> {
+        self.fold_starts[f]..self.fold_starts[f + 1]
+    }
+
+    /// The fold of fit row `j`.
+    fn fold_of(&self, j: usize) -> usize {
+        self.fold_starts.partition_point(|&s| s <= j) - 1
+    }
+
     fn unweighted(&self) -> Prepared {
         let mut p = self.clone();
         p.fd = self.fd.with_weights(vec![1.0; self.fd.n]);

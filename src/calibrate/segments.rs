@@ -298,7 +298,7 @@ impl CalibrateParams {
             }
             // Every λ out of fold on the segment's rows, each fold's prior the pooled fold
             // fit's weights at the segment's own intercept and slope.
-            let folds_s: Vec<usize> = idx.iter().map(|&j| p.fold_of[j]).collect();
+            let folds_s: Vec<usize> = idx.iter().map(|&j| p.fold_of(j)).collect();
             type FoldPreds = (std::ops::Range<usize>, Vec<Vec<f64>>, Vec<f64>);
             let per_fold_s: Vec<FoldPreds> = (0..self.folds)
                 .into_par_iter()

@@ -49,7 +49,7 @@ struct Part<'a> {
     fd: crate::calibrate::problem::FitData,
     /// Each row's account slot among the part's accounts, and each account's gradient at
     /// the candidate (for the one-step refits).
-    account: Vec<usize>,
+    account: Vec<u32>,
     gradients: Vec<f64>,
     /// Its first row's place among all the rows.
     offset: usize,
@@ -88,7 +88,7 @@ impl StepData {
         let s0 = q.fd.scores(&q.w0);
         let (a, b) = q.prior_fit;
         for (r, &s) in s0.iter().enumerate() {
-            let l = q.account[r];
+            let l = q.account[r] as usize;
             let y = f64::from(q.fd.y[r]);
             d.global[l] = acct[r];
             d.rows[l] += 1.0;
@@ -289,11 +289,11 @@ pub fn harrell_optimism(
             (a, b)
         };
         // Rows' account slots, in order of first appearance (the global numbering below).
-        let mut slot: rustc_hash::FxHashMap<u32, usize> = rustc_hash::FxHashMap::default();
-        let account: Vec<usize> = mine
+        let mut slot: rustc_hash::FxHashMap<u32, u32> = rustc_hash::FxHashMap::default();
+        let account: Vec<u32> = mine
             .iter()
             .map(|&i| {
-                let next = slot.len();
+                let next = slot.len() as u32;
                 *slot.entry(data.account[i]).or_insert(next)
             })
             .collect();

@@ -19,7 +19,7 @@ use super::*;
 pub fn account_gradients(
     fd: &FitData,
     theta: &[f64],
-    account_of: &[usize],
+    account_of: &[u32],
     n_accounts: usize,
 ) -> Vec<f64> {
     let k = fd.k;
@@ -27,42 +27,50 @@ pub fn account_gradients(
     let alpha = theta[0];
     let beta = &theta[1..];
     let big_b: f64 = beta.iter().sum();
-    // Per chunk of rows, the sums of the accounts it touches; accounts' rows are runs, so a
-    // chunk touches few accounts and the merge is cheap.
-    let parts: Vec<Vec<(usize, Vec<f64>)>> = (0..fd.n)
-        .collect::<Vec<_>>()
-        .par_chunks(CHUNK)
-        .map(|rows| {
-            let mut out: Vec<(usize, Vec<f64>)> = Vec::new();
-            for &i in rows {
-                let w = fd.w[i];
-                if w == 0.0 {
-                    continue;
-                }
-                let row = &fd.x[i * k..(i + 1) * k];
-                let (c, d) = fit_data::ratio_sums(row, beta);
-                let score = c / d;
-                let ratio = big_b / d;
-                let r = w * (sigmoid(alpha - big_b * score) - f64::from(fd.y[i]));
-                let a = account_of[i];
-                if out.last().is_none_or(|(last, _)| *last != a) {
-                    out.push((a, vec![0.0; p]));
-                }
-                let g = &mut out.last_mut().expect("pushed").1;
-                g[0] += r;
-                for (m, &x) in row.iter().enumerate() {
-                    let dev = if x.is_nan() { 0.0 } else { x - score };
-                    g[m + 1] -= r * (score + ratio * dev);
-                }
+    // Per chunk of rows, the sums of the accounts it touches, flat (an account and its p
+    // sums per run); accounts' rows are runs, so a chunk touches few accounts and the merge
+    // is cheap. Chunks go a batch at a time, so that only a batch's sums wait to be merged.
+    let chunk = |c: usize| -> (Vec<u32>, Vec<f64>) {
+        let mut ids: Vec<u32> = Vec::new();
+        let mut out: Vec<f64> = Vec::new();
+        for i in c * CHUNK..((c + 1) * CHUNK).min(fd.n) {
+            let w = fd.w[i];
+            if w == 0.0 {
+                continue;
             }
-            out
-        })
-        .collect();
+            let row = &fd.x[i * k..(i + 1) * k];
+            let (c, d) = fit_data::ratio_sums(row, beta);
+            let score = c / d;
+            let ratio = big_b / d;
+            let r = w * (sigmoid(alpha - big_b * score) - f64::from(fd.y[i]));
+            let a = account_of[i];
+            if ids.last() != Some(&a) {
+                ids.push(a);
+                out.resize(out.len() + p, 0.0);
+            }
+            let g = &mut out[(ids.len() - 1) * p..];
+            g[0] += r;
+            for (m, &x) in row.iter().enumerate() {
+                let dev = if x.is_nan() { 0.0 } else { x - score };
+                g[m + 1] -= r * (score + ratio * dev);
+            }
+        }
+        (ids, out)
+    };
+    const BATCH: usize = 64;
+    let chunks = fd.n.div_ceil(CHUNK);
     let mut sums = vec![0.0; n_accounts * p];
-    for part in parts {
-        for (a, g) in part {
-            for (s, v) in sums[a * p..(a + 1) * p].iter_mut().zip(g) {
-                *s += v;
+    for first in (0..chunks).step_by(BATCH) {
+        let parts: Vec<(Vec<u32>, Vec<f64>)> = (first..(first + BATCH).min(chunks))
+            .into_par_iter()
+            .map(chunk)
+            .collect();
+        for (ids, g) in parts {
+            for (&a, g) in ids.iter().zip(g.chunks_exact(p)) {
+                let a = a as usize;
+                for (s, v) in sums[a * p..(a + 1) * p].iter_mut().zip(g) {
+                    *s += v;
+                }
             }
         }
     }
@@ -121,7 +129,7 @@ mod tests {
     fn account_gradients_sum_to_the_objectives_gradient() {
         let fd = crate::calibrate::kat::data();
         let theta = [0.4, 1.2, 0.7, 0.1];
-        let accounts: Vec<usize> = (0..fd.n).map(|i| i / 3).collect();
+        let accounts: Vec<u32> = (0..fd.n as u32).map(|i| i / 3).collect();
         let g = account_gradients(&fd, &theta, &accounts, fd.n.div_ceil(3));
         let total: Vec<f64> = (0..4)
             .map(|j| g.chunks(4).map(|a| a[j]).sum::<f64>() / fd.n as f64)
