@@ -25,7 +25,7 @@ use thiserror::Error;
 use crate::data::{parse, Day, Snapshots};
 use crate::profile::{self, MetricCalibration, Profile};
 use crate::score::SubScores;
-use crate::stats::{self, sigmoid};
+use crate::stats;
 pub use problem::solver_passes;
 use problem::{
     fit_constrained, fit_constrained_from, fit_two, log1pexp, nll_of_scores, ConstrainedFit,
@@ -494,22 +494,25 @@ fn features<'a>(fd: &'a FitData, s0: &'a [f64], w: &'a [f64]) -> Features<'a> {
     }
 }
 
-/// P(churn) for (α, β) of the given rows, in their order.
 /// [`predict`] of a block of rows: their scores a piece at a time by
 /// [`FitData::scores_into`] (the same bits as row by row).
 fn predict_range(d: &FitData, rows: std::ops::Range<usize>, alpha: f64, beta: &[f64]) -> Vec<f64> {
     const PIECE: usize = 4096;
     let b: f64 = beta.iter().sum();
     let mut out = vec![0.0; rows.len()];
-    out.par_chunks_mut(PIECE).enumerate().for_each(|(c, o)| {
-        d.scores_into(rows.start + c * PIECE, beta, o);
-        for v in o.iter_mut() {
-            *v = sigmoid(alpha - b * *v);
-        }
-    });
+    out.par_chunks_mut(PIECE)
+        .enumerate()
+        .for_each_init(Vec::new, |eta, (c, o)| {
+            d.scores_into(rows.start + c * PIECE, beta, o);
+            eta.clear();
+            eta.extend(o.iter().map(|s| alpha - b * s));
+            crate::stats::fastexp::sigmoid_slice(eta, o);
+        });
     out
 }
 
+/// P(churn) for (α, β) of the given rows, in their order (the logistic function of
+/// [`crate::stats::fastexp`], as in the fit).
 fn predict<I>(d: &FitData, rows: I, alpha: f64, beta: &[f64]) -> Vec<f64>
 where
     I: IntoParallelIterator<Item = usize>,
@@ -518,7 +521,7 @@ where
     let b: f64 = beta.iter().sum();
     rows.into_par_iter()
         .with_min_len(1024)
-        .map(|i| sigmoid(alpha - b * d.score_row(i, beta)))
+        .map(|i| crate::stats::fastexp::sigmoid(alpha - b * d.score_row(i, beta)))
         .collect()
 }
 

@@ -136,6 +136,43 @@ pub unsafe fn sigmoid_avx2(x: std::arch::x86_64::__m256d) -> std::arch::x86_64::
     _mm256_div_pd(one, _mm256_add_pd(one, exp_avx2(minus)))
 }
 
+/// [`sigmoid`] of every value of `x` into `out` (as long), four at a time where the
+/// processor has AVX2: the same bits either way.
+pub fn sigmoid_slice(x: &[f64], out: &mut [f64]) {
+    assert_eq!(x.len(), out.len(), "one output per value");
+    #[cfg(target_arch = "x86_64")]
+    let done = if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the processor supports AVX2, checked just above.
+        unsafe { sigmoid_slice_avx2(x, out) }
+    } else {
+        0
+    };
+    #[cfg(not(target_arch = "x86_64"))]
+    let done = 0;
+    for (o, &v) in out[done..].iter_mut().zip(&x[done..]) {
+        *o = sigmoid(v);
+    }
+}
+
+/// [`sigmoid_slice`]'s whole groups of four; returns how many values it did.
+///
+/// # Safety
+/// The processor must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn sigmoid_slice_avx2(x: &[f64], out: &mut [f64]) -> usize {
+    use std::arch::x86_64::*;
+    let whole = x.len().min(out.len()) / 4 * 4;
+    for j in (0..whole).step_by(4) {
+        // SAFETY: j + 4 <= both lengths.
+        unsafe {
+            let v = _mm256_loadu_pd(x.as_ptr().add(j));
+            _mm256_storeu_pd(out.as_mut_ptr().add(j), sigmoid_avx2(v));
+        }
+    }
+    whole
+}
+
 /// `1 / (2n + 1)` for n = 0 ..= 11 (two zeros to fill [`estrin`]'s 14): the series
 /// `atanh f = f Σ f²ⁿ / (2n + 1)`.
 const ATANH: [f64; 14] = [
@@ -250,6 +287,25 @@ mod tests {
         }
         assert!(worst <= 4.0, "worst {worst} ulp");
         assert_eq!(sigmoid(0.0), 0.5);
+    }
+
+    /// Every length's four-lane body and scalar tail give the scalar function's bits.
+    #[test]
+    fn the_slice_is_the_scalar_function_value_by_value() {
+        let x: Vec<f64> = (0..1_003)
+            .map(|i| match i % 7 {
+                0 => f64::NAN,
+                1 => -750.0 + i as f64,
+                _ => (i as f64 * 0.731).sin() * 30.0,
+            })
+            .collect();
+        for len in [0, 1, 3, 4, 5, 8, 1_003] {
+            let mut out = vec![0.0; len];
+            sigmoid_slice(&x[..len], &mut out);
+            for (o, &v) in out.iter().zip(&x) {
+                assert_eq!(o.to_bits(), sigmoid(v).to_bits(), "{v}");
+            }
+        }
     }
 
     #[test]

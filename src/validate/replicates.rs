@@ -164,7 +164,8 @@ impl<'a> Rows<'a> {
                         for (x, &s) in sc.lp.iter_mut().zip(&sc.s) {
                             *x = alpha + slope * s;
                         }
-                        probabilities(&sc.lp, &mut sc.p);
+                        sc.p.resize(sc.lp.len(), 0.0);
+                        fastexp::sigmoid_slice(&sc.lp, &mut sc.p);
                         let wins = class.stream_rows(&sc.s, true, y, &sc.w, &mut sc.pend);
                         pass.pairs.add(&wins);
                         brier_and_bins(&sc.p, &sc.lp, y, &sc.w, brier, &mut pass.bins);
@@ -365,43 +366,6 @@ impl Pass {
         self.rows += o.rows;
         self.bins.merge(&o.bins);
         self.pairs.add(&o.pairs);
-    }
-}
-
-/// The logistic function of every log-odds, four at a time where the processor has AVX2
-/// (the same bits either way).
-fn probabilities(lp: &[f64], p: &mut Vec<f64>) {
-    p.resize(lp.len(), 0.0);
-    let whole = lp.len() / 4 * 4;
-    #[cfg(target_arch = "x86_64")]
-    let done = if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the processor supports AVX2, checked just above.
-        unsafe { probabilities_avx2(&lp[..whole], &mut p[..whole]) };
-        whole
-    } else {
-        0
-    };
-    #[cfg(not(target_arch = "x86_64"))]
-    let done = 0;
-    for (p, &x) in p[done..].iter_mut().zip(&lp[done..]) {
-        *p = fastexp::sigmoid(x);
-    }
-}
-
-/// [`probabilities`] four at a time (`lp.len()` a multiple of 4, `p` as long).
-///
-/// # Safety
-/// The processor must support AVX2.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn probabilities_avx2(lp: &[f64], p: &mut [f64]) {
-    use std::arch::x86_64::*;
-    for j in (0..lp.len().min(p.len()) / 4 * 4).step_by(4) {
-        // SAFETY: j + 4 <= both lengths.
-        unsafe {
-            let x = _mm256_loadu_pd(lp.as_ptr().add(j));
-            _mm256_storeu_pd(p.as_mut_ptr().add(j), fastexp::sigmoid_avx2(x));
-        }
     }
 }
 

@@ -7,24 +7,24 @@
 //! matrix is complete. Here the copy goes in two passes instead:
 //!
 //! 1. The columns are read from their last row to their first, a block at a time. Each
-//!    fitted row is appended to the bucket of its target block of matrix rows, and after each
-//!    block the columns are cut to what is still unread (a shrinking reallocation, which
-//!    returns the freed tail to the system). Buckets fill in arrival order, so their pages
-//!    are touched as they fill, no sooner.
-//! 2. Each bucket's rows are put in their places in its block of the matrix, whose pages
-//!    are then touched, and the bucket is freed.
+//!    fitted row is appended to its block of the matrix (a few megabytes of matrix rows), in
+//!    arrival order, and after each block of data rows the columns are cut to what is still
+//!    unread (a shrinking reallocation, which returns the freed tail to the system). The
+//!    matrix is mapped fresh and its pages are touched as its blocks fill, no sooner.
+//! 2. Each block's rows are put in their places within the block, through a copy of the
+//!    block that stays in the processor's cache.
 //!
-//! At any moment the columns still unread, the buckets still full and the matrix's filled
-//! blocks add up to about one copy of the data. Buckets are at least 32 MB, above the
-//! allocator's largest threshold for mapping an allocation on its own, so that freeing
-//! one returns its memory rather than keeping it in the heap.
-//!
-//! The values are the same bits as the plain gather's (`c[i] / 100`).
+//! At any moment the columns still unread and the matrix's filled rows add up to about one
+//! copy of the data. The values are the same bits as the plain gather's (`c[i] / 100`).
 
 use super::*;
 
-/// Least bytes of matrix rows per bucket (each bucket a mapping of its own: see above).
-const BUCKET_BYTES: usize = 32 << 20;
+/// Bytes of matrix rows per block, at least: a block's copy stays in the cache while its
+/// rows are put in place.
+const BLOCK_BYTES: usize = 4 << 20;
+
+/// Matrices smaller than this take the plain gather (their memory does not matter).
+const SMALL_BYTES: usize = 64 << 20;
 
 /// Data rows read per block of the first pass, between cuts of the columns.
 const BLOCK_ROWS: usize = 1 << 18;
@@ -36,10 +36,10 @@ impl FitData {
     pub fn from_columns_consuming(columns: Vec<Vec<f64>>, y: &[u8], rows: &[usize]) -> FitData {
         let k = columns.len();
         let n = columns.first().map_or(0, Vec::len);
-        if k == 0 || rows.len() * k * 8 < 2 * BUCKET_BYTES || n >= u32::MAX as usize {
+        if k == 0 || rows.len() * k * 8 < SMALL_BYTES || n >= u32::MAX as usize {
             return FitData::from_columns(&columns, y, rows);
         }
-        let x = bucketed(columns, rows, k, n);
+        let x = two_passes(columns, rows, k, n);
         FitData {
             n: rows.len(),
             k,
@@ -51,36 +51,38 @@ impl FitData {
 }
 
 /// The two passes: `rows[j]` is the data row of matrix row `j`; every column has `n` rows.
-fn bucketed(mut columns: Vec<Vec<f64>>, rows: &[usize], k: usize, n: usize) -> Vec<f64> {
+fn two_passes(mut columns: Vec<Vec<f64>>, rows: &[usize], k: usize, n: usize) -> Vec<f64> {
     let m = rows.len();
     let stage = tracing::info_span!("matrix: first pass").entered();
-    // A power of two of rows, so that a row's bucket is a shift.
-    let per_bucket = (BUCKET_BYTES / (8 * k)).max(1).next_power_of_two();
-    let shift = per_bucket.trailing_zeros();
-    let buckets = m.div_ceil(per_bucket);
-    let size = |b: usize| per_bucket.min(m - b * per_bucket);
+    // A power of two of rows, so that a row's block is a shift.
+    let per_block = (BLOCK_BYTES / (8 * k)).max(1).next_power_of_two();
+    let shift = per_block.trailing_zeros();
+    let blocks = m.div_ceil(per_block);
     // Each data row's matrix row (u32::MAX: not fitted).
     let mut target = vec![u32::MAX; n];
     for (j, &i) in rows.iter().enumerate() {
         target[i] = j as u32;
     }
-    // Bucket b: the rows of matrix rows b·per_bucket.., in arrival order, and each one's
-    // place in the block. Capacity reserved now, touched as filled.
-    let mut values: Vec<Vec<f64>> = (0..buckets)
-        .map(|b| Vec::with_capacity(size(b) * k))
+    // Zeroed pages, mapped fresh and touched only when written.
+    let mut x = vec![0.0; m * k];
+    // Block b's rows in arrival order, and each one's place in the block.
+    let mut filled: Vec<(&mut [f64], Vec<u32>)> = x
+        .chunks_mut(per_block * k)
+        .map(|block| {
+            let rows = block.len() / k;
+            (block, Vec::with_capacity(rows))
+        })
         .collect();
-    let mut places: Vec<Vec<u32>> = (0..buckets).map(|b| Vec::with_capacity(size(b))).collect();
-    // Each thread fills a group of buckets of its own, reading the rows that go there.
-    let group = buckets.div_ceil(rayon::current_num_threads().clamp(1, buckets));
+    // Each thread fills a group of blocks of its own, reading the rows that go there.
+    let group = blocks.div_ceil(rayon::current_num_threads().clamp(1, blocks));
     let mut end = n;
     while end > 0 {
         let start = end.saturating_sub(BLOCK_ROWS);
         let (cols, target) = (&columns, &target);
-        values
+        filled
             .par_chunks_mut(group)
-            .zip(places.par_chunks_mut(group))
             .enumerate()
-            .for_each(|(g, (values, places))| {
+            .for_each(|(g, filled)| {
                 let first = g * group;
                 for i in (start..end).rev() {
                     let t = target[i];
@@ -89,11 +91,14 @@ fn bucketed(mut columns: Vec<Vec<f64>>, rows: &[usize], k: usize, n: usize) -> V
                     }
                     let t = t as usize;
                     let b = (t >> shift).wrapping_sub(first);
-                    if b >= values.len() {
+                    let Some((block, places)) = filled.get_mut(b) else {
                         continue;
+                    };
+                    let at = places.len() * k;
+                    for (v, c) in block[at..at + k].iter_mut().zip(cols) {
+                        *v = c[i] / 100.0;
                     }
-                    values[b].extend(cols.iter().map(|c| c[i] / 100.0));
-                    places[b].push((t & (per_bucket - 1)) as u32);
+                    places.push((t & (per_block - 1)) as u32);
                 }
             });
         for c in &mut columns {
@@ -106,12 +111,12 @@ fn bucketed(mut columns: Vec<Vec<f64>>, rows: &[usize], k: usize, n: usize) -> V
     drop(target);
     drop(stage);
     let _stage = tracing::info_span!("matrix: second pass").entered();
-    // Zeroed pages, mapped fresh and touched only when written.
-    let mut x = vec![0.0; m * k];
-    x.par_chunks_mut(per_bucket * k)
-        .zip(values.into_par_iter().zip(places))
-        .for_each(|(block, (values, places))| {
-            for (row, &p) in values.chunks_exact(k).zip(&places) {
+    filled
+        .into_par_iter()
+        .for_each_init(Vec::new, |copy, (block, places)| {
+            copy.clear();
+            copy.extend_from_slice(block);
+            for (row, &p) in copy.chunks_exact(k).zip(&places) {
                 let p = p as usize;
                 block[p * k..(p + 1) * k].copy_from_slice(row);
             }
@@ -123,12 +128,12 @@ fn bucketed(mut columns: Vec<Vec<f64>>, rows: &[usize], k: usize, n: usize) -> V
 mod tests {
     use super::*;
 
-    /// Large enough for buckets (several, the last one short), with unfitted rows and rows
-    /// in no order of the data's: the same bits as the plain gather.
+    /// Large enough for the two passes (many blocks, the last one short), with unfitted rows
+    /// and rows in no order of the data's: the same bits as the plain gather.
     #[test]
-    fn the_bucketed_build_is_the_plain_gather() {
+    fn the_two_passes_give_the_plain_gathers_bits() {
         let k = 3;
-        let n = 3 * BUCKET_BYTES / (8 * k) + 12_345;
+        let n = 3 * SMALL_BYTES / (8 * k) + 12_345;
         let columns: Vec<Vec<f64>> = (0..k)
             .map(|c| {
                 (0..n)
@@ -153,10 +158,7 @@ mod tests {
             .collect();
         let plain = FitData::from_columns(&columns, &y, &rows);
         let built = FitData::from_columns_consuming(columns, &y, &rows);
-        assert!(
-            rows.len() * k * 8 >= 2 * BUCKET_BYTES,
-            "takes the bucketed path"
-        );
+        assert!(rows.len() * k * 8 >= SMALL_BYTES, "takes the two passes");
         assert_eq!(built.n, plain.n);
         assert_eq!(built.k, plain.k);
         assert_eq!(built.y, plain.y);
