@@ -230,7 +230,7 @@ pub fn harrell_optimism(
     candidate: &Profile,
     assignment: Option<&crate::score::Assignment>,
     data: &Snapshots,
-    subs: SubScores,
+    mut subs: SubScores,
     replicates: usize,
     seed: u64,
     full_refits: bool,
@@ -256,7 +256,8 @@ pub fn harrell_optimism(
     };
     let mut parts: Vec<Part> = Vec::with_capacity(groups.len());
     let mut rows: Vec<usize> = Vec::new();
-    for (profile, mut mine) in groups {
+    let last = groups.len().saturating_sub(1);
+    for (g, (profile, mut mine)) in groups.into_iter().enumerate() {
         let Some(cal) = &profile.calibration else {
             return Ok(None);
         };
@@ -270,7 +271,12 @@ pub fn harrell_optimism(
         };
         mine.retain(|&i| subs.present[i] > 0);
         crate::data::order::by_account(&mut mine, &data.account, data.n_accounts);
-        let fd = FitData::from_columns(&subs.columns, y_all, &mine);
+        // The last profile's matrix takes the columns, freeing them as it is built.
+        let fd = if g == last {
+            FitData::from_columns_consuming(std::mem::take(&mut subs.columns), y_all, &mine)
+        } else {
+            FitData::from_columns(&subs.columns, y_all, &mine)
+        };
         let sum_w0: f64 = w0.iter().sum();
         let w0: Vec<f64> = w0.iter().map(|w| 100.0 * w / sum_w0.max(1e-12)).collect();
         // The profile's own fit, as the starting point and the apparent model.
@@ -324,30 +330,23 @@ pub fn harrell_optimism(
     drop(subs);
     let n = rows.len();
     let y: Vec<u8> = rows.iter().map(|&i| y_all[i]).collect();
-    // Probabilities, risk (−score) and log-odds of every row, each part at its (α, β).
-    let predict = |fits: &[(f64, Vec<f64>)]| -> (Vec<f64>, Vec<f64>, Vec<f64>) {
-        let (mut p, mut risk, mut lp) = (
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-            Vec::with_capacity(n),
-        );
-        for (part, (alpha, beta)) in parts.iter().zip(fits) {
-            let s = part.fd.scores(beta);
-            let slope = -beta.iter().sum::<f64>();
-            lp.extend(s.iter().map(|&v| alpha + slope * v));
-            risk.extend(s.iter().map(|&v| -v));
-        }
-        p.extend(lp.iter().map(|&v| sigmoid(v)));
-        (p, risk, lp)
-    };
     let own_fits: Vec<(f64, Vec<f64>)> = parts
         .iter()
         .map(|q| (q.cal.intercept, q.beta_c.clone()))
         .collect();
     drop(stage);
     let stage = tracing::info_span!("optimism: apparent figures").entered();
-    let (p_app, r_app, _) = predict(&own_fits);
-    let apparent = figures(&p_app, &y, &r_app);
+    // Probabilities and risk (−score) of every row, each part at its own (α, β).
+    let apparent = {
+        let (mut p, mut risk) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        for (part, (alpha, beta)) in parts.iter().zip(&own_fits) {
+            let s = part.fd.scores(beta);
+            let slope = -beta.iter().sum::<f64>();
+            p.extend(s.iter().map(|&v| sigmoid(alpha + slope * v)));
+            risk.extend(s.iter().map(|&v| -v));
+        }
+        figures(&p, &y, &risk)
+    };
     drop(stage);
     let _stage = tracing::info_span!("optimism: replicates").entered();
 
@@ -363,6 +362,7 @@ pub fn harrell_optimism(
         .collect();
     let na = acc_index.len();
     drop(acc_index);
+    drop(rows);
     let steps: Vec<Option<StepData>> = parts
         .iter()
         .map(|q| (!full_refits).then(|| StepData::new(q, &acct[q.offset..q.offset + q.fd.n])))
