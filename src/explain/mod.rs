@@ -254,6 +254,21 @@ impl ExplainParams {
             .ok_or(ExplainError::NeedsColumn(ColumnRole::SnapshotDate))?;
         let (from, to) = self.dates(dates)?;
         let stage = tracing::info_span!("explain: sub-scores and scores").entered();
+        // Only the rows at the two dates are scored, unless a tier's bound is a quantile of
+        // every row's score. Their indexes are mapped back to the data's at the end.
+        let keep: Option<Vec<usize>> = profiles
+            .all()
+            .iter()
+            .all(|p| p.tiers_by_quantile.is_none())
+            .then(|| {
+                (0..data.rows)
+                    .filter(|&i| dates[i] == from || dates[i] == to)
+                    .collect::<Vec<usize>>()
+            })
+            .filter(|keep| keep.len() < data.rows);
+        let two_dates = keep.as_ref().map(|keep| data.select_rows(keep));
+        let data = two_dates.as_ref().unwrap_or(data);
+        let dates = data.date.as_ref().expect("checked above");
         let (subs, assignment) = score::subscores_for(profiles, data)?;
         let weights = profile.effective_weights();
         let n = weights.len();
@@ -360,6 +375,11 @@ impl ExplainParams {
             .map(|old| profile_split(profile, old, data, &subs, &both, &contributions))
             .transpose()?;
         let worklist = worklist(&changes, data.arr.as_deref());
+        if let Some(keep) = &keep {
+            for c in &mut changes {
+                c.rows = c.rows.map(|r| keep[r]);
+            }
+        }
         Ok(Explanation {
             from,
             to,
