@@ -27,6 +27,7 @@ use crate::analysis::stage::{AnalysisError, CohortParams, CohortReport, TierPara
 use crate::analysis::tiers::TierReport;
 use crate::audit::{Audit, AuditError, AuditParams, Finding};
 use crate::calibrate::{CalibrateError, CalibrateParams, Calibration, SegmentParams, Segmented};
+use crate::data::memory::release_free;
 use crate::data::{Day, Snapshots};
 use crate::explain::{ExplainError, ExplainParams, Explanation};
 use crate::learn::{LearnComparison, LearnFitError, LearnParams, Learned};
@@ -245,20 +246,16 @@ impl PackParams {
                 (Some(lc.calibration), Some((lc.learned, lc.comparison)))
             }
         };
+        // Each stage's buffers freed by worker threads go back to the system before the next.
+        release_free();
         let candidate = calibration.as_ref().map_or(prior, |c| &c.profile);
         // With profiles per segment, the pack reports on their set.
         let profiles = match &segmented {
             Some(s) => Profiles::Set(s.profile_set()),
             None => Profiles::One(candidate.clone()),
         };
-        let stage = tracing::info_span!("pack: score, tiers and cohorts").entered();
-        let (subs, assignment) = score::subscores_for(&profiles, data)?;
-        let scored =
-            score::score_assigned(candidate, &subs, assignment.as_ref(), score::Extent::Full);
-        drop(subs);
-        let tiers = self.tiers.run(data, &scored)?;
-        let cohorts = self.cohorts.run(data, candidate, &scored)?;
-        drop(stage);
+        // Before the candidate's scores with their reasons exist (a gigabyte at 10M rows):
+        // the validation's own sub-scores and refit matrix come on top of the data alone.
         let validation = match incumbent {
             None => None,
             Some(inc) => {
@@ -270,6 +267,15 @@ impl PackParams {
                 )?)
             }
         };
+        release_free();
+        let stage = tracing::info_span!("pack: score, tiers and cohorts").entered();
+        let (subs, assignment) = score::subscores_for(&profiles, data)?;
+        let scored =
+            score::score_assigned(candidate, &subs, assignment.as_ref(), score::Extent::Full);
+        drop(subs);
+        let tiers = self.tiers.run(data, &scored)?;
+        let cohorts = self.cohorts.run(data, candidate, &scored)?;
+        drop(stage);
         let changes = match &self.explain {
             Some(params) if data.date_range().is_some_and(|(a, b)| a < b) => {
                 let _stage = tracing::info_span!("pack: explain").entered();
@@ -291,6 +297,7 @@ impl PackParams {
             }
             _ => None,
         };
+        release_free();
         let risk = match (&self.risk, &candidate.calibration) {
             (Some(params), Some(cal)) if data.arr.is_some() && data.date.is_some() => {
                 let _stage = tracing::info_span!("pack: revenue at risk").entered();

@@ -543,9 +543,9 @@ fn profile_split(
         ));
     }
     let old_subs = if same {
-        new_subs.clone()
+        std::borrow::Cow::Borrowed(new_subs)
     } else {
-        SubScores::compute(old, data)?
+        std::borrow::Cow::Owned(SubScores::compute(old, data)?)
     };
     let (w_new, w_old) = (new.effective_weights(), old.effective_weights());
     let (old_contrib, _) = attribute_all(&old_subs, &w_old, both);
