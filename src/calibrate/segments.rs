@@ -597,7 +597,7 @@ mod tests {
             let eta =
                 [-1.0, -0.5, 0.0][c as usize] - f.iter().zip(beta).map(|(a, b)| a * b).sum::<f64>();
             x.extend(f);
-            y.push(u8::from(rng.random::<f64>() < sigmoid(eta)));
+            y.push(u8::from(rng.random::<f64>() < crate::stats::sigmoid(eta)));
             code.push(c);
         }
         let fd = FitData {

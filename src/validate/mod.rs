@@ -273,6 +273,7 @@ fn validate(
     }
     let (candidate, incumbent) = (candidate_set.main(), incumbent_set.main());
     let (subs, sc, si, assignment) = score_both(candidate_set, incumbent_set, &mut data)?;
+    crate::data::memory::release_free();
     let data: &Snapshots = &data;
     let y = data.outcome.as_deref().expect("checked above");
     let scored_both: Vec<usize> = (0..data.rows)

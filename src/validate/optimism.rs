@@ -33,12 +33,13 @@ pub struct Optimism {
     pub not_converged: usize,
 }
 
+/// AUC, Brier score and calibration slope: the figures [`vs::calibration`] would give,
+/// without its bins, intercept and test, which the optimism does not report.
 pub(super) fn figures(p: &[f64], y: &[u8], risk: &[f64]) -> Figures {
-    let c = vs::calibration(p, y, 1);
     Figures {
         auc: stats::auc(risk, y),
-        brier: c.brier,
-        slope: c.slope,
+        brier: stats::brier(p, y),
+        slope: vs::calibration_slope_weighted(p, y, &vec![1.0; p.len()]),
     }
 }
 
