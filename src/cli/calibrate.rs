@@ -280,12 +280,8 @@ pub fn run(mut a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         let mut data = data;
         let subs = SubScores::compute_consuming(&prior_fitted, &mut data)?;
         data.metrics = Vec::new();
-        // Neither the fit nor its summary reads these.
-        data.customer_since = None;
-        data.churn_date = None;
-        if a.weight_col.is_none() {
-            data.arr = None;
-        }
+        // The case-control sample draws accounts by name.
+        data.free_for_fit(a.weight_col.is_some(), true);
         drop(stage);
         let _stage = tracing::info_span!("fit").entered();
         let r = params.fit(&prior_fitted, &data, subs)?;

@@ -232,8 +232,8 @@ mod tests {
         let gb = |x: f64| (x * 1e9) as u64;
         assert!(bytes_needed(Job::Score, n, 13) > gb(2.51)); // audit
         assert!(bytes_needed(Job::Score, n, 13) > gb(1.79)); // score, Parquet in
-        // The fitting jobs with their defaults at 9,999,545 rows (`docs/performance.md`, "The
-        // default commands at 10M rows").
+                                                             // The fitting jobs with their defaults at 9,999,545 rows (`docs/performance.md`, "The
+                                                             // default commands at 10M rows").
         let n10 = 9_999_545;
         assert!(bytes_needed(Job::Fit, n10, 13) > gb(1.88)); // calibrate
         assert!(bytes_needed(Job::Fit, n10, 13) > gb(2.57)); // validate

@@ -313,6 +313,18 @@ pub fn newton_step2([g0, g1, h00, h01, h11]: [f64; 5]) -> Option<(f64, f64)> {
 /// Newton's method on (a, b); each pass sums fixed chunks in parallel and adds the chunk
 /// sums in order, so the result does not depend on the thread count.
 pub fn calibration_slope_of_logits(lp: &[f64], y: &[u8], w: &[f64]) -> f64 {
+    calibration_slope_by(lp, y, |i| w[i])
+}
+
+/// [`calibration_slope_weighted`] with every weight 1 (the same bits), turning `p` into its
+/// logits in place rather than into a second buffer.
+pub fn calibration_slope_consuming(mut p: Vec<f64>, y: &[u8]) -> f64 {
+    p.par_iter_mut().for_each(|v| *v = logit(*v));
+    calibration_slope_by(&p, y, |_| 1.0)
+}
+
+/// [`calibration_slope_of_logits`] with row `i`'s weight `w(i)`.
+fn calibration_slope_by(lp: &[f64], y: &[u8], w: impl Fn(usize) -> f64 + Sync) -> f64 {
     const CHUNK: usize = 1 << 14;
     let (mut a, mut b) = (0.0f64, 1.0f64);
     for _ in 0..100 {
@@ -323,7 +335,7 @@ pub fn calibration_slope_of_logits(lp: &[f64], y: &[u8], w: &[f64]) -> f64 {
                 let mut s = [0.0; 5];
                 let base = c * CHUNK;
                 for (j, &x) in xs.iter().enumerate() {
-                    let ww = w[base + j];
+                    let ww = w(base + j);
                     if ww == 0.0 {
                         continue;
                     }

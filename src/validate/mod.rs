@@ -272,7 +272,14 @@ fn validate(
         return Err(ValidateError::Data("validation needs the outcome".into()));
     }
     let (candidate, incumbent) = (candidate_set.main(), incumbent_set.main());
-    let (subs, sc, si, assignment) = score_both(candidate_set, incumbent_set, &mut data)?;
+    let (subs, mut sc, mut si, assignment) = score_both(candidate_set, incumbent_set, &mut data)?;
+    // One profile's P(churn) is taken from its calibration block where it is needed
+    // ([`evaluate::probabilities`]); only a set's scored probabilities are read.
+    for (set, scored) in [(candidate_set, &mut sc), (incumbent_set, &mut si)] {
+        if matches!(set, Profiles::One(_)) {
+            scored.probability = None;
+        }
+    }
     crate::data::memory::release_free();
     let data: &Snapshots = &data;
     let y = data.outcome.as_deref().expect("checked above");
@@ -290,6 +297,9 @@ fn validate(
         dev_events,
         val_events,
     } = split(data, &scored_both, params, y)?;
+    // Its events are all that is needed of it after the split.
+    let events_scored_both = scored_both.iter().filter(|&&i| y[i] == 1).count();
+    drop(scored_both);
 
     // What needs the candidate's sub-scores comes first, and then they are freed: the
     // per-metric stability (out of time only) and Harrell's optimism.
@@ -374,7 +384,7 @@ fn validate(
     let seg_out = segment_evals(segments, data, &val, y, (&sc, &si), &pc)?;
     drop(stage);
     // A set fits every profile's weights.
-    let epv = events_per_parameter(candidate, &scored_both, y)
+    let epv = events_per_parameter(candidate, events_scored_both)
         / assignment
             .as_ref()
             .map_or(1, |a| a.rows.iter().filter(|&&n| n > 0).count().max(1)) as f64;
@@ -631,8 +641,7 @@ fn score_psi(sc: &Scored, dev: &[usize], val: &[usize]) -> f64 {
 
 /// Events per parameter as calibration counts them: the churn events of every row both
 /// profiles score, over the candidate's weights.
-fn events_per_parameter(candidate: &Profile, scored_both: &[usize], y: &[u8]) -> f64 {
-    let events = scored_both.iter().filter(|&&i| y[i] == 1).count();
+fn events_per_parameter(candidate: &Profile, events: usize) -> f64 {
     events as f64 / candidate.metrics.len().max(1) as f64
 }
 

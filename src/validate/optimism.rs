@@ -34,12 +34,15 @@ pub struct Optimism {
 }
 
 /// AUC, Brier score and calibration slope: the figures [`vs::calibration`] would give,
-/// without its bins, intercept and test, which the optimism does not report.
-pub(super) fn figures(p: &[f64], y: &[u8], risk: &[f64]) -> Figures {
+/// without its bins, intercept and test, which the optimism does not report. The buffers
+/// are freed (or reused) as soon as each figure is had.
+pub(super) fn figures(p: Vec<f64>, y: &[u8], risk: Vec<f64>) -> Figures {
+    let auc = stats::auc(&risk, y);
+    drop(risk);
     Figures {
-        auc: stats::auc(risk, y),
-        brier: stats::brier(p, y),
-        slope: vs::calibration_slope_weighted(p, y, &vec![1.0; p.len()]),
+        auc,
+        brier: stats::brier(&p, y),
+        slope: vs::calibration_slope_consuming(p, y),
     }
 }
 
@@ -339,14 +342,20 @@ pub fn harrell_optimism(
     let stage = tracing::info_span!("optimism: apparent figures").entered();
     // Probabilities and risk (−score) of every row, each part at its own (α, β).
     let apparent = {
-        let (mut p, mut risk) = (Vec::with_capacity(n), Vec::with_capacity(n));
+        let (mut p, mut risk) = (Vec::with_capacity(n), Vec::new());
         for (part, (alpha, beta)) in parts.iter().zip(&own_fits) {
-            let s = part.fd.scores(beta);
+            let mut s = part.fd.scores(beta);
             let slope = -beta.iter().sum::<f64>();
             p.extend(s.iter().map(|&v| sigmoid(alpha + slope * v)));
-            risk.extend(s.iter().map(|&v| -v));
+            // The scores become the risk in place (one buffer fewer at 10M rows).
+            s.iter_mut().for_each(|v| *v = -*v);
+            if risk.is_empty() {
+                risk = s;
+            } else {
+                risk.extend_from_slice(&s);
+            }
         }
-        figures(&p, &y, &risk)
+        figures(p, &y, risk)
     };
     drop(stage);
     let _stage = tracing::info_span!("optimism: replicates").entered();
@@ -368,6 +377,10 @@ pub fn harrell_optimism(
         .iter()
         .map(|q| (!full_refits).then(|| StepData::new(q, &acct[q.offset..q.offset + q.fd.n])))
         .collect();
+    for q in &mut parts {
+        // Read by the step data only.
+        q.account = Vec::new();
+    }
     let judged = super::replicates::Rows::new(parts.iter().map(|q| &q.fd).collect(), acct);
     let draw = |b: usize| -> Vec<f64> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0a7e_0000 ^ b as u64);
