@@ -19,27 +19,58 @@
 
 use super::*;
 
-/// Bytes of matrix rows per block, at least: a block's copy stays in the cache while its
-/// rows are put in place.
-const BLOCK_BYTES: usize = 4 << 20;
+/// The build's sizes.
+#[derive(Debug, Clone, Copy)]
+struct Sizes {
+    /// Matrices smaller than this take the plain gather (their memory does not matter).
+    small: usize,
+    /// Bytes of matrix rows per block, at least: a block's copy stays in the cache while
+    /// its rows are put in place.
+    block_bytes: usize,
+    /// Data rows read in the first pass between cuts of the columns.
+    cut_rows: usize,
+}
 
-/// Matrices smaller than this take the plain gather (their memory does not matter).
-const SMALL_BYTES: usize = 64 << 20;
+impl Sizes {
+    const DEFAULT: Sizes = Sizes {
+        small: 64 << 20,
+        block_bytes: 4 << 20,
+        cut_rows: 1 << 18,
+    };
+}
 
-/// Data rows read per block of the first pass, between cuts of the columns.
-const BLOCK_ROWS: usize = 1 << 18;
+/// Each data row's matrix row (`u32::MAX`: not fitted), for `n` data rows; `None` when a
+/// data row is fitted twice (the plain gather copies it twice).
+fn targets(rows: &[usize], n: usize) -> Option<Vec<u32>> {
+    let mut target = vec![u32::MAX; n];
+    for (j, &i) in rows.iter().enumerate() {
+        if target[i] != u32::MAX {
+            return None;
+        }
+        target[i] = j as u32;
+    }
+    Some(target)
+}
 
 impl FitData {
     /// [`FitData::from_columns`] for a caller done with the columns: the same matrix, built
     /// while the columns are freed (see the module's documentation), so that the peak is
     /// about one copy of the data rather than two. Small data takes the plain gather.
     pub fn from_columns_consuming(columns: Vec<Vec<f64>>, y: &[u8], rows: &[usize]) -> FitData {
+        Self::consuming_with(columns, y, rows, Sizes::DEFAULT)
+    }
+
+    /// [`FitData::from_columns_consuming`] with its sizes given (the tests' are small).
+    fn consuming_with(columns: Vec<Vec<f64>>, y: &[u8], rows: &[usize], sizes: Sizes) -> FitData {
         let k = columns.len();
         let n = columns.first().map_or(0, Vec::len);
-        if k == 0 || rows.len() * k * 8 < SMALL_BYTES || n >= u32::MAX as usize {
+        let target = (k > 0 && rows.len() * k * 8 >= sizes.small && n < u32::MAX as usize)
+            .then(|| targets(rows, n))
+            .flatten();
+        let Some(target) = target else {
             return FitData::from_columns(&columns, y, rows);
-        }
-        let x = two_passes(columns, rows, k, n);
+        };
+        let x = two_passes(columns, rows.len(), target, sizes);
         FitData {
             n: rows.len(),
             k,
@@ -50,19 +81,15 @@ impl FitData {
     }
 }
 
-/// The two passes: `rows[j]` is the data row of matrix row `j`; every column has `n` rows.
-fn two_passes(mut columns: Vec<Vec<f64>>, rows: &[usize], k: usize, n: usize) -> Vec<f64> {
-    let m = rows.len();
+/// The two passes: `target[i]` is the matrix row of data row `i` (each of the `m` matrix
+/// rows once); every column has `target.len()` rows.
+fn two_passes(mut columns: Vec<Vec<f64>>, m: usize, target: Vec<u32>, sizes: Sizes) -> Vec<f64> {
+    let (k, n) = (columns.len(), target.len());
     let stage = tracing::info_span!("matrix: first pass").entered();
     // A power of two of rows, so that a row's block is a shift.
-    let per_block = (BLOCK_BYTES / (8 * k)).max(1).next_power_of_two();
+    let per_block = (sizes.block_bytes / (8 * k)).max(1).next_power_of_two();
     let shift = per_block.trailing_zeros();
     let blocks = m.div_ceil(per_block);
-    // Each data row's matrix row (u32::MAX: not fitted).
-    let mut target = vec![u32::MAX; n];
-    for (j, &i) in rows.iter().enumerate() {
-        target[i] = j as u32;
-    }
     // Zeroed pages, mapped fresh and touched only when written.
     let mut x = vec![0.0; m * k];
     // Block b's rows in arrival order, and each one's place in the block.
@@ -77,7 +104,7 @@ fn two_passes(mut columns: Vec<Vec<f64>>, rows: &[usize], k: usize, n: usize) ->
     let group = blocks.div_ceil(rayon::current_num_threads().clamp(1, blocks));
     let mut end = n;
     while end > 0 {
-        let start = end.saturating_sub(BLOCK_ROWS);
+        let start = end.saturating_sub(sizes.cut_rows);
         let (cols, target) = (&columns, &target);
         filled
             .par_chunks_mut(group)
@@ -128,13 +155,15 @@ fn two_passes(mut columns: Vec<Vec<f64>>, rows: &[usize], k: usize, n: usize) ->
 mod tests {
     use super::*;
 
-    /// Large enough for the two passes (many blocks, the last one short), with unfitted rows
-    /// and rows in no order of the data's: the same bits as the plain gather.
-    #[test]
-    fn the_two_passes_give_the_plain_gathers_bits() {
-        let k = 3;
-        let n = 3 * SMALL_BYTES / (8 * k) + 12_345;
-        let columns: Vec<Vec<f64>> = (0..k)
+    /// Small sizes: many blocks (the last one short) and many cuts of the columns.
+    const TEST: Sizes = Sizes {
+        small: 0,
+        block_bytes: 4096,
+        cut_rows: 1000,
+    };
+
+    fn columns(k: usize, n: usize) -> Vec<Vec<f64>> {
+        (0..k)
             .map(|c| {
                 (0..n)
                     .map(|i| match (i * 7 + c) % 11 {
@@ -143,30 +172,51 @@ mod tests {
                     })
                     .collect()
             })
-            .collect();
-        let y: Vec<u8> = (0..n).map(|i| (i % 13 == 0) as u8).collect();
-        // Every third row left out; the rest in a scrambled order (a multiplicative walk).
-        let kept: Vec<usize> = (0..n).filter(|i| i % 3 != 0).collect();
-        let mut rows: Vec<usize> = (0..kept.len())
-            .map(|j| kept[(j * 7_919 + 17) % kept.len()])
-            .collect();
-        rows.sort_unstable();
-        rows.dedup();
-        assert_eq!(rows.len(), kept.len(), "the walk is a permutation");
-        let rows: Vec<usize> = (0..kept.len())
-            .map(|j| kept[(j * 7_919 + 17) % kept.len()])
-            .collect();
-        let plain = FitData::from_columns(&columns, &y, &rows);
-        let built = FitData::from_columns_consuming(columns, &y, &rows);
-        assert!(rows.len() * k * 8 >= SMALL_BYTES, "takes the two passes");
-        assert_eq!(built.n, plain.n);
-        assert_eq!(built.k, plain.k);
-        assert_eq!(built.y, plain.y);
-        assert_eq!(built.w, plain.w);
-        assert!(built
+            .collect()
+    }
+
+    fn same(a: &FitData, b: &FitData) {
+        assert_eq!((a.n, a.k), (b.n, b.k));
+        assert_eq!(a.y, b.y);
+        assert_eq!(a.w, b.w);
+        assert!(a
             .x
             .iter()
-            .zip(plain.x.iter())
-            .all(|(a, b)| a.to_bits() == b.to_bits()));
+            .zip(b.x.iter())
+            .all(|(u, v)| u.to_bits() == v.to_bits()));
+    }
+
+    /// Unfitted rows and rows in no order of the data's: the same bits as the plain gather.
+    #[test]
+    fn the_two_passes_give_the_plain_gathers_bits() {
+        for k in [1, 3, 13] {
+            let n = 54_321;
+            let y: Vec<u8> = (0..n).map(|i| (i % 13 == 0) as u8).collect();
+            // Every third row left out; the rest scrambled (a multiplicative walk, a
+            // permutation since 7,919 is a prime that does not divide the count).
+            let kept: Vec<usize> = (0..n).filter(|i| i % 3 != 0).collect();
+            assert_ne!(kept.len() % 7_919, 0);
+            let rows: Vec<usize> = (0..kept.len())
+                .map(|j| kept[(j * 7_919 + 17) % kept.len()])
+                .collect();
+            let plain = FitData::from_columns(&columns(k, n), &y, &rows);
+            let built = FitData::consuming_with(columns(k, n), &y, &rows, TEST);
+            same(&built, &plain);
+        }
+    }
+
+    /// A data row fitted twice takes the plain gather, which copies it twice.
+    #[test]
+    fn a_row_fitted_twice_is_copied_twice() {
+        let (k, n) = (3, 10_000);
+        let y = vec![0u8; n];
+        let mut rows: Vec<usize> = (0..n).rev().collect();
+        rows.push(17);
+        assert!(targets(&rows, n).is_none());
+        let plain = FitData::from_columns(&columns(k, n), &y, &rows);
+        same(
+            &FitData::consuming_with(columns(k, n), &y, &rows, TEST),
+            &plain,
+        );
     }
 }
