@@ -33,7 +33,8 @@ pub fn account_gradients(
     let chunk = |c: usize| -> (Vec<u32>, Vec<f64>) {
         let mut ids: Vec<u32> = Vec::new();
         let mut out: Vec<f64> = Vec::new();
-        for i in c * CHUNK..((c + 1) * CHUNK).min(fd.n) {
+        let rows = c * CHUNK..((c + 1) * CHUNK).min(fd.n);
+        for (i, &a) in rows.clone().zip(&account_of[rows]) {
             let w = fd.w[i];
             if w == 0.0 {
                 continue;
@@ -43,7 +44,6 @@ pub fn account_gradients(
             let score = c / d;
             let ratio = big_b / d;
             let r = w * (sigmoid(alpha - big_b * score) - f64::from(fd.y[i]));
-            let a = account_of[i];
             if ids.last() != Some(&a) {
                 ids.push(a);
                 out.resize(out.len() + p, 0.0);
