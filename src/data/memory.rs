@@ -53,7 +53,7 @@ fn per_metric(job: Job) -> u64 {
 /// Checked against peaks measured on synth data with 13 metrics (`docs/performance.md`, "Peak memory"):
 /// at 9.7 M rows `audit` 2.5 GB (the heaviest of the scoring jobs; estimate 3.9 GB),
 /// `score` 1.8 GB, `tiers` 0.86 GB (scoring while it loads); at 10.0 M rows, with their
-/// defaults, `calibrate` 1.9 GB, `validate` 2.6 GB and `report` 4.1 GB (estimate 4.2 GB:
+/// defaults, `calibrate` 1.9 GB, `validate` 1.95 GB and `report` 3.8 GB (estimate 4.0 GiB:
 /// the fitting jobs share the heaviest one's figure).
 fn per_row(job: Job) -> u64 {
     match job {
@@ -236,8 +236,8 @@ mod tests {
                                                              // default commands at 10M rows").
         let n10 = 9_999_545;
         assert!(bytes_needed(Job::Fit, n10, 13) > gb(1.88)); // calibrate
-        assert!(bytes_needed(Job::Fit, n10, 13) > gb(2.57)); // validate
-        assert!(bytes_needed(Job::Fit, n10, 13) > gb(4.07)); // report
+        assert!(bytes_needed(Job::Fit, n10, 13) > gb(1.95)); // validate
+        assert!(bytes_needed(Job::Fit, n10, 13) > gb(3.82)); // report
         assert!(bytes_needed(Job::Stream, n, 13) > gb(0.86)); // tiers
         assert!(bytes_needed(Job::Stream, n, 13) < bytes_needed(Job::Score, n, 13));
 

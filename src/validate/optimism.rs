@@ -55,6 +55,8 @@ struct Part<'a> {
     /// the candidate (for the one-step refits).
     account: Vec<u32>,
     gradients: Vec<f64>,
+    /// Its accounts.
+    slots: usize,
     /// Its first row's place among all the rows.
     offset: usize,
     w0: Vec<f64>,
@@ -80,7 +82,9 @@ struct StepData {
 }
 
 impl StepData {
-    fn new(q: &Part, acct: &[u32]) -> StepData {
+    /// From the part's rows: `slot[r]` is row `r`'s account among the part's, `acct[r]`
+    /// among all the rows'.
+    fn new(q: &Part, slot: &[u32], acct: &[u32]) -> StepData {
         let slots = q.gradients.len() / (q.fd.k + 1);
         let mut d = StepData {
             global: vec![0; slots],
@@ -89,21 +93,31 @@ impl StepData {
             two: vec![[0.0; 2]; slots],
             two_information: [0.0; 3],
         };
-        let s0 = q.fd.scores(&q.w0);
+        // The prior's scores a block of rows at a time (the same bits as all at once).
+        const BLOCK: usize = 1 << 18;
+        const PIECE: usize = 4096;
+        let mut s0 = vec![0.0; BLOCK.min(q.fd.n)];
         let (a, b) = q.prior_fit;
-        for (r, &s) in s0.iter().enumerate() {
-            let l = q.account[r] as usize;
-            let y = f64::from(q.fd.y[r]);
-            d.global[l] = acct[r];
-            d.rows[l] += 1.0;
-            d.events[l] += y;
-            let p = sigmoid(a + b * s);
-            d.two[l][0] += p - y;
-            d.two[l][1] += (p - y) * s;
-            let v = p * (1.0 - p);
-            d.two_information[0] += v;
-            d.two_information[1] += v * s;
-            d.two_information[2] += v * s * s;
+        for from in (0..q.fd.n).step_by(BLOCK) {
+            let block = &mut s0[..BLOCK.min(q.fd.n - from)];
+            block
+                .par_chunks_mut(PIECE)
+                .enumerate()
+                .for_each(|(c, o)| q.fd.scores_into(from + c * PIECE, &q.w0, o));
+            for (r, &s) in (from..).zip(block.iter()) {
+                let l = slot[r] as usize;
+                let y = f64::from(q.fd.y[r]);
+                d.global[l] = acct[r];
+                d.rows[l] += 1.0;
+                d.events[l] += y;
+                let p = sigmoid(a + b * s);
+                d.two[l][0] += p - y;
+                d.two[l][1] += (p - y) * s;
+                let v = p * (1.0 - p);
+                d.two_information[0] += v;
+                d.two_information[1] += v * s;
+                d.two_information[2] += v * s * s;
+            }
         }
         let n = q.fd.n.max(1) as f64;
         d.two_information.iter_mut().for_each(|h| *h /= n);
@@ -240,7 +254,7 @@ pub fn harrell_optimism(
     full_refits: bool,
 ) -> Result<Option<Optimism>, ValidateError> {
     assert_eq!(subs.rows, data.rows, "sub-scores of these data");
-    let stage = tracing::info_span!("optimism: the candidate's matrix and gradients").entered();
+    let stage = tracing::info_span!("optimism: the candidate's matrix").entered();
     use crate::calibrate::problem::{evaluate_objective, FitData};
     let y_all = data
         .outcome
@@ -307,20 +321,12 @@ pub fn harrell_optimism(
                 *slot.entry(data.account[i]).or_insert(next)
             })
             .collect();
-        let gradients = if full_refits {
-            Vec::new()
-        } else {
-            crate::calibrate::problem::onestep::account_gradients(
-                &fd,
-                &theta_c,
-                &account,
-                slot.len(),
-            )
-        };
         parts.push(Part {
             cal,
             account,
-            gradients,
+            // After the apparent figures (below), so that the two are not in memory together.
+            gradients: Vec::new(),
+            slots: slot.len(),
             offset: rows.len(),
             fd,
             w0,
@@ -358,24 +364,47 @@ pub fn harrell_optimism(
         figures(p, &y, risk)
     };
     drop(stage);
+    if !full_refits {
+        let _stage = tracing::info_span!("optimism: accounts' gradients").entered();
+        for q in &mut parts {
+            let theta_c: Vec<f64> = std::iter::once(q.cal.intercept)
+                .chain(q.beta_c.iter().copied())
+                .collect();
+            q.gradients = crate::calibrate::problem::onestep::account_gradients(
+                &q.fd, &theta_c, &q.account, q.slots,
+            );
+        }
+    }
     let _stage = tracing::info_span!("optimism: replicates").entered();
 
     // Accounts of the rows (in order of first appearance), for resampling: the replicates
     // draw accounts, and each part's account slots map to these.
-    let mut acc_index: rustc_hash::FxHashMap<u32, u32> = rustc_hash::FxHashMap::default();
-    let acct: Vec<u32> = rows
-        .iter()
-        .map(|&i| {
-            let next = acc_index.len() as u32;
-            *acc_index.entry(data.account[i]).or_insert(next)
-        })
-        .collect();
-    let na = acc_index.len();
-    drop(acc_index);
+    // With one part they are its own slots, numbered the same way.
+    let (acct, na) = if let [only] = parts.as_mut_slice() {
+        (std::mem::take(&mut only.account), only.slots)
+    } else {
+        let mut acc_index: rustc_hash::FxHashMap<u32, u32> = rustc_hash::FxHashMap::default();
+        let acct: Vec<u32> = rows
+            .iter()
+            .map(|&i| {
+                let next = acc_index.len() as u32;
+                *acc_index.entry(data.account[i]).or_insert(next)
+            })
+            .collect();
+        (acct, acc_index.len())
+    };
     drop(rows);
     let steps: Vec<Option<StepData>> = parts
         .iter()
-        .map(|q| (!full_refits).then(|| StepData::new(q, &acct[q.offset..q.offset + q.fd.n])))
+        .map(|q| {
+            let global = &acct[q.offset..q.offset + q.fd.n];
+            let slot = if q.account.is_empty() {
+                global
+            } else {
+                &q.account
+            };
+            (!full_refits).then(|| StepData::new(q, slot, global))
+        })
         .collect();
     for q in &mut parts {
         // Read by the step data only.
