@@ -66,6 +66,20 @@ struct Part<'a> {
     prior_fit: (f64, f64),
 }
 
+/// Each row's account numbered in order of first appearance among `rows` (`account`: the
+/// data's account of each data row), and the number of accounts.
+fn first_appearance(rows: &[usize], account: &[u32]) -> (Vec<u32>, usize) {
+    let mut number: rustc_hash::FxHashMap<u32, u32> = rustc_hash::FxHashMap::default();
+    let of_rows = rows
+        .iter()
+        .map(|&i| {
+            let next = number.len() as u32;
+            *number.entry(account[i]).or_insert(next)
+        })
+        .collect();
+    (of_rows, number.len())
+}
+
 /// A replicate's counts per account, each part's refit, and whether every refit converged.
 type Drawn = (Vec<f64>, Vec<(f64, Vec<f64>)>, bool);
 
@@ -312,21 +326,14 @@ pub fn harrell_optimism(
             let (a, b, _) = fit_two(&fd.scores(&w0), &fd.y, &fd.w, (cal.intercept, cal.slope));
             (a, b)
         };
-        // Rows' account slots, in order of first appearance (the global numbering below).
-        let mut slot: rustc_hash::FxHashMap<u32, u32> = rustc_hash::FxHashMap::default();
-        let account: Vec<u32> = mine
-            .iter()
-            .map(|&i| {
-                let next = slot.len() as u32;
-                *slot.entry(data.account[i]).or_insert(next)
-            })
-            .collect();
+        // Rows' account slots (the global numbering below is made the same way).
+        let (account, slots) = first_appearance(&mine, &data.account);
         parts.push(Part {
             cal,
             account,
             // After the apparent figures (below), so that the two are not in memory together.
             gradients: Vec::new(),
-            slots: slot.len(),
+            slots,
             offset: rows.len(),
             fd,
             w0,
@@ -383,15 +390,7 @@ pub fn harrell_optimism(
     let (acct, na) = if let [only] = parts.as_mut_slice() {
         (std::mem::take(&mut only.account), only.slots)
     } else {
-        let mut acc_index: rustc_hash::FxHashMap<u32, u32> = rustc_hash::FxHashMap::default();
-        let acct: Vec<u32> = rows
-            .iter()
-            .map(|&i| {
-                let next = acc_index.len() as u32;
-                *acc_index.entry(data.account[i]).or_insert(next)
-            })
-            .collect();
-        (acct, acc_index.len())
+        first_appearance(&rows, &data.account)
     };
     drop(rows);
     let steps: Vec<Option<StepData>> = parts
