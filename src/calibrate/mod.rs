@@ -382,7 +382,6 @@ impl Prepared {
         self.revenue_scale.map(|_| self.fd.w.as_slice())
     }
 
-    /// The same rows with every snapshot counted once (the prior's slope refitted so).
     /// Fold `f`'s rows, a block of the fit's order.
     fn fold_rows(&self, f: usize) -> std::ops::Range<usize> {
         self.fold_starts[f]..self.fold_starts[f + 1]
@@ -393,6 +392,7 @@ impl Prepared {
         self.fold_starts.partition_point(|&s| s <= j) - 1
     }
 
+    /// The same rows with every snapshot counted once (the prior's slope refitted so).
     fn unweighted(&self) -> Prepared {
         let mut p = self.clone();
         p.fd = self.fd.with_weights(vec![1.0; self.fd.n]);
@@ -500,14 +500,11 @@ fn predict_range(d: &FitData, rows: std::ops::Range<usize>, alpha: f64, beta: &[
     const PIECE: usize = 4096;
     let b: f64 = beta.iter().sum();
     let mut out = vec![0.0; rows.len()];
-    out.par_chunks_mut(PIECE)
-        .enumerate()
-        .for_each_init(Vec::new, |eta, (c, o)| {
-            d.scores_into(rows.start + c * PIECE, beta, o);
-            eta.clear();
-            eta.extend(o.iter().map(|s| alpha - b * s));
-            crate::stats::fastexp::sigmoid_slice(eta, o);
-        });
+    out.par_chunks_mut(PIECE).enumerate().for_each(|(c, o)| {
+        d.scores_into(rows.start + c * PIECE, beta, o);
+        o.iter_mut().for_each(|s| *s = alpha - b * *s);
+        crate::stats::fastexp::sigmoid_in_place(o);
+    });
     out
 }
 

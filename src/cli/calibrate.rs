@@ -280,8 +280,7 @@ pub fn run(mut a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         let mut data = data;
         let subs = SubScores::compute_consuming(&prior_fitted, &mut data)?;
         data.metrics = Vec::new();
-        // The case-control sample draws accounts by name.
-        data.free_for_fit(a.weight_col.is_some(), true);
+        data.free_for_fit(a.weight_col.is_some());
         drop(stage);
         let _stage = tracing::info_span!("fit").entered();
         let r = params.fit(&prior_fitted, &data, subs)?;

@@ -120,7 +120,7 @@ pub fn run(mut a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     let source = data.source.clone();
     // Validation reads no revenue.
     let mut data = data;
-    data.free_for_fit(false, true);
+    data.free_for_fit(false);
     // Handed over, so that validation frees the metric values once it has the sub-scores.
     let v = params.run_sets(&candidate_set, &incumbent_set, Cow::Owned(data))?;
     let files = [

@@ -442,16 +442,12 @@ impl Snapshots {
 
     /// Free the columns a fit does not read, for the fitting commands once the data is
     /// checked (a few hundred megabytes at 10M rows): the relationship's start and the churn
-    /// dates, the revenue unless `revenue`, and the account names unless `names` (a fit
-    /// that samples accounts by name, or a report that lists accounts, needs them).
-    pub fn free_for_fit(&mut self, revenue: bool, names: bool) {
+    /// dates, and the revenue unless `revenue`.
+    pub fn free_for_fit(&mut self, revenue: bool) {
         self.customer_since = None;
         self.churn_date = None;
         if !revenue {
             self.arr = None;
-        }
-        if !names {
-            self.account_names = None;
         }
     }
 

@@ -136,38 +136,43 @@ pub unsafe fn sigmoid_avx2(x: std::arch::x86_64::__m256d) -> std::arch::x86_64::
     _mm256_div_pd(one, _mm256_add_pd(one, exp_avx2(minus)))
 }
 
-/// [`sigmoid`] of every value of `x` into `out` (as long), four at a time where the
-/// processor has AVX2: the same bits either way.
+/// [`sigmoid`] of every value of `x` into `out` (as long): [`sigmoid_in_place`] of a copy.
 pub fn sigmoid_slice(x: &[f64], out: &mut [f64]) {
-    assert_eq!(x.len(), out.len(), "one output per value");
+    out.copy_from_slice(x);
+    sigmoid_in_place(out);
+}
+
+/// [`sigmoid`] of every value of `v`, in place, four at a time where the processor has
+/// AVX2: the same bits either way.
+pub fn sigmoid_in_place(v: &mut [f64]) {
     #[cfg(target_arch = "x86_64")]
     let done = if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the processor supports AVX2, checked just above.
-        unsafe { sigmoid_slice_avx2(x, out) }
+        unsafe { sigmoid_in_place_avx2(v) }
     } else {
         0
     };
     #[cfg(not(target_arch = "x86_64"))]
     let done = 0;
-    for (o, &v) in out[done..].iter_mut().zip(&x[done..]) {
-        *o = sigmoid(v);
+    for x in &mut v[done..] {
+        *x = sigmoid(*x);
     }
 }
 
-/// [`sigmoid_slice`]'s whole groups of four; returns how many values it did.
+/// [`sigmoid_in_place`]'s whole groups of four; returns how many values it did.
 ///
 /// # Safety
 /// The processor must support AVX2.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn sigmoid_slice_avx2(x: &[f64], out: &mut [f64]) -> usize {
+unsafe fn sigmoid_in_place_avx2(v: &mut [f64]) -> usize {
     use std::arch::x86_64::*;
-    let whole = x.len().min(out.len()) / 4 * 4;
+    let whole = v.len() / 4 * 4;
     for j in (0..whole).step_by(4) {
-        // SAFETY: j + 4 <= both lengths.
+        // SAFETY: j + 4 <= the length.
         unsafe {
-            let v = _mm256_loadu_pd(x.as_ptr().add(j));
-            _mm256_storeu_pd(out.as_mut_ptr().add(j), sigmoid_avx2(v));
+            let x = _mm256_loadu_pd(v.as_ptr().add(j));
+            _mm256_storeu_pd(v.as_mut_ptr().add(j), sigmoid_avx2(x));
         }
     }
     whole
@@ -302,8 +307,11 @@ mod tests {
         for len in [0, 1, 3, 4, 5, 8, 1_003] {
             let mut out = vec![0.0; len];
             sigmoid_slice(&x[..len], &mut out);
-            for (o, &v) in out.iter().zip(&x) {
+            let mut inside = x[..len].to_vec();
+            sigmoid_in_place(&mut inside);
+            for ((o, i), &v) in out.iter().zip(&inside).zip(&x) {
                 assert_eq!(o.to_bits(), sigmoid(v).to_bits(), "{v}");
+                assert_eq!(i.to_bits(), sigmoid(v).to_bits(), "{v}");
             }
         }
     }

@@ -32,9 +32,8 @@ pub fn fit_two(s: &[f64], y: &[u8], w: &[f64], start: (f64, f64)) -> (f64, f64, 
             .zip(w.par_chunks(CHUNK))
             .map(|((s, y), w)| {
                 // The chunk's probabilities first, four lanes at a time.
-                let eta: Vec<f64> = s.iter().map(|&s| a + b * s).collect();
-                let mut p = vec![0.0; eta.len()];
-                crate::stats::fastexp::sigmoid_slice(&eta, &mut p);
+                let mut p: Vec<f64> = s.iter().map(|&s| a + b * s).collect();
+                crate::stats::fastexp::sigmoid_in_place(&mut p);
                 let mut t = [0.0; 5];
                 for (((&s, &y), &w), &p) in s.iter().zip(y).zip(w).zip(&p) {
                     if w == 0.0 {
