@@ -28,7 +28,7 @@ use crate::analysis::tiers::TierReport;
 use crate::audit::{Audit, AuditError, AuditParams, Finding};
 use crate::calibrate::{CalibrateError, CalibrateParams, Calibration, SegmentParams, Segmented};
 use crate::data::memory::release_free;
-use crate::data::{Day, Snapshots};
+use crate::data::{DataError, Day, Snapshots};
 use crate::explain::{ExplainError, ExplainParams, Explanation};
 use crate::learn::{LearnComparison, LearnFitError, LearnParams, Learned};
 use crate::profile::set::Profiles;
@@ -75,6 +75,19 @@ pub enum PackError {
     /// Revenue at risk failed.
     #[error(transparent)]
     Risk(#[from] RiskError),
+    /// Reading the data again failed.
+    #[error(transparent)]
+    Read(DataError),
+    /// The data read again is not the data read first.
+    #[error("{path} changed while the pack ran: read first it had {first}, read again {again}")]
+    DataChanged {
+        /// The data file.
+        path: String,
+        /// What the first read found.
+        first: String,
+        /// What the second found.
+        again: String,
+    },
 }
 
 /// Parameters of the pack: one set per stage it runs.
@@ -144,7 +157,8 @@ pub struct Pack {
     /// The calibration by segment, when the pack calibrated one profile per segment value
     /// (its pooled calibration is [`Pack::calibration`]).
     pub segmented: Option<Segmented>,
-    /// The candidate's scores on every snapshot, with group scores and reasons.
+    /// The candidate's scores, tiers and probabilities on every snapshot (extent
+    /// [`score::Extent::Tiers`]: the act-first list computes its own rows' reasons).
     pub scored: Scored,
     /// Churn by tier and score band.
     pub tiers: TierReport,
@@ -192,14 +206,51 @@ impl PackParams {
 
     /// Run the pack on `data`: audit, calibrate `prior` (unless [`PackParams::calibrate`]
     /// is `None`), score, tiers, cohorts, the gate against `incumbent` and the act-first
-    /// list.
+    /// list. Every stage reads the data beside its own buffers; [`PackParams::run_reading`]
+    /// needs about half the memory at scale.
     pub fn run(
         &self,
         data: &Snapshots,
         prior: &Profile,
         incumbent: Option<&Profile>,
     ) -> Result<Pack, PackError> {
+        Ok(self.run_from(Source::Borrowed(data), prior, incumbent)?.0)
+    }
+
+    /// [`PackParams::run`] on `data` as `read` reads it: the calibration and the gate each
+    /// take a copy of their own and turn its metric values into sub-scores in place, and
+    /// the rest of the pack drops the metric values once it has read them, so no stage
+    /// holds the data beside a second gigabyte of its own at 10M rows × 13 metrics. The
+    /// data is read twice more (a second and a half each at 10M rows from Parquet), and a
+    /// read that differs from the first (the file changed meanwhile) stops the pack. Gives
+    /// the last copy back, without its metric values.
+    pub fn run_reading(
+        &self,
+        data: Snapshots,
+        read: &dyn Fn() -> Result<Snapshots, DataError>,
+        prior: &Profile,
+        incumbent: Option<&Profile>,
+    ) -> Result<(Pack, Snapshots), PackError> {
+        let (pack, last) = self.run_from(
+            Source::Reading {
+                shape: Shape::of(&data),
+                next: Some(Box::new(data)),
+                read,
+            },
+            prior,
+            incumbent,
+        )?;
+        Ok((pack, last.into_owned()))
+    }
+
+    fn run_from<'a>(
+        &self,
+        mut source: Source<'a>,
+        prior: &Profile,
+        incumbent: Option<&Profile>,
+    ) -> Result<(Pack, Cow<'a, Snapshots>), PackError> {
         self.check()?;
+        let data = source.get()?;
         if data.outcome.is_none() {
             return Err(PackError::NoOutcome);
         }
@@ -208,7 +259,7 @@ impl PackParams {
         }
         let audit = {
             let _stage = tracing::info_span!("pack: audit").entered();
-            self.audit.run(prior, data, &[])
+            self.audit.run(prior, &data, &[])
         };
         let blocking = audit.blocking();
         if !blocking.is_empty() && !self.force {
@@ -220,8 +271,8 @@ impl PackParams {
             (Some(params), None) if self.segments.is_some() => {
                 let _stage = tracing::info_span!("pack: calibrate by segment").entered();
                 let by = self.segments.as_ref().expect("matched");
-                let subs = SubScores::compute(prior, data)?;
-                let s = params.fit_segments(prior, data, subs, by)?;
+                let (data, subs) = subscores_for_fit(data, prior, params.is_revenue_weighted())?;
+                let s = params.fit_segments(prior, &data, subs, by)?;
                 s.pooled.profile.check()?;
                 for g in &s.segments {
                     if let Some(c) = &g.own {
@@ -234,14 +285,14 @@ impl PackParams {
             }
             (Some(params), None) => {
                 let _stage = tracing::info_span!("pack: calibrate").entered();
-                let subs = SubScores::compute(prior, data)?;
-                let fitted = params.fit(prior, data, subs)?;
+                let (data, subs) = subscores_for_fit(data, prior, params.is_revenue_weighted())?;
+                let fitted = params.fit(prior, &data, subs)?;
                 fitted.profile.check()?;
                 (Some(fitted), None)
             }
             (Some(params), Some(lp)) => {
                 let _stage = tracing::info_span!("pack: learn and calibrate").entered();
-                let lc = lp.calibrate(params, prior, std::sync::Arc::new(data.clone()))?;
+                let lc = lp.calibrate(params, prior, std::sync::Arc::new(data.into_owned()))?;
                 lc.calibration.profile.check()?;
                 (Some(lc.calibration), Some((lc.learned, lc.comparison)))
             }
@@ -254,37 +305,83 @@ impl PackParams {
             Some(s) => Profiles::Set(s.profile_set()),
             None => Profiles::One(candidate.clone()),
         };
-        // Before the candidate's scores with their reasons exist (a gigabyte at 10M rows):
-        // the validation's own sub-scores and refit matrix come on top of the data alone.
+        // Before the candidate's scores exist: the validation's own sub-scores and refit
+        // matrix come on top of the data alone.
         let validation = match incumbent {
             None => None,
             Some(inc) => {
                 let _stage = tracing::info_span!("pack: validate").entered();
-                Some(self.validate.run_sets(
-                    &profiles,
-                    &Profiles::One(inc.clone()),
-                    Cow::Borrowed(data),
-                )?)
+                let mut data = source.get()?;
+                if let Cow::Owned(d) = &mut data {
+                    // The gate reads neither the lifecycle dates, the revenue nor the
+                    // accounts' names.
+                    d.free_for_fit(false);
+                    d.account_names = None;
+                }
+                Some(
+                    self.validate
+                        .run_sets(&profiles, &Profiles::One(inc.clone()), data)?,
+                )
             }
         };
         release_free();
+        let mut data = source.get()?;
         let stage = tracing::info_span!("pack: score, tiers and cohorts").entered();
-        let (subs, assignment) = score::subscores_for(&profiles, data)?;
-        let scored =
-            score::score_assigned(candidate, &subs, assignment.as_ref(), score::Extent::Full);
-        drop(subs);
-        let tiers = self.tiers.run(data, &scored)?;
-        let cohorts = self.cohorts.run(data, candidate, &scored)?;
+        let (scored, assignment) = match &profiles {
+            // One profile's scores a block of rows at a time: its sub-scores are never all
+            // in memory beside the metric values.
+            Profiles::One(p) => (
+                score::from_scores(p, SubScores::scores_in_blocks(p, &data)?),
+                None,
+            ),
+            Profiles::Set(_) => {
+                let (subs, assignment) = score::subscores_for(&profiles, &data)?;
+                let scored = score::score_assigned(
+                    candidate,
+                    &subs,
+                    assignment.as_ref(),
+                    score::Extent::Tiers,
+                );
+                (scored, assignment)
+            }
+        };
+        let tiers = self.tiers.run(&data, &scored)?;
+        let cohorts = self.cohorts.run(&data, candidate, &scored)?;
+        let act_first = act_first(&data, &scored, self.top, &profiles)?;
         drop(stage);
-        let changes = match &self.explain {
+        // What changed since the previous snapshot date reads the rows at the two dates
+        // only: with a copy of its own, the rest of the pack needs no metric value.
+        let explain = match &self.explain {
             Some(params) if data.date_range().is_some_and(|(a, b)| a < b) => {
+                let keep = params.rows_needed(&profiles, &data)?;
+                let rows = keep.as_ref().map(|k| match &mut data {
+                    Cow::Owned(d) => d.select_rows_taking_metrics(k),
+                    Cow::Borrowed(d) => d.select_rows(k),
+                });
+                Some((params, keep, rows))
+            }
+            _ => None,
+        };
+        if let Cow::Owned(d) = &mut data {
+            if explain.as_ref().is_none_or(|(_, keep, _)| keep.is_some()) {
+                d.metrics = Vec::new();
+            }
+        }
+        release_free();
+        let changes = match explain {
+            Some((params, keep, rows)) => {
                 let _stage = tracing::info_span!("pack: explain").entered();
                 // The split into the new weights' part and the data's takes one profile.
                 let previous = calibration
                     .as_ref()
                     .filter(|_| segmented.is_none())
                     .map(|_| prior);
-                let explanation = params.run_sets(&profiles, previous, data)?;
+                let explanation = params.run_selected(
+                    &profiles,
+                    previous,
+                    rows.as_ref().unwrap_or(&data),
+                    keep.as_deref(),
+                )?;
                 let names = explanation
                     .largest_falls(10)
                     .into_iter()
@@ -295,7 +392,7 @@ impl PackParams {
                     .collect();
                 Some(Changes { explanation, names })
             }
-            _ => None,
+            None => None,
         };
         release_free();
         let risk = match (&self.risk, &candidate.calibration) {
@@ -316,13 +413,12 @@ impl PackParams {
                         which: None,
                     },
                 };
-                Some(params.clone().by(by).run(data, &scored, &cals)?)
+                Some(params.clone().by(by).run(&data, &scored, &cals)?)
             }
             _ => None,
         };
-        let act_first = act_first(data, &scored, self.top);
-        let scores_by_outcome = scores_by_outcome(data, &scored, &self.tiers);
-        Ok(Pack {
+        let scores_by_outcome = scores_by_outcome(&data, &scored, &self.tiers);
+        let pack = Pack {
             prior: prior.clone(),
             audit,
             calibration,
@@ -336,7 +432,104 @@ impl PackParams {
             act_first,
             risk,
             scores_by_outcome,
-        })
+        };
+        Ok((pack, data))
+    }
+}
+
+/// The prior's sub-scores for a fit, and the data it reads beside them: a copy of the
+/// pack's own gives up its metric values (they become the sub-scores in place) and the
+/// columns a fit does not read.
+fn subscores_for_fit<'a>(
+    data: Cow<'a, Snapshots>,
+    prior: &Profile,
+    revenue: bool,
+) -> Result<(Cow<'a, Snapshots>, SubScores), PackError> {
+    match data {
+        Cow::Borrowed(d) => Ok((data, SubScores::compute(prior, d)?)),
+        Cow::Owned(mut d) => {
+            let subs = SubScores::compute_consuming(prior, &mut d)?;
+            d.metrics = Vec::new();
+            d.free_for_fit(revenue);
+            Ok((Cow::Owned(d), subs))
+        }
+    }
+}
+
+/// Where the pack's stages get the data.
+enum Source<'a> {
+    /// The caller's, borrowed by every stage.
+    Borrowed(&'a Snapshots),
+    /// A copy of its own for each stage that asks: the first as given, then read again.
+    Reading {
+        shape: Shape,
+        next: Option<Box<Snapshots>>,
+        read: &'a dyn Fn() -> Result<Snapshots, DataError>,
+    },
+}
+
+impl<'a> Source<'a> {
+    /// The data for the next stage.
+    fn get(&mut self) -> Result<Cow<'a, Snapshots>, PackError> {
+        match self {
+            Source::Borrowed(d) => Ok(Cow::Borrowed(*d)),
+            Source::Reading { shape, next, read } => {
+                if let Some(d) = next.take() {
+                    return Ok(Cow::Owned(*d));
+                }
+                let _stage = tracing::info_span!("pack: read the data again").entered();
+                let d = read().map_err(PackError::Read)?;
+                release_free();
+                let again = Shape::of(&d);
+                if again != *shape {
+                    return Err(PackError::DataChanged {
+                        path: d.source.clone(),
+                        first: shape.to_string(),
+                        again: again.to_string(),
+                    });
+                }
+                Ok(Cow::Owned(d))
+            }
+        }
+    }
+}
+
+/// What a second read of the data must repeat of the first: rows, accounts, churned rows,
+/// snapshot dates.
+#[derive(Debug, Clone, PartialEq)]
+struct Shape {
+    rows: usize,
+    accounts: usize,
+    churned: Option<usize>,
+    dates: Option<(Day, Day)>,
+}
+
+impl Shape {
+    fn of(d: &Snapshots) -> Shape {
+        Shape {
+            rows: d.rows,
+            accounts: d.n_accounts,
+            churned: d.churned_rows(),
+            dates: d.date_range(),
+        }
+    }
+}
+
+impl std::fmt::Display for Shape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} rows, {} accounts", self.rows, self.accounts)?;
+        if let Some(c) = self.churned {
+            write!(f, ", {c} churned rows")?;
+        }
+        if let Some((a, b)) = self.dates {
+            write!(
+                f,
+                ", snapshots {} to {}",
+                crate::data::parse::format_day(a),
+                crate::data::parse::format_day(b)
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -393,8 +586,14 @@ pub struct ActFirst {
 /// The `top` accounts to act on first: each account's latest snapshot on the data's last
 /// snapshot date (accounts still there at the end), in the two lowest tiers (or the lowest
 /// when there are only two), riskiest first (highest P(churn), else lowest score; ties by
-/// account id).
-pub fn act_first(data: &Snapshots, scored: &Scored, top: usize) -> Vec<ActFirst> {
+/// account id). `scored` gives the scores and tiers; the reasons are computed for the
+/// listed rows alone, each with its own profile of `profiles`.
+pub fn act_first(
+    data: &Snapshots,
+    scored: &Scored,
+    top: usize,
+    profiles: &Profiles,
+) -> Result<Vec<ActFirst>, ScoreError> {
     let last = data.date_range().map(|d| d.1);
     let n_tiers = scored.tier_names.len();
     let worst_two = n_tiers.saturating_sub(if n_tiers > 2 { 2 } else { 1 });
@@ -431,16 +630,27 @@ pub fn act_first(data: &Snapshots, scored: &Scored, top: usize) -> Vec<ActFirst>
         })
     });
     rows.truncate(top);
-    rows.into_iter()
-        .map(|i| {
-            let k = scored.reasons_per_row;
+    // The listed rows' reasons: each row's own, whatever rows are scored with it.
+    let listed = data.select_rows(&rows);
+    let (subs, assignment) = score::subscores_for(profiles, &listed)?;
+    let why = score::score_assigned(
+        profiles.main(),
+        &subs,
+        assignment.as_ref(),
+        score::Extent::Full,
+    );
+    Ok(rows
+        .into_iter()
+        .enumerate()
+        .map(|(r, i)| {
+            let k = why.reasons_per_row;
             let reasons = (0..k)
                 .filter_map(|j| {
-                    let m = scored.reasons[i * k + j];
+                    let m = why.reasons[r * k + j];
                     // Points to 0.01 (stored as f32).
-                    let pts = (scored.reason_points[i * k + j] as f64 * 100.0).round() / 100.0;
+                    let pts = (why.reason_points[r * k + j] as f64 * 100.0).round() / 100.0;
                     (m != u16::MAX && pts > 0.0)
-                        .then(|| (scored.metric_names[m as usize].clone(), pts))
+                        .then(|| (why.metric_names[m as usize].clone(), pts))
                 })
                 .collect();
             ActFirst {
@@ -456,5 +666,5 @@ pub fn act_first(data: &Snapshots, scored: &Scored, top: usize) -> Vec<ActFirst>
                 arr: data.arr.as_ref().map(|a| a[i]).filter(|v| v.is_finite()),
             }
         })
-        .collect()
+        .collect())
 }

@@ -106,6 +106,60 @@ fn the_library_produces_the_quarterly_pack_without_the_cli() {
     }
 }
 
+/// The pack reading a copy of its own for each stage that consumes one gives the pack that
+/// borrows one copy throughout, file for file; the copy it gives back has no metric values,
+/// and a data file that changes between the reads stops it.
+#[test]
+fn the_pack_reading_the_data_per_stage_is_the_pack_borrowing_it() {
+    use churncal::analysis::cohorts::CohortKey;
+    use churncal::{data, pack::PackError, pack::PackParams, profile, report};
+
+    let prior = profile::presets::preset("three-dimensions").unwrap();
+    let path = "notebooks-data/sample_snapshots.csv";
+    let request = data::LoadRequest::for_profile(&prior);
+    let read = || data::load(path, &request);
+    let snapshots = read().unwrap();
+    let today = EXAMPLE_EPOCH.parse::<i64>().unwrap().div_euclid(86_400) as i32;
+    let mut params = PackParams::new(today);
+    params.cohorts.keys = vec![CohortKey::parse("tenure")];
+    let context = report::pack::PackContext::new(path, &snapshots, "calibrated.toml");
+    let borrowed = params.run(&snapshots, &prior, Some(&prior)).unwrap();
+    let reads = std::cell::Cell::new(0);
+    let counted = || {
+        reads.set(reads.get() + 1);
+        read()
+    };
+    let (reading, last) = params
+        .run_reading(snapshots.clone(), &counted, &prior, Some(&prior))
+        .unwrap();
+    assert_eq!(reads.get(), 2, "read again for the gate and for the rest");
+    assert!(last.metrics.is_empty());
+    assert_eq!(last.rows, snapshots.rows);
+    let a = report::pack::render(&borrowed, &context);
+    let b = report::pack::render(&reading, &context);
+    assert_eq!(a.len(), b.len());
+    for ((name, x), (_, y)) in a.iter().zip(&b) {
+        assert!(x == y, "{name} differs");
+    }
+    // A second read that is not the first stops the pack, naming both.
+    let changed = || {
+        let mut d = read()?;
+        d.retain_rows(&(0..d.rows - 1).collect::<Vec<_>>());
+        Ok(d)
+    };
+    let err = params
+        .run_reading(snapshots.clone(), &changed, &prior, Some(&prior))
+        .unwrap_err();
+    assert!(matches!(err, PackError::DataChanged { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("changed while the pack ran")
+            && text.contains(&format!("{} rows", snapshots.rows))
+            && text.contains(&format!("{} rows", snapshots.rows - 1)),
+        "{text}"
+    );
+}
+
 /// Width and height of an SVG's root element.
 fn canvas(svg: &str) -> (f64, f64) {
     let mut r = Reader::from_str(svg);

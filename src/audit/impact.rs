@@ -3,6 +3,7 @@
 //! the end of the window, snapshots dated after their churn.
 
 use super::*;
+use crate::stats::auc_lean::auc_ci_owned;
 
 /// Each metric's (and each extra column's) signal, and the findings it raises.
 pub(super) fn measure(x: &Input<'_>, f: &mut Findings, o: &[u8]) -> Vec<Impact> {
@@ -30,20 +31,13 @@ pub(super) fn measure(x: &Input<'_>, f: &mut Findings, o: &[u8]) -> Vec<Impact> 
                     _ => &col,
                 };
                 let missing = raw.iter().filter(|x| x.is_nan()).count();
-                let (risk, yy): (Vec<f64>, Vec<u8>) = col
-                    .iter()
-                    .zip(o)
-                    .filter(|(c, _)| !c.is_nan())
-                    .map(|(&c, &y)| (-c, y))
-                    .unzip();
-                let ev = yy.iter().filter(|&&v| v == 1).count();
-                let (auc, ci) = if ev > 0 && ev < yy.len() {
-                    vs::auc_ci(&risk, &yy)
-                } else {
-                    (f64::NAN, [f64::NAN; 2])
-                };
-                drop((risk, yy));
                 let ivc = information_value_ci(raw, o, 200, 42 + mi as u64);
+                let levels = levels(raw);
+                // The risk is the sub-score turned round, in the sub-scores' own buffer;
+                // a dropped-out row (NaN) is left out.
+                let mut risk = col;
+                risk.iter_mut().for_each(|c| *c = -*c);
+                let (auc, ci) = auc_ci_owned(risk, o);
                 Some(Impact {
                     metric: m.name.clone(),
                     column: m.column.clone(),
@@ -53,26 +47,17 @@ pub(super) fn measure(x: &Input<'_>, f: &mut Findings, o: &[u8]) -> Vec<Impact> 
                     iv_ci: ivc.1,
                     missing: missing as f64 / n as f64,
                     in_profile: true,
-                    levels: levels(raw),
+                    levels,
                 })
             })
             .collect();
         impact.extend(mine);
     }
     for (name, v) in extra.iter().filter(|_| params.impact) {
-        let rows: Vec<usize> = (0..n).filter(|&i| !v[i].is_nan()).collect();
-        let risk: Vec<f64> = rows.iter().map(|&i| v[i]).collect();
-        let yy: Vec<u8> = rows.iter().map(|&i| o[i]).collect();
-        let ev = yy.iter().filter(|&&v| v == 1).count();
-        let (auc, ci) = if ev > 0 && ev < yy.len() {
-            let (a, c) = vs::auc_ci(&risk, &yy);
-            if a >= 0.5 {
-                (a, c)
-            } else {
-                (1.0 - a, [1.0 - c[1], 1.0 - c[0]])
-            }
-        } else {
-            (f64::NAN, [f64::NAN; 2])
+        let (auc, ci) = match auc_ci_owned(v.clone(), o) {
+            // Either direction: the column's strength, whichever way it points.
+            (a, c) if a < 0.5 => (1.0 - a, [1.0 - c[1], 1.0 - c[0]]),
+            other => other,
         };
         let ivc = information_value_ci(v, o, 200, 4242);
         impact.push(Impact {
@@ -82,7 +67,7 @@ pub(super) fn measure(x: &Input<'_>, f: &mut Findings, o: &[u8]) -> Vec<Impact> 
             auc_ci: ci,
             iv: ivc.0,
             iv_ci: ivc.1,
-            missing: (n - rows.len()) as f64 / n as f64,
+            missing: v.iter().filter(|x| x.is_nan()).count() as f64 / n as f64,
             in_profile: false,
             levels: levels(v),
         });

@@ -14,9 +14,9 @@ use serde::Serialize;
 use crate::data::{parse, Day, MetricColumn, Snapshots, NO_DAY};
 use crate::profile::{Profile, Transform};
 use crate::score::SubScores;
+use crate::stats;
 use crate::stats::association::{information_value_ci, pearson};
 use crate::stats::linalg::invert;
-use crate::stats::{self, evaluation as vs};
 
 mod accuracy;
 mod currency;

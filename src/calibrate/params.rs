@@ -169,6 +169,10 @@ impl CalibrateParams {
         self.revenue_weighted = on;
         self
     }
+    /// Whether the fit is weighted by revenue ([`Self::revenue_weighted`]).
+    pub fn is_revenue_weighted(&self) -> bool {
+        self.revenue_weighted
+    }
     /// Refit every bootstrap replicate to convergence instead of taking one constrained
     /// Newton step from the full fit with the replicate's gradient (the one-step bootstrap,
     /// [`super::problem::onestep`]; its intervals match the full refits' within their Monte

@@ -215,6 +215,16 @@ impl DataArgs {
         job: Job,
         ui: &super::Ui,
     ) -> anyhow::Result<churncal::data::Snapshots> {
+        let req = self.request_for(profiles, outcome)?;
+        self.load_request(&req, job, ui)
+    }
+
+    /// The request of the columns every one of `profiles` needs.
+    pub fn request_for(
+        &self,
+        profiles: &[&Profile],
+        outcome: OutcomeNeed,
+    ) -> anyhow::Result<LoadRequest> {
         let mut req = self.request(profiles[0], outcome)?;
         for p in &profiles[1..] {
             for (col, kind) in LoadRequest::for_profile(p).metrics {
@@ -229,7 +239,7 @@ impl DataArgs {
                 }
             }
         }
-        self.load_request(&req, job, ui)
+        Ok(req)
     }
 
     /// Load the data a profile or a profile set needs and score it (each row by its own
@@ -258,7 +268,7 @@ impl DataArgs {
     }
 
     /// Load as `req` says.
-    fn load_request(
+    pub fn load_request(
         &self,
         req: &LoadRequest,
         job: Job,

@@ -108,12 +108,8 @@ pub fn run(mut a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     }
     let (mut keys, data_args) = super::cohorts::keys_and_data(&a.by, &a.data);
     let profiles: Vec<&Profile> = std::iter::once(&prior).chain(incumbent.iter()).collect();
-    let data = data_args.load_for(
-        &profiles,
-        OutcomeNeed::Required,
-        churncal::data::memory::Job::Fit,
-        ui,
-    )?;
+    let request = data_args.request_for(&profiles, OutcomeNeed::Required)?;
+    let data = data_args.load_request(&request, churncal::data::memory::Job::Fit, ui)?;
     if keys.is_empty() {
         keys = data
             .segments
@@ -183,7 +179,9 @@ pub fn run(mut a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     if calibrating {
         ui.note(format!("calibrating '{}'", prior.name));
     }
-    let mut pack = match params.run(&data, &prior, incumbent.as_ref()) {
+    // The calibration and the gate each read a copy of their own (see PackParams::run_reading).
+    let read = || churncal::data::load(&data_args.data, &request);
+    let (mut pack, data) = match params.run_reading(data, &read, &prior, incumbent.as_ref()) {
         Err(PackError::Audit(errors)) => return Err(super::audit::blocking_error(&errors)),
         other => other?,
     };

@@ -118,9 +118,10 @@ pub fn run(mut a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     let mut ctx = report_context(&a.data.data, &candidate, &data);
     ctx.profile = format!("{} vs {}", candidate.name, incumbent.name);
     let source = data.source.clone();
-    // Validation reads no revenue.
+    // Validation reads neither the lifecycle dates, the revenue nor the accounts' names.
     let mut data = data;
     data.free_for_fit(false);
+    data.account_names = None;
     // Handed over, so that validation frees the metric values once it has the sub-scores.
     let v = params.run_sets(&candidate_set, &incumbent_set, Cow::Owned(data))?;
     let files = [

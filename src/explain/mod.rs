@@ -240,6 +240,51 @@ impl ExplainParams {
         previous: Option<&Profile>,
         data: &Snapshots,
     ) -> Result<Explanation, ExplainError> {
+        let keep = self.rows_needed(profiles, data)?;
+        let two_dates = keep.as_ref().map(|keep| data.select_rows(keep));
+        self.run_selected(
+            profiles,
+            previous,
+            two_dates.as_ref().unwrap_or(data),
+            keep.as_deref(),
+        )
+    }
+
+    /// The rows of `data` that explaining reads: those at the two dates (`None`: every row,
+    /// when they are every row or when a tier's bound is a quantile of every row's score).
+    pub fn rows_needed(
+        &self,
+        profiles: &Profiles,
+        data: &Snapshots,
+    ) -> Result<Option<Vec<usize>>, ExplainError> {
+        self.check()?;
+        let dates = data
+            .date
+            .as_ref()
+            .ok_or(ExplainError::NeedsColumn(ColumnRole::SnapshotDate))?;
+        let (from, to) = self.dates(dates)?;
+        Ok(profiles
+            .all()
+            .iter()
+            .all(|p| p.tiers_by_quantile.is_none())
+            .then(|| {
+                (0..dates.len())
+                    .filter(|&i| dates[i] == from || dates[i] == to)
+                    .collect::<Vec<usize>>()
+            })
+            .filter(|keep| keep.len() < data.rows))
+    }
+
+    /// [`ExplainParams::run_sets`] on `data`, the rows `keep` of the data as
+    /// [`ExplainParams::rows_needed`] gives them (`None`: every row): the changes' row
+    /// numbers are the data's.
+    pub fn run_selected(
+        &self,
+        profiles: &Profiles,
+        previous: Option<&Profile>,
+        data: &Snapshots,
+        keep: Option<&[usize]>,
+    ) -> Result<Explanation, ExplainError> {
         self.check()?;
         let profile = profiles.main();
         if previous.is_some() && matches!(profiles, Profiles::Set(_)) {
@@ -254,21 +299,6 @@ impl ExplainParams {
             .ok_or(ExplainError::NeedsColumn(ColumnRole::SnapshotDate))?;
         let (from, to) = self.dates(dates)?;
         let stage = tracing::info_span!("explain: sub-scores and scores").entered();
-        // Only the rows at the two dates are scored, unless a tier's bound is a quantile of
-        // every row's score. Their indexes are mapped back to the data's at the end.
-        let keep: Option<Vec<usize>> = profiles
-            .all()
-            .iter()
-            .all(|p| p.tiers_by_quantile.is_none())
-            .then(|| {
-                (0..data.rows)
-                    .filter(|&i| dates[i] == from || dates[i] == to)
-                    .collect::<Vec<usize>>()
-            })
-            .filter(|keep| keep.len() < data.rows);
-        let two_dates = keep.as_ref().map(|keep| data.select_rows(keep));
-        let data = two_dates.as_ref().unwrap_or(data);
-        let dates = data.date.as_ref().expect("checked above");
         let (subs, assignment) = score::subscores_for(profiles, data)?;
         let weights = profile.effective_weights();
         let n = weights.len();
@@ -375,7 +405,7 @@ impl ExplainParams {
             .map(|old| profile_split(profile, old, data, &subs, &both, &contributions))
             .transpose()?;
         let worklist = worklist(&changes, data.arr.as_deref());
-        if let Some(keep) = &keep {
+        if let Some(keep) = keep {
             for c in &mut changes {
                 c.rows = c.rows.map(|r| keep[r]);
             }
@@ -548,7 +578,8 @@ fn profile_split(
         std::borrow::Cow::Owned(SubScores::compute(old, data)?)
     };
     let (w_new, w_old) = (new.effective_weights(), old.effective_weights());
-    let (old_contrib, _) = attribute_all(&old_subs, &w_old, both);
+    // The old weights' contributions become the data's part in their own buffer.
+    let (mut data_contributions, _) = attribute_all(&old_subs, &w_old, both);
     // Buffers reused across accounts: a row's sub-scores under each profile, and the
     // weight-path shares at each date.
     let (mut row, mut row0, mut row1) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
@@ -565,14 +596,14 @@ fn profile_split(
     let mut profile_part = Vec::with_capacity(both.len());
     let mut data_part = Vec::with_capacity(both.len());
     let mut profile_contributions = vec![f64::NAN; both.len() * n];
-    let mut data_contributions = vec![0.0; both.len() * n];
     for (a, (_, [r0, r1])) in both.iter().enumerate() {
         let (new0, new1) = (s(new_subs, &w_new, *r0), s(new_subs, &w_new, *r1));
         let (old0, old1) = (s(&old_subs, &w_old, *r0), s(&old_subs, &w_old, *r1));
         profile_part.push(0.5 * ((new0 - old0) + (new1 - old1)));
         data_part.push(0.5 * ((new1 - new0) + (old1 - old0)));
         for k in 0..n {
-            data_contributions[a * n + k] = 0.5 * (new_contrib[a * n + k] + old_contrib[a * n + k]);
+            let old = data_contributions[a * n + k];
+            data_contributions[a * n + k] = 0.5 * (new_contrib[a * n + k] + old);
         }
         if same {
             for ((a, b), c) in row0.iter_mut().zip(row1.iter_mut()).zip(&new_subs.columns) {

@@ -368,6 +368,96 @@ mod tests {
     }
 
     #[test]
+    fn scores_in_blocks_are_the_scores_of_every_row_at_once() {
+        // Varied values, missing ones under each policy, labels, a metric read twice and
+        // a metric of weight 0, in blocks that split the rows every way.
+        let n = 1_000;
+        let wave = |k: f64| -> Vec<f64> {
+            (0..n)
+                .map(|i| {
+                    if ((i as f64 * k) as usize).is_multiple_of(11) {
+                        f64::NAN
+                    } else {
+                        (i as f64 * k).sin() * 80.0 + 50.0
+                    }
+                })
+                .collect()
+        };
+        let mut d = data(vec![
+            ("a", wave(0.37)),
+            ("c", wave(1.91)),
+            ("e", wave(0.05)),
+        ]);
+        d.metrics.push((
+            "b".into(),
+            MetricColumn::Text {
+                codes: (0..n as u32)
+                    .map(|i| {
+                        if i % 13 == 0 {
+                            MetricColumn::MISSING_CODE
+                        } else {
+                            i % 2
+                        }
+                    })
+                    .collect(),
+                labels: vec!["yes".into(), "no".into()],
+            },
+        ));
+        let mut b = metric("b", 2.0, Missing::Neutral);
+        b.transform = Transform::Boolean;
+        let mut twice = metric("a", 0.5, Missing::Worst);
+        twice.name = "a again".into();
+        twice.direction = Direction::LowerIsBetter;
+        let p = profile(vec![
+            metric("a", 1.0, Missing::Redistribute),
+            b,
+            metric("c", 3.0, Missing::Score(20.0)),
+            twice,
+            metric("e", 0.0, Missing::Redistribute),
+        ]);
+        let want = SubScores::compute(&p, &d)
+            .unwrap()
+            .scores(&p.effective_weights());
+        for block in [1, 2, 7, 256, 999, 1_000, 5_000] {
+            let got = SubScores::scores_in_blocks_of(&p, &d, block).unwrap();
+            assert_eq!(got.len(), n);
+            for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+                assert_eq!(g.to_bits(), w.to_bits(), "block {block}, row {i}");
+            }
+        }
+        assert_eq!(
+            SubScores::scores_in_blocks(&p, &d).unwrap().len(),
+            n,
+            "the default block"
+        );
+        // A refused value names its file row, also past the first block.
+        let mut strict = p.clone();
+        strict.metrics.push(metric("f", 1.0, Missing::Error));
+        let f: Vec<f64> = (0..n)
+            .map(|i| if i == 700 { f64::NAN } else { 1.0 })
+            .collect();
+        d.metrics.push(("f".into(), MetricColumn::Numeric(f)));
+        d.source_row = (0..n as u32).map(|i| 10 + 2 * i).collect();
+        let whole = SubScores::compute(&strict, &d).unwrap_err().to_string();
+        for block in [3, 64] {
+            let err = SubScores::scores_in_blocks_of(&strict, &d, block).unwrap_err();
+            assert_eq!(err.to_string(), whole, "block {block}");
+        }
+        assert!(whole.contains("row 1410"), "{whole}");
+        // No rows, no scores.
+        let empty = data(vec![("a", vec![]), ("c", vec![]), ("e", vec![])]);
+        let mut e = empty.clone();
+        e.metrics.push((
+            "b".into(),
+            MetricColumn::Text {
+                codes: vec![],
+                labels: vec![],
+            },
+        ));
+        assert!(SubScores::scores_in_blocks(&p, &e).unwrap().is_empty());
+    }
+
+    #[test]
     fn tier_only_scoring_gives_the_same_scores_tiers_and_probabilities() {
         let synth = crate::synth::generate(&crate::synth::SynthParams {
             accounts: 300,

@@ -16,6 +16,9 @@ pub struct SubScores {
     pub present: Vec<u16>,
 }
 
+/// Rows per block of [`SubScores::scores_in_blocks`]: 2 MB per metric column.
+pub const SCORE_BLOCK: usize = 1 << 18;
+
 /// A metric's values on their way to sub-scores: numbers in a buffer of their own (which
 /// becomes the sub-score column), or labels borrowed from the data.
 pub(super) enum Values<'a> {
@@ -93,6 +96,80 @@ impl SubScores {
             &presence,
             Vec::new(),
         ))
+    }
+
+    /// [`SubScores::compute`] then [`SubScores::scores`] with `profile`'s effective weights,
+    /// a block of [`SCORE_BLOCK`] rows at a time, for a caller that keeps the metric values:
+    /// only one block's sub-scores are in memory instead of every row's (a gigabyte at 10M
+    /// rows × 13 metrics). The scores are the same bits (each row's sum runs over the
+    /// metrics in the same order), and a refused value names the same file row.
+    pub fn scores_in_blocks(profile: &Profile, data: &Snapshots) -> Result<Vec<f64>, ScoreError> {
+        Self::scores_in_blocks_of(profile, data, SCORE_BLOCK)
+    }
+
+    /// [`SubScores::scores_in_blocks`] with blocks of `block` rows.
+    pub(super) fn scores_in_blocks_of(
+        profile: &Profile,
+        data: &Snapshots,
+        block: usize,
+    ) -> Result<Vec<f64>, ScoreError> {
+        let weights = profile.effective_weights();
+        let mut out = vec![0.0; data.rows];
+        // Each metric's sub-score and presence buffers, handed from block to block.
+        let mut spare: Vec<Spare> = profile.metrics.iter().map(|_| Spare::default()).collect();
+        let mut counts = Vec::new();
+        for start in (0..data.rows).step_by(block.max(1)) {
+            let end = (start + block.max(1)).min(data.rows);
+            let origin = Origin {
+                path: &data.source,
+                rows: end - start,
+                numbering: Numbering::Rows(&data.source_row[start..end]),
+            };
+            let columns: Vec<(Vec<f64>, Vec<bool>)> = profile
+                .metrics
+                .par_iter()
+                .zip(spare.par_drain(..))
+                .map(|(m, spare)| {
+                    let (values, spare) = match data.metric(&m.column) {
+                        Some(MetricColumn::Numeric(v)) => {
+                            // The values go into the sub-scores' buffer, which the
+                            // transform turns into the sub-scores in place.
+                            let Spare {
+                                scores: mut buf,
+                                present,
+                            } = spare;
+                            buf.clear();
+                            buf.extend_from_slice(&v[start..end]);
+                            let spare = Spare {
+                                scores: Vec::new(),
+                                present,
+                            };
+                            (Values::Numbers(buf), spare)
+                        }
+                        Some(MetricColumn::Text { codes, labels }) => (
+                            Values::Labels {
+                                codes: &codes[start..end],
+                                labels,
+                            },
+                            spare,
+                        ),
+                        None => return Err(not_loaded(m)),
+                    };
+                    metric_column(m, origin, values, spare)
+                })
+                .collect::<Result<_, _>>()?;
+            let (columns, presence): (Vec<_>, Vec<_>) = columns.into_iter().unzip();
+            let subs = Self::from_columns(end - start, columns, &presence, counts);
+            subs.fill_scores(&weights, &mut out[start..end]);
+            counts = subs.present;
+            spare = subs
+                .columns
+                .into_iter()
+                .zip(presence)
+                .map(|(scores, present)| Spare { scores, present })
+                .collect();
+        }
+        Ok(out)
     }
 
     /// The sub-scores of `rows` rows from each metric's column and presence (`counts`: a

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::{normal_cdf, wilson};
 
-const Z95: f64 = 1.959_963_984_540_054;
+pub(crate) const Z95: f64 = 1.959_963_984_540_054;
 
 /// DeLong's structural components of one model's AUC, by the midrank algorithm of Sun & Xu
 /// (2014), with the three midrankings (among positives, negatives and all) read off one

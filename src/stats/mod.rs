@@ -11,6 +11,7 @@
 //! Brier, statsmodels for Wilson and the z test), checked by known-answer tests.
 
 pub mod association;
+pub mod auc_lean;
 pub mod binned_slope;
 pub mod binning;
 pub mod evaluation;

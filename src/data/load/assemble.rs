@@ -479,6 +479,30 @@ impl Snapshots {
         self.select(keep, false)
     }
 
+    /// [`Snapshots::select_rows`] for a caller done with the metric values: each metric
+    /// column is taken out of this set as its rows are copied, so that the values of every
+    /// row and of the selected ones are never all in memory together. This set is left
+    /// without metric columns.
+    pub fn select_rows_taking_metrics(&mut self, keep: &[usize]) -> Snapshots {
+        let mut out = self.select(keep, false);
+        out.metrics = std::mem::take(&mut self.metrics)
+            .into_iter()
+            .map(|(n, m)| {
+                let m = match m {
+                    MetricColumn::Numeric(v) => {
+                        MetricColumn::Numeric(keep.iter().map(|&i| v[i]).collect())
+                    }
+                    MetricColumn::Text { codes, labels } => MetricColumn::Text {
+                        codes: keep.iter().map(|&i| codes[i]).collect(),
+                        labels,
+                    },
+                };
+                (n, m)
+            })
+            .collect();
+        out
+    }
+
     pub(super) fn select(&self, keep: &[usize], metrics: bool) -> Snapshots {
         fn pick<T: Copy>(v: &[T], keep: &[usize]) -> Vec<T> {
             keep.iter().map(|&i| v[i]).collect()
