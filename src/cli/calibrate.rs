@@ -211,12 +211,12 @@ pub fn run(mut a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
             })
             .transpose()?;
 
-    let data = a.input.data.load(
-        &prior,
-        OutcomeNeed::Required,
-        churncal::data::memory::Job::Fit,
-        ui,
-    )?;
+    let job = match (&learn, &by) {
+        (Some(_), _) => churncal::data::memory::Job::FitLearned,
+        (None, Some(_)) => churncal::data::memory::Job::FitSegments,
+        (None, None) => churncal::data::memory::Job::Fit,
+    };
+    let data = a.input.data.load(&prior, OutcomeNeed::Required, job, ui)?;
     drop(stage);
     let stage = tracing::info_span!("audit").entered();
     super::audit::before_fit(&prior, &data, &a.input.data, a.force, false, ui)?;

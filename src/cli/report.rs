@@ -109,7 +109,14 @@ pub fn run(mut a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     let (mut keys, data_args) = super::cohorts::keys_and_data(&a.by, &a.data);
     let profiles: Vec<&Profile> = std::iter::once(&prior).chain(incumbent.iter()).collect();
     let request = data_args.request_for(&profiles, OutcomeNeed::Required)?;
-    let data = data_args.load_request(&request, churncal::data::memory::Job::Fit, ui)?;
+    let job = if a.learn.params()?.is_some() {
+        churncal::data::memory::Job::FitLearned
+    } else if segments.is_some() {
+        churncal::data::memory::Job::FitSegments
+    } else {
+        churncal::data::memory::Job::Fit
+    };
+    let data = data_args.load_request(&request, job, ui)?;
     if keys.is_empty() {
         keys = data
             .segments
