@@ -530,14 +530,29 @@ fn newton_with(f: &Features, start: Vec<f64>, errors: bool) -> ReferenceFit {
     let mut theta = start;
     let mut converged = false;
     let mut at = pass(f, &theta, Some(stride));
+    // The last full step's decrement, for the rate of convergence.
+    let mut previous: Option<f64> = None;
     for _ in 0..100 {
         let Some(step) = solve_spd(&at.info, &at.grad, p) else {
             break;
         };
         // Newton decrement: the expected gain of the full step is ½ gᵀ H⁻¹ g. Below
-        // rounding level of the log-likelihood, the optimum is reached.
+        // rounding level of the log-likelihood, the optimum is reached, and the last step
+        // takes the coefficients to about machine precision. A refit that only predicts
+        // (no standard errors) also stops when the rate so far says the step lands there:
+        // with the sampled information Newton converges linearly, each step's decrement a
+        // steady fraction of the one before (about 10⁻³ at 10M rows), so the point after
+        // the step has a decrement of about rate × this one, and the pass that would
+        // check it is saved (coefficients then within about 10⁻⁶ relative of the
+        // polished ones, predictions within 10⁻⁶ relative: out-of-fold AUCs move by
+        // about 10⁻⁸).
         let decrement: f64 = at.grad.iter().zip(&step).map(|(a, b)| a * b).sum();
-        if decrement < 1e-12 * at.ll.abs().max(1.0) {
+        let tolerance = 1e-12 * at.ll.abs().max(1.0);
+        let rate = previous
+            .filter(|_| !errors)
+            .map(|prev| decrement / prev)
+            .filter(|&r| r < 1.0);
+        if rate.map_or(decrement, |r| r * decrement) < tolerance {
             for (t, s) in theta.iter_mut().zip(&step) {
                 *t += s;
             }
@@ -555,6 +570,8 @@ fn newton_with(f: &Features, start: Vec<f64>, errors: bool) -> ReferenceFit {
             }
             t *= 0.5;
         }
+        // A halved step says nothing of the full step's rate.
+        previous = (t == 1.0).then_some(decrement);
     }
     // The information at the final point: exact for standard errors, else the last one.
     let info = if errors || stride == 1 {
@@ -583,6 +600,58 @@ mod tests {
     /// Large data with rare churn: the start comes from a sample that keeps every churned
     /// row (weights restoring each class's total), and the fit is the full data's maximum
     /// likelihood, as Newton's method on every row from the null model finds it.
+    /// A fold's refit that stops where the rate of convergence says its last step lands
+    /// (no pass to check it) predicts as the fit polished to machine precision does.
+    #[test]
+    fn a_refit_stopped_by_its_rate_predicts_as_the_polished_fit() {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        // Large enough for the sampled information (and so linear convergence).
+        let (n, k) = (300_000, 5);
+        let mut x = Vec::with_capacity(n * k);
+        let mut y = Vec::with_capacity(n);
+        for _ in 0..n {
+            let row: Vec<f64> = (0..k).map(|_| rng.random::<f64>()).collect();
+            let eta = -4.0 - 2.0 * row[0] + 1.5 * row[1] - row[3];
+            y.push(u8::from(rng.random::<f64>() < crate::stats::sigmoid(eta)));
+            x.extend(row);
+        }
+        let fill = vec![0.0; n];
+        let all = vec![1.0; n];
+        let full = fit_reference(&Features {
+            x: &x,
+            k,
+            fill: &fill,
+            y: &y,
+            w: &all,
+        });
+        // The first fifth left out, as a fold's test rows.
+        let mut w = all.clone();
+        w[..n / 5].fill(0.0);
+        let fold = Features {
+            x: &x,
+            k,
+            fill: &fill,
+            y: &y,
+            w: &w,
+        };
+        let refit = refit_reference(&fold, &full);
+        let mut start = vec![full.intercept];
+        start.extend(full.coef.iter().map(|c| -c));
+        let polished = newton_with(&fold, start, true);
+        assert!(refit.converged && polished.converged);
+        assert_relative_eq!(refit.intercept, polished.intercept, max_relative = 1e-6);
+        for j in 0..k {
+            assert_relative_eq!(refit.coef[j], polished.coef[j], epsilon = 1e-6);
+        }
+        let mut row = vec![0.0; k];
+        for i in 0..n / 5 {
+            fold.row_into(i, &mut row);
+            let (a, b) = (refit.probability(&row), polished.probability(&row));
+            assert!((a - b).abs() <= 1e-6 * b, "row {i}: {a} vs {b}");
+        }
+    }
+
     #[test]
     fn rare_churn_on_large_data_is_fitted_from_a_sample_keeping_every_churned_row() {
         use rand::{Rng, SeedableRng};
