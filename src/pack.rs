@@ -267,7 +267,11 @@ impl PackParams {
         }
         let mut segmented = None;
         let (calibration, learned) = match (&self.calibrate, &self.learn) {
-            (None, _) => (None, None),
+            (None, _) => {
+                // Not consumed: the next stage takes this copy instead of reading again.
+                source.give_back(data);
+                (None, None)
+            }
             (Some(params), None) if self.segments.is_some() => {
                 let _stage = tracing::info_span!("pack: calibrate by segment").entered();
                 let by = self.segments.as_ref().expect("matched");
@@ -469,6 +473,13 @@ enum Source<'a> {
 }
 
 impl<'a> Source<'a> {
+    /// A stage's copy that it did not consume, for the next stage.
+    fn give_back(&mut self, data: Cow<'a, Snapshots>) {
+        if let (Source::Reading { next, .. }, Cow::Owned(d)) = (self, data) {
+            *next = Some(Box::new(d));
+        }
+    }
+
     /// The data for the next stage.
     fn get(&mut self) -> Result<Cow<'a, Snapshots>, PackError> {
         match self {

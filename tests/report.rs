@@ -141,6 +141,35 @@ fn the_pack_reading_the_data_per_stage_is_the_pack_borrowing_it() {
     for ((name, x), (_, y)) in a.iter().zip(&b) {
         assert!(x == y, "{name} differs");
     }
+    // Reporting on a calibrated profile as it is: the audit's copy goes on to the gate,
+    // and only the stages after it read again; with no gate, nothing is read again.
+    let calibrated = profile::read_profile(
+        root()
+            .join("reports/example/three-dimensions-calibrated.toml")
+            .to_str()
+            .unwrap(),
+    )
+    .unwrap();
+    let mut as_is = params.clone();
+    as_is.calibrate = None;
+    for (incumbent, want_reads) in [(Some(&prior), 1), (None, 0)] {
+        let borrowed = as_is.run(&snapshots, &calibrated, incumbent).unwrap();
+        reads.set(0);
+        let (reading, _) = as_is
+            .run_reading(snapshots.clone(), &counted, &calibrated, incumbent)
+            .unwrap();
+        assert_eq!(
+            reads.get(),
+            want_reads,
+            "incumbent: {}",
+            incumbent.is_some()
+        );
+        let a = report::pack::render(&borrowed, &context);
+        let b = report::pack::render(&reading, &context);
+        for ((name, x), (_, y)) in a.iter().zip(&b) {
+            assert!(x == y, "{name} differs (no calibration)");
+        }
+    }
     // A second read that is not the first stops the pack, naming both.
     let changed = || {
         let mut d = read()?;
