@@ -265,35 +265,105 @@ proptest! {
     fn spreadsheet_loading_never_panics(
         edits in prop::collection::vec((any::<usize>(), any::<u8>(), any::<u8>()), 1..12),
     ) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("x.xlsx");
-        let mut book = rust_xlsxwriter::Workbook::new();
-        let ws = book.add_worksheet();
-        for (j, h) in ["account_id", "snapshot_date", "churned", "nps"].iter().enumerate() {
-            ws.write(0, j as u16, *h).unwrap();
-        }
-        for i in 1..6u32 {
-            ws.write(i, 0, format!("A{i}")).unwrap();
-            ws.write(i, 1, "2024-03-31").unwrap();
-            ws.write(i, 2, f64::from(i % 2)).unwrap();
-            ws.write(i, 3, f64::from(i) * 10.0).unwrap();
-        }
-        let bytes = book.save_to_buffer().unwrap();
-        let mut b = bytes.clone();
-        for &(pos, kind, byte) in &edits {
-            let at = pos % b.len();
-            match kind % 2 {
-                0 => b[at] = byte,
-                _ => b[at] ^= 1 << (byte % 8),
-            }
-        }
-        std::fs::write(&path, b).unwrap();
-        let profile = presets::preset("eight-pillars").unwrap();
-        let mut req = churncal::data::LoadRequest::for_profile(&profile);
-        req.metrics.retain(|m| m.0 == "nps");
-        req.outcome = OutcomeNeed::Optional;
-        let _ = load(path.to_str().unwrap(), &req);
+        let _ = load_mutated_workbook(&edits);
     }
+}
+
+/// A small workbook with its bytes edited (`(position, kind, byte)`: set the byte, or flip
+/// one of its bits), read as snapshots: whatever the result, it must come back.
+fn load_mutated_workbook(edits: &[(usize, u8, u8)]) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.xlsx");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let ws = book.add_worksheet();
+    for (j, h) in ["account_id", "snapshot_date", "churned", "nps"]
+        .iter()
+        .enumerate()
+    {
+        ws.write(0, j as u16, *h).unwrap();
+    }
+    for i in 1..6u32 {
+        ws.write(i, 0, format!("A{i}")).unwrap();
+        ws.write(i, 1, "2024-03-31").unwrap();
+        ws.write(i, 2, f64::from(i % 2)).unwrap();
+        ws.write(i, 3, f64::from(i) * 10.0).unwrap();
+    }
+    let mut b = book.save_to_buffer().unwrap();
+    for &(pos, kind, byte) in edits {
+        let at = pos % b.len();
+        match kind % 2 {
+            0 => b[at] = byte,
+            _ => b[at] ^= 1 << (byte % 8),
+        }
+    }
+    std::fs::write(&path, b).unwrap();
+    let profile = presets::preset("eight-pillars").unwrap();
+    let mut req = churncal::data::LoadRequest::for_profile(&profile);
+    req.metrics.retain(|m| m.0 == "nps");
+    req.outcome = OutcomeNeed::Optional;
+    load(path.to_str().unwrap(), &req)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
+/// The small workbook of [`load_mutated_workbook`] with its first worksheet's XML edited,
+/// every part stored again uncompressed.
+fn workbook_with_sheet_xml(edit: impl Fn(&str) -> String) -> Vec<u8> {
+    use std::io::{Read, Write};
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let ws = book.add_worksheet();
+    for (j, h) in ["account_id", "snapshot_date", "churned", "nps"]
+        .iter()
+        .enumerate()
+    {
+        ws.write(0, j as u16, *h).unwrap();
+    }
+    for i in 1..6u32 {
+        ws.write(i, 0, format!("A{i}")).unwrap();
+        ws.write(i, 1, "2024-03-31").unwrap();
+        ws.write(i, 2, f64::from(i % 2)).unwrap();
+        ws.write(i, 3, f64::from(i) * 10.0).unwrap();
+    }
+    let bytes = book.save_to_buffer().unwrap();
+    let mut zin = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut zout = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for i in 0..zin.len() {
+        let mut part = zin.by_index(i).unwrap();
+        let name = part.name().to_string();
+        let mut text = Vec::new();
+        part.read_to_end(&mut text).unwrap();
+        if name == "xl/worksheets/sheet1.xml" {
+            text = edit(std::str::from_utf8(&text).unwrap()).into_bytes();
+        }
+        zout.start_file(name, stored).unwrap();
+        zout.write_all(&text).unwrap();
+    }
+    zout.finish().unwrap().into_inner()
+}
+
+/// A cell reference of more column letters than a `u32` column number holds, which
+/// calamine 0.32 reads with an overflowing multiplication (a panic in a debug build; a
+/// mutation the fuzz test above found): refused as a damaged workbook, naming the file.
+#[test]
+fn a_workbook_whose_cell_reference_overflows_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("damaged.xlsx");
+    std::fs::write(
+        &path,
+        workbook_with_sheet_xml(|xml| xml.replacen("r=\"D6\"", "r=\"DDDDDDDDDDDDDDDD6\"", 1)),
+    )
+    .unwrap();
+    let profile = presets::preset("eight-pillars").unwrap();
+    let mut req = churncal::data::LoadRequest::for_profile(&profile);
+    req.metrics.retain(|m| m.0 == "nps");
+    req.outcome = OutcomeNeed::Optional;
+    let err = load(path.to_str().unwrap(), &req).unwrap_err().to_string();
+    assert!(
+        err.contains("damaged.xlsx") && err.contains("damaged"),
+        "{err}"
+    );
 }
 
 /// Any f64 at all, with the awkward ones (NaN, ±∞, ±0, subnormals, ±MAX) far more often

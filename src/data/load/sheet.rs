@@ -25,6 +25,59 @@ pub(super) struct Sheet {
     pub(super) csv: Vec<u8>,
 }
 
+/// Excel's own limits: a cell beyond them is a damaged reference.
+const MAX_ROWS: u32 = 1 << 20;
+const MAX_COLUMNS: u32 = 1 << 14;
+
+/// The most cells a worksheet's table may span (rows × columns from its first used cell to
+/// its last): 256 million, 8 GB as the reader holds them, far beyond any export.
+const MAX_CELLS: u64 = 1 << 28;
+
+/// Check the used cells of worksheet `name` of an `.xlsx` workbook: each within Excel's
+/// limits, and the table they span within [`MAX_CELLS`] (the reader makes it dense).
+fn check_extent<RS: std::io::Read + std::io::Seek>(
+    book: &mut calamine::Xlsx<RS>,
+    name: &str,
+) -> Result<(), String> {
+    let mut cells = book
+        .worksheet_cells_reader(name)
+        .map_err(|e| e.to_string())?;
+    let (mut lo, mut hi) = ((u32::MAX, u32::MAX), (0u32, 0u32));
+    while let Some(cell) = cells.next_cell().map_err(|e| e.to_string())? {
+        let (r, c) = cell.get_position();
+        if r >= MAX_ROWS || c >= MAX_COLUMNS {
+            return Err(format!(
+                "a cell at row {} and column {} lies beyond Excel's {MAX_ROWS} rows and \
+                 {MAX_COLUMNS} columns: the workbook is damaged",
+                u64::from(r) + 1,
+                u64::from(c) + 1
+            ));
+        }
+        lo = (lo.0.min(r), lo.1.min(c));
+        hi = (hi.0.max(r), hi.1.max(c));
+    }
+    if lo.0 <= hi.0 {
+        let spanned = u64::from(hi.0 - lo.0 + 1) * u64::from(hi.1 - lo.1 + 1);
+        if spanned > MAX_CELLS {
+            return Err(format!(
+                "its used cells span {} rows × {} columns, more than {MAX_CELLS} cells",
+                hi.0 - lo.0 + 1,
+                hi.1 - lo.1 + 1
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `f`, with a panic caught (and not printed: it becomes the caller's error message).
+fn quietly<T>(f: impl FnOnce() -> T) -> std::thread::Result<T> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    result
+}
+
 /// Read worksheet `want` (the first when `None`) of the workbook at `path`, numbers written
 /// with a decimal comma when `decimal_comma`.
 pub(super) fn read(
@@ -37,7 +90,9 @@ pub(super) fn read(
         format: "spreadsheet",
         message,
     };
-    let mut book = open_workbook_auto(path).map_err(|e| unreadable(e.to_string()))?;
+    let mut book = quietly(|| open_workbook_auto(path))
+        .map_err(|_| unreadable("the workbook is damaged (its reader failed on it)".into()))?
+        .map_err(|e| unreadable(e.to_string()))?;
     let names = book.sheet_names();
     let name = match want {
         None => names
@@ -55,9 +110,21 @@ pub(super) fn read(
                 available: names.clone(),
             })?,
     };
-    let range = book
-        .worksheet_range(&name)
-        .map_err(|e| unreadable(format!("worksheet '{name}': {e}")))?;
+    // A damaged workbook can make the reader panic (a cell reference whose column overflows
+    // its number) or ask for a table of billions of cells: its cell positions are checked
+    // first, and a panic is an error like any other.
+    let range = quietly(|| {
+        if let calamine::Sheets::Xlsx(x) = &mut book {
+            check_extent(x, &name).map_err(|m| unreadable(format!("worksheet '{name}': {m}")))?;
+        }
+        book.worksheet_range(&name)
+            .map_err(|e| unreadable(format!("worksheet '{name}': {e}")))
+    })
+    .unwrap_or_else(|_| {
+        Err(unreadable(format!(
+            "worksheet '{name}': the workbook is damaged (its reader failed on it)"
+        )))
+    })?;
     let Some((first_row, first_col)) = range.start() else {
         return Err(DataError::Empty {
             path: format!("{path}, worksheet '{name}'"),
