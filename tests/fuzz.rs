@@ -275,6 +275,10 @@ fn load_mutated_workbook(edits: &[(usize, u8, u8)]) -> Result<(), String> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("x.xlsx");
     let mut book = rust_xlsxwriter::Workbook::new();
+    // The same bytes on every run (the creation time is otherwise now), so that a failing
+    // case found once fails again.
+    let created = rust_xlsxwriter::ExcelDateTime::from_ymd(2026, 1, 1).unwrap();
+    book.set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&created));
     let ws = book.add_worksheet();
     for (j, h) in ["account_id", "snapshot_date", "churned", "nps"]
         .iter()
