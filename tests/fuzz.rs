@@ -269,14 +269,10 @@ proptest! {
     }
 }
 
-/// A small workbook with its bytes edited (`(position, kind, byte)`: set the byte, or flip
-/// one of its bits), read as snapshots: whatever the result, it must come back.
-fn load_mutated_workbook(edits: &[(usize, u8, u8)]) -> Result<(), String> {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("x.xlsx");
+/// A workbook of five snapshots (id, date, outcome, NPS), the same bytes on every run (the
+/// creation time is otherwise now), so that a failing case found once fails again.
+fn small_workbook() -> Vec<u8> {
     let mut book = rust_xlsxwriter::Workbook::new();
-    // The same bytes on every run (the creation time is otherwise now), so that a failing
-    // case found once fails again.
     let created = rust_xlsxwriter::ExcelDateTime::from_ymd(2026, 1, 1).unwrap();
     book.set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&created));
     let ws = book.add_worksheet();
@@ -292,7 +288,15 @@ fn load_mutated_workbook(edits: &[(usize, u8, u8)]) -> Result<(), String> {
         ws.write(i, 2, f64::from(i % 2)).unwrap();
         ws.write(i, 3, f64::from(i) * 10.0).unwrap();
     }
-    let mut b = book.save_to_buffer().unwrap();
+    book.save_to_buffer().unwrap()
+}
+
+/// [`small_workbook`] with its bytes edited (`(position, kind, byte)`: set the byte, or flip
+/// one of its bits), read as snapshots: whatever the result, it must come back.
+fn load_mutated_workbook(edits: &[(usize, u8, u8)]) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.xlsx");
+    let mut b = small_workbook();
     for &(pos, kind, byte) in edits {
         let at = pos % b.len();
         match kind % 2 {
@@ -310,26 +314,11 @@ fn load_mutated_workbook(edits: &[(usize, u8, u8)]) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// The small workbook of [`load_mutated_workbook`] with its first worksheet's XML edited,
+/// [`small_workbook`] with its first worksheet's XML edited,
 /// every part stored again uncompressed.
 fn workbook_with_sheet_xml(edit: impl Fn(&str) -> String) -> Vec<u8> {
     use std::io::{Read, Write};
-    let mut book = rust_xlsxwriter::Workbook::new();
-    let ws = book.add_worksheet();
-    for (j, h) in ["account_id", "snapshot_date", "churned", "nps"]
-        .iter()
-        .enumerate()
-    {
-        ws.write(0, j as u16, *h).unwrap();
-    }
-    for i in 1..6u32 {
-        ws.write(i, 0, format!("A{i}")).unwrap();
-        ws.write(i, 1, "2024-03-31").unwrap();
-        ws.write(i, 2, f64::from(i % 2)).unwrap();
-        ws.write(i, 3, f64::from(i) * 10.0).unwrap();
-    }
-    let bytes = book.save_to_buffer().unwrap();
-    let mut zin = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut zin = zip::ZipArchive::new(std::io::Cursor::new(small_workbook())).unwrap();
     let mut zout = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let stored =
         zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
