@@ -597,9 +597,6 @@ mod tests {
     use super::*;
     use approx::assert_relative_eq;
 
-    /// Large data with rare churn: the start comes from a sample that keeps every churned
-    /// row (weights restoring each class's total), and the fit is the full data's maximum
-    /// likelihood, as Newton's method on every row from the null model finds it.
     /// A fold's refit that stops where the rate of convergence says its last step lands
     /// (no pass to check it) predicts as the fit polished to machine precision does.
     #[test]
@@ -652,6 +649,9 @@ mod tests {
         }
     }
 
+    /// Large data with rare churn: the start comes from a sample that keeps every churned
+    /// row (weights restoring each class's total), and the fit is the full data's maximum
+    /// likelihood, as Newton's method on every row from the null model finds it.
     #[test]
     fn rare_churn_on_large_data_is_fitted_from_a_sample_keeping_every_churned_row() {
         use rand::{Rng, SeedableRng};

@@ -109,7 +109,8 @@ pub fn run(mut a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
     let (mut keys, data_args) = super::cohorts::keys_and_data(&a.by, &a.data);
     let profiles: Vec<&Profile> = std::iter::once(&prior).chain(incumbent.iter()).collect();
     let request = data_args.request_for(&profiles, OutcomeNeed::Required)?;
-    let job = if a.learn.params()?.is_some() {
+    let learn = a.learn.params()?;
+    let job = if learn.is_some() {
         churncal::data::memory::Job::FitLearned
     } else if segments.is_some() {
         churncal::data::memory::Job::FitSegments
@@ -176,7 +177,7 @@ pub fn run(mut a: Args, ui: &Ui) -> anyhow::Result<ExitCode> {
         segments: data_args.segments(),
         ..ValidateParams::default()
     };
-    params.learn = a.learn.params()?;
+    params.learn = learn;
     if params.learn.is_some() && !calibrating {
         anyhow::bail!("--learn-transforms learns them for a calibration; drop --no-calibrate");
     }

@@ -33,17 +33,26 @@ const MAX_COLUMNS: u32 = 1 << 14;
 /// its last): 256 million, 8 GB as the reader holds them, far beyond any export.
 const MAX_CELLS: u64 = 1 << 28;
 
-/// Check the used cells of worksheet `name` of an `.xlsx` workbook: each within Excel's
-/// limits, and the table they span within [`MAX_CELLS`] (the reader makes it dense).
-fn check_extent<RS: std::io::Read + std::io::Seek>(
+/// Worksheet `name` of an `.xlsx` workbook as calamine's `worksheet_range` reads it (its
+/// non-empty cells, made dense), with each cell's position checked against Excel's limits
+/// and the table they span against [`MAX_CELLS`] before the dense table is made: a damaged
+/// cell reference would otherwise ask for billions of cells.
+fn xlsx_range<RS: std::io::Read + std::io::Seek>(
     book: &mut calamine::Xlsx<RS>,
     name: &str,
-) -> Result<(), String> {
-    let mut cells = book
-        .worksheet_cells_reader(name)
-        .map_err(|e| e.to_string())?;
+) -> Result<calamine::Range<Data>, String> {
+    let mut reader = match book.worksheet_cells_reader(name) {
+        Ok(r) => r,
+        // (As calamine's own: a chart sheet reads as empty.)
+        Err(calamine::XlsxError::NotAWorksheet(_)) => return Ok(calamine::Range::default()),
+        Err(e) => return Err(e.to_string()),
+    };
+    let mut cells = Vec::new();
     let (mut lo, mut hi) = ((u32::MAX, u32::MAX), (0u32, 0u32));
-    while let Some(cell) = cells.next_cell().map_err(|e| e.to_string())? {
+    while let Some(cell) = reader.next_cell().map_err(|e| e.to_string())? {
+        if matches!(cell.get_value(), calamine::DataRef::Empty) {
+            continue;
+        }
         let (r, c) = cell.get_position();
         if r >= MAX_ROWS || c >= MAX_COLUMNS {
             return Err(format!(
@@ -55,6 +64,10 @@ fn check_extent<RS: std::io::Read + std::io::Seek>(
         }
         lo = (lo.0.min(r), lo.1.min(c));
         hi = (hi.0.max(r), hi.1.max(c));
+        cells.push(calamine::Cell::new(
+            (r, c),
+            Data::from(cell.get_value().clone()),
+        ));
     }
     if lo.0 <= hi.0 {
         let spanned = u64::from(hi.0 - lo.0 + 1) * u64::from(hi.1 - lo.1 + 1);
@@ -66,7 +79,7 @@ fn check_extent<RS: std::io::Read + std::io::Seek>(
             ));
         }
     }
-    Ok(())
+    Ok(calamine::Range::from_sparse(cells))
 }
 
 /// `f`, with a panic caught (and not printed: it becomes the caller's error message).
@@ -111,15 +124,13 @@ pub(super) fn read(
             })?,
     };
     // A damaged workbook can make the reader panic (a cell reference whose column overflows
-    // its number) or ask for a table of billions of cells: its cell positions are checked
-    // first, and a panic is an error like any other.
-    let range = quietly(|| {
-        if let calamine::Sheets::Xlsx(x) = &mut book {
-            check_extent(x, &name).map_err(|m| unreadable(format!("worksheet '{name}': {m}")))?;
-        }
-        book.worksheet_range(&name)
-            .map_err(|e| unreadable(format!("worksheet '{name}': {e}")))
+    // its number) or ask for a table of billions of cells: an `.xlsx` worksheet's cell
+    // positions are checked as they are read, and a panic is an error like any other.
+    let range = quietly(|| match &mut book {
+        calamine::Sheets::Xlsx(x) => xlsx_range(x, &name),
+        other => other.worksheet_range(&name).map_err(|e| e.to_string()),
     })
+    .map(|r| r.map_err(|m| unreadable(format!("worksheet '{name}': {m}"))))
     .unwrap_or_else(|_| {
         Err(unreadable(format!(
             "worksheet '{name}': the workbook is damaged (its reader failed on it)"
