@@ -359,6 +359,27 @@ fn a_workbook_whose_cell_reference_overflows_is_refused() {
     );
 }
 
+/// A stray cell in the last row and column of an otherwise small worksheet: the table it
+/// spans (17 billion cells) is refused before it is made dense, naming its extent.
+#[test]
+fn a_worksheet_spanning_billions_of_cells_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stray.xlsx");
+    let mut book = rust_xlsxwriter::Workbook::new();
+    let ws = book.add_worksheet();
+    ws.write(0, 0, "account_id").unwrap();
+    ws.write(1, 0, "A1").unwrap();
+    ws.write(1_048_575, 16_383, "note").unwrap();
+    book.save(&path).unwrap();
+    let profile = presets::preset("eight-pillars").unwrap();
+    let req = churncal::data::LoadRequest::for_profile(&profile);
+    let err = load(path.to_str().unwrap(), &req).unwrap_err().to_string();
+    assert!(
+        err.contains("stray.xlsx") && err.contains("1048576 rows × 16384 columns"),
+        "{err}"
+    );
+}
+
 /// Any f64 at all, with the awkward ones (NaN, ±∞, ±0, subnormals, ±MAX) far more often
 /// than chance would draw them.
 fn any_value() -> impl Strategy<Value = f64> {
