@@ -194,15 +194,28 @@ impl BinnedPair {
         }
     }
 
+    /// The bin [`BinnedPair::add`] puts log-odds `x` in, in bins over `[lo, hi]` (a NaN
+    /// in bin 0). The bins are in the order of the values: a value in a higher bin is
+    /// greater.
+    pub fn bin_in(lo: f64, hi: f64, x: f64) -> usize {
+        Grid::new(lo, hi).bin(x)
+    }
+
+    /// Bin `j`'s total weight, `[counts, plain]` (the rows in it, when weights are 1).
+    pub fn weights(&self, j: usize) -> [f64; 2] {
+        [self.bins[j].0[0], self.bins[j].0[4]]
+    }
+
     /// [`BinnedPair::add`] of four rows in order, the bins, centres and moments computed
-    /// four lanes at once: the same operations per row, so the same bits.
+    /// four lanes at once: the same operations per row, so the same bits. Returns the four
+    /// rows' bins.
     ///
     /// # Safety
     /// The processor must support AVX2.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     #[inline]
-    pub unsafe fn add4_avx2(&mut self, x: &[f64], y: &[u8], w: &[f64]) {
+    pub unsafe fn add4_avx2(&mut self, x: &[f64], y: &[u8], w: &[f64]) -> [i32; 4] {
         use std::arch::x86_64::*;
         assert!(x.len() >= 4 && y.len() >= 4 && w.len() >= 4, "four rows");
         // SAFETY: four values in each slice (checked above).
@@ -266,6 +279,7 @@ impl BinnedPair {
                 }
             }
         }
+        js
     }
 
     /// Add another pair of bins over the same range (in a fixed order for reproducible
@@ -342,7 +356,11 @@ mod tests {
             }
             for g in (0..n).step_by(4) {
                 // SAFETY: AVX2 checked above.
-                unsafe { four.add4_avx2(&x[g..g + 4], &y[g..g + 4], &w[g..g + 4]) };
+                let js = unsafe { four.add4_avx2(&x[g..g + 4], &y[g..g + 4], &w[g..g + 4]) };
+                for t in 0..4 {
+                    let want = BinnedPair::bin_in(-3.0, 1.0, x[g + t]);
+                    assert_eq!(js[t] as usize, want, "row {}: {}", g + t, x[g + t]);
+                }
             }
             let bits = |b: &BinnedPair| {
                 let mut v: Vec<u64> = b.bins.iter().flat_map(|l| l.0.map(f64::to_bits)).collect();

@@ -348,6 +348,23 @@ impl SortedClass {
         PairSums { u, streamed }
     }
 
+    /// [`SortedClass::stream_rows`] of the listed rows only (each of the streamed class):
+    /// their risks `v` (or `−v` when `negate`) and weights `w`, by row. For a pass that
+    /// settles the other rows' wins another way.
+    pub fn stream_listed(&self, v: &[f64], negate: bool, w: &[f64], rows: &[u32]) -> PairSums {
+        let sign = if negate { -1.0 } else { 1.0 };
+        let (mut u, mut streamed) = ([0.0; 2], [0.0; 2]);
+        for &i in rows {
+            let (v, w) = (sign * v[i as usize], w[i as usize]);
+            streamed[0] += w;
+            streamed[1] += 1.0;
+            let c = self.wins_quick(v).unwrap_or_else(|| self.wins_searched(v));
+            u[0] += w * c[0];
+            u[1] += c[1];
+        }
+        PairSums { u, streamed }
+    }
+
     /// `[weighted, plain]` AUC from the streamed pass's sums (NaN with one class empty).
     pub fn auc(&self, sums: &PairSums) -> [f64; 2] {
         let total = self.prefix[self.values.len()];

@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use super::Figures;
 use crate::calibrate::problem::FitData;
-use crate::stats::binned_slope::BinnedPair;
+use crate::stats::binned_slope::{BinnedPair, BINS};
 use crate::stats::fastexp;
 use crate::stats::pairs::{PairSums, SortedClass};
 
@@ -102,24 +102,6 @@ impl<'a> Rows<'a> {
     /// [`Rows::figures`] of several replicates in one pass over the rows; each replicate's
     /// figures are those it has alone (the same bits).
     pub(super) fn figures_of(&self, reps: &[Replicate<'_>]) -> Vec<(Figures, Figures)> {
-        // The sorted class: risk = −score, weighted by the replicate's counts.
-        let classes: Vec<SortedClass> = reps
-            .iter()
-            .map(|&(fits, counts)| {
-                SortedClass::new(
-                    self.sorted
-                        .iter()
-                        .map(|&(q, i)| {
-                            let (fd, offset) = self.parts[q as usize];
-                            let beta = &fits[q as usize].1;
-                            let w = counts[self.account[offset + i as usize] as usize];
-                            (-fd.score_row(i as usize, beta), w)
-                        })
-                        .collect(),
-                    self.sort_positives,
-                )
-            })
-            .collect();
         // Every part's log-odds lie in [α − Σβ, α] (scores in [0, 1]): the bins' range.
         let ranges: Vec<(f64, f64)> = reps
             .iter()
@@ -131,6 +113,35 @@ impl<'a> Rows<'a> {
                     })
             })
             .collect();
+        // The sorted class (risk = −score, weighted by the replicate's counts), and with one
+        // part the bins its rows fall in.
+        let (classes, marks): (Vec<SortedClass>, Vec<Option<Marks>>) = reps
+            .iter()
+            .zip(&ranges)
+            .map(|(&(fits, counts), &(lo, hi))| {
+                let mut marks = match fits {
+                    [(alpha, beta)] => Marks::new(
+                        *alpha,
+                        -beta.iter().sum::<f64>(),
+                        (lo, hi),
+                        self.sort_positives,
+                    ),
+                    _ => None,
+                };
+                let mut items = Vec::with_capacity(self.sorted.len());
+                for &(q, i) in &self.sorted {
+                    let (fd, offset) = self.parts[q as usize];
+                    let beta = &fits[q as usize].1;
+                    let w = counts[self.account[offset + i as usize] as usize];
+                    let s = fd.score_row(i as usize, beta);
+                    if marks.as_mut().is_some_and(|m| !m.mark(s, w)) {
+                        marks = None;
+                    }
+                    items.push((-s, w));
+                }
+                (SortedClass::new(items, self.sort_positives), marks)
+            })
+            .unzip();
         let sums: Vec<Vec<Pass>> = self
             .chunks
             .par_iter()
@@ -147,8 +158,8 @@ impl<'a> Rows<'a> {
                     let last = (first + BLOCK).min(end);
                     let n = last - first;
                     let y = &fd.y[first..last];
-                    for ((&(fits, counts), class), (pass, brier)) in
-                        reps.iter().zip(&classes).zip(passes.iter_mut())
+                    for (((&(fits, counts), class), mark), (pass, brier)) in
+                        reps.iter().zip(&classes).zip(&marks).zip(passes.iter_mut())
                     {
                         let (alpha, beta) = (fits[q].0, &fits[q].1);
                         let slope = -beta.iter().sum::<f64>();
@@ -166,9 +177,20 @@ impl<'a> Rows<'a> {
                         }
                         sc.p.resize(sc.lp.len(), 0.0);
                         fastexp::sigmoid_slice(&sc.lp, &mut sc.p);
-                        let wins = class.stream_rows(&sc.s, true, y, &sc.w, &mut sc.pend);
+                        let rows = (&sc.p[..], &sc.lp[..], y, &sc.w[..]);
+                        let wins = match mark {
+                            None => {
+                                brier_and_bins(rows, brier, &mut pass.bins, None);
+                                class.stream_rows(&sc.s, true, y, &sc.w, &mut sc.pend)
+                            }
+                            // Only the rows in bins the sorted class shares need its wins.
+                            Some(m) => {
+                                let listed = Some((m, &mut sc.listed));
+                                brier_and_bins(rows, brier, &mut pass.bins, listed);
+                                class.stream_listed(&sc.s, true, &sc.w, &sc.listed)
+                            }
+                        };
                         pass.pairs.add(&wins);
-                        brier_and_bins(&sc.p, &sc.lp, y, &sc.w, brier, &mut pass.bins);
                     }
                 }
                 let lanes = |a: [f64; 4]| (a[0] + a[1]) + (a[2] + a[3]);
@@ -189,6 +211,9 @@ impl<'a> Rows<'a> {
                 let mut total = Pass::new(lo, hi);
                 for chunk in &sums {
                     total.add(&chunk[r]);
+                }
+                if let Some(m) = &marks[r] {
+                    total.pairs.add(&m.unlisted(&total.bins));
                 }
                 let [auc_own, auc_test] = classes[r].auc(&total.pairs);
                 let (own, test) = total.bins.split();
@@ -222,6 +247,7 @@ struct Scratch {
     lp: Vec<f64>,
     p: Vec<f64>,
     pend: Vec<u32>,
+    listed: Vec<u32>,
 }
 
 /// Rows per block inside a chunk: the scores, weights, log-odds and probabilities of a
@@ -238,57 +264,93 @@ struct Brier {
     weight: [f64; 4],
 }
 
+/// A block's rows `(p, lp, y, w)`: probabilities, log-odds, outcomes and weights.
+type BlockRows<'b> = (&'b [f64], &'b [f64], &'b [u8], &'b [f64]);
+
 /// One block's Brier sums into `brier` and its log-odds `lp` binned for the slope fits
 /// into `bins` (four rows at a time in AVX2 where the processor has it: the same bits).
+/// With `listed`, the rows of the streamed class whose bins [`Marks`] marks are listed
+/// in it, in order (block row numbers).
 fn brier_and_bins(
-    p: &[f64],
-    lp: &[f64],
-    y: &[u8],
-    w: &[f64],
+    rows: BlockRows<'_>,
     brier: &mut Brier,
     bins: &mut BinnedPair,
+    listed: Option<(&Marks, &mut Vec<u32>)>,
 ) {
+    let (p, lp, y, w) = rows;
     let whole = p.len() / 4 * 4;
     let groups = (&p[..whole], &lp[..whole], &y[..whole], &w[..whole]);
+    let mut mark = listed.map(|(m, out)| {
+        out.clear();
+        out.resize(p.len(), 0);
+        (m, out, 0)
+    });
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: the processor supports AVX2, checked just above.
-        unsafe { groups_avx2(groups, brier, bins) };
-        brier_tail(p, lp, y, w, whole, brier, bins);
+        unsafe { groups_avx2(groups, brier, bins, &mut mark) };
+        brier_tail(rows, whole, brier, bins, &mut mark);
         return;
     }
-    groups_of_four::<false>(groups, brier, bins);
-    brier_tail(p, lp, y, w, whole, brier, bins);
+    groups_of_four::<false>(groups, brier, bins, &mut mark);
+    brier_tail(rows, whole, brier, bins, &mut mark);
+}
+
+/// The marks of a replicate, the list of rows and how many it holds so far.
+type Listing<'m> = Option<(&'m Marks, &'m mut Vec<u32>, usize)>;
+
+/// Lists row `i` of bin `j` and outcome `y` if it needs its wins (branch-free: the slot
+/// is written either way, the count moves only for a listed row).
+#[inline(always)]
+fn list(mark: &mut Listing<'_>, i: usize, j: usize, y: u8) {
+    if let Some((m, out, len)) = mark {
+        out[*len] = i as u32;
+        *len += usize::from(m.lists(j, y));
+    }
 }
 
 /// Whole groups of four rows `(p, lp, y, w)`: their Brier terms into their lanes (summed in
 /// registers for the block, not behind the reference) and their bins, four at a time in
-/// AVX2 when `AVX`.
+/// AVX2 when `AVX`; the listed rows into `mark`.
 #[inline(always)]
 fn groups_of_four<const AVX: bool>(
-    (p, lp, y, w): (&[f64], &[f64], &[u8], &[f64]),
+    (p, lp, y, w): BlockRows<'_>,
     brier: &mut Brier,
     bins: &mut BinnedPair,
+    mark: &mut Listing<'_>,
 ) {
     let mut sums = *brier;
-    for (((p4, y4), w4), x4) in p
+    for (g, (((p4, y4), w4), x4)) in p
         .chunks_exact(4)
         .zip(y.chunks_exact(4))
         .zip(w.chunks_exact(4))
         .zip(lp.chunks_exact(4))
+        .enumerate()
     {
         brier4(p4, y4, w4, &mut sums);
         #[cfg(target_arch = "x86_64")]
         if AVX {
             // SAFETY: AVX is true only inside `groups_avx2`, whose caller checked AVX2.
-            unsafe { bins.add4_avx2(x4, y4, w4) };
+            let js = unsafe { bins.add4_avx2(x4, y4, w4) };
+            if mark.is_some() {
+                for t in 0..4 {
+                    list(mark, 4 * g + t, js[t] as usize, y4[t]);
+                }
+            }
             continue;
         }
         for t in 0..4 {
             bins.add(x4[t], y4[t], w4[t]);
+            if let Some((m, _, _)) = mark {
+                let j = m.bin(x4[t]);
+                list(mark, 4 * g + t, j, y4[t]);
+            }
         }
     }
     *brier = sums;
+    if let Some((_, out, len)) = mark {
+        out.truncate(*len);
+    }
 }
 
 /// [`groups_of_four`] compiled for AVX2.
@@ -298,11 +360,12 @@ fn groups_of_four<const AVX: bool>(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn groups_avx2(
-    groups: (&[f64], &[f64], &[u8], &[f64]),
+    groups: BlockRows<'_>,
     brier: &mut Brier,
     bins: &mut BinnedPair,
+    mark: &mut Listing<'_>,
 ) {
-    groups_of_four::<true>(groups, brier, bins);
+    groups_of_four::<true>(groups, brier, bins, mark);
 }
 
 /// Four rows' Brier terms into their lanes.
@@ -316,22 +379,132 @@ fn brier4(p4: &[f64], y4: &[u8], w4: &[f64], brier: &mut Brier) {
     }
 }
 
-/// The rows from `whole` on (fewer than four) into lane 0 and the bins.
+/// The rows from `whole` on (fewer than four) into lane 0 and the bins, and into the list.
 fn brier_tail(
-    p: &[f64],
-    lp: &[f64],
-    y: &[u8],
-    w: &[f64],
+    (p, lp, y, w): BlockRows<'_>,
     whole: usize,
     brier: &mut Brier,
     bins: &mut BinnedPair,
+    mark: &mut Listing<'_>,
 ) {
+    if let Some((_, out, len)) = mark {
+        // `groups_of_four` cut the list to its length.
+        out.resize(*len + (p.len() - whole), 0);
+    }
     for i in whole..p.len() {
         let e = (p[i] - f64::from(y[i])).powi(2);
         brier.own[0] += w[i] * e;
         brier.plain[0] += e;
         brier.weight[0] += w[i];
         bins.add(lp[i], y[i], w[i]);
+        if let Some((m, _, _)) = mark {
+            let j = m.bin(lp[i]);
+            list(mark, i, j, y[i]);
+        }
+    }
+    if let Some((_, out, len)) = mark {
+        out.truncate(*len);
+    }
+}
+
+/// Which bins of a replicate's log-odds hold a row of the sorted class, when the bins are
+/// in the order of the rows' risk: one part (one intercept and slope for every row) and a
+/// negative slope, so that a row in a higher bin has a higher log-odds, a lower score and
+/// a higher risk. A streamed row in a bin without a sorted row then beats (or is beaten
+/// by) whole bins: its wins are the sorted class's weight in the bins above (or below),
+/// and such rows are counted from the bins' totals after the pass ([`Marks::unlisted`]).
+/// Only the rows in marked bins are listed for their wins one by one. Every term is an
+/// integer (weights are counts), so the sums have the bits of the row-by-row ones.
+struct Marks {
+    alpha: f64,
+    slope: f64,
+    range: (f64, f64),
+    /// Bit `j`: bin `j` is marked (a sorted row in it; bin 0 always, where a NaN goes).
+    bits: Vec<u64>,
+    marked: usize,
+    /// The sorted class's `[counts, plain]` weight per bin.
+    class: Vec<[f64; 2]>,
+    /// Outcome of the streamed class.
+    streamed_y: u8,
+    sort_positives: bool,
+}
+
+/// The most bins a sorted class may mark for [`Marks`] to be used: past it, most rows would
+/// be listed and the plain pass is as quick.
+const MAX_MARKED: usize = BINS / 8;
+
+impl Marks {
+    /// Marks for log-odds `alpha + slope · score` binned over `range`, or `None` when the
+    /// bins are not in the order of risk.
+    fn new(alpha: f64, slope: f64, range: (f64, f64), sort_positives: bool) -> Option<Marks> {
+        let finite = alpha.is_finite() && range.0.is_finite() && range.1.is_finite();
+        (finite && slope < 0.0).then(|| Marks {
+            alpha,
+            slope,
+            range,
+            bits: {
+                let mut bits = vec![0; BINS.div_ceil(64)];
+                bits[0] = 1;
+                bits
+            },
+            marked: 1,
+            class: vec![[0.0; 2]; BINS],
+            streamed_y: u8::from(!sort_positives),
+            sort_positives,
+        })
+    }
+
+    /// The bin of log-odds `x`, as the pass bins it.
+    #[inline(always)]
+    fn bin(&self, x: f64) -> usize {
+        BinnedPair::bin_in(self.range.0, self.range.1, x)
+    }
+
+    /// Mark the bin of a sorted row of score `s` and weight `w`; false once the class
+    /// marks more than [`MAX_MARKED`] bins.
+    fn mark(&mut self, s: f64, w: f64) -> bool {
+        let j = self.bin(self.alpha + self.slope * s);
+        if self.bits[j / 64] >> (j % 64) & 1 == 0 {
+            self.bits[j / 64] |= 1 << (j % 64);
+            self.marked += 1;
+        }
+        self.class[j][0] += w;
+        self.class[j][1] += 1.0;
+        self.marked <= MAX_MARKED
+    }
+
+    /// Whether a row of bin `j` and outcome `y` is listed: a streamed row in a marked bin.
+    #[inline(always)]
+    fn lists(&self, j: usize, y: u8) -> bool {
+        y == self.streamed_y && self.bits[j / 64] >> (j % 64) & 1 == 1
+    }
+
+    /// The Mann–Whitney sums of the streamed rows in unmarked bins, from the bins' total
+    /// weights after the pass (every row of such a bin is a streamed one).
+    fn unlisted(&self, bins: &BinnedPair) -> PairSums {
+        let mut out = PairSums::default();
+        // The sorted class's weight beyond the bin: above it for streamed negatives (the
+        // positives of higher risk), below it for streamed positives.
+        let mut beyond = [0.0; 2];
+        let mut visit = |j: usize| {
+            if self.bits[j / 64] >> (j % 64) & 1 == 1 {
+                for (b, c) in beyond.iter_mut().zip(self.class[j]) {
+                    *b += c;
+                }
+            } else {
+                let weight = bins.weights(j);
+                for k in 0..2 {
+                    out.u[k] += weight[k] * beyond[k];
+                    out.streamed[k] += weight[k];
+                }
+            }
+        };
+        if self.sort_positives {
+            (0..BINS).rev().for_each(&mut visit);
+        } else {
+            (0..BINS).for_each(&mut visit);
+        }
+        out
     }
 }
 
@@ -441,6 +614,34 @@ mod tests {
                 assert_eq!(bits(&together[at].0), bits(&o), "case {case}");
                 assert_eq!(bits(&together[at].1), bits(&t), "case {case}");
             }
+            // One part alone: its bins are in the order of risk, and the rows whose bins
+            // hold none of the sorted class are counted from the bins (`Marks`).
+            let one = Rows::new(vec![&parts[0]], account[..sizes[0]].to_vec());
+            let (alpha, beta) = &fits[0];
+            let slope = -beta.iter().sum::<f64>();
+            let mut marks = Marks::new(*alpha, slope, (alpha + slope, *alpha), one.sort_positives);
+            let marked = {
+                let m = marks.as_mut().expect("one part, a negative slope");
+                one.sorted.iter().all(|&(_, i)| {
+                    let w = counts[account[i as usize] as usize];
+                    m.mark(parts[0].score_row(i as usize, beta), w)
+                })
+            };
+            assert!(marked, "case {case}: the sorted class marks few bins");
+            let (own1, test1) = one.figures(&fits[..1], &counts);
+            let s1 = parts[0].scores(beta);
+            let risk1: Vec<f64> = s1.iter().map(|v| -v).collect();
+            let w1: Vec<f64> = account[..sizes[0]]
+                .iter()
+                .map(|&a| counts[a as usize])
+                .collect();
+            let (a_own, a_test) = vs::auc_weighted_and_plain(&risk1, &parts[0].y, &w1);
+            assert_eq!(own1.auc.to_bits(), a_own.to_bits(), "case {case}, one part");
+            assert_eq!(
+                test1.auc.to_bits(),
+                a_test.to_bits(),
+                "case {case}, one part"
+            );
             // Row by row.
             let (mut risk, mut lp, mut y) = (Vec::new(), Vec::new(), Vec::new());
             for (fd, (alpha, beta)) in parts.iter().zip(&fits) {
