@@ -420,11 +420,7 @@ pub fn harrell_optimism(
     let judged = super::replicates::Rows::new(parts.iter().map(|q| &q.fd).collect(), acct);
     let draw = |b: usize| -> Vec<f64> {
         let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x0a7e_0000 ^ b as u64);
-        let mut counts = vec![0f64; na];
-        for _ in 0..na {
-            counts[rng.random_range(0..na)] += 1.0;
-        }
-        counts
+        stats::draw_counts(&mut rng, na)
     };
     // One replicate's fits: each part refitted on its rows of the resample.
     let refit = |counts: &[f64]| -> (Vec<(f64, Vec<f64>)>, bool) {

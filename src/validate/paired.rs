@@ -9,22 +9,6 @@ use super::*;
 #[repr(C, align(64))]
 pub(super) struct AccountSums([f64; 5]);
 
-/// Accounts drawn, and their sums prefetched, before they are added.
-pub(super) const DRAW_BATCH: usize = 32;
-
-/// Ask for the cache line holding `v` ahead of its use.
-#[inline(always)]
-pub(super) fn prefetch<T>(v: &T) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        // SAFETY: SSE is part of x86_64; a prefetch never faults, whatever the address.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>((v as *const T).cast::<i8>()) };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = v;
-}
-
 /// Per validation account, in order of first appearance: the candidate's and the
 /// incumbent's log-loss and Brier sums, and its rows (the paired bootstrap's units).
 pub(super) fn account_sums(
@@ -71,13 +55,13 @@ pub(super) fn paired_bootstrap(sums: &[AccountSums], b: usize, seed: u64) -> Vec
             // prefetched, then added in draw order (the same bits as one at a time). With
             // a million accounts the sums outgrow the caches and each draw is a memory
             // access; a batch's accesses overlap instead of queueing.
-            let mut draws = [0usize; DRAW_BATCH];
+            let mut draws = [0usize; stats::DRAW_BATCH];
             let mut left = na;
             while left > 0 {
-                let m = left.min(DRAW_BATCH);
+                let m = left.min(stats::DRAW_BATCH);
                 for d in draws[..m].iter_mut() {
                     *d = rng.random_range(0..na);
-                    prefetch(&sums[*d]);
+                    stats::prefetch(&sums[*d]);
                 }
                 for &d in &draws[..m] {
                     for (tk, sk) in t.iter_mut().zip(&sums[d].0) {
