@@ -497,15 +497,20 @@ fn features<'a>(fd: &'a FitData, s0: &'a [f64], w: &'a [f64]) -> Features<'a> {
 /// [`predict`] of a block of rows: their scores a piece at a time by
 /// [`FitData::scores_into`] (the same bits as row by row).
 fn predict_range(d: &FitData, rows: std::ops::Range<usize>, alpha: f64, beta: &[f64]) -> Vec<f64> {
+    let mut out = vec![0.0; rows.len()];
+    predict_range_into(d, rows.start, alpha, beta, &mut out);
+    out
+}
+
+/// [`predict_range`] of rows `from .. from + out.len()` into `out`.
+fn predict_range_into(d: &FitData, from: usize, alpha: f64, beta: &[f64], out: &mut [f64]) {
     const PIECE: usize = 4096;
     let b: f64 = beta.iter().sum();
-    let mut out = vec![0.0; rows.len()];
     out.par_chunks_mut(PIECE).enumerate().for_each(|(c, o)| {
-        d.scores_into(rows.start + c * PIECE, beta, o);
+        d.scores_into(from + c * PIECE, beta, o);
         o.iter_mut().for_each(|s| *s = alpha - b * *s);
         crate::stats::fastexp::sigmoid_in_place(o);
     });
-    out
 }
 
 /// P(churn) for (α, β) of the given rows, in their order (the logistic function of

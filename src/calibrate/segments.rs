@@ -238,12 +238,8 @@ impl CalibrateParams {
         let mut oof_pooled = vec![0.0; p.fd.n];
         for fr in &per_fold {
             let (alpha, beta) = &fr.fits[li_pool];
-            oof_pooled[fr.test.clone()].copy_from_slice(&predict_range(
-                &p.fd,
-                fr.test.clone(),
-                *alpha,
-                beta,
-            ));
+            let test = fr.test.clone();
+            predict_range_into(&p.fd, test.start, *alpha, beta, &mut oof_pooled[test]);
         }
         let code_of: Vec<u32> = p.rows.iter().map(|&i| seg.codes[i]).collect();
         let mut oof_recal = oof_pooled.clone();
