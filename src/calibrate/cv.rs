@@ -138,7 +138,7 @@ pub(super) struct CrossValidation {
 pub(super) fn cross_validation(
     folds: usize,
     p: &Prepared,
-    per_fold: &[FoldResult],
+    per_fold: &mut [FoldResult],
     lambdas: &[f64],
     order: &[usize],
     keep_oof: bool,
@@ -152,9 +152,32 @@ pub(super) fn cross_validation(
         slope0,
         ..
     } = p;
-    // Out-of-fold predictions of one λ, pooled in row order (one λ at a time: at ten
-    // million rows, all of them at once would take more memory than the data).
-    // Predicted into the rows' places (the folds' test rows cover every row once).
+    let fw = p.figure_weights();
+    // A model's out-of-fold figures as the comparisons report them: weighted as the fit is,
+    // and every snapshot once beside a revenue-weighted fit.
+    let both = |v: &[f64]| {
+        (
+            Quality::of_w(v, &fd.y, fw),
+            fw.map(|_| Quality::of_w(v, &fd.y, None)),
+        )
+    };
+    let mut nc = vec![0usize; lambdas.len()];
+    // The unconstrained model's, pooled from the folds (each fold's freed as it is
+    // pooled), before the λ path: one vector of the rows' length alive at a time.
+    let unconstrained = {
+        let mut oof_unc = vec![0.0; fd.n];
+        for fr in per_fold.iter_mut() {
+            for (li, n) in nc.iter_mut().enumerate() {
+                *n += fr.not_converged[li];
+            }
+            oof_unc[fr.test.clone()].copy_from_slice(&std::mem::take(&mut fr.unconstrained));
+        }
+        both(&oof_unc)
+    };
+    let per_fold: &[FoldResult] = per_fold;
+    // Out-of-fold predictions of one λ, pooled in row order into the rows' places (the
+    // folds' test rows cover every row once; one λ at a time: at ten million rows, all of
+    // them at once would take more memory than the data).
     let pool_into = |li: usize, p: &mut [f64]| {
         for fr in per_fold {
             let (alpha, beta) = &fr.fits[li];
@@ -162,22 +185,8 @@ pub(super) fn cross_validation(
             predict_range_into(fr.data(fd), test.start, *alpha, beta, &mut p[test]);
         }
     };
-    let pooled = |li: usize| {
-        let mut p = vec![0.0; fd.n];
-        pool_into(li, &mut p);
-        p
-    };
-    let fw = p.figure_weights();
-    let mut oof_unc = vec![0.0; fd.n];
-    let mut nc = vec![0usize; lambdas.len()];
-    for fr in per_fold {
-        for (li, n) in nc.iter_mut().enumerate() {
-            *n += fr.not_converged[li];
-        }
-        oof_unc[fr.test.clone()].copy_from_slice(&fr.unconstrained);
-    }
-    // One buffer for every λ's predictions (a fresh one each would be 80 MB of new pages
-    // at ten million rows, fifteen times).
+    // One buffer for every λ's predictions, the prior's and the chosen λ's (a fresh one
+    // each would be 80 MB of new pages at ten million rows, seventeen times).
     let mut buffer = vec![0.0; fd.n];
     let lambda_path: Vec<LambdaPoint> = (0..lambdas.len())
         .map(|li| {
@@ -192,7 +201,6 @@ pub(super) fn cross_validation(
         })
         .collect();
     // Smallest CV log-loss; ties go to the larger λ (closer to the prior).
-    drop(buffer);
     let best = order
         .iter()
         .copied()
@@ -203,12 +211,13 @@ pub(super) fn cross_validation(
         })
         .expect("at least one λ");
     let lambda = lambdas[best];
-    let prior_idx = lambdas.iter().position(|l| l.is_infinite());
-    let cv_prior = match prior_idx {
-        Some(i) => pooled(i),
+    let prior = match lambdas.iter().position(|l| l.is_infinite()) {
+        Some(i) => {
+            pool_into(i, &mut buffer);
+            both(&buffer)
+        }
         None => {
             // Not in the grid: evaluate the prior out of fold anyway.
-            let mut p = vec![0.0; fd.n];
             for fr in per_fold {
                 let mut w = fd.w.clone();
                 w[fr.test.clone()].fill(0.0);
@@ -216,34 +225,42 @@ pub(super) fn cross_validation(
                 let (pa, pb, _) = fit_two(s0, &fd.y, &w, (a0, slope0));
                 let test = fr.test.clone();
                 let beta = beta_from(w0, -pb);
-                predict_range_into(fr.data(fd), test.start, pa, &beta, &mut p[test]);
+                predict_range_into(fr.data(fd), test.start, pa, &beta, &mut buffer[test]);
             }
-            p
+            both(&buffer)
         }
     };
-    let best_p = pooled(best);
-    let compare = |w: Option<&[f64]>, scheme: String| Comparison {
-        scheme,
-        rows: fd.n,
-        events,
-        prior: Quality::of_w(&cv_prior, &fd.y, w),
-        calibrated: Quality::of_w(&best_p, &fd.y, w),
-        unconstrained: Quality::of_w(&oof_unc, &fd.y, w),
+    pool_into(best, &mut buffer);
+    let calibrated = both(&buffer);
+    // The figures as the fit weighs rows (`true`), or every snapshot once.
+    let compare = |weighted: bool, scheme: String| {
+        let pick = |q: &(Quality, Option<Quality>)| match weighted {
+            true => q.0,
+            false => q.1.expect("figures once per snapshot"),
+        };
+        Comparison {
+            scheme,
+            rows: fd.n,
+            events,
+            prior: pick(&prior),
+            calibrated: pick(&calibrated),
+            unconstrained: pick(&unconstrained),
+        }
     };
     let scheme = format!("{folds}-fold cross-validation grouped by account");
     CrossValidation {
         lambda_path,
         lambda,
         comparison: compare(
-            fw,
+            true,
             if fw.is_some() {
                 format!("{scheme}, revenue-weighted")
             } else {
                 scheme.clone()
             },
         ),
-        unweighted: fw.map(|_| compare(None, format!("{scheme}, every snapshot once"))),
-        oof: if keep_oof { best_p } else { Vec::new() },
+        unweighted: fw.map(|_| compare(false, format!("{scheme}, every snapshot once"))),
+        oof: if keep_oof { buffer } else { Vec::new() },
     }
 }
 

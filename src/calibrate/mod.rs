@@ -86,11 +86,7 @@ impl CalibrateParams {
         let stage = tracing::info_span!("calibrate: λ path, out of fold").entered();
         // The out-of-fold predictions are kept for the revenue comparison only.
         let keep_oof = p.revenue_scale.is_some();
-        let cv = cross_validation(self.folds, p, &per_fold, &lambdas, &order, keep_oof);
-        for fr in &mut per_fold {
-            // Pooled into the out-of-fold figures; not needed after.
-            fr.unconstrained = Vec::new();
-        }
+        let cv = cross_validation(self.folds, p, &mut per_fold, &lambdas, &order, keep_oof);
         if cv.comparison.calibrated.auc >= 0.999 {
             warnings.push(CalibrationWarning::Separable {
                 auc: cv.comparison.calibrated.auc,
@@ -294,8 +290,8 @@ impl CalibrateParams {
         let _stage = tracing::info_span!("calibrate: the unweighted fit beside").entered();
         let u = p.unweighted();
         let reference = fit_reference(&features(&u.fd, &u.s0, &u.fd.w));
-        let per_fold = self.fit_folds(&u, &reference, lambdas, order)?;
-        let cv = cross_validation(self.folds, &u, &per_fold, lambdas, order, true);
+        let mut per_fold = self.fit_folds(&u, &reference, lambdas, order)?;
+        let cv = cross_validation(self.folds, &u, &mut per_fold, lambdas, order, true);
         let revenue = Some(p.fd.w.as_slice());
         let figures = |cv: &CrossValidation, fit: &ConstrainedFit| WeightingFigures {
             lambda: cv.lambda,

@@ -389,7 +389,7 @@ impl CalibrateParams {
         let tiers = tier_table(
             &profile,
             fd,
-            &w_int_f,
+            s_int,
             p.revenue_scale.map(|s| (s, p.accounts_of.as_slice())),
         );
         Calibration {
@@ -485,28 +485,28 @@ pub(super) fn calibrated_profile(
 
 /// The calibrated profile's tiers on the fitting data; with `revenue` (the scale of the
 /// fit's row weights, and each row's account), each tier's revenue and revenue churn rate.
+/// `scores` are the profile's scores in [0, 1] on the fit's rows (consumed: turned into
+/// points in place).
 pub(super) fn tier_table(
     profile: &Profile,
     fd: &FitData,
-    w: &[f64],
+    mut scores: Vec<f64>,
     revenue: Option<(f64, &[u32])>,
 ) -> Vec<TierRow> {
-    let scores: Vec<f64> = fd.scores(w).into_iter().map(|s| 100.0 * s).collect();
+    scores.iter_mut().for_each(|s| *s *= 100.0);
     let mins = crate::score::resolve_tiers(profile, &scores);
     let names = profile.tier_names();
     let mut n = vec![0usize; mins.len()];
     let mut c = vec![0usize; mins.len()];
-    let tier_of: Vec<usize> = scores
-        .iter()
-        .map(|s| mins.iter().position(|&m| *s >= m).unwrap_or(mins.len() - 1))
-        .collect();
-    for (&t, &y) in tier_of.iter().zip(fd.y.iter()) {
+    let tier_of = |s: f64| mins.iter().position(|&m| s >= m).unwrap_or(mins.len() - 1);
+    for (&s, &y) in scores.iter().zip(fd.y.iter()) {
+        let t = tier_of(s);
         n[t] += 1;
         c[t] += y as usize;
     }
     let revenue_of = |t: usize| {
         revenue.map(|(scale, accounts)| {
-            let rows: Vec<usize> = (0..fd.n).filter(|&i| tier_of[i] == t).collect();
+            let rows: Vec<usize> = (0..fd.n).filter(|&i| tier_of(scores[i]) == t).collect();
             let y: Vec<u8> = rows.iter().map(|&i| fd.y[i]).collect();
             let w: Vec<f64> = rows.iter().map(|&i| fd.w[i]).collect();
             let a: Vec<u32> = rows.iter().map(|&i| accounts[i]).collect();
