@@ -142,76 +142,83 @@ impl<'a> Rows<'a> {
                 (SortedClass::new(items, self.sort_positives), marks)
             })
             .unzip();
-        let sums: Vec<Vec<Pass>> = self
-            .chunks
-            .par_iter()
-            .map_init(Scratch::default, |sc, &(q, from, end)| {
-                let (fd, offset) = self.parts[q];
-                let mut passes: Vec<(Pass, Brier)> = ranges
-                    .iter()
-                    .map(|&(lo, hi)| (Pass::new(lo, hi), Brier::default()))
-                    .collect();
-                // Blocks of rows small enough that the buffers between the steps, and the
-                // block's sub-scores for the next replicate, stay in the core's cache (a
-                // multiple of 4, so each row keeps its Brier lane).
-                for first in (from..end).step_by(BLOCK) {
-                    let last = (first + BLOCK).min(end);
-                    let n = last - first;
-                    let y = &fd.y[first..last];
-                    for (((&(fits, counts), class), mark), (pass, brier)) in
-                        reps.iter().zip(&classes).zip(&marks).zip(passes.iter_mut())
-                    {
-                        let (alpha, beta) = (fits[q].0, &fits[q].1);
-                        let slope = -beta.iter().sum::<f64>();
-                        sc.s.resize(n, 0.0);
-                        fd.scores_into(first, beta, &mut sc.s);
-                        sc.w.clear();
-                        sc.w.extend(
-                            self.account[offset + first..offset + last]
-                                .iter()
-                                .map(|&a| counts[a as usize]),
-                        );
-                        sc.lp.resize(n, 0.0);
-                        for (x, &s) in sc.lp.iter_mut().zip(&sc.s) {
-                            *x = alpha + slope * s;
-                        }
-                        sc.p.resize(sc.lp.len(), 0.0);
-                        fastexp::sigmoid_slice(&sc.lp, &mut sc.p);
-                        let rows = (&sc.p[..], &sc.lp[..], y, &sc.w[..]);
-                        let wins = match mark {
-                            None => {
-                                brier_and_bins(rows, brier, &mut pass.bins, None);
-                                class.stream_rows(&sc.s, true, y, &sc.w, &mut sc.pend)
-                            }
-                            // Only the rows in bins the sorted class shares need its wins.
-                            Some(m) => {
-                                let listed = Some((m, &mut sc.listed));
-                                brier_and_bins(rows, brier, &mut pass.bins, listed);
-                                class.stream_listed(&sc.s, true, &sc.w, &sc.listed)
-                            }
-                        };
-                        pass.pairs.add(&wins);
+        // Each chunk's sums, in parallel.
+        let pass = |sc: &mut Scratch, &(q, from, end): &(usize, usize, usize)| -> Vec<Pass> {
+            let (fd, offset) = self.parts[q];
+            let mut passes: Vec<(Pass, Brier)> = ranges
+                .iter()
+                .map(|&(lo, hi)| (Pass::new(lo, hi), Brier::default()))
+                .collect();
+            // Blocks of rows small enough that the buffers between the steps, and the
+            // block's sub-scores for the next replicate, stay in the core's cache (a
+            // multiple of 4, so each row keeps its Brier lane).
+            for first in (from..end).step_by(BLOCK) {
+                let last = (first + BLOCK).min(end);
+                let n = last - first;
+                let y = &fd.y[first..last];
+                for (((&(fits, counts), class), mark), (pass, brier)) in
+                    reps.iter().zip(&classes).zip(&marks).zip(passes.iter_mut())
+                {
+                    let (alpha, beta) = (fits[q].0, &fits[q].1);
+                    let slope = -beta.iter().sum::<f64>();
+                    sc.s.resize(n, 0.0);
+                    fd.scores_into(first, beta, &mut sc.s);
+                    sc.w.clear();
+                    sc.w.extend(
+                        self.account[offset + first..offset + last]
+                            .iter()
+                            .map(|&a| counts[a as usize]),
+                    );
+                    sc.lp.resize(n, 0.0);
+                    for (x, &s) in sc.lp.iter_mut().zip(&sc.s) {
+                        *x = alpha + slope * s;
                     }
+                    sc.p.resize(sc.lp.len(), 0.0);
+                    fastexp::sigmoid_slice(&sc.lp, &mut sc.p);
+                    let rows = (&sc.p[..], &sc.lp[..], y, &sc.w[..]);
+                    let wins = match mark {
+                        None => {
+                            brier_and_bins(rows, brier, &mut pass.bins, None);
+                            class.stream_rows(&sc.s, true, y, &sc.w, &mut sc.pend)
+                        }
+                        // Only the rows in bins the sorted class shares need its wins.
+                        Some(m) => {
+                            let listed = Some((m, &mut sc.listed));
+                            brier_and_bins(rows, brier, &mut pass.bins, listed);
+                            class.stream_listed(&sc.s, true, &sc.w, &sc.listed)
+                        }
+                    };
+                    pass.pairs.add(&wins);
                 }
-                let lanes = |a: [f64; 4]| (a[0] + a[1]) + (a[2] + a[3]);
-                passes
-                    .into_iter()
-                    .map(|(mut pass, brier)| {
-                        pass.brier = [lanes(brier.own), lanes(brier.plain)];
-                        pass.weight = lanes(brier.weight);
-                        pass.rows = (end - from) as f64;
-                        pass
-                    })
-                    .collect()
-            })
-            .collect();
-        (0..reps.len())
-            .map(|r| {
-                let (lo, hi) = ranges[r];
-                let mut total = Pass::new(lo, hi);
-                for chunk in &sums {
-                    total.add(&chunk[r]);
+            }
+            let lanes = |a: [f64; 4]| (a[0] + a[1]) + (a[2] + a[3]);
+            passes
+                .into_iter()
+                .map(|(mut pass, brier)| {
+                    pass.brier = [lanes(brier.own), lanes(brier.plain)];
+                    pass.weight = lanes(brier.weight);
+                    pass.rows = (end - from) as f64;
+                    pass
+                })
+                .collect()
+        };
+        // The chunks a window at a time, each window's sums added in chunk order (as all of
+        // them at once would be, the same bits): memory holds a window's bins, not every
+        // chunk's (156 of 256 kB at 10M rows).
+        let mut totals: Vec<Pass> = ranges.iter().map(|&(lo, hi)| Pass::new(lo, hi)).collect();
+        let window = 4 * rayon::current_num_threads().max(1);
+        for group in self.chunks.chunks(window) {
+            let sums: Vec<Vec<Pass>> = group.par_iter().map_init(Scratch::default, pass).collect();
+            for chunk in &sums {
+                for (total, sum) in totals.iter_mut().zip(chunk) {
+                    total.add(sum);
                 }
+            }
+        }
+        totals
+            .into_iter()
+            .enumerate()
+            .map(|(r, mut total)| {
                 if let Some(m) = &marks[r] {
                     total.pairs.add(&m.unlisted(&total.bins));
                 }
