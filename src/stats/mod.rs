@@ -226,7 +226,7 @@ pub fn draw_counts(rng: &mut impl rand::Rng, n: usize) -> Vec<f64> {
     count
 }
 
-/// Ask the processor to bring `v` into its cache (nothing elsewhere).
+/// Ask the processor to bring `v` into its cache (a no-op on other processors).
 #[inline(always)]
 pub(crate) fn prefetch<T>(v: &T) {
     #[cfg(target_arch = "x86_64")]
