@@ -12,7 +12,7 @@
 /// [`BINS`] equal bins over a range of log-odds: which bin a value falls in, and each bin's
 /// centre (the same arithmetic for every binning, so the same bits).
 #[derive(Debug, Clone, Copy)]
-struct Grid {
+pub struct Grid {
     lo: f64,
     width: f64,
     per_width: f64,
@@ -20,7 +20,7 @@ struct Grid {
 
 impl Grid {
     /// Bins over `[lo, hi]` (an empty or infinite range is taken as width 1 from `lo`).
-    fn new(lo: f64, hi: f64) -> Grid {
+    pub fn new(lo: f64, hi: f64) -> Grid {
         let span = if hi > lo && (hi - lo).is_finite() {
             hi - lo
         } else {
@@ -33,9 +33,10 @@ impl Grid {
         }
     }
 
-    /// The bin of `x` (below the range and NaN the first, above it the last).
+    /// The bin of `x` (below the range and NaN the first, above it the last). The bins are
+    /// in the order of the values: a value in a higher bin is greater.
     #[inline(always)]
-    fn bin(&self, x: f64) -> usize {
+    pub fn bin(&self, x: f64) -> usize {
         (((x - self.lo) * self.per_width) as usize).min(BINS - 1)
     }
 
@@ -192,13 +193,6 @@ impl BinnedPair {
             self.y[2] += 1.0;
             self.y[3] += x;
         }
-    }
-
-    /// The bin [`BinnedPair::add`] puts log-odds `x` in, in bins over `[lo, hi]` (a NaN
-    /// in bin 0). The bins are in the order of the values: a value in a higher bin is
-    /// greater.
-    pub fn bin_in(lo: f64, hi: f64, x: f64) -> usize {
-        Grid::new(lo, hi).bin(x)
     }
 
     /// Bin `j`'s total weight, `[counts, plain]` (the rows in it, when weights are 1).
@@ -358,7 +352,7 @@ mod tests {
                 // SAFETY: AVX2 checked above.
                 let js = unsafe { four.add4_avx2(&x[g..g + 4], &y[g..g + 4], &w[g..g + 4]) };
                 for t in 0..4 {
-                    let want = BinnedPair::bin_in(-3.0, 1.0, x[g + t]);
+                    let want = Grid::new(-3.0, 1.0).bin(x[g + t]);
                     assert_eq!(js[t] as usize, want, "row {}: {}", g + t, x[g + t]);
                 }
             }

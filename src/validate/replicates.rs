@@ -12,7 +12,7 @@ use rayon::prelude::*;
 
 use super::Figures;
 use crate::calibrate::problem::FitData;
-use crate::stats::binned_slope::{BinnedPair, BINS};
+use crate::stats::binned_slope::{BinnedPair, Grid, BINS};
 use crate::stats::fastexp;
 use crate::stats::pairs::{PairSums, SortedClass};
 
@@ -425,7 +425,8 @@ fn brier_tail(
 struct Marks {
     alpha: f64,
     slope: f64,
-    range: (f64, f64),
+    /// The bins of the pass (over the replicate's range of log-odds).
+    grid: Grid,
     /// Bit `j`: bin `j` is marked (a sorted row in it; bin 0 always, where a NaN goes).
     bits: Vec<u64>,
     marked: usize,
@@ -448,7 +449,7 @@ impl Marks {
         (finite && slope < 0.0).then(|| Marks {
             alpha,
             slope,
-            range,
+            grid: Grid::new(range.0, range.1),
             bits: {
                 let mut bits = vec![0; BINS.div_ceil(64)];
                 bits[0] = 1;
@@ -464,7 +465,7 @@ impl Marks {
     /// The bin of log-odds `x`, as the pass bins it.
     #[inline(always)]
     fn bin(&self, x: f64) -> usize {
-        BinnedPair::bin_in(self.range.0, self.range.1, x)
+        self.grid.bin(x)
     }
 
     /// Mark the bin of a sorted row of score `s` and weight `w`; false once the class
