@@ -9,7 +9,7 @@ impl CalibrateParams {
     pub(super) fn fit_folds(
         &self,
         p: &Prepared,
-        reference: &ReferenceFit,
+        (reference, blocks): (&ReferenceFit, &Blocks),
         lambdas: &[f64],
         order: &[usize],
     ) -> Result<Vec<FoldResult>, CalibrateError> {
@@ -54,7 +54,10 @@ impl CalibrateParams {
                 let not_conv = path.iter().map(|f| usize::from(!f.2)).collect();
                 let fits = path.into_iter().map(|(a, b, _)| (a, b)).collect();
                 let train_features = features(fd, s0, &tr.w);
-                let rf = refit_reference(&train_features, reference);
+                // From the full fit's sums without this fold's block, unless the fold has
+                // sub-scores of its own.
+                let at = own.is_none().then(|| blocks.leaving_out(Some(f)));
+                let rf = refit_reference_from(&train_features, reference, at);
                 let unc = test
                     .clone()
                     .into_par_iter()

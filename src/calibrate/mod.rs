@@ -31,7 +31,9 @@ use problem::{
     fit_constrained, fit_constrained_from, fit_two, log1pexp, nll_of_scores, ConstrainedFit,
     FitData, SolverReport, LOOSE, TIGHT,
 };
-use reference::{fit_reference, refit_reference, Features, ReferenceFit};
+use reference::{
+    fit_reference_in_blocks, refit_reference, refit_reference_from, Blocks, Features, ReferenceFit,
+};
 
 mod bootstrap;
 mod cv;
@@ -73,7 +75,8 @@ impl CalibrateParams {
         // Unconstrained reference on all rows (linfa, then Newton); the folds and the
         // holdout refit it from there.
         let stage = tracing::info_span!("calibrate: unconstrained reference fit").entered();
-        let reference = fit_reference(&features(&p.fd, &p.s0, &p.fd.w));
+        let (reference, blocks) =
+            fit_reference_in_blocks(&features(&p.fd, &p.s0, &p.fd.w), &p.fold_starts);
         drop(stage);
         let stage = tracing::info_span!("calibrate: cross-validation folds").entered();
         warnings.extend(reference_warnings(prior, &p.fd, &reference));
@@ -81,7 +84,7 @@ impl CalibrateParams {
         let mut order: Vec<usize> = (0..lambdas.len()).collect();
         // From most to least shrinkage, for warm starts.
         order.sort_by(|&a, &b| lambdas[b].total_cmp(&lambdas[a]));
-        let mut per_fold = self.fit_folds(p, &reference, &lambdas, &order)?;
+        let mut per_fold = self.fit_folds(p, (&reference, &blocks), &lambdas, &order)?;
         drop(stage);
         let stage = tracing::info_span!("calibrate: λ path, out of fold").entered();
         // The out-of-fold predictions are kept for the revenue comparison only.
@@ -289,8 +292,9 @@ impl CalibrateParams {
     ) -> Result<RevenueComparison, CalibrateError> {
         let _stage = tracing::info_span!("calibrate: the unweighted fit beside").entered();
         let u = p.unweighted();
-        let reference = fit_reference(&features(&u.fd, &u.s0, &u.fd.w));
-        let mut per_fold = self.fit_folds(&u, &reference, lambdas, order)?;
+        let (reference, blocks) =
+            fit_reference_in_blocks(&features(&u.fd, &u.s0, &u.fd.w), &u.fold_starts);
+        let mut per_fold = self.fit_folds(&u, (&reference, &blocks), lambdas, order)?;
         let cv = cross_validation(self.folds, &u, &mut per_fold, lambdas, order, true);
         let revenue = Some(p.fd.w.as_slice());
         let figures = |cv: &CrossValidation, fit: &ConstrainedFit| WeightingFigures {
