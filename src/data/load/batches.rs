@@ -45,51 +45,28 @@ pub(super) fn append_parquet(
     let want = batch_rows
         .unwrap_or((rows / (4 * threads)).min(PARQUET_BATCH_ROWS))
         .max(1);
-    // The batches: whole row groups, `want` rows or more each.
-    let mut batches = Vec::new();
-    let (mut offset, mut len) = (0, 0);
-    for n in meta.row_groups.iter().map(|g| g.num_rows()) {
-        len += n;
-        if len >= want {
-            batches.push((offset, len));
-            (offset, len) = (offset + len, 0);
-        }
-    }
-    if len > 0 {
-        batches.push((offset, len));
-    }
-    // One thread reads (polars decodes each batch in parallel) while this one converts the
-    // batch before: the conversion's serial parts (the account ids' interning) and the
-    // read's leave the other core free. A read batch waits for the conversion to take it,
-    // so that at most two are in memory.
-    std::thread::scope(|scope| -> Result<(), DataError> {
-        let (send, frames) = std::sync::mpsc::sync_channel::<Result<DataFrame, DataError>>(0);
-        let meta = &meta;
-        scope.spawn(move || {
-            for &(offset, len) in &batches {
-                let read = open().and_then(|file| {
-                    let mut reader = ParquetReader::new(file)
-                        .with_columns(Some(needed.to_vec()))
-                        .with_slice(Some((offset, len)));
-                    reader.set_metadata(meta.clone());
-                    reader.finish().map_err(bad)
-                });
-                let failed = read.is_err();
-                if send.send(read).is_err() || failed {
-                    break;
-                }
+    let mut offset = 0;
+    let mut groups = meta.row_groups.iter().map(|g| g.num_rows()).peekable();
+    while groups.peek().is_some() {
+        let mut len = 0;
+        while len < want {
+            match groups.next() {
+                Some(n) => len += n,
+                None => break,
             }
-        });
-        offset = 0;
-        for df in frames {
-            let df = df?;
-            let len = df.height();
-            append_frame(path, targets, df, offset)?;
-            end_batch(path, targets, stream, offset, len)?;
-            offset += len;
         }
-        Ok(())
-    })?;
+        if len == 0 {
+            continue;
+        }
+        let mut reader = ParquetReader::new(open()?)
+            .with_columns(Some(needed.to_vec()))
+            .with_slice(Some((offset, len)));
+        reader.set_metadata(meta.clone());
+        let df = reader.finish().map_err(bad)?;
+        append_frame(path, targets, df, offset)?;
+        end_batch(path, targets, stream, offset, len)?;
+        offset += len;
+    }
     Ok(offset)
 }
 
