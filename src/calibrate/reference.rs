@@ -725,22 +725,38 @@ mod tests {
     use super::*;
     use approx::assert_relative_eq;
 
+    /// `n` rows of `k` uniform sub-scores (each missing, NaN, with probability `missing`)
+    /// and outcomes drawn with log-odds `eta(row)`.
+    fn simulate(
+        seed: u64,
+        (n, k): (usize, usize),
+        missing: f64,
+        eta: impl Fn(&[f64]) -> f64,
+    ) -> (Vec<f64>, Vec<u8>) {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        let mut x = Vec::with_capacity(n * k);
+        let mut y = Vec::with_capacity(n);
+        for _ in 0..n {
+            let row: Vec<f64> = (0..k)
+                .map(|_| rng.random::<f64>())
+                .map(|v| if v < missing { f64::NAN } else { v })
+                .collect();
+            y.push(u8::from(
+                rng.random::<f64>() < crate::stats::sigmoid(eta(&row)),
+            ));
+            x.extend(row);
+        }
+        (x, y)
+    }
+
     /// A fold's refit that stops where the rate of convergence says its last step lands
     /// (no pass to check it) predicts as the fit polished to machine precision does.
     #[test]
     fn a_refit_stopped_by_its_rate_predicts_as_the_polished_fit() {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
         // Large enough for the sampled information (and so linear convergence).
         let (n, k) = (300_000, 5);
-        let mut x = Vec::with_capacity(n * k);
-        let mut y = Vec::with_capacity(n);
-        for _ in 0..n {
-            let row: Vec<f64> = (0..k).map(|_| rng.random::<f64>()).collect();
-            let eta = -4.0 - 2.0 * row[0] + 1.5 * row[1] - row[3];
-            y.push(u8::from(rng.random::<f64>() < crate::stats::sigmoid(eta)));
-            x.extend(row);
-        }
+        let (x, y) = simulate(11, (n, k), 0.0, |r| -4.0 - 2.0 * r[0] + 1.5 * r[1] - r[3]);
         let fill = vec![0.0; n];
         let all = vec![1.0; n];
         let full = fit_reference(&Features {
@@ -784,26 +800,10 @@ mod tests {
     /// fit's standard errors from the blocks' information are the one-block fit's.
     #[test]
     fn a_refit_from_the_blocks_sums_predicts_as_the_polished_fit() {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(12);
         let (n, k) = (200_000, 5);
-        let mut x = Vec::with_capacity(n * k);
-        let mut y = Vec::with_capacity(n);
-        for _ in 0..n {
-            let row: Vec<f64> = (0..k)
-                .map(|_| {
-                    let v = rng.random::<f64>();
-                    if v < 0.05 {
-                        f64::NAN
-                    } else {
-                        v
-                    }
-                })
-                .collect();
-            let eta = -3.0 - 2.0 * row[0].max(0.0) + 1.5 * row[1].max(0.0) - row[3].max(0.0);
-            y.push(u8::from(rng.random::<f64>() < crate::stats::sigmoid(eta)));
-            x.extend(row);
-        }
+        let (x, y) = simulate(12, (n, k), 0.05, |r| {
+            -3.0 - 2.0 * r[0].max(0.0) + 1.5 * r[1].max(0.0) - r[3].max(0.0)
+        });
         let fill: Vec<f64> = (0..n).map(|i| 0.3 + 0.4 * (i % 7) as f64 / 7.0).collect();
         let all = vec![1.0; n];
         let full_f = Features {
@@ -851,17 +851,10 @@ mod tests {
     /// likelihood, as Newton's method on every row from the null model finds it.
     #[test]
     fn rare_churn_on_large_data_is_fitted_from_a_sample_keeping_every_churned_row() {
-        use rand::{Rng, SeedableRng};
-        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
         let (n, k) = (2 * SAMPLE_ROWS + 40_000, 4);
-        let mut x = Vec::with_capacity(n * k);
-        let mut y = Vec::with_capacity(n);
-        for _ in 0..n {
-            let row: Vec<f64> = (0..k).map(|_| rng.random::<f64>()).collect();
-            let eta = -7.0 - 2.5 * row[0] + 1.0 * row[1] - 1.5 * row[2];
-            y.push(u8::from(rng.random::<f64>() < crate::stats::sigmoid(eta)));
-            x.extend(row);
-        }
+        let (x, y) = simulate(5, (n, k), 0.0, |r| {
+            -7.0 - 2.5 * r[0] + 1.0 * r[1] - 1.5 * r[2]
+        });
         let (fill, w) = (vec![0.0; n], vec![1.0; n]);
         let f = Features {
             x: &x,
