@@ -380,35 +380,58 @@ pub fn audit(
         y: data.outcome.as_deref(),
         last_date: data.date_range().map(|d| d.1),
     };
-    let mut f = Findings::default();
-    // Each check in its own span (`CHURNCAL_TIMINGS` reports them).
-    let s = tracing::info_span!("audit: ranges").entered();
-    accuracy::ranges(&x, &mut f);
-    drop(s);
-    let s = tracing::info_span!("audit: duplicates").entered();
-    accuracy::duplicates(&x, &mut f);
-    drop(s);
-    let s = tracing::info_span!("audit: future dates, currency").entered();
-    accuracy::future_dates(&x, &mut f);
-    currency::currency(&x, &mut f);
-    drop(s);
-    let s = tracing::info_span!("audit: impact, outcome").entered();
-    let (impact, churn_by_date) = match x.y {
-        Some(o) => (
-            impact::measure(&x, &mut f, o),
-            impact::outcome(&x, &mut f, o),
-        ),
-        None => (Vec::new(), Vec::new()),
+    // The checks are independent: four groups side by side, each with findings of its
+    // own, joined in the order the checks are listed (the sort below is stable, so the
+    // findings' order is the same as one after the other). Each check in its own span
+    // (`CHURNCAL_TIMINGS` reports them).
+    let accuracy = || {
+        let mut f = Findings::default();
+        let s = tracing::info_span!("audit: ranges").entered();
+        accuracy::ranges(&x, &mut f);
+        drop(s);
+        let s = tracing::info_span!("audit: duplicates").entered();
+        accuracy::duplicates(&x, &mut f);
+        drop(s);
+        f
     };
-    drop(s);
-    let s = tracing::info_span!("audit: after churn, formats, missing").entered();
-    impact::after_churn(&x, &mut f);
-    impact::read_formats(&x, &mut f);
-    integration::missing(&x, &mut f);
-    drop(s);
-    let s = tracing::info_span!("audit: redundancy").entered();
-    let (correlated, vif) = integration::redundancy(&x, &mut f);
-    drop(s);
+    let currency = || {
+        let mut f = Findings::default();
+        let s = tracing::info_span!("audit: future dates, currency").entered();
+        accuracy::future_dates(&x, &mut f);
+        currency::currency(&x, &mut f);
+        drop(s);
+        f
+    };
+    let impact = || {
+        let mut f = Findings::default();
+        let s = tracing::info_span!("audit: impact, outcome").entered();
+        let measured = match x.y {
+            Some(o) => (
+                impact::measure(&x, &mut f, o),
+                impact::outcome(&x, &mut f, o),
+            ),
+            None => (Vec::new(), Vec::new()),
+        };
+        drop(s);
+        let s = tracing::info_span!("audit: after churn, formats, missing").entered();
+        impact::after_churn(&x, &mut f);
+        impact::read_formats(&x, &mut f);
+        integration::missing(&x, &mut f);
+        drop(s);
+        (f, measured)
+    };
+    let redundancy = || {
+        let mut f = Findings::default();
+        let s = tracing::info_span!("audit: redundancy").entered();
+        let found = integration::redundancy(&x, &mut f);
+        drop(s);
+        (f, found)
+    };
+    let ((a, c), ((i, (impact, churn_by_date)), (r, (correlated, vif)))) = rayon::join(
+        || rayon::join(accuracy, currency),
+        || rayon::join(impact, redundancy),
+    );
+    let f = Findings([a.0, c.0, i.0, r.0].concat());
     let mut f = f.0;
     f.sort_by_key(|x| (x.severity, x.criterion));
     Audit {

@@ -71,6 +71,7 @@ impl CalibrateParams {
                     .collect();
                 Ok(FoldResult {
                     test,
+                    prior: (pa, pb),
                     fits,
                     unconstrained: unc,
                     not_converged: not_conv,
@@ -150,9 +151,6 @@ pub(super) fn cross_validation(
         ref fd,
         events,
         ref w0,
-        ref s0,
-        a0,
-        slope0,
         ..
     } = p;
     let fw = p.figure_weights();
@@ -191,18 +189,33 @@ pub(super) fn cross_validation(
     // One buffer for every λ's predictions, the prior's and the chosen λ's (a fresh one
     // each would be 80 MB of new pages at ten million rows, seventeen times).
     let mut buffer = vec![0.0; fd.n];
-    let lambda_path: Vec<LambdaPoint> = (0..lambdas.len())
+    // Each λ's figures as the fit weighs rows, kept: the chosen λ's and the prior's are
+    // not pooled and judged a second time unless figures once per snapshot are asked for.
+    let path_figures: Vec<Quality> = (0..lambdas.len())
         .map(|li| {
             pool_into(li, &mut buffer);
-            let q = Quality::of_w(&buffer, &fd.y, fw);
-            LambdaPoint {
-                lambda: lambdas[li],
-                cv_log_loss: q.log_loss,
-                cv_auc: q.auc,
-                not_converged: nc[li],
-            }
+            Quality::of_w(&buffer, &fd.y, fw)
         })
         .collect();
+    let lambda_path: Vec<LambdaPoint> = (0..lambdas.len())
+        .map(|li| LambdaPoint {
+            lambda: lambdas[li],
+            cv_log_loss: path_figures[li].log_loss,
+            cv_auc: path_figures[li].auc,
+            not_converged: nc[li],
+        })
+        .collect();
+    // A λ's figures both ways (`both`), from the path's; its predictions are pooled again
+    // only for the figures once per snapshot, or when `keep` asks for them in the buffer.
+    let figures_of = |li: usize, buffer: &mut [f64], keep: bool| {
+        if keep || fw.is_some() {
+            pool_into(li, buffer);
+        }
+        (
+            path_figures[li],
+            fw.map(|_| Quality::of_w(buffer, &fd.y, None)),
+        )
+    };
     // Smallest CV log-loss; ties go to the larger λ (closer to the prior).
     let best = order
         .iter()
@@ -215,17 +228,12 @@ pub(super) fn cross_validation(
         .expect("at least one λ");
     let lambda = lambdas[best];
     let prior = match lambdas.iter().position(|l| l.is_infinite()) {
-        Some(i) => {
-            pool_into(i, &mut buffer);
-            both(&buffer)
-        }
+        Some(i) => figures_of(i, &mut buffer, false),
         None => {
-            // Not in the grid: evaluate the prior out of fold anyway.
+            // Not in the grid: evaluate the prior out of fold anyway, refitted on each
+            // fold's training rows as the path's start was.
             for fr in per_fold {
-                let mut w = fd.w.clone();
-                w[fr.test.clone()].fill(0.0);
-                let s0 = fr.own.as_ref().map_or(s0.as_slice(), |o| o.1.as_slice());
-                let (pa, pb, _) = fit_two(s0, &fd.y, &w, (a0, slope0));
+                let (pa, pb) = fr.prior;
                 let test = fr.test.clone();
                 let beta = beta_from(w0, -pb);
                 predict_range_into(fr.data(fd), test.start, pa, &beta, &mut buffer[test]);
@@ -233,8 +241,8 @@ pub(super) fn cross_validation(
             both(&buffer)
         }
     };
-    pool_into(best, &mut buffer);
-    let calibrated = both(&buffer);
+    // Last: the buffer keeps the chosen λ's predictions (`oof`).
+    let calibrated = figures_of(best, &mut buffer, keep_oof);
     // The figures as the fit weighs rows (`true`), or every snapshot once.
     let compare = |weighted: bool, scheme: String| {
         let pick = |q: &(Quality, Option<Quality>)| match weighted {
@@ -270,6 +278,8 @@ pub(super) fn cross_validation(
 pub(super) struct FoldResult {
     /// The fold's test rows (a block of the fit's row order).
     pub(super) test: std::ops::Range<usize>,
+    /// The prior's intercept and slope, refitted on the other folds.
+    pub(super) prior: (f64, f64),
     /// (α, β) per λ, fitted on the other folds.
     pub(super) fits: Vec<(f64, Vec<f64>)>,
     pub(super) unconstrained: Vec<f64>,
@@ -287,12 +297,29 @@ impl FoldResult {
 
 /// Fold of each row: accounts shuffled with the seed, then dealt round-robin.
 pub fn grouped_folds(accounts: &[u32], folds: usize, seed: u64) -> Vec<usize> {
-    let mut ids = distinct(accounts);
+    folds_of(distinct(accounts), accounts, folds, seed)
+}
+
+/// [`grouped_folds`] with the distinct accounts `ids` (sorted) given.
+pub(super) fn folds_of(mut ids: Vec<u32>, accounts: &[u32], folds: usize, seed: u64) -> Vec<usize> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     // Fisher–Yates
     for i in (1..ids.len()).rev() {
         let j = rng.random_range(0..=i);
         ids.swap(i, j);
+    }
+    // Account codes are dense (below the number of accounts loaded): a table by code,
+    // unless the codes given are sparse.
+    let top = ids.iter().max().map_or(0, |&m| m as usize + 1);
+    if top <= 4 * ids.len() + 1024 {
+        let mut fold = vec![0u32; top];
+        for (r, &a) in ids.iter().enumerate() {
+            fold[a as usize] = (r % folds) as u32;
+        }
+        return accounts
+            .par_iter()
+            .map(|&a| fold[a as usize] as usize)
+            .collect();
     }
     let fold: rustc_hash::FxHashMap<u32, usize> = ids
         .iter()
@@ -300,4 +327,33 @@ pub fn grouped_folds(accounts: &[u32], folds: usize, seed: u64) -> Vec<usize> {
         .map(|(r, a)| (*a, r % folds))
         .collect();
     accounts.par_iter().map(|a| fold[a]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The table by account code and the hash map for sparse codes deal the same folds:
+    /// codes mapped in order keep their sorted order, so the same shuffle, the same deal.
+    /// Every account's rows share a fold, and the folds are near equal in accounts.
+    #[test]
+    fn dense_and_sparse_account_codes_get_the_same_folds() {
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let dense: Vec<u32> = (0..20_000).map(|_| rng.random_range(0..3_000)).collect();
+        let sparse: Vec<u32> = dense.iter().map(|&a| a * 1_000_003 + 7).collect();
+        let (d, s) = (grouped_folds(&dense, 5, 11), grouped_folds(&sparse, 5, 11));
+        assert_eq!(d, s);
+        let mut fold_of = vec![usize::MAX; 3_000];
+        for (&a, &f) in dense.iter().zip(&d) {
+            assert!(fold_of[a as usize] == usize::MAX || fold_of[a as usize] == f);
+            fold_of[a as usize] = f;
+        }
+        let mut accounts = [0usize; 5];
+        for f in fold_of.into_iter().filter(|&f| f != usize::MAX) {
+            accounts[f] += 1;
+        }
+        let (lo, hi) = (accounts.iter().min(), accounts.iter().max());
+        assert!(hi.unwrap() - lo.unwrap() <= 1, "{accounts:?}");
+        assert_ne!(grouped_folds(&dense, 5, 12), d, "the seed shuffles");
+    }
 }

@@ -173,19 +173,28 @@ impl CalibrateParams {
         // a fold's test rows are then one block, which its training fit leaves out as zero
         // weights without copying the data, and every account's rows stay a run, which a
         // bootstrap replicate that did not draw the account skips.
-        let fold_starts: Vec<usize> = {
+        let (fold_starts, n_accounts) = {
             let accounts: Vec<u32> = rows.iter().map(|&i| data.account[i]).collect();
-            let folds = grouped_folds(&accounts, self.folds, self.seed);
+            let ids = distinct(&accounts);
+            let n_accounts = ids.len();
+            let folds = folds_of(ids, &accounts, self.folds, self.seed);
             drop(accounts);
-            // Stable: each fold's rows keep their account order.
-            let mut order: Vec<usize> = Vec::with_capacity(rows.len());
-            let mut starts = vec![0];
-            for f in 0..self.folds {
-                order.extend((0..rows.len()).filter(|&j| folds[j] == f));
-                starts.push(order.len());
+            // A counting sort, stable: each fold's rows keep their account order.
+            let mut starts = vec![0; self.folds + 1];
+            for &f in &folds {
+                starts[f + 1] += 1;
             }
-            rows = order.iter().map(|&j| rows[j]).collect();
-            starts
+            for f in 0..self.folds {
+                starts[f + 1] += starts[f];
+            }
+            let mut next = starts.clone();
+            let mut ordered = vec![0; rows.len()];
+            for (&i, &f) in rows.iter().zip(&folds) {
+                ordered[next[f]] = i;
+                next[f] += 1;
+            }
+            rows = ordered;
+            (starts, n_accounts)
         };
         let k = prior.metrics.len();
         // The sub-score columns are freed as they are copied into the matrix.
@@ -243,7 +252,6 @@ impl CalibrateParams {
             warnings.push(CalibrationWarning::Unscored { snapshots: dropped });
         }
         let accounts_of: Vec<u32> = rows.iter().map(|&i| data.account[i]).collect();
-        let n_accounts = distinct(&accounts_of).len();
         if n_accounts < self.folds {
             return Err(CalibrateError::TooFewAccounts {
                 accounts: n_accounts,

@@ -53,8 +53,10 @@ const LINFA_ITERS: u64 = 5;
 /// Newton's method then runs on every row, so the estimate is the full data's.
 const LINFA_ROWS: usize = 20_000;
 
-/// Rows of the sample Newton's method runs on before the full data, beyond twice this.
-const SAMPLE_ROWS: usize = 250_000;
+/// Rows of the samples Newton's method runs on before the full data, largest first: data of
+/// more than twice a size is first fitted on a sample of that size, itself started from
+/// the fit on the next smaller sample of it, and so on down to linfa's start.
+const SAMPLE_ROWS: [usize; 2] = [250_000, 32_000];
 
 /// The reference model's features without a copy: the fit's row-major sub-scores with each
 /// missing one read as the row's `fill` (its prior score), and row weights (0 leaves a row
@@ -91,10 +93,10 @@ impl Features<'_> {
 
 /// Fit the unconstrained model on the rows with positive weight.
 ///
-/// On large data the start is found on an even sample of rows: linfa's first-order
-/// iterations on `LINFA_ROWS` of them, then Newton's method to convergence on
-/// `SAMPLE_ROWS`; Newton's method on every row then needs two or three passes, since the
-/// sample's estimate lies within its sampling error of the full data's.
+/// On large data the start is found on samples of rows: linfa's first-order iterations on
+/// `LINFA_ROWS` of them, then Newton's method to convergence on the nested samples of
+/// `SAMPLE_ROWS` from the smallest up; Newton's method on every row then needs two or three
+/// passes, since each sample's estimate lies within its sampling error of the full data's.
 pub fn fit_reference(f: &Features) -> ReferenceFit {
     fit_reference_in(f, &[0, f.n()]).0
 }
@@ -155,14 +157,34 @@ fn fit_reference_in(f: &Features, starts: &[usize]) -> (ReferenceFit, Blocks) {
             b
         }
     };
-    if used.len() <= 2 * SAMPLE_ROWS {
-        return polished(f, better(f, linfa, null), starts);
-    }
-    // On large data the start is chosen and polished on a sample stratified by outcome
-    // (every churned row where they are rare), each row weighted up by its class's
-    // sampling fraction: its weighted likelihood estimates the full one, so its maximum
-    // lies near the full data's even when churn is rare.
-    let (rows, w) = stratified_sample(f, &used, SAMPLE_ROWS);
+    let from = sampled_start(f, &used, &SAMPLE_ROWS, &|on| {
+        better(on, linfa.clone(), null.clone())
+    });
+    let from = if from.iter().all(|v| v.is_finite()) {
+        from
+    } else {
+        null
+    };
+    polished(f, from, starts)
+}
+
+/// The start of Newton's method on the rows `used` of `f`: on data more than twice the
+/// first of `sizes`, the maximum of a sample of that size, stratified by outcome (every
+/// churned row where they are rare), each row weighted up by its class's sampling
+/// fraction, so that its weighted likelihood estimates the full one and its maximum lies
+/// within sampling error of the full data's even when churn is rare. That sample's own
+/// start comes the same way from the sizes after the first; the smallest data's is `first`.
+fn sampled_start(
+    f: &Features,
+    used: &[usize],
+    sizes: &[usize],
+    first: &dyn Fn(&Features) -> Vec<f64>,
+) -> Vec<f64> {
+    let Some(at) = sizes.iter().position(|&s| used.len() > 2 * s) else {
+        return first(f);
+    };
+    let k = f.k;
+    let (rows, w) = stratified_sample(f, used, sizes[at]);
     let mut x = Vec::with_capacity(rows.len() * k);
     let mut row = vec![0.0; k];
     for &i in &rows {
@@ -178,14 +200,10 @@ fn fit_reference_in(f: &Features, starts: &[usize]) -> (ReferenceFit, Blocks) {
         y: &y,
         w: &w,
     };
-    let chosen = better(&on, linfa, null.clone());
-    let fit = newton_with(&on, chosen, false);
-    let mut from = vec![fit.intercept];
-    from.extend(fit.coef.iter().map(|c| -c));
-    if !from.iter().all(|v| v.is_finite()) {
-        from = null;
-    }
-    polished(f, from, starts)
+    // Every sampled row has a positive weight.
+    let all: Vec<usize> = (0..rows.len()).collect();
+    let start = sampled_start(&on, &all, &sizes[at + 1..], first);
+    iterate(&on, start, false, None).0
 }
 
 /// About `size` of the rows `used` (in row order), stratified by outcome: each class keeps
@@ -613,6 +631,7 @@ unsafe fn features_avx2(rows: &[f64], k: usize, fill: &[f64; LANES], z: &mut [[f
 /// Newton–Raphson on the logistic log-likelihood from `start` = (intercept, coefficients),
 /// with step halving so that the likelihood never falls, and the standard errors from the
 /// exact information at the end when `errors` is set ([`iterate`], [`finish`]).
+#[cfg(test)]
 fn newton_with(f: &Features, start: Vec<f64>, errors: bool) -> ReferenceFit {
     let p = f.k + 1;
     let stride = (f.n() / INFO_ROWS).max(1);
@@ -851,7 +870,7 @@ mod tests {
     /// likelihood, as Newton's method on every row from the null model finds it.
     #[test]
     fn rare_churn_on_large_data_is_fitted_from_a_sample_keeping_every_churned_row() {
-        let (n, k) = (2 * SAMPLE_ROWS + 40_000, 4);
+        let (n, k) = (2 * SAMPLE_ROWS[0] + 40_000, 4);
         let (x, y) = simulate(5, (n, k), 0.0, |r| {
             -7.0 - 2.5 * r[0] + 1.0 * r[1] - 1.5 * r[2]
         });
@@ -866,10 +885,10 @@ mod tests {
         let churned = y.iter().filter(|&&v| v == 1).count();
         assert!((100..1000).contains(&churned), "{churned} churned rows");
         let used: Vec<usize> = (0..n).collect();
-        let (rows, sw) = stratified_sample(&f, &used, SAMPLE_ROWS);
+        let (rows, sw) = stratified_sample(&f, &used, SAMPLE_ROWS[0]);
         let kept = rows.iter().filter(|&&i| y[i] == 1).count();
         assert_eq!(kept, churned, "every churned row in the sample");
-        assert!(rows.len() <= SAMPLE_ROWS + 1);
+        assert!(rows.len() <= SAMPLE_ROWS[0] + 1);
         for c in [0, 1] {
             let total: f64 = rows
                 .iter()
