@@ -431,8 +431,7 @@ pub fn audit(
         || rayon::join(accuracy, currency),
         || rayon::join(impact, redundancy),
     );
-    let f = Findings([a.0, c.0, i.0, r.0].concat());
-    let mut f = f.0;
+    let mut f = [a.0, c.0, i.0, r.0].concat();
     f.sort_by_key(|x| (x.severity, x.criterion));
     Audit {
         source: data.source.clone(),

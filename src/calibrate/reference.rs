@@ -99,7 +99,7 @@ impl Features<'_> {
 /// `SAMPLE_ROWS` from the smallest up; Newton's method on every row then needs two or three
 /// passes, since each sample's estimate lies within its sampling error of the full data's.
 pub fn fit_reference(f: &Features) -> ReferenceFit {
-    fit_reference_in(f, &[0, f.n()]).0
+    fit_reference_in_blocks(f, &[0, f.n()]).0
 }
 
 /// [`fit_reference`], with the fit's sums at its optimum kept apart for each block of rows
@@ -108,10 +108,6 @@ pub fn fit_reference(f: &Features) -> ReferenceFit {
 /// a pass of its own. The standard errors come from the blocks' information added in block
 /// order.
 pub fn fit_reference_in_blocks(f: &Features, starts: &[usize]) -> (ReferenceFit, Blocks) {
-    fit_reference_in(f, starts)
-}
-
-fn fit_reference_in(f: &Features, starts: &[usize]) -> (ReferenceFit, Blocks) {
     let k = f.k;
     let stage = tracing::info_span!("reference: linfa's start").entered();
     let used: Vec<usize> = (0..f.n()).filter(|&i| f.w[i] > 0.0).collect();
@@ -804,16 +800,28 @@ mod tests {
             w: &w,
         };
         let refit = refit_reference(&fold, &full);
+        assert_predicts_as_polished(&fold, &full, &refit, 0..n / 5);
+    }
+
+    /// `refit` of `fold` from `full` converged, and its coefficients and its predictions on
+    /// `rows` are those of `fold`'s fit polished to machine precision from `full` (within
+    /// 10⁻⁶ relative).
+    fn assert_predicts_as_polished(
+        fold: &Features,
+        full: &ReferenceFit,
+        refit: &ReferenceFit,
+        rows: std::ops::Range<usize>,
+    ) {
         let mut start = vec![full.intercept];
         start.extend(full.coef.iter().map(|c| -c));
-        let polished = newton_with(&fold, start, true);
+        let polished = newton_with(fold, start, true);
         assert!(refit.converged && polished.converged);
         assert_relative_eq!(refit.intercept, polished.intercept, max_relative = 1e-6);
-        for j in 0..k {
+        for j in 0..fold.k {
             assert_relative_eq!(refit.coef[j], polished.coef[j], epsilon = 1e-6);
         }
-        let mut row = vec![0.0; k];
-        for i in 0..n / 5 {
+        let mut row = vec![0.0; fold.k];
+        for i in rows {
             fold.row_into(i, &mut row);
             let (a, b) = (refit.probability(&row), polished.probability(&row));
             assert!((a - b).abs() <= 1e-6 * b, "row {i}: {a} vs {b}");
@@ -849,27 +857,14 @@ mod tests {
         for j in 0..k {
             assert_relative_eq!(full.se[j], plain.se[j], max_relative = 1e-12);
         }
-        let mut row = vec![0.0; k];
         for b in 0..5 {
             let mut w = all.clone();
             w[starts[b]..starts[b + 1]].fill(0.0);
             let fold = Features { w: &w, ..full_f };
             let refit = refit_reference_from(&fold, &full, Some(blocks.leaving_out(Some(b))));
-            let mut start = vec![full.intercept];
-            start.extend(full.coef.iter().map(|c| -c));
-            let polished = newton_with(&fold, start, true);
-            assert!(refit.converged && polished.converged);
-            assert_relative_eq!(refit.intercept, polished.intercept, max_relative = 1e-6);
-            for j in 0..k {
-                assert_relative_eq!(refit.coef[j], polished.coef[j], epsilon = 1e-6);
-            }
             // The fold's optimum is not the full fit's.
             assert!((refit.coef[0] - full.coef[0]).abs() > 1e-4);
-            for i in starts[b]..starts[b + 1] {
-                fold.row_into(i, &mut row);
-                let (a, c) = (refit.probability(&row), polished.probability(&row));
-                assert!((a - c).abs() <= 1e-6 * c, "block {b} row {i}: {a} vs {c}");
-            }
+            assert_predicts_as_polished(&fold, &full, &refit, starts[b]..starts[b + 1]);
         }
     }
 
