@@ -8,7 +8,7 @@ use super::*;
 pub(super) const PARQUET_BATCH_ROWS: usize = 1 << 20;
 
 /// Reads the `needed` columns of a Parquet file a batch of row groups at a time, each batch
-/// converted into the targets before the next is read; returns the number of rows.
+/// converted into the targets while the next is read; returns the number of rows.
 ///
 /// Memory then holds the converted columns and one batch's frame, not the whole frame
 /// besides: at 10 M rows 1.6 GB less at the peak, and as much less fresh memory for the
@@ -45,6 +45,8 @@ pub(super) fn append_parquet(
     let want = batch_rows
         .unwrap_or((rows / (4 * threads)).min(PARQUET_BATCH_ROWS))
         .max(1);
+    // The batches' first rows and lengths: the next row groups up to `want` rows or more.
+    let mut batches = Vec::new();
     let mut offset = 0;
     let mut groups = meta.row_groups.iter().map(|g| g.num_rows()).peekable();
     while groups.peek().is_some() {
@@ -55,18 +57,41 @@ pub(super) fn append_parquet(
                 None => break,
             }
         }
-        if len == 0 {
-            continue;
+        if len > 0 {
+            batches.push((offset, len));
+            offset += len;
         }
+    }
+    let read = |(offset, len): (usize, usize)| -> Result<DataFrame, DataError> {
         let mut reader = ParquetReader::new(open()?)
             .with_columns(Some(needed.to_vec()))
             .with_slice(Some((offset, len)));
         reader.set_metadata(meta.clone());
-        let df = reader.finish().map_err(bad)?;
-        append_frame(path, targets, df, offset)?;
-        end_batch(path, targets, stream, offset, len)?;
-        offset += len;
-    }
+        reader.finish().map_err(bad)
+    };
+    // The next batch is read while this one converts: polars decodes on its own pool
+    // while the conversion runs on the global one, so neither waits for the other's
+    // slowest column. The reader hands over one frame at a time (a rendezvous), so memory
+    // holds two batches' frames at most.
+    std::thread::scope(|scope| -> Result<(), DataError> {
+        let (send, frames) = std::sync::mpsc::sync_channel::<Result<DataFrame, DataError>>(0);
+        let read = &read;
+        let batches = &batches;
+        scope.spawn(move || {
+            for &b in batches {
+                let df = read(b);
+                let failed = df.is_err();
+                if send.send(df).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        for (&(offset, len), df) in batches.iter().zip(frames) {
+            append_frame(path, targets, df?, offset)?;
+            end_batch(path, targets, stream, offset, len)?;
+        }
+        Ok(())
+    })?;
     Ok(offset)
 }
 
