@@ -10,10 +10,10 @@ pub(super) const PARQUET_BATCH_ROWS: usize = 1 << 20;
 /// Reads the `needed` columns of a Parquet file a batch of row groups at a time, each batch
 /// converted into the targets while the next is read; returns the number of rows.
 ///
-/// Memory then holds the converted columns and one batch's frame, not the whole frame
-/// besides: at 10 M rows 1.6 GB less at the peak, and as much less fresh memory for the
-/// kernel to fault in and zero (a batch's buffers are the allocator's to reuse for the
-/// next). polars decodes each batch in parallel. A batch is the next row groups up to
+/// Memory then holds the converted columns and two batches' frames (the one converting and
+/// the one read ahead), not the whole frame besides: at 10 M rows 1.6 GB less at the peak,
+/// and as much less fresh memory for the kernel to fault in and zero (a batch's buffers
+/// are the allocator's to reuse for a later one). polars decodes each batch in parallel. A batch is the next row groups up to
 /// `batch_rows` rows or more (`None`: a quarter of the rows per thread, at most
 /// [`PARQUET_BATCH_ROWS`]).
 pub(super) fn append_parquet(
