@@ -126,6 +126,90 @@ unsafe fn value_present4_avx2<const L: usize>(
     }
 }
 
+/// Four rows' ratio sums `c = Σ (β + δ) x` and `d = Σ (β + δ)` over present metrics, linear
+/// predictors, `e = exp(−|η|)` and `ln(1 + e)`: what [`rows4_avx2`] starts from.
+#[cfg(target_arch = "x86_64")]
+struct Lanes4 {
+    c: [f64; 4],
+    d: [f64; 4],
+    eta: [f64; 4],
+    e: [f64; 4],
+    ln: [f64; 4],
+}
+
+/// The per-row part of [`Objective::group`] without the information, for four rows in AVX2
+/// registers: each row's score `c / d`, `B / d`, probability, likelihood term and gradient
+/// factors `c = r·B/d` and `c·score` (returned), where the portable loop spends a scalar
+/// division on each of them per row. Every lane does the portable loop's operations in its
+/// order (IEEE division, multiplication and addition are correctly rounded lane by lane,
+/// and `max_pd(η, 0)` returns 0 for a NaN η as `f64::max` does), and the NLL, `Σ r` and
+/// `Σ r·score` (`sums`) take the four rows one after another as the loop adds them: the
+/// same bits.
+///
+/// # Safety
+/// The processor must support AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn rows4_avx2(
+    lanes: &Lanes4,
+    w: &[f64],
+    y: &[u8],
+    big_b: f64,
+    sums: [&mut f64; 3],
+) -> ([f64; 4], [f64; 4]) {
+    use std::arch::x86_64::*;
+    assert!(
+        w.len() >= 4 && y.len() >= 4,
+        "four rows' weights and outcomes"
+    );
+    let load = |a: &[f64; 4]| {
+        // SAFETY: four f64 in a local array.
+        unsafe { _mm256_loadu_pd(a.as_ptr()) }
+    };
+    let (zero, one) = (_mm256_setzero_pd(), _mm256_set1_pd(1.0));
+    // SAFETY: `w` holds four weights (checked above).
+    let wv = unsafe { _mm256_loadu_pd(w.as_ptr()) };
+    let yv = _mm256_set_pd(
+        f64::from(y[3]),
+        f64::from(y[2]),
+        f64::from(y[1]),
+        f64::from(y[0]),
+    );
+    let (d, eta, e) = (load(&lanes.d), load(&lanes.eta), load(&lanes.e));
+    let score = _mm256_div_pd(load(&lanes.c), d);
+    let ratio = _mm256_div_pd(_mm256_set1_pd(big_b), d);
+    // 1 / (1 + e) where η ≥ 0, e / (1 + e) elsewhere (a NaN η too).
+    let numerator = _mm256_blendv_pd(e, one, _mm256_cmp_pd::<_CMP_GE_OQ>(eta, zero));
+    let prob = _mm256_div_pd(numerator, _mm256_add_pd(one, e));
+    // w (max(η, 0) + ln(1 + e) − y η)
+    let term = _mm256_mul_pd(
+        wv,
+        _mm256_sub_pd(
+            _mm256_add_pd(_mm256_max_pd(eta, zero), load(&lanes.ln)),
+            _mm256_mul_pd(yv, eta),
+        ),
+    );
+    let r = _mm256_mul_pd(wv, _mm256_sub_pd(prob, yv));
+    let c = _mm256_mul_pd(r, ratio);
+    let c_score = _mm256_mul_pd(c, score);
+    let r_score = _mm256_mul_pd(r, score);
+    let store = |v: __m256d| {
+        let mut a = [0.0; 4];
+        // SAFETY: four f64 into a local array.
+        unsafe { _mm256_storeu_pd(a.as_mut_ptr(), v) };
+        a
+    };
+    let (term, r, r_score) = (store(term), store(r), store(r_score));
+    let [nll, grad0, mean] = sums;
+    for j in 0..4 {
+        *nll += term[j];
+        *grad0 += r[j];
+        *mean += r_score[j];
+    }
+    (store(c), store(c_score))
+}
+
 /// `exp(−|η|)` and `ln(1 + exp(−|η|))` of `L` rows' linear predictors
 /// ([`crate::stats::fastexp::exp_ln1p`]): four lanes at once in AVX2 when `AVX` (the same
 /// bits as the portable code).
@@ -370,6 +454,36 @@ impl Objective<'_> {
         // (0, 1] (where e is below rounding of 1 the term is below 1e-16, far under the
         // sum's own rounding, so ln(1 + e) serves for ln_1p): four rows at a time.
         let (es, lns) = likelihood_terms::<L, AVX>(etas);
+        #[cfg(target_arch = "x86_64")]
+        if !FISHER && AVX && L == 4 {
+            let four = |a: &[f64; L]| -> [f64; 4] {
+                let mut f = [0.0; 4];
+                f.copy_from_slice(&a[..4]);
+                f
+            };
+            let lanes = Lanes4 {
+                c: four(&cs),
+                d: four(&ds),
+                eta: four(&etas),
+                e: four(&es),
+                ln: four(&lns),
+            };
+            let sums = [&mut out.nll, &mut out.grad[0], &mut out.mean];
+            // SAFETY: AVX is true only inside `chunk_avx2`, which runs after the processor
+            // was found to support AVX2; the group's four rows have weights and outcomes.
+            let (c, c_score) = unsafe {
+                rows4_avx2(
+                    &lanes,
+                    &d.w[first..first + 4],
+                    &d.y[first..first + 4],
+                    big_b,
+                    sums,
+                )
+            };
+            // SAFETY: as above; `rows` holds the group's four rows.
+            unsafe { value_present4_avx2(rows, k, &c, &c_score, &mut out.value, &mut out.present) };
+            return;
+        }
         for j in 0..L {
             let score = cs[j] / ds[j];
             let ratio = big_b / ds[j];
@@ -933,6 +1047,93 @@ mod tests {
     }
 
     #[cfg(target_arch = "x86_64")]
+    /// A chunk's sums through the AVX2 build (four rows at a time in vector registers) and
+    /// through the portable one: the same bits, with missing metrics, zero weights (whole
+    /// groups of them too), both outcomes, linear predictors of both signs and a remainder
+    /// of rows after the last group; with and without the information.
+    #[test]
+    fn a_chunk_through_avx2_gives_the_portable_bits() {
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            return;
+        }
+        let mut u = 0.314_159_265_358_979_3_f64;
+        let mut next = || {
+            u = (u * 7_919.0 + 0.577_215_664_901_532_9) % 1.0;
+            u
+        };
+        let bits = |p: &Partial| -> Vec<u64> {
+            [p.nll, p.mean, p.info_w]
+                .iter()
+                .chain(&p.grad)
+                .chain(&p.info)
+                .chain(&p.value)
+                .chain(&p.present)
+                .map(|v| v.to_bits())
+                .collect()
+        };
+        for k in [1, 3, 4, 5, 13] {
+            let n = 203;
+            let mut x: Vec<f64> = (0..n * k)
+                .map(|_| if next() < 0.1 { f64::NAN } else { next() })
+                .collect();
+            // Every row keeps a metric, as the fit's rows do.
+            for (i, row) in x.chunks_mut(k).enumerate() {
+                if row.iter().all(|v| v.is_nan()) {
+                    row[i % k] = next();
+                }
+            }
+            let y: Vec<u8> = (0..n).map(|_| u8::from(next() < 0.3)).collect();
+            let w: Vec<f64> = (0..n)
+                .map(|i| {
+                    if i > 100 && i % 12 < 8 {
+                        0.0
+                    } else {
+                        (next() * 3.0).floor() + 0.5
+                    }
+                })
+                .collect();
+            let fd = FitData {
+                n,
+                k,
+                x: Arc::new(x),
+                y: Arc::new(y),
+                w,
+            };
+            let prior = vec![0.5; k];
+            let memo = std::sync::Mutex::new(None);
+            let obj = Objective::new(&fd, &prior, 0.01, &memo);
+            let beta: Vec<f64> = (0..k)
+                .map(|m| if m % 3 == 1 { 0.0 } else { 2.0 + 4.0 * next() })
+                .collect();
+            let big_b: f64 = beta.iter().sum();
+            // The whole chunk, and each group alone (whose sums are small enough to show a
+            // row's last bit).
+            let ranges =
+                std::iter::once(0..n).chain((0..n).step_by(LANES).map(|a| a..n.min(a + LANES)));
+            for rows in ranges {
+                let x = &fd.x[rows.start * k..rows.end * k];
+                for alpha in [-3.0, 0.0, 2.5, 40.0] {
+                    let at = At {
+                        alpha,
+                        beta: &beta,
+                        big_b,
+                        stride: 1,
+                    };
+                    let portable = obj.chunk::<false, false>(x, rows.start, at);
+                    // SAFETY: AVX2 checked above.
+                    let avx = unsafe { obj.chunk_avx2::<false>(x, rows.start, at) };
+                    assert_eq!(bits(&portable), bits(&avx), "k {k}, α {alpha}, {rows:?}");
+                    let at = At { stride: 3, ..at };
+                    let portable = obj.chunk::<true, false>(x, rows.start, at);
+                    // SAFETY: AVX2 checked above.
+                    let avx = unsafe { obj.chunk_avx2::<true>(x, rows.start, at) };
+                    let what = format!("k {k}, α {alpha}, {rows:?}, information");
+                    assert_eq!(bits(&portable), bits(&avx), "{what}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn the_avx2_row_sums_give_the_portable_bits() {
         if !std::arch::is_x86_feature_detected!("avx2") {
