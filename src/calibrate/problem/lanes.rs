@@ -99,11 +99,12 @@ pub(super) unsafe fn value_present4_avx2<const L: usize>(
     }
 }
 
-/// Four rows' ratio sums `c = Σ (β + δ) x` and `d = Σ (β + δ)` over present metrics, linear
-/// predictors, `e = exp(−|η|)` and `ln(1 + e)`: what [`rows4_avx2`] starts from.
+/// Four rows' scores `c / d` (from the ratio sums `c = Σ (β + δ) x` and `d = Σ (β + δ)` over
+/// present metrics), denominators `d`, linear predictors, `e = exp(−|η|)` and `ln(1 + e)`:
+/// what [`rows4_avx2`] starts from.
 #[cfg(target_arch = "x86_64")]
 pub(super) struct Lanes4 {
-    pub(super) c: [f64; 4],
+    pub(super) score: [f64; 4],
     pub(super) d: [f64; 4],
     pub(super) eta: [f64; 4],
     pub(super) e: [f64; 4],
@@ -111,9 +112,9 @@ pub(super) struct Lanes4 {
 }
 
 /// The per-row part of [`super::Objective::group`] without the information, for four rows in AVX2
-/// registers: each row's score `c / d`, `B / d`, probability, likelihood term and gradient
-/// factors `c = r·B/d` and `c·score` (returned), where the portable loop spends a scalar
-/// division on each of them per row. Every lane does the portable loop's operations in its
+/// registers: each row's `B / d`, probability, likelihood term and gradient factors
+/// `c = r·B/d` and `c·score` (returned), where the portable loop spends a scalar division on
+/// two of them per row. Every lane does the portable loop's operations in its
 /// order (IEEE division, multiplication and addition are correctly rounded lane by lane,
 /// and `max_pd(η, 0)` returns 0 for a NaN η as `f64::max` does), and the NLL, `Σ r` and
 /// `Σ r·score` (`sums`) take the four rows one after another as the loop adds them: the
@@ -150,7 +151,7 @@ pub(super) unsafe fn rows4_avx2(
         f64::from(y[0]),
     );
     let (d, eta, e) = (load(&lanes.d), load(&lanes.eta), load(&lanes.e));
-    let score = _mm256_div_pd(load(&lanes.c), d);
+    let score = load(&lanes.score);
     let ratio = _mm256_div_pd(_mm256_set1_pd(big_b), d);
     // 1 / (1 + e) where η ≥ 0, e / (1 + e) elsewhere (a NaN η too).
     let numerator = _mm256_blendv_pd(e, one, _mm256_cmp_pd::<_CMP_GE_OQ>(eta, zero));

@@ -244,9 +244,10 @@ impl Objective<'_> {
         // Each row's c and c·score for the four-row gradient sums.
         #[cfg(target_arch = "x86_64")]
         let (mut cg, mut csg) = ([0.0; L], [0.0; L]);
-        let mut etas = [0.0; L];
+        let (mut scores, mut etas) = ([0.0; L], [0.0; L]);
         for j in 0..L {
-            etas[j] = alpha - big_b * (cs[j] / ds[j]);
+            scores[j] = cs[j] / ds[j];
+            etas[j] = alpha - big_b * scores[j];
         }
         // One exponential for the likelihood and the probability, and ln(1 + e) for e in
         // (0, 1] (where e is below rounding of 1 the term is below 1e-16, far under the
@@ -260,7 +261,7 @@ impl Objective<'_> {
                 f
             };
             let lanes = Lanes4 {
-                c: four(&cs),
+                score: four(&scores),
                 d: four(&ds),
                 eta: four(&etas),
                 e: four(&es),
@@ -283,7 +284,7 @@ impl Objective<'_> {
             return;
         }
         for j in 0..L {
-            let score = cs[j] / ds[j];
+            let score = scores[j];
             let ratio = big_b / ds[j];
             let eta = etas[j];
             let e = es[j];
