@@ -845,6 +845,15 @@ mod tests {
         }
     }
 
+    /// A deterministic sequence in [0, 1) from `seed`, for the bit-for-bit tests.
+    fn sequence(seed: f64, step: f64) -> impl FnMut() -> f64 {
+        let mut u = seed;
+        move || {
+            u = (u * 7_919.0 + step) % 1.0;
+            u
+        }
+    }
+
     #[cfg(target_arch = "x86_64")]
     /// A chunk's sums through the AVX2 build (four rows at a time in vector registers) and
     /// through the portable one: the same bits, with missing metrics, zero weights (whole
@@ -855,11 +864,7 @@ mod tests {
         if !std::arch::is_x86_feature_detected!("avx2") {
             return;
         }
-        let mut u = 0.314_159_265_358_979_3_f64;
-        let mut next = || {
-            u = (u * 7_919.0 + 0.577_215_664_901_532_9) % 1.0;
-            u
-        };
+        let mut next = sequence(0.314_159_265_358_979_3, 0.577_215_664_901_532_9);
         let bits = |p: &Partial| -> Vec<u64> {
             [p.nll, p.mean, p.info_w]
                 .iter()
@@ -938,11 +943,7 @@ mod tests {
         if !std::arch::is_x86_feature_detected!("avx2") {
             return;
         }
-        let mut u = 0.123_456_789_012_345_6f64;
-        let mut next = || {
-            u = (u * 7_919.0 + 0.271_828_182_845) % 1.0;
-            u
-        };
+        let mut next = sequence(0.123_456_789_012_345_6, 0.271_828_182_845);
         for k in 1..=41 {
             let mut group: Vec<f64> = Vec::new();
             let mut wanted = Vec::new();
